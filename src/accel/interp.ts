@@ -1,0 +1,382 @@
+/**
+ * The interpreter: runs a hart until its instruction budget is spent, or an
+ * ecall or a trap needs its owner's attention.
+ *
+ * Instructions are decoded once per host page into the page's DecodedPage,
+ * with the operands packed as
+ *   rd | rs1 << 6 | rs2 << 11 | rs3 << 16 | rm << 21 | (4-byte ? 1 << 24 : 0)
+ * where an integer rd of x0 becomes 32, a sink register, so no instruction
+ * has to test for x0.  The fetch TLB is consulted only when the pc leaves the
+ * current page.
+ *
+ * Hot-path rules (see ARCHITECTURE.md): no allocation, no exceptions, typed
+ * arrays held in locals; slow cases (misaligned or cross-page accesses, TLB
+ * misses, FP, atomics, CSRs) call out to functions in target/riscv.
+ */
+import { INSNS, Op } from "../target/riscv/insn-table.js";
+import { decodeAt, decoded } from "../target/riscv/decode.js";
+import { Cause, Exit, type RiscvCpu } from "../target/riscv/cpu.js";
+import { Access, PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../target/riscv/tlb.js";
+import { execFp } from "../target/riscv/exec-fp.js";
+import { execAmo } from "../target/riscv/exec-amo.js";
+import { csrAccess } from "../target/riscv/csr.js";
+import * as alu from "../target/riscv/alu64.js";
+import type { DecodedPage } from "../target/riscv/ram.js";
+
+const TWO32 = 4294967296;
+const OFFSET_MASK = ~PAGE_MASK; // 0xfff
+
+/** Which ops write an integer rd (so rd = x0 maps to the sink). */
+const INT_RD = new Uint8Array(INSNS.length);
+for (const r of INSNS) INT_RD[r.op] = r.operands.startsWith("d") ? 1 : 0;
+
+/** Fill one decode-cache slot from the raw halfwords; returns the op. */
+function decodeSlot(page: DecodedPage, slot: number, lo16: number, hi16: number): Op {
+  decodeAt(lo16, hi16);
+  const d = decoded.regs;
+  let rd = d & 31;
+  if (rd === 0 && INT_RD[decoded.op] === 1) rd = 32;
+  page.regs[slot] = rd | (((d >>> 5) & 31) << 6) | (((d >>> 10) & 31) << 11) | (((d >>> 15) & 31) << 16) |
+    (((d >>> 20) & 7) << 21) | ((d & (1 << 23)) === 0 ? 1 << 24 : 0);
+  page.imm[slot] = decoded.imm;
+  page.op[slot] = decoded.op;
+  return decoded.op;
+}
+
+/** A page-sized scratch page for the one instruction that straddles two pages. */
+const straddle: DecodedPage = {
+  op: new Uint16Array(2048), regs: new Int32Array(2048), imm: new Int32Array(2048),
+};
+
+/**
+ * Run `cpu` for at most `budget` instructions.  Returns why it stopped; the
+ * pc then points at the instruction that trapped or made the ecall (for
+ * Exit.BUDGET, at the next instruction to run).
+ */
+export function run(cpu: RiscvCpu, budget: number): Exit {
+  const xl = cpu.xl;
+  const xh = cpu.xh;
+  const tlb = cpu.tlb;
+  const rLo = tlb.readLo, rHi = tlb.readHi, rHost = tlb.readHost;
+  const wLo = tlb.writeLo, wHi = tlb.writeHi, wHost = tlb.writeHost;
+  const ram = cpu.mem.ram;
+  const u8 = ram.u8, i8 = ram.i8, u16 = ram.u16, i16 = ram.i16, i32 = ram.i32;
+
+  let pc = cpu.pc;
+  let pageVA = Infinity;   // virtual address of the page the decoded arrays belong to
+  let pageHost = 0;        // its host byte offset
+  let ops = straddle.op, regsA = straddle.regs, imms = straddle.imm;
+  let executed = 0;
+  let exit = Exit.BUDGET;
+
+  while (executed < budget) {
+    let off = pc - pageVA;
+    if (!(off >= 0 && off < 4096)) {
+      // The pc left the current page: look up the fetch TLB, then the MMU.
+      const hi = Math.floor(pc / TWO32) | 0;
+      const lo = pc | 0;
+      const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
+      let host: number;
+      if (tlb.fetchLo[i] === (lo & PAGE_MASK) && tlb.fetchHi[i] === hi) {
+        host = tlb.fetchHost[i];
+      } else {
+        const h = cpu.mem.translate(cpu, hi, lo, Access.FETCH);
+        if (h < 0) { exit = Exit.TRAP; break; }
+        host = h - (lo & OFFSET_MASK);
+      }
+      pageVA = pc - (lo & OFFSET_MASK);
+      pageHost = host;
+      const page = ram.codePage(host >>> PAGE_SHIFT);
+      ops = page.op; regsA = page.regs; imms = page.imm;
+      off = pc - pageVA;
+    }
+    const slot = off >>> 1;
+    let op: Op = ops[slot];
+    let regs: number;
+    let imm: number;
+    if (op !== Op.UNDECODED) {
+      regs = regsA[slot];
+      imm = imms[slot];
+    } else {
+      const lo16 = u16[(pageHost + off) >>> 1];
+      if ((lo16 & 3) !== 3 || off < 4094) {
+        op = decodeSlot(ram.codePage(pageHost >>> PAGE_SHIFT), slot, lo16, u16[(pageHost + off + 2) >>> 1]);
+        regs = regsA[slot];
+        imm = imms[slot];
+      } else {
+        // A 4-byte instruction across a page boundary: fetch its upper half
+        // from the next page and decode without caching.
+        if (!cpu.loadSlow(Math.floor((pc + 2) / TWO32) | 0, (pc + 2) | 0, 2, Access.FETCH)) {
+          cpu.trapTvalHi = Math.floor(pc / TWO32) | 0;
+          cpu.trapTvalLo = pc | 0;
+          exit = Exit.TRAP;
+          break;
+        }
+        op = decodeSlot(straddle, 0, lo16, cpu.tmpLo);
+        regs = straddle.regs[0];
+        imm = straddle.imm[0];
+      }
+    }
+
+    const rd = regs & 63;
+    const rs1 = (regs >>> 6) & 31;
+    const rs2 = (regs >>> 11) & 31;
+    let npc = pc + 2 + ((regs >>> 23) & 2);
+
+    switch (op) {
+      case Op.LUI: xl[rd] = imm; xh[rd] = imm >> 31; break;
+      case Op.AUIPC: {
+        const v = pc + imm;
+        xl[rd] = v | 0; xh[rd] = Math.floor(v / TWO32) | 0;
+        break;
+      }
+      case Op.JAL: {
+        const v = npc;
+        npc = pc + imm;
+        xl[rd] = v | 0; xh[rd] = Math.floor(v / TWO32) | 0;
+        break;
+      }
+      case Op.JALR: {
+        const sum = (xl[rs1] >>> 0) + (imm >>> 0);
+        const lo = (sum | 0) & ~1;
+        const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
+        const v = npc;
+        npc = hi * TWO32 + (lo >>> 0);
+        xl[rd] = v | 0; xh[rd] = Math.floor(v / TWO32) | 0;
+        break;
+      }
+      case Op.BEQ: if (xl[rs1] === xl[rs2] && xh[rs1] === xh[rs2]) npc = pc + imm; break;
+      case Op.BNE: if (xl[rs1] !== xl[rs2] || xh[rs1] !== xh[rs2]) npc = pc + imm; break;
+      case Op.BLT: {
+        const a = xh[rs1], b = xh[rs2];
+        if (a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) npc = pc + imm;
+        break;
+      }
+      case Op.BGE: {
+        const a = xh[rs1], b = xh[rs2];
+        if (!(a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))) npc = pc + imm;
+        break;
+      }
+      case Op.BLTU: {
+        const a = xh[rs1] >>> 0, b = xh[rs2] >>> 0;
+        if (a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) npc = pc + imm;
+        break;
+      }
+      case Op.BGEU: {
+        const a = xh[rs1] >>> 0, b = xh[rs2] >>> 0;
+        if (!(a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))) npc = pc + imm;
+        break;
+      }
+
+      // Loads: the tag compare also rejects misaligned addresses (see tlb.ts).
+      case Op.LB: case Op.LBU: case Op.LH: case Op.LHU: case Op.LW: case Op.LWU: case Op.LD:
+      case Op.FLW: case Op.FLD: {
+        const sum = (xl[rs1] >>> 0) + (imm >>> 0);
+        const lo = sum | 0;
+        const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
+        const size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LH || op === Op.LHU ? 2
+          : op === Op.LD || op === Op.FLD ? 8 : 4;
+        const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
+        let vl: number, vh = 0;
+        if (rLo[t] === (lo & (PAGE_MASK | (size - 1))) && rHi[t] === hi) {
+          const a = rHost[t] + (lo & OFFSET_MASK);
+          switch (size) {
+            case 1: vl = op === Op.LB ? i8[a] : u8[a]; break;
+            case 2: vl = op === Op.LH ? i16[a >> 1] : u16[a >> 1]; break;
+            case 4: vl = i32[a >> 2]; break;
+            default: vl = i32[a >> 2]; vh = i32[(a >> 2) + 1]; break;
+          }
+        } else {
+          if (!cpu.loadSlow(hi, lo, size)) { exit = Exit.TRAP; break; }
+          vl = cpu.tmpLo;
+          vh = cpu.tmpHi;
+          if (op === Op.LB) vl = (vl << 24) >> 24;
+          else if (op === Op.LH) vl = (vl << 16) >> 16;
+        }
+        switch (op) {
+          case Op.LBU: case Op.LHU: case Op.LWU: xl[rd] = vl; xh[rd] = 0; break;
+          case Op.LD: xl[rd] = vl; xh[rd] = vh; break;
+          case Op.FLW: cpu.fl[rd] = vl; cpu.fh[rd] = -1; break;
+          case Op.FLD: cpu.fl[rd] = vl; cpu.fh[rd] = vh; break;
+          default: xl[rd] = vl; xh[rd] = vl >> 31; break;
+        }
+        break;
+      }
+      case Op.SB: case Op.SH: case Op.SW: case Op.SD: case Op.FSW: case Op.FSD: {
+        const sum = (xl[rs1] >>> 0) + (imm >>> 0);
+        const lo = sum | 0;
+        const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
+        const size = op === Op.SB ? 1 : op === Op.SH ? 2 : op === Op.SD || op === Op.FSD ? 8 : 4;
+        const fp = op === Op.FSW || op === Op.FSD;
+        const vl = fp ? cpu.fl[rs2] : xl[rs2];
+        const vh = fp ? cpu.fh[rs2] : xh[rs2];
+        const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
+        if (wLo[t] === (lo & (PAGE_MASK | (size - 1))) && wHi[t] === hi) {
+          const a = wHost[t] + (lo & OFFSET_MASK);
+          switch (size) {
+            case 1: u8[a] = vl; break;
+            case 2: u16[a >> 1] = vl; break;
+            case 4: i32[a >> 2] = vl; break;
+            default: i32[a >> 2] = vl; i32[(a >> 2) + 1] = vh; break;
+          }
+        } else if (!cpu.storeSlow(hi, lo, size, vl, vh)) {
+          exit = Exit.TRAP;
+          break;
+        }
+        break;
+      }
+
+      case Op.ADDI: {
+        const a = xl[rs1];
+        const lo = (a + imm) | 0;
+        xh[rd] = (xh[rs1] + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
+        xl[rd] = lo;
+        break;
+      }
+      case Op.SLTI: {
+        const h = xh[rs1], ih = imm >> 31;
+        xl[rd] = h < ih || (h === ih && (xl[rs1] >>> 0) < (imm >>> 0)) ? 1 : 0; xh[rd] = 0;
+        break;
+      }
+      case Op.SLTIU: {
+        const h = xh[rs1] >>> 0, ih = (imm >> 31) >>> 0;
+        xl[rd] = h < ih || (h === ih && (xl[rs1] >>> 0) < (imm >>> 0)) ? 1 : 0; xh[rd] = 0;
+        break;
+      }
+      case Op.XORI: xl[rd] = xl[rs1] ^ imm; xh[rd] = xh[rs1] ^ (imm >> 31); break;
+      case Op.ORI: xl[rd] = xl[rs1] | imm; xh[rd] = xh[rs1] | (imm >> 31); break;
+      case Op.ANDI: xl[rd] = xl[rs1] & imm; xh[rd] = xh[rs1] & (imm >> 31); break;
+      case Op.SLLI: shiftLeft(xl, xh, rd, xl[rs1], xh[rs1], imm); break;
+      case Op.SRLI: shiftRight(xl, xh, rd, xl[rs1], xh[rs1], imm); break;
+      case Op.SRAI: shiftRightArith(xl, xh, rd, xl[rs1], xh[rs1], imm); break;
+      case Op.ADD: {
+        const a = xl[rs1], b = xl[rs2];
+        const lo = (a + b) | 0;
+        xh[rd] = (xh[rs1] + xh[rs2] + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
+        xl[rd] = lo;
+        break;
+      }
+      case Op.SUB: {
+        const a = xl[rs1], b = xl[rs2];
+        xh[rd] = (xh[rs1] - xh[rs2] - ((a >>> 0) < (b >>> 0) ? 1 : 0)) | 0;
+        xl[rd] = (a - b) | 0;
+        break;
+      }
+      case Op.SLL: shiftLeft(xl, xh, rd, xl[rs1], xh[rs1], xl[rs2] & 63); break;
+      case Op.SRL: shiftRight(xl, xh, rd, xl[rs1], xh[rs1], xl[rs2] & 63); break;
+      case Op.SRA: shiftRightArith(xl, xh, rd, xl[rs1], xh[rs1], xl[rs2] & 63); break;
+      case Op.SLT: {
+        const a = xh[rs1], b = xh[rs2];
+        xl[rd] = a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)) ? 1 : 0; xh[rd] = 0;
+        break;
+      }
+      case Op.SLTU: {
+        const a = xh[rs1] >>> 0, b = xh[rs2] >>> 0;
+        xl[rd] = a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)) ? 1 : 0; xh[rd] = 0;
+        break;
+      }
+      case Op.XOR: xl[rd] = xl[rs1] ^ xl[rs2]; xh[rd] = xh[rs1] ^ xh[rs2]; break;
+      case Op.OR: xl[rd] = xl[rs1] | xl[rs2]; xh[rd] = xh[rs1] | xh[rs2]; break;
+      case Op.AND: xl[rd] = xl[rs1] & xl[rs2]; xh[rd] = xh[rs1] & xh[rs2]; break;
+      case Op.ADDIW: { const v = (xl[rs1] + imm) | 0; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SLLIW: { const v = xl[rs1] << imm; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SRLIW: { const v = (xl[rs1] >>> imm) | 0; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SRAIW: { const v = xl[rs1] >> imm; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.ADDW: { const v = (xl[rs1] + xl[rs2]) | 0; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SUBW: { const v = (xl[rs1] - xl[rs2]) | 0; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SLLW: { const v = xl[rs1] << (xl[rs2] & 31); xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SRLW: { const v = (xl[rs1] >>> (xl[rs2] & 31)) | 0; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SRAW: { const v = xl[rs1] >> (xl[rs2] & 31); xl[rd] = v; xh[rd] = v >> 31; break; }
+
+      case Op.MUL: alu.mul64(xh[rs1], xl[rs1], xh[rs2], xl[rs2]); xl[rd] = alu.res[0]; xh[rd] = alu.res[1]; break;
+      case Op.MULH: alu.mulh64(xh[rs1], xl[rs1], xh[rs2], xl[rs2]); xl[rd] = alu.res[0]; xh[rd] = alu.res[1]; break;
+      case Op.MULHSU:
+        alu.mulhsu64(xh[rs1], xl[rs1], xh[rs2], xl[rs2]); xl[rd] = alu.res[0]; xh[rd] = alu.res[1]; break;
+      case Op.MULHU:
+        alu.mulhu64(xh[rs1], xl[rs1], xh[rs2], xl[rs2]); xl[rd] = alu.res[0]; xh[rd] = alu.res[1]; break;
+      case Op.DIV: alu.div64(xh[rs1], xl[rs1], xh[rs2], xl[rs2]); xl[rd] = alu.res[0]; xh[rd] = alu.res[1]; break;
+      case Op.DIVU: alu.divu64(xh[rs1], xl[rs1], xh[rs2], xl[rs2]); xl[rd] = alu.res[0]; xh[rd] = alu.res[1]; break;
+      case Op.REM: alu.rem64(xh[rs1], xl[rs1], xh[rs2], xl[rs2]); xl[rd] = alu.res[0]; xh[rd] = alu.res[1]; break;
+      case Op.REMU: alu.remu64(xh[rs1], xl[rs1], xh[rs2], xl[rs2]); xl[rd] = alu.res[0]; xh[rd] = alu.res[1]; break;
+      case Op.MULW: { const v = Math.imul(xl[rs1], xl[rs2]); xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.DIVW: { const v = alu.div32(xl[rs1], xl[rs2]); xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.DIVUW: { const v = alu.divu32(xl[rs1], xl[rs2]); xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.REMW: { const v = alu.rem32(xl[rs1], xl[rs2]); xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.REMUW: { const v = alu.remu32(xl[rs1], xl[rs2]); xl[rd] = v; xh[rd] = v >> 31; break; }
+
+      case Op.FENCE: case Op.FENCE_I:
+        // Harts take turns on one thread, and stores to code drop its decoded
+        // form at once, so there is nothing to order or flush.
+        break;
+      case Op.ECALL:
+        cpu.raise(Cause.ECALL_U, 0, 0);
+        exit = Exit.ECALL;
+        break;
+      case Op.EBREAK:
+        cpu.raise(Cause.BREAKPOINT, Math.floor(pc / TWO32) | 0, pc | 0);
+        exit = Exit.TRAP;
+        break;
+
+      case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
+        const immForm = op >= Op.CSRRWI;
+        const kind = ((op - Op.CSRRW) % 3) as 0 | 1 | 2;
+        const srcLo = immForm ? rs1 : xl[rs1];
+        const srcHi = immForm ? 0 : xh[rs1];
+        const writes = kind === 0 || rs1 !== 0;
+        if (!csrAccess(cpu, imm, kind, writes, srcLo, srcHi)) {
+          illegal(cpu, u16, pageHost + off);
+          exit = Exit.TRAP;
+          break;
+        }
+        xl[rd] = cpu.tmpLo; xh[rd] = cpu.tmpHi;
+        break;
+      }
+
+      default:
+        if (op >= Op.LR_W && op <= Op.AMOMAXU_D) {
+          if (!execAmo(cpu, op, rd, rs1, rs2)) exit = Exit.TRAP;
+        } else if (op >= Op.FMADD_S && op <= Op.FMV_D_X) {
+          if (!execFp(cpu, op, rd, rs1, rs2, (regs >>> 16) & 31, (regs >>> 21) & 7)) {
+            illegal(cpu, u16, pageHost + off);
+            exit = Exit.TRAP;
+          }
+        } else {
+          // ILLEGAL, and the privileged instructions, which user code may not run.
+          illegal(cpu, u16, pageHost + off);
+          exit = Exit.TRAP;
+        }
+        break;
+    }
+    if (exit !== Exit.BUDGET) break;
+    pc = npc;
+    executed++;
+  }
+  cpu.pc = pc;
+  cpu.instret += executed;
+  return exit;
+}
+
+/** Raise an illegal-instruction trap with the instruction bits in tval, as QEMU reports them. */
+function illegal(cpu: RiscvCpu, u16: Uint16Array, host: number): void {
+  const lo16 = u16[host >>> 1];
+  const long = (lo16 & 3) === 3 && (host & OFFSET_MASK) < 4094;
+  cpu.raise(Cause.ILLEGAL_INSN, 0, long ? lo16 | (u16[(host + 2) >>> 1] << 16) : lo16);
+}
+
+function shiftLeft(xl: Int32Array, xh: Int32Array, rd: number, lo: number, hi: number, sh: number): void {
+  if (sh === 0) { xl[rd] = lo; xh[rd] = hi; }
+  else if (sh < 32) { xh[rd] = (hi << sh) | (lo >>> (32 - sh)); xl[rd] = lo << sh; }
+  else { xh[rd] = lo << (sh - 32); xl[rd] = 0; }
+}
+
+function shiftRight(xl: Int32Array, xh: Int32Array, rd: number, lo: number, hi: number, sh: number): void {
+  if (sh === 0) { xl[rd] = lo; xh[rd] = hi; }
+  else if (sh < 32) { xl[rd] = (lo >>> sh) | (hi << (32 - sh)); xh[rd] = hi >>> sh; }
+  else { xl[rd] = hi >>> (sh - 32); xh[rd] = 0; }
+}
+
+function shiftRightArith(xl: Int32Array, xh: Int32Array, rd: number, lo: number, hi: number, sh: number): void {
+  if (sh === 0) { xl[rd] = lo; xh[rd] = hi; }
+  else if (sh < 32) { xl[rd] = (lo >>> sh) | (hi << (32 - sh)); xh[rd] = hi >> sh; }
+  else { xl[rd] = hi >> (sh - 32); xh[rd] = hi >> 31; }
+}

@@ -1,0 +1,248 @@
+/**
+ * tsemu-riscv64: run a riscv64 Linux program on this host, like
+ * qemu-riscv64.  Options follow QEMU's linux-user; so do the environment
+ * variables that set them (QEMU_LD_PREFIX, QEMU_STRACE, QEMU_STACK_SIZE...).
+ */
+import * as fs from "node:fs";
+import { randomFillSync } from "node:crypto";
+import { Process, SIGNAL_NAMES } from "../user/linux/process.js";
+import { ElfError } from "../user/linux/elf.js";
+import { DEFAULT_STACK_SIZE } from "../user/linux/loader.js";
+import { OutOfMemory } from "../user/linux/address-space.js";
+import { setTickSource } from "../target/riscv/csr.js";
+import { VERSION } from "../version.js";
+
+const PROG = "tsemu-riscv64";
+
+class UsageError extends Error {}
+
+interface Options {
+  sysroot: string | undefined;
+  strace: boolean;
+  setEnv: Map<string, string>;
+  unsetEnv: Set<string>;
+  argv0: string | undefined;
+  stackSize: number;
+  cpu: string;
+  debug: string[];
+  logFile: string | undefined;
+  program: string;
+  args: string[];
+}
+
+const HELP = `usage: ${PROG} [options] program [arguments...]
+Linux riscv64 user-mode emulator: runs a riscv64 Linux program on this host.
+
+Options and their environment variables:
+-h                   print this help
+-version             print the version and exit
+-L path              QEMU_LD_PREFIX  look up guest absolute paths (the dynamic linker,
+                                     libraries, files) under 'path' first
+-s size              QEMU_STACK_SIZE set the stack size in bytes (suffixes k, M, G)
+-cpu model           QEMU_CPU        select the CPU (rv64, or 'help' to list)
+-E var=value         QEMU_SET_ENV    set a variable in the program's environment
+-U var               QEMU_UNSET_ENV  remove a variable from the program's environment
+-0 argv0             QEMU_ARGV0      pass 'argv0' as the program's argv[0]
+-strace              QEMU_STRACE     log system calls to stderr
+-d item[,...]        QEMU_LOG        log the items named (in_asm, cpu, strace, stats; 'help' lists)
+-D logfile           QEMU_LOG_FILENAME  write the -d log to 'logfile' instead of stderr
+
+Exit status: the program's own, or 128+N when it dies of signal N (tsemu then
+dies of the same signal, as QEMU does).
+`;
+
+const LOG_ITEMS: Record<string, string> = {
+  in_asm: "show the guest instructions as they are first decoded",
+  cpu: "show the CPU registers at each system call",
+  strace: "log system calls (same as -strace)",
+  stats: "print the number of guest instructions executed at exit",
+};
+
+function parseSize(s: string): number {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(s);
+  if (m === null) throw new UsageError(`invalid stack size '${s}' (expected a number with an optional k, M or G suffix)`);
+  const mult = { "": 1, k: 1024, K: 1024, m: 1 << 20, M: 1 << 20, g: 1 << 30, G: 1 << 30 }[m[2]] ?? 1;
+  return Number(m[1]) * mult;
+}
+
+function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
+  const o: Options = {
+    sysroot: env.QEMU_LD_PREFIX,
+    strace: env.QEMU_STRACE !== undefined,
+    setEnv: new Map(),
+    unsetEnv: new Set(),
+    argv0: env.QEMU_ARGV0,
+    stackSize: env.QEMU_STACK_SIZE !== undefined ? parseSize(env.QEMU_STACK_SIZE) : DEFAULT_STACK_SIZE,
+    cpu: env.QEMU_CPU ?? "rv64",
+    debug: env.QEMU_LOG !== undefined ? env.QEMU_LOG.split(",") : [],
+    logFile: env.QEMU_LOG_FILENAME,
+    program: "",
+    args: [],
+  };
+  for (const kv of (env.QEMU_SET_ENV ?? "").split(",").filter((s) => s !== "")) addEnv(o, kv);
+  for (const k of (env.QEMU_UNSET_ENV ?? "").split(",").filter((s) => s !== "")) o.unsetEnv.add(k);
+  let i = 0;
+  const value = (opt: string): string => {
+    if (i + 1 >= argv.length) throw new UsageError(`option '${opt}' needs an argument (see -h)`);
+    return argv[++i];
+  };
+  for (; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") { i++; break; }
+    if (!arg.startsWith("-") || arg === "-") break;
+    const opt = arg.replace(/^--?/, "-");
+    switch (opt) {
+      case "-h": case "-help":
+        process.stdout.write(HELP);
+        return "exit";
+      case "-version":
+        process.stdout.write(`${PROG} version ${VERSION}\n`);
+        return "exit";
+      case "-L": o.sysroot = value(arg); break;
+      case "-s": o.stackSize = parseSize(value(arg)); break;
+      case "-cpu": o.cpu = value(arg); break;
+      case "-E": addEnv(o, value(arg)); break;
+      case "-U": o.unsetEnv.add(value(arg)); break;
+      case "-0": o.argv0 = value(arg); break;
+      case "-strace": o.strace = true; break;
+      case "-d": o.debug.push(...value(arg).split(",")); break;
+      case "-D": o.logFile = value(arg); break;
+      default:
+        throw new UsageError(`unknown option '${arg}' (see -h for the options)`);
+    }
+  }
+  if (o.cpu === "help") {
+    process.stdout.write("Available CPUs:\n  rv64  RV64IMAFDC with Zicsr and Zifencei (the default)\n");
+    return "exit";
+  }
+  if (o.cpu !== "rv64" && o.cpu !== "any" && o.cpu !== "max") {
+    throw new UsageError(`unknown CPU '${o.cpu}' (-cpu help lists them)`);
+  }
+  if (o.debug.includes("help")) {
+    process.stdout.write("Log items (comma separated):\n" +
+      Object.entries(LOG_ITEMS).map(([k, v]) => `${k.padEnd(8)} ${v}\n`).join(""));
+    return "exit";
+  }
+  for (const d of o.debug) {
+    if (!(d in LOG_ITEMS)) throw new UsageError(`unknown log item '${d}' (-d help lists them)`);
+  }
+  if (o.debug.includes("strace")) o.strace = true;
+  if (i >= argv.length) throw new UsageError("no program given (usage: tsemu-riscv64 [options] program [args...])");
+  o.program = argv[i];
+  o.args = argv.slice(i + 1);
+  return o;
+}
+
+function addEnv(o: Options, kv: string): void {
+  const eq = kv.indexOf("=");
+  if (eq <= 0) throw new UsageError(`invalid -E argument '${kv}' (expected var=value)`);
+  o.setEnv.set(kv.slice(0, eq), kv.slice(eq + 1));
+}
+
+function guestEnv(o: Options): string[] {
+  const env = new Map<string, string>();
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env.set(k, v);
+  for (const k of o.unsetEnv) env.delete(k);
+  for (const [k, v] of o.setEnv) env.set(k, v);
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${PROG}: ${message}\n`);
+  process.exit(1);
+}
+
+function main(): void {
+  let o: Options | "exit";
+  try {
+    o = parseArgs(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof UsageError) fail(e.message);
+    throw e;
+  }
+  if (o === "exit") return;
+
+  let file: Uint8Array;
+  try {
+    if (fs.statSync(o.program).isDirectory()) fail(`${o.program}: is a directory, not a program`);
+    file = fs.readFileSync(o.program);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT") fail(`${o.program}: no such file`);
+    if (code === "EACCES") fail(`${o.program}: permission denied`);
+    fail(`${o.program}: cannot read: ${(e as Error).message}`);
+  }
+
+  const logFd = o.logFile !== undefined ? openLog(o.logFile) : 2;
+  const proc = new Process({
+    sysroot: o.sysroot,
+    strace: o.strace,
+    log: (line) => fs.writeSync(logFd, line + "\n"),
+    slice: 1 << 20,
+  }, process.pid);
+  proc.ppid = process.ppid;
+  const start = process.hrtime.bigint();
+  setTickSource(() => Number(process.hrtime.bigint() - start));
+
+  try {
+    proc.start(file, {
+      argv: [o.argv0 ?? o.program, ...o.args],
+      envp: guestEnv(o),
+      execfn: o.program,
+      stackSize: o.stackSize,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      random: (b) => randomFillSync(b),
+    });
+  } catch (e) {
+    if (e instanceof ElfError) fail(`${o.program}: ${e.message}`);
+    if ((e as { code?: string }).code === "ENOENT") fail(`${o.program}: ${(e as Error).message}`);
+    throw e;
+  }
+
+  let outcome;
+  try {
+    outcome = proc.run();
+  } catch (e) {
+    if (e instanceof OutOfMemory) fail(`${o.program}: out of guest memory`);
+    throw e;
+  }
+  if (o.debug.includes("stats") || process.env.TSEMU_STATS === "1") {
+    fs.writeSync(logFd, `${PROG}: instructions=${proc.instructions}\n`);
+  }
+  if (outcome.kind === "exit") process.exit(outcome.status);
+  const name = SIGNAL_NAMES[outcome.signo] ?? `signal ${outcome.signo}`;
+  process.stderr.write(`${PROG}: uncaught target signal ${outcome.signo} (${name})${outcome.core ? " - core dumped" : ""}\n`);
+  dieBySignal(outcome.signo);
+}
+
+function openLog(p: string): number {
+  try {
+    return fs.openSync(p, "w");
+  } catch (e) {
+    fail(`cannot open log file '${p}': ${(e as Error).message}`);
+  }
+}
+
+const HOST_SIGNALS: Record<number, NodeJS.Signals> = {
+  1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE",
+  9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM",
+  16: "SIGSTKFLT", 17: "SIGCHLD", 18: "SIGCONT", 19: "SIGSTOP", 20: "SIGTSTP", 21: "SIGTTIN", 22: "SIGTTOU",
+  23: "SIGURG", 24: "SIGXCPU", 25: "SIGXFSZ", 26: "SIGVTALRM", 27: "SIGPROF", 28: "SIGWINCH", 29: "SIGIO",
+  30: "SIGPWR", 31: "SIGSYS",
+};
+
+/** End tsemu by the signal that ended the guest, so our parent sees the same status. */
+function dieBySignal(signo: number): never {
+  const sig = HOST_SIGNALS[signo];
+  if (sig !== undefined) {
+    try {
+      process.kill(process.pid, sig);
+    } catch {
+      // fall through to the exit status a shell would report
+    }
+  }
+  process.exit(128 + signo);
+}
+
+main();

@@ -1,0 +1,179 @@
+/**
+ * One RISC-V hart: architectural state and the slow paths of memory access.
+ *
+ * 64-bit integer registers are held as int32 halves in two typed arrays
+ * (`xl` low, `xh` high): bench/regs-micro.ts measured this against BigInt on
+ * an interpreter-like mix of operations (see docs/performance.md).  Register
+ * 32 is a write sink: the decoder's cache maps rd = x0 to it, so x0 stays 0
+ * without a check per instruction.
+ *
+ * The CPU reaches memory only through `CpuMemory`, which the user-mode
+ * process or the board supplies.
+ */
+import { Access, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, Tlb } from "./tlb.js";
+import type { GuestRam } from "./ram.js";
+
+/** Exception causes (mcause values) of the privileged spec. */
+export const enum Cause {
+  INSN_MISALIGNED = 0, INSN_ACCESS = 1, ILLEGAL_INSN = 2, BREAKPOINT = 3,
+  LOAD_MISALIGNED = 4, LOAD_ACCESS = 5, STORE_MISALIGNED = 6, STORE_ACCESS = 7,
+  ECALL_U = 8, ECALL_S = 9, ECALL_M = 11,
+  INSN_PAGE_FAULT = 12, LOAD_PAGE_FAULT = 13, STORE_PAGE_FAULT = 15,
+}
+
+/** Why the execution loop returned. */
+export const enum Exit { BUDGET = 0, ECALL, TRAP, HALT }
+
+/** What the CPU needs from whoever owns the address space. */
+export interface CpuMemory {
+  readonly ram: GuestRam;
+  /**
+   * Translate the address (hi, lo) for `access`.  On success return the host
+   * byte offset and, when the page may be cached, fill `cpu.tlb`; on failure
+   * record the trap with `cpu.raise` and return -1.
+   */
+  translate(cpu: RiscvCpu, hi: number, lo: number, access: Access): number;
+}
+
+export class RiscvCpu {
+  /** Integer registers, low and high halves; index 32 is the x0 write sink. */
+  readonly xl = new Int32Array(33);
+  readonly xh = new Int32Array(33);
+  /** Floating-point registers as raw bits (NaN payloads must survive). */
+  readonly fl = new Int32Array(32);
+  readonly fh = new Int32Array(32);
+  /** The pc, as an exact integer (canonical addresses fit in a double). */
+  pc = 0;
+  fflags = 0;
+  frm = 0;
+  readonly tlb = new Tlb();
+  /** Instructions retired, for instret and statistics. */
+  instret = 0;
+
+  /** The pending trap, valid when a step returned Exit.TRAP. */
+  trapCause = 0;
+  trapTvalLo = 0;
+  trapTvalHi = 0;
+
+  /** LR/SC reservation: the address and the value loaded, as QEMU keeps them. */
+  resValid = false;
+  resLo = 0;
+  resHi = 0;
+  resValLo = 0;
+  resValHi = 0;
+
+  /** Result of the last slow-path load (zero-extended raw bytes). */
+  tmpLo = 0;
+  tmpHi = 0;
+
+  constructor(public mem: CpuMemory) {
+    mem.ram.tlbs.push(this.tlb);
+  }
+
+  /** Move this hart to another address space (execve, or a new process). */
+  setMemory(mem: CpuMemory): void {
+    const old = this.mem.ram.tlbs;
+    const i = old.indexOf(this.tlb);
+    if (i >= 0) old.splice(i, 1);
+    this.mem = mem;
+    mem.ram.tlbs.push(this.tlb);
+    this.tlb.flushAll();
+  }
+
+  /**
+   * Cache a translation in the TLB.  A page holding decoded code stays out of
+   * the write TLB, so that stores to it reach storeSlow and drop the code.
+   */
+  fillTlb(access: Access, hi: number, lo: number, hostBase: number): void {
+    if (access === Access.WRITE && this.mem.ram.hasCode(hostBase >>> PAGE_SHIFT)) return;
+    this.tlb.fill(access, hi, lo, hostBase);
+  }
+
+  raise(cause: Cause, tvalHi: number, tvalLo: number): void {
+    this.trapCause = cause;
+    this.trapTvalHi = tvalHi;
+    this.trapTvalLo = tvalLo;
+  }
+
+  getX(r: number): bigint {
+    return (BigInt(this.xh[r]) << 32n) | BigInt(this.xl[r] >>> 0);
+  }
+
+  setX(r: number, v: bigint): void {
+    if (r === 0) return;
+    this.xl[r] = Number(BigInt.asIntN(32, v));
+    this.xh[r] = Number(BigInt.asIntN(32, v >> 32n));
+  }
+
+  /** Register r as a JS number, exact when it holds a value below 2^53 in magnitude. */
+  getXNumber(r: number): number {
+    return this.xh[r] * 4294967296 + (this.xl[r] >>> 0);
+  }
+
+  setXNumber(r: number, v: number): void {
+    if (r === 0) return;
+    this.xl[r] = v | 0;
+    this.xh[r] = Math.floor(v / 4294967296) | 0;
+  }
+
+  /**
+   * Load `size` (1, 2, 4, 8) bytes at (hi, lo), any alignment, possibly across
+   * a page boundary, into tmpLo/tmpHi (zero-extended).  False when it trapped.
+   */
+  loadSlow(hi: number, lo: number, size: number, access: Access = Access.READ): boolean {
+    const ram = this.mem.ram.u8;
+    const first = this.mem.translate(this, hi, lo, access);
+    if (first < 0) return false;
+    const inPage = PAGE_SIZE - (lo & (PAGE_SIZE - 1));
+    let second = -1;
+    if (inPage < size) {
+      const nlo = ((lo & PAGE_MASK) + PAGE_SIZE) | 0;
+      const nhi = nlo === 0 ? (hi + 1) | 0 : hi;
+      second = this.mem.translate(this, nhi, nlo, access);
+      if (second < 0) {
+        // The fault is reported at the address the access starts from, as QEMU does.
+        this.trapTvalHi = hi;
+        this.trapTvalLo = lo;
+        return false;
+      }
+    }
+    let vlo = 0;
+    let vhi = 0;
+    for (let i = 0; i < size; i++) {
+      const b = ram[i < inPage ? first + i : second + (i - inPage)];
+      if (i < 4) vlo |= b << (8 * i);
+      else vhi |= b << (8 * (i - 4));
+    }
+    this.tmpLo = vlo;
+    this.tmpHi = vhi;
+    return true;
+  }
+
+  /** Store `size` bytes of (vhi, vlo) at (hi, lo), any alignment.  False when it trapped. */
+  storeSlow(hi: number, lo: number, size: number, vlo: number, vhi: number): boolean {
+    const mem = this.mem;
+    const first = mem.translate(this, hi, lo, Access.WRITE);
+    if (first < 0) return false;
+    const inPage = PAGE_SIZE - (lo & (PAGE_SIZE - 1));
+    let second = -1;
+    if (inPage < size) {
+      const nlo = ((lo & PAGE_MASK) + PAGE_SIZE) | 0;
+      const nhi = nlo === 0 ? (hi + 1) | 0 : hi;
+      second = mem.translate(this, nhi, nlo, Access.WRITE);
+      if (second < 0) {
+        this.trapTvalHi = hi;
+        this.trapTvalLo = lo;
+        return false;
+      }
+    }
+    const ram = mem.ram;
+    ram.dropCode(first >>> PAGE_SHIFT);
+    if (second >= 0) ram.dropCode(second >>> PAGE_SHIFT);
+    const u8 = ram.u8;
+    for (let i = 0; i < size; i++) {
+      const b = i < 4 ? (vlo >>> (8 * i)) & 0xff : (vhi >>> (8 * (i - 4))) & 0xff;
+      u8[i < inPage ? first + i : second + (i - inPage)] = b;
+    }
+    return true;
+  }
+}

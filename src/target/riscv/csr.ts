@@ -1,0 +1,80 @@
+/**
+ * Control and status registers, as a table of {number, name, read, write}.
+ * The unprivileged ones live here; the privileged set joins the same table
+ * when the system emulator needs it.
+ */
+import type { RiscvCpu } from "./cpu.js";
+
+export interface CsrDef {
+  readonly num: number;
+  readonly name: string;
+  /** Read into cpu.tmpLo / cpu.tmpHi. */
+  read(cpu: RiscvCpu): void;
+  /** Write a 64-bit value; absent for read-only registers. */
+  write?(cpu: RiscvCpu, lo: number, hi: number): void;
+}
+
+/** Host ticks for cycle/time/instret in user mode, like QEMU's linux-user. */
+export type TickSource = () => number;
+let ticks: TickSource = () => 0;
+export function setTickSource(source: TickSource): void {
+  ticks = source;
+}
+
+function readNumber(cpu: RiscvCpu, v: number): void {
+  cpu.tmpLo = v | 0;
+  cpu.tmpHi = Math.floor(v / 4294967296) | 0;
+}
+
+const defs: CsrDef[] = [
+  {
+    num: 0x001, name: "fflags",
+    read(cpu) { cpu.tmpLo = cpu.fflags; cpu.tmpHi = 0; },
+    write(cpu, lo) { cpu.fflags = lo & 0x1f; },
+  },
+  {
+    num: 0x002, name: "frm",
+    read(cpu) { cpu.tmpLo = cpu.frm; cpu.tmpHi = 0; },
+    write(cpu, lo) { cpu.frm = lo & 7; },
+  },
+  {
+    num: 0x003, name: "fcsr",
+    read(cpu) { cpu.tmpLo = (cpu.frm << 5) | cpu.fflags; cpu.tmpHi = 0; },
+    write(cpu, lo) { cpu.fflags = lo & 0x1f; cpu.frm = (lo >>> 5) & 7; },
+  },
+  { num: 0xc00, name: "cycle", read(cpu) { readNumber(cpu, ticks()); } },
+  { num: 0xc01, name: "time", read(cpu) { readNumber(cpu, ticks()); } },
+  { num: 0xc02, name: "instret", read(cpu) { readNumber(cpu, ticks()); } },
+];
+
+const byNumber: (CsrDef | undefined)[] = new Array<CsrDef | undefined>(4096).fill(undefined);
+for (const d of defs) byNumber[d.num] = d;
+
+export function csrName(num: number): string | undefined {
+  return byNumber[num & 0xfff]?.name;
+}
+
+/**
+ * Execute the CSR part of a csrrw/csrrs/csrrc (and immediate forms):
+ * `write` says whether the instruction writes at all (csrrs/csrrc with
+ * rs1 = x0 do not).  The old value is left in cpu.tmpLo/tmpHi.  Returns false
+ * for an illegal access (unknown register, write to a read-only one).
+ */
+export function csrAccess(cpu: RiscvCpu, num: number, kind: 0 | 1 | 2, write: boolean, lo: number,
+  hi: number): boolean {
+  const d = byNumber[num];
+  if (d === undefined) return false;
+  if (write && ((num >>> 10) === 3 || d.write === undefined)) return false;
+  d.read(cpu);
+  if (!write) return true;
+  const oldLo = cpu.tmpLo;
+  const oldHi = cpu.tmpHi;
+  let nlo = lo;
+  let nhi = hi;
+  if (kind === 1) { nlo = oldLo | lo; nhi = oldHi | hi; }
+  else if (kind === 2) { nlo = oldLo & ~lo; nhi = oldHi & ~hi; }
+  (d.write as NonNullable<CsrDef["write"]>)(cpu, nlo, nhi);
+  cpu.tmpLo = oldLo;
+  cpu.tmpHi = oldHi;
+  return true;
+}

@@ -1,0 +1,76 @@
+/**
+ * Guest RAM as the CPU sees it: one host buffer with typed views, addressed
+ * by host byte offset.  The buffer is reserved at its full size up front; the
+ * host only commits the pages the guest touches.
+ *
+ * Each 4 KiB host page carries a "holds decoded code" flag: the write TLB
+ * never maps such a page, so a store to it takes the slow path, which drops
+ * the decoded instructions (self-modifying code and code loaders stay exact).
+ */
+import { PAGE_SHIFT, type Tlb } from "./tlb.js";
+
+/** Decoded instructions of one host page: one slot per halfword. */
+export class DecodedPage {
+  /** Op id per slot, 0 = not decoded yet. */
+  readonly op = new Uint16Array(2048);
+  /** Operands, in the interpreter's packing (see accel/interp.ts). */
+  readonly regs = new Int32Array(2048);
+  readonly imm = new Int32Array(2048);
+}
+
+export class GuestRam {
+  readonly buffer: ArrayBuffer;
+  readonly u8: Uint8Array;
+  readonly i8: Int8Array;
+  readonly u16: Uint16Array;
+  readonly i16: Int16Array;
+  readonly i32: Int32Array;
+  readonly pages: number;
+  /** Decoded code per host page, kept once made (a running CPU may hold it). */
+  private readonly decoded: (DecodedPage | undefined)[];
+  /** 1 while a page's decoded instructions are live (and so kept out of write TLBs). */
+  private readonly codeFlag: Uint8Array;
+  /** The TLBs of every CPU on this RAM, to keep code pages out of their write entries. */
+  readonly tlbs: Tlb[] = [];
+
+  constructor(bytes: number) {
+    this.buffer = new ArrayBuffer(bytes);
+    this.u8 = new Uint8Array(this.buffer);
+    this.i8 = new Int8Array(this.buffer);
+    this.u16 = new Uint16Array(this.buffer);
+    this.i16 = new Int16Array(this.buffer);
+    this.i32 = new Int32Array(this.buffer);
+    this.pages = bytes >>> PAGE_SHIFT;
+    this.decoded = new Array<DecodedPage | undefined>(this.pages).fill(undefined);
+    this.codeFlag = new Uint8Array(this.pages);
+  }
+
+  /**
+   * The decoded-code page for `hostPage`, marked live: from now on a store to
+   * the page takes the slow path and drops it.
+   */
+  codePage(hostPage: number): DecodedPage {
+    let d = this.decoded[hostPage];
+    if (d === undefined) {
+      d = new DecodedPage();
+      this.decoded[hostPage] = d;
+    }
+    if (this.codeFlag[hostPage] === 0) {
+      this.codeFlag[hostPage] = 1;
+      for (const t of this.tlbs) t.flushHostPageWrites(hostPage << PAGE_SHIFT);
+    }
+    return d;
+  }
+
+  hasCode(hostPage: number): boolean {
+    return this.codeFlag[hostPage] !== 0;
+  }
+
+  /** Forget the decoded instructions of a page that is being written or reused. */
+  dropCode(hostPage: number): void {
+    if (this.codeFlag[hostPage] === 0) return;
+    this.codeFlag[hostPage] = 0;
+    // Cleared in place: an interpreter running from this page re-decodes it.
+    (this.decoded[hostPage] as DecodedPage).op.fill(0);
+  }
+}
