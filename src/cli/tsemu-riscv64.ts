@@ -212,7 +212,8 @@ function main(): void {
   }
   if (outcome.kind === "exit") process.exit(outcome.status);
   const name = SIGNAL_NAMES[outcome.signo] ?? `signal ${outcome.signo}`;
-  process.stderr.write(`${PROG}: uncaught target signal ${outcome.signo} (${name})${outcome.core ? " - core dumped" : ""}\n`);
+  // QEMU reports only the signals that dump core; the others end it silently.
+  if (outcome.core) process.stderr.write(`${PROG}: uncaught target signal ${outcome.signo} (${name}) - core dumped\n`);
   dieBySignal(outcome.signo);
 }
 

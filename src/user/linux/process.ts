@@ -14,6 +14,13 @@ import { run } from "../../accel/interp.js";
 import { Cause, Exit } from "../../target/riscv/cpu.js";
 import { formatSyscall } from "./strace.js";
 import { fs, path as hostPath } from "../../host/fs.js";
+import { Prot } from "./address-space.js";
+import { PAGE_SIZE } from "../../target/riscv/tlb.js";
+import {
+  BUS_ADRALN, Default, defaultAction, ILL_ILLOPC, NSIG, type PendingSignal, SA_RESETHAND, SEGV_ACCERR,
+  SEGV_MAPERR, setupFrame, SIG_DFL, SIG_IGN, SIGALRM, SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGTRAP, sigbit,
+  type SigAction, TRAP_BRKPT,
+} from "./signal.js";
 import "./syscalls/index.js";
 
 /** How the process ended. */
@@ -52,9 +59,22 @@ export class Process {
   outcome: Outcome | undefined;
   umask = 0o022;
   instructions = 0;
+  /** Signal dispositions, indexed by signal number. */
+  readonly actions: SigAction[] = [];
+  /** Signals sent to the process as a whole. */
+  readonly pending: PendingSignal[] = [];
+  /** Where signal handlers return to: a page holding `li a7, rt_sigreturn; ecall`. */
+  trampoline = 0;
+  /** ITIMER_REAL: next expiry and period, in ms on the monotonic clock (0 = off). */
+  alarmAt = 0;
+  alarmPeriod = 0;
+  private nextTid: number;
+  private current = 0;
 
   constructor(readonly opts: ProcessOptions, pid: number) {
     this.pid = pid;
+    this.nextTid = pid + 1;
+    for (let i = 0; i <= NSIG; i++) this.actions.push({ handler: SIG_DFL, flags: 0, mask: 0n });
   }
 
   /** Translate a guest path to the host path to use (the -L prefix first, as QEMU does). */
@@ -74,23 +94,125 @@ export class Process {
       ...load,
       readInterpreter: (p) => fs.readFileSync(this.hostPath(p)),
     });
+    this.mapTrampoline();
     const t = new Thread(this.pid, this.as);
     t.cpu.pc = loaded.entry;
     t.cpu.setXNumber(2, loaded.sp);
     this.threads.push(t);
   }
 
+  private mapTrampoline(): void {
+    const at = this.as.findFree(PAGE_SIZE);
+    this.as.map(at, at + PAGE_SIZE, Prot.READ | Prot.EXEC, "[vdso]");
+    const code = new Uint8Array(8);
+    const dv = new DataView(code.buffer);
+    dv.setUint32(0, 0x08b00893, true); // addi a7, zero, 139 (rt_sigreturn)
+    dv.setUint32(4, 0x00000073, true); // ecall
+    this.as.write(at, code);
+    this.trampoline = at;
+  }
+
+  newTid(): number {
+    return this.nextTid++;
+  }
+
   /** Run until the process ends. */
   run(): Outcome {
     const slice = this.opts.slice;
     while (this.outcome === undefined) {
-      const t = this.threads[0];
-      const exit = run(t.cpu, slice);
+      const t = this.pickThread();
+      if (t === undefined) {
+        this.idle();
+        continue;
+      }
+      this.deliverSignals(t);
+      if (t.savedMask !== undefined) {
+        // sigsuspend ended without running a handler: its mask goes back now.
+        t.sigmask = t.savedMask;
+        t.savedMask = undefined;
+      }
+      if (this.outcome !== undefined || t.wait !== undefined || t.exited) continue;
+      if (t.budget <= 0) t.budget = slice;
+      const before = t.cpu.instret;
+      const exit = run(t.cpu, t.budget);
+      t.budget -= t.cpu.instret - before;
       if (exit === Exit.ECALL) this.syscall(t);
-      else if (exit === Exit.TRAP) this.trap(t);
+      else if (exit === Exit.TRAP) this.fault(t);
+      if (this.alarmAt !== 0) this.checkAlarm();
     }
     for (const t of this.threads) this.instructions += t.cpu.instret;
     return this.outcome;
+  }
+
+  /** The thread to run next: the current one while its turn lasts, then the next runnable one. */
+  private pickThread(): Thread | undefined {
+    const ts = this.threads;
+    const cur = ts[this.current];
+    if (cur !== undefined && !cur.exited && cur.wait === undefined && cur.budget > 0) return cur;
+    for (let k = 1; k <= ts.length; k++) {
+      const i = (this.current + k) % ts.length;
+      const t = ts[i];
+      if (!t.exited && t.wait === undefined) {
+        this.current = i;
+        t.budget = this.opts.slice;
+        return t;
+      }
+    }
+    return undefined;
+  }
+
+  /** Nothing can run: sleep until the earliest deadline, then time it out. */
+  private idle(): void {
+    this.reapThreads();
+    if (this.threads.length === 0) {
+      this.exit(0);
+      return;
+    }
+    let deadline = Infinity;
+    for (const t of this.threads) if (t.wait !== undefined) deadline = Math.min(deadline, t.wait.deadline);
+    if (this.alarmAt !== 0) deadline = Math.min(deadline, this.alarmAt);
+    const now = performance.now();
+    const ms = deadline === Infinity ? 1000 : Math.max(0, deadline - now);
+    if (ms > 0) sleepMs(ms);
+    const later = performance.now();
+    for (const t of this.threads) {
+      if (t.wait !== undefined && t.wait.deadline <= later) {
+        this.wake(t, t.onTimeout ?? -Errno.ETIMEDOUT);
+        t.onTimeout = undefined;
+      }
+    }
+    if (this.alarmAt !== 0) this.checkAlarm();
+  }
+
+  private reapThreads(): void {
+    for (let i = this.threads.length - 1; i >= 0; i--) {
+      if (this.threads[i].exited) {
+        this.threads.splice(i, 1);
+        if (this.current >= i && this.current > 0) this.current--;
+      }
+    }
+  }
+
+  /** Make a blocked thread runnable with `result` in a0. */
+  wake(t: Thread, result: number): void {
+    if (t.wait === undefined) return;
+    t.wait = undefined;
+    t.onTimeout = undefined;
+    t.cpu.setXNumber(10, result);
+  }
+
+  /** Wake up to `count` threads waiting on the futex at addr whose bitset matches; returns how many. */
+  futexWake(addr: number, count: number, bitset = 0xffffffff): number {
+    let n = 0;
+    for (const t of this.threads) {
+      if (n >= count) break;
+      const w = t.wait;
+      if (w !== undefined && w.kind === "futex" && w.addr === addr && (w.bitset & bitset) !== 0) {
+        this.wake(t, 0);
+        n++;
+      }
+    }
+    return n;
   }
 
   private syscall(t: Thread): void {
@@ -115,10 +237,73 @@ export class Process {
     }
   }
 
-  /** A CPU exception: turn it into the signal Linux would send. */
-  private trap(t: Thread): void {
-    const signo = signalForCause(t.cpu.trapCause);
-    this.die(signo);
+  /** A CPU exception: queue the signal Linux would send for it. */
+  private fault(t: Thread): void {
+    const cpu = t.cpu;
+    const signo = signalForCause(cpu.trapCause);
+    const addr = cpu.trapTvalHi * 4294967296 + (cpu.trapTvalLo >>> 0);
+    let code = ILL_ILLOPC;
+    if (signo === SIGSEGV) code = this.as.find(addr) === undefined ? SEGV_MAPERR : SEGV_ACCERR;
+    else if (signo === SIGBUS) code = BUS_ADRALN;
+    else if (signo === SIGTRAP) code = TRAP_BRKPT;
+    const faultAddr = signo === SIGILL || signo === SIGTRAP ? cpu.pc : addr;
+    // A fault that is blocked or ignored cannot be deferred: Linux kills the process.
+    const act = this.actions[signo];
+    if ((t.sigmask & sigbit(signo)) !== 0n || act.handler === SIG_IGN) {
+      this.die(signo);
+      return;
+    }
+    t.pending.unshift({ signo, code, pid: 0, uid: 0, addr: faultAddr, status: 0 });
+  }
+
+  /** Send a signal to the process (kill) or to one thread (tgkill). */
+  sendSignal(info: PendingSignal, target?: Thread): void {
+    const act = this.actions[info.signo];
+    if (info.signo !== SIGKILL && (act.handler === SIG_IGN ||
+      (act.handler === SIG_DFL && defaultAction(info.signo) === Default.IGNORE))) return;
+    const list = target !== undefined ? target.pending : this.pending;
+    if (info.signo < 32 && list.some((s) => s.signo === info.signo)) return; // standard signals don't queue
+    list.push(info);
+    // Interrupt a thread blocked in a wait that the signal can reach.
+    const ready = target ?? this.threads.find((x) => !x.exited && (x.sigmask & sigbit(info.signo)) === 0n);
+    if (ready !== undefined && ready.wait !== undefined && (ready.sigmask & sigbit(info.signo)) === 0n) {
+      this.wake(ready, -Errno.EINTR);
+    }
+  }
+
+  /** Deliver the first deliverable pending signal of t, if any. */
+  private deliverSignals(t: Thread): void {
+    for (const list of [t.pending, this.pending]) {
+      for (let i = 0; i < list.length; i++) {
+        const info = list[i];
+        if (info.signo !== SIGKILL && (t.sigmask & sigbit(info.signo)) !== 0n) continue;
+        list.splice(i, 1);
+        this.deliver(t, info);
+        return;
+      }
+    }
+  }
+
+  private deliver(t: Thread, info: PendingSignal): void {
+    const act = this.actions[info.signo];
+    if (act.handler === SIG_IGN) return;
+    if (act.handler === SIG_DFL) {
+      const d = defaultAction(info.signo);
+      if (d === Default.TERM || d === Default.CORE) this.die(info.signo);
+      return;
+    }
+    if (!setupFrame(this.as, t, info, act, this.trampoline)) {
+      this.die(SIGSEGV);
+      return;
+    }
+    if ((act.flags & SA_RESETHAND) !== 0) this.actions[info.signo] = { handler: SIG_DFL, flags: 0, mask: 0n };
+  }
+
+  private checkAlarm(): void {
+    const now = performance.now();
+    if (now < this.alarmAt) return;
+    this.alarmAt = this.alarmPeriod > 0 ? now + this.alarmPeriod : 0;
+    this.sendSignal({ signo: SIGALRM, code: 0x80 /* SI_KERNEL */, pid: 0, uid: 0, addr: 0, status: 0 });
   }
 
   /** End the process by a signal's default action. */
@@ -129,6 +314,12 @@ export class Process {
   exit(status: number): void {
     this.outcome = { kind: "exit", status: status & 0xff };
   }
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Block the host thread for ms milliseconds without spinning. */
+export function sleepMs(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
 }
 
 export function signalForCause(cause: number): number {

@@ -1,8 +1,20 @@
 /**
  * A guest thread: one hart's worth of state plus the per-thread kernel
- * state (thread id, clear_child_tid, signal mask, alternate signal stack).
+ * state (thread id, clear_child_tid, signal mask and pending signals,
+ * alternate signal stack, what it is blocked on).
  */
 import { RiscvCpu, type CpuMemory } from "../../target/riscv/cpu.js";
+import type { PendingSignal } from "./signal.js";
+
+/** Why a thread is not running: a futex wait (with its key and bitset) or a signal wait. */
+export interface Wait {
+  kind: "futex" | "sigsuspend" | "pause";
+  /** Futex word address. */
+  addr: number;
+  bitset: number;
+  /** Monotonic deadline in ms (performance.now() scale), or Infinity. */
+  deadline: number;
+}
 
 export class Thread {
   readonly cpu: RiscvCpu;
@@ -10,10 +22,20 @@ export class Thread {
   clearChildTid = 0;
   /** Blocked signals, bit (signo - 1). */
   sigmask = 0n;
+  /** The mask to restore when the handler that ends a sigsuspend returns. */
+  savedMask: bigint | undefined;
+  /** Signals sent to this thread alone (tgkill, faults). */
+  readonly pending: PendingSignal[] = [];
   /** sigaltstack: base, size, flags. */
   altStack = { sp: 0, size: 0, flags: 2 /* SS_DISABLE */ };
   robustList = 0;
   exited = false;
+  /** Set while blocked. */
+  wait: Wait | undefined;
+  /** The a0 a timed-out wait returns (-ETIMEDOUT unless the call says otherwise). */
+  onTimeout: number | undefined;
+  /** Instructions left in this thread's turn. */
+  budget = 0;
 
   constructor(public readonly tid: number, mem: CpuMemory) {
     this.cpu = new RiscvCpu(mem);

@@ -2,3 +2,6 @@
 import "./mm.js";
 import "./proc.js";
 import "./io.js";
+import "./signal.js";
+import "./thread.js";
+import "./poll.js";

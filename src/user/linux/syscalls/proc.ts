@@ -1,9 +1,10 @@
 /** Process and thread identity and lifetime: exit, exit_group, getpid and friends. */
 import { define, NO_RESULT } from "../syscall.js";
 import { fs } from "../../../host/fs.js";
+import { exitThread } from "./thread.js";
 
 define(93, "exit", (p, t, a) => {
-  t.exited = true;
+  exitThread(p, t);
   if (p.threads.every((x) => x.exited)) p.exit(a.i32(0));
   return NO_RESULT;
 });

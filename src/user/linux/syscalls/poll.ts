@@ -1,0 +1,79 @@
+/**
+ * ppoll and pselect6.  With no descriptors they wait for a signal or the
+ * timeout (this is how glibc's pause() and sleep-like waits reach the
+ * kernel).  Descriptors are host descriptors read and written with blocking
+ * calls, so each one is reported ready for what was asked.
+ */
+import { define, NO_RESULT } from "../syscall.js";
+import { Errno } from "../errno.js";
+import { Prot } from "../address-space.js";
+import type { Process } from "../process.js";
+import type { Thread } from "../thread.js";
+
+const POLLIN = 1, POLLOUT = 4, POLLNVAL = 0x20;
+
+function timeoutMs(p: Process, addr: number): number {
+  if (addr === 0) return Infinity;
+  return Number(p.as.readU64(addr)) * 1000 + Number(p.as.readU64(addr + 8)) / 1e6;
+}
+
+/** Block the thread until a signal arrives or ms pass (then it returns 0). */
+function waitForSignal(p: Process, t: Thread, ms: number, maskAddr: number): typeof NO_RESULT | number {
+  if (ms === 0) return 0;
+  if (maskAddr !== 0) {
+    t.savedMask = t.sigmask;
+    t.sigmask = p.as.readU64(maskAddr);
+  }
+  t.wait = { kind: "pause", addr: 0, bitset: 0, deadline: performance.now() + ms };
+  // A timeout wakes the thread with -ETIMEDOUT in a0; ppoll reports it as 0.
+  t.onTimeout = 0;
+  return NO_RESULT;
+}
+
+define(73, "ppoll", (p, t, a) => {
+  const fds = a.n(0);
+  const nfds = a.n(1);
+  if (nfds > p.fds.limit) return -Errno.EINVAL;
+  if (!p.as.check(fds, nfds * 8, Prot.READ | Prot.WRITE)) return -Errno.EFAULT;
+  const ts = a.n(2);
+  if (ts !== 0 && !p.as.check(ts, 16, Prot.READ)) return -Errno.EFAULT;
+  let ready = 0;
+  for (let i = 0; i < nfds; i++) {
+    const at = fds + i * 8;
+    const fd = p.as.readU32(at) | 0;
+    const events = p.as.read(at + 4, 2);
+    const want = events[0] | (events[1] << 8);
+    let revents = 0;
+    if (fd >= 0) {
+      revents = p.fds.get(fd) === undefined ? POLLNVAL : want & (POLLIN | POLLOUT);
+      if (revents !== 0) ready++;
+    }
+    p.as.write(at + 6, Uint8Array.of(revents & 0xff, revents >> 8));
+  }
+  if (ready > 0) return ready;
+  return waitForSignal(p, t, timeoutMs(p, ts), a.n(3));
+});
+
+define(72, "pselect6", (p, t, a) => {
+  const nfds = a.i32(0);
+  if (nfds < 0) return -Errno.EINVAL;
+  const sets = [a.n(1), a.n(2), a.n(3)];
+  const bytes = Math.ceil(nfds / 64) * 8;
+  let ready = 0;
+  for (const s of sets) {
+    if (s === 0) continue;
+    if (!p.as.check(s, bytes, Prot.READ | Prot.WRITE)) return -Errno.EFAULT;
+    const bits = p.as.read(s, bytes);
+    for (let fd = 0; fd < nfds; fd++) {
+      if ((bits[fd >> 3] & (1 << (fd & 7))) === 0) continue;
+      if (p.fds.get(fd) === undefined) return -Errno.EBADF;
+      ready++;
+    }
+  }
+  if (ready > 0) return ready;
+  const ts = a.n(4);
+  let maskAddr = 0;
+  const sig = a.n(5);
+  if (sig !== 0 && p.as.check(sig, 16, Prot.READ)) maskAddr = Number(p.as.readU64(sig));
+  return waitForSignal(p, t, timeoutMs(p, ts), maskAddr);
+});
