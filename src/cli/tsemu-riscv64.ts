@@ -4,11 +4,16 @@
  * variables that set them (QEMU_LD_PREFIX, QEMU_STRACE, QEMU_STACK_SIZE...).
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawn, type StdioOptions } from "node:child_process";
 import { randomFillSync } from "node:crypto";
-import { Process, SIGNAL_NAMES } from "../user/linux/process.js";
+import { Process } from "../user/linux/process.js";
 import { ElfError } from "../user/linux/elf.js";
 import { DEFAULT_STACK_SIZE } from "../user/linux/loader.js";
 import { OutOfMemory } from "../user/linux/address-space.js";
+import { encodeOutcome, restore } from "../user/linux/fork.js";
+import type { Outcome } from "../user/linux/process.js";
 import { setTickSource } from "../target/riscv/csr.js";
 import { VERSION } from "../version.js";
 
@@ -47,8 +52,8 @@ Options and their environment variables:
 -d item[,...]        QEMU_LOG        log the items named (in_asm, cpu, strace, stats; 'help' lists)
 -D logfile           QEMU_LOG_FILENAME  write the -d log to 'logfile' instead of stderr
 
-Exit status: the program's own, or 128+N when it dies of signal N (tsemu then
-dies of the same signal, as QEMU does).
+Exit status: the program's own; when it dies of signal N, tsemu dies of the same
+signal (a shell shows status 128+N), as QEMU does.
 `;
 
 const LOG_ITEMS: Record<string, string> = {
@@ -152,7 +157,80 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** What a forked child needs to know of its parent's command line. */
+interface ChildConfig {
+  sysroot: string | undefined;
+  strace: boolean;
+  stats: boolean;
+  logFile: string | undefined;
+  program: string;
+}
+
+const FORK_CHILD = "--tsemu-fork-child";
+
+function makeProcess(c: ChildConfig): Process {
+  const logFd = c.logFile !== undefined ? openLog(c.logFile) : 2;
+  let temp: string | undefined;
+  const proc = new Process({
+    sysroot: c.sysroot,
+    strace: c.strace,
+    log: (line) => fs.writeSync(logFd, line + "\n"),
+    slice: 1 << 20,
+    tempDir: () => {
+      if (temp === undefined) {
+        temp = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-"));
+        process.on("exit", () => fs.rmSync(temp as string, { recursive: true, force: true }));
+      }
+      return temp;
+    },
+    spawnChild: (snapshotFile, statusFile, hostFds) => {
+      const stdio: StdioOptions = [];
+      const inherit = new Set(hostFds);
+      const top = Math.max(2, ...hostFds);
+      for (let fd = 0; fd <= top; fd++) stdio.push(inherit.has(fd) ? fd : "ignore");
+      const child = spawn(process.execPath, [process.argv[1], FORK_CHILD, snapshotFile, statusFile], {
+        stdio, env: { ...process.env, TSEMU_FORK_CONFIG: JSON.stringify(c) },
+      });
+      child.unref();
+      if (child.pid === undefined) throw new Error("could not start a process for fork");
+      return child.pid;
+    },
+  }, process.pid);
+  proc.ppid = process.ppid;
+  const start = process.hrtime.bigint();
+  setTickSource(() => Number(process.hrtime.bigint() - start));
+  return proc;
+}
+
+function runToEnd(proc: Process, c: ChildConfig, statusFile: string | undefined): never {
+  let outcome: Outcome;
+  try {
+    outcome = proc.run();
+  } catch (e) {
+    if (e instanceof OutOfMemory) fail(`${c.program}: out of guest memory`);
+    throw e;
+  }
+  if (c.stats) process.stderr.write(`${PROG}: instructions=${proc.instructions}\n`);
+  if (statusFile !== undefined) fs.writeFileSync(statusFile, encodeOutcome(outcome));
+  if (outcome.kind === "exit") process.exit(outcome.status);
+  // QEMU prints "uncaught target signal" only after writing a guest core file, which it
+  // does not do with core dumps off (our launcher turns them off); then it dies silently.
+  dieBySignal(outcome.signo);
+}
+
+/** The child side of a fork: rebuild the process from the parent's snapshot and go on. */
+function forkChild(snapshotFile: string, statusFile: string): never {
+  const c = JSON.parse(process.env.TSEMU_FORK_CONFIG ?? "{}") as ChildConfig;
+  delete process.env.TSEMU_FORK_CONFIG;
+  const data = fs.readFileSync(snapshotFile);
+  fs.rmSync(snapshotFile, { force: true });
+  const proc = makeProcess(c);
+  restore(proc, data);
+  runToEnd(proc, c, statusFile);
+}
+
 function main(): void {
+  if (process.argv[2] === FORK_CHILD) forkChild(process.argv[3], process.argv[4]);
   let o: Options | "exit";
   try {
     o = parseArgs(process.argv.slice(2), process.env);
@@ -173,17 +251,11 @@ function main(): void {
     fail(`${o.program}: cannot read: ${(e as Error).message}`);
   }
 
-  const logFd = o.logFile !== undefined ? openLog(o.logFile) : 2;
-  const proc = new Process({
-    sysroot: o.sysroot,
-    strace: o.strace,
-    log: (line) => fs.writeSync(logFd, line + "\n"),
-    slice: 1 << 20,
-  }, process.pid);
-  proc.ppid = process.ppid;
-  const start = process.hrtime.bigint();
-  setTickSource(() => Number(process.hrtime.bigint() - start));
-
+  const config: ChildConfig = {
+    sysroot: o.sysroot, strace: o.strace, logFile: o.logFile, program: o.program,
+    stats: o.debug.includes("stats") || process.env.TSEMU_STATS === "1",
+  };
+  const proc = makeProcess(config);
   try {
     proc.start(file, {
       argv: [o.argv0 ?? o.program, ...o.args],
@@ -199,22 +271,7 @@ function main(): void {
     if ((e as { code?: string }).code === "ENOENT") fail(`${o.program}: ${(e as Error).message}`);
     throw e;
   }
-
-  let outcome;
-  try {
-    outcome = proc.run();
-  } catch (e) {
-    if (e instanceof OutOfMemory) fail(`${o.program}: out of guest memory`);
-    throw e;
-  }
-  if (o.debug.includes("stats") || process.env.TSEMU_STATS === "1") {
-    fs.writeSync(logFd, `${PROG}: instructions=${proc.instructions}\n`);
-  }
-  if (outcome.kind === "exit") process.exit(outcome.status);
-  const name = SIGNAL_NAMES[outcome.signo] ?? `signal ${outcome.signo}`;
-  // QEMU reports only the signals that dump core; the others end it silently.
-  if (outcome.core) process.stderr.write(`${PROG}: uncaught target signal ${outcome.signo} (${name}) - core dumped\n`);
-  dieBySignal(outcome.signo);
+  runToEnd(proc, config, undefined);
 }
 
 function openLog(p: string): number {

@@ -28,21 +28,48 @@ const DEFAULT_POOL = 2 ** 31 - PAGE_SIZE;
 
 export class OutOfMemory extends Error {}
 
+/**
+ * Host pages of one RAM pool, handed out to address spaces.  execve builds
+ * the new image in a second address space over the same pool while the old
+ * one still exists, so the pool, not the address space, owns the free list.
+ */
+export class HostPages {
+  private nextFresh = 1; // host page 0 stays unused
+  private readonly free: number[] = [];
+
+  constructor(readonly ram: GuestRam) {}
+
+  alloc(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) {
+      this.ram.u8.fill(0, reused << PAGE_SHIFT, (reused + 1) << PAGE_SHIFT);
+      return reused;
+    }
+    if (this.nextFresh >= this.ram.pages) throw new OutOfMemory("guest memory exhausted");
+    return this.nextFresh++;
+  }
+
+  release(host: number): void {
+    this.ram.dropCode(host);
+    this.free.push(host);
+  }
+}
+
 export class AddressSpace implements CpuMemory {
   readonly ram: GuestRam;
   /** Sorted, non-overlapping mappings. */
   mappings: Mapping[] = [];
   /** Guest page number -> host page * 8 + prot. */
   private readonly pages = new Map<number, number>();
-  private nextFreshPage = 1; // host page 0 stays unused
-  private readonly freePages: number[] = [];
+  readonly hostPages: HostPages;
   brkStart = 0;
   brk = 0;
   /** Where mmap without a hint looks first. */
   mmapBase = 0x4000000000;
 
-  constructor(ram?: GuestRam) {
-    this.ram = ram ?? new GuestRam(DEFAULT_POOL);
+  constructor(hostPages?: HostPages) {
+    this.hostPages = hostPages ?? new HostPages(new GuestRam(DEFAULT_POOL));
+    this.ram = this.hostPages.ram;
   }
 
   // ---- CpuMemory ----
@@ -177,18 +204,11 @@ export class AddressSpace implements CpuMemory {
   }
 
   private allocHostPage(): number {
-    const reused = this.freePages.pop();
-    if (reused !== undefined) {
-      this.ram.u8.fill(0, reused << PAGE_SHIFT, (reused + 1) << PAGE_SHIFT);
-      return reused;
-    }
-    if (this.nextFreshPage >= this.ram.pages) throw new OutOfMemory("guest memory exhausted");
-    return this.nextFreshPage++;
+    return this.hostPages.alloc();
   }
 
   private releaseHostPage(host: number): void {
-    this.ram.dropCode(host);
-    this.freePages.push(host);
+    this.hostPages.release(host);
   }
 
   /** Host byte offset of the guest page holding addr, materializing it (no protection check). */
@@ -201,6 +221,21 @@ export class AddressSpace implements CpuMemory {
       e = this.materialize(vpn, m.prot);
     }
     return ((e >>> 3) << PAGE_SHIFT) + (addr & (PAGE_SIZE - 1));
+  }
+
+  // ---- fork ----
+
+  /** Every materialized page: guest page number, protection, host page. */
+  materializedPages(): [number, number, number][] {
+    const out: [number, number, number][] = [];
+    for (const [vpn, e] of this.pages) out.push([vpn, e & 7, e >>> 3]);
+    return out;
+  }
+
+  /** Give guest page vpn (inside a mapping) the contents `data`. */
+  restorePage(vpn: number, prot: number, data: Uint8Array): void {
+    const e = this.materialize(vpn, prot);
+    this.ram.u8.set(data, (e >>> 3) << PAGE_SHIFT);
   }
 
   // ---- bulk access for the kernel side (syscalls, loader) ----

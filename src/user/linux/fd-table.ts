@@ -78,6 +78,17 @@ export class FdTable {
     this.cloexec[fd] = on;
   }
 
+  /** Close the close-on-exec descriptors; returns the open files that lost their last reference. */
+  closeOnExec(): OpenFile[] {
+    const closed: OpenFile[] = [];
+    for (const fd of this.open()) {
+      if (!this.isCloexec(fd)) continue;
+      const last = this.remove(fd);
+      if (last !== undefined) closed.push(last);
+    }
+    return closed;
+  }
+
   /** Every open descriptor number. */
   open(): number[] {
     const out: number[] = [];

@@ -16,8 +16,9 @@ import { formatSyscall } from "./strace.js";
 import { fs, path as hostPath } from "../../host/fs.js";
 import { Prot } from "./address-space.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
+import { inheritedHostFds, snapshot, waitStatus } from "./fork.js";
 import {
-  BUS_ADRALN, Default, defaultAction, ILL_ILLOPC, NSIG, type PendingSignal, SA_RESETHAND, SEGV_ACCERR,
+  BUS_ADRALN, CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGCHLD, Default, defaultAction, ILL_ILLOPC, NSIG, type PendingSignal, SA_RESETHAND, SEGV_ACCERR,
   SEGV_MAPERR, setupFrame, SIG_DFL, SIG_IGN, SIGALRM, SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGTRAP, sigbit,
   type SigAction, TRAP_BRKPT,
 } from "./signal.js";
@@ -34,6 +35,17 @@ export interface ProcessOptions {
   log(line: string): void;
   /** Instructions a thread runs before the loop looks around. */
   slice: number;
+  /** A private folder for fork snapshots and child status files (made on first use). */
+  tempDir(): string;
+  /** Start a forked child from a snapshot file, passing it these host descriptors; returns its pid. */
+  spawnChild(snapshotFile: string, statusFile: string, hostFds: number[]): number;
+}
+
+export interface Child {
+  statusFile: string;
+  /** The wait status once the child has ended. */
+  status: number | undefined;
+  reaped: boolean;
 }
 
 export const SIGNAL_NAMES: Record<number, string> = {
@@ -68,7 +80,14 @@ export class Process {
   /** ITIMER_REAL: next expiry and period, in ms on the monotonic clock (0 = off). */
   alarmAt = 0;
   alarmPeriod = 0;
+  /** The program's path as started or last exec'd (/proc/self/exe). */
+  exePath = "";
+  stackSize = 0;
+  uid = 0;
+  gid = 0;
+  readonly children = new Map<number, Child>();
   private nextTid: number;
+  private forks = 0;
   private current = 0;
 
   constructor(readonly opts: ProcessOptions, pid: number) {
@@ -90,6 +109,10 @@ export class Process {
   /** Load the program and create the main thread. */
   start(file: Uint8Array, load: Omit<LoadOptions, "readInterpreter">): void {
     const exe = parseElf(file);
+    this.stackSize = load.stackSize;
+    this.uid = load.uid;
+    this.gid = load.gid;
+    this.exePath = load.execfn;
     const loaded = loadProgram(this.as, exe, {
       ...load,
       readInterpreter: (p) => fs.readFileSync(this.hostPath(p)),
@@ -101,7 +124,7 @@ export class Process {
     this.threads.push(t);
   }
 
-  private mapTrampoline(): void {
+  mapTrampoline(): void {
     const at = this.as.findFree(PAGE_SIZE);
     this.as.map(at, at + PAGE_SIZE, Prot.READ | Prot.EXEC, "[vdso]");
     const code = new Uint8Array(8);
@@ -139,6 +162,7 @@ export class Process {
       if (exit === Exit.ECALL) this.syscall(t);
       else if (exit === Exit.TRAP) this.fault(t);
       if (this.alarmAt !== 0) this.checkAlarm();
+      if (this.children.size > 0 && t.budget <= 0) this.pollChildren();
     }
     for (const t of this.threads) this.instructions += t.cpu.instret;
     return this.outcome;
@@ -170,6 +194,8 @@ export class Process {
     }
     let deadline = Infinity;
     for (const t of this.threads) if (t.wait !== undefined) deadline = Math.min(deadline, t.wait.deadline);
+    // A child's end shows up as its status file: look again every few milliseconds.
+    if (this.children.size > 0) deadline = Math.min(deadline, performance.now() + 5);
     if (this.alarmAt !== 0) deadline = Math.min(deadline, this.alarmAt);
     const now = performance.now();
     const ms = deadline === Infinity ? 1000 : Math.max(0, deadline - now);
@@ -182,6 +208,50 @@ export class Process {
       }
     }
     if (this.alarmAt !== 0) this.checkAlarm();
+    if (this.children.size > 0) this.pollChildren();
+  }
+
+  /** Fork: start the child as a new host process; returns its pid. */
+  fork(t: Thread, childSetTid = 0): number {
+    const n = this.forks++;
+    const snap = hostPath.join(this.opts.tempDir(), `fork-${this.pid}-${n}`);
+    const statusFile = hostPath.join(this.opts.tempDir(), `status-${this.pid}-${n}`);
+    fs.writeFileSync(snap, snapshot(this, t, childSetTid));
+    const pid = this.opts.spawnChild(snap, statusFile, inheritedHostFds(this));
+    this.children.set(pid, { statusFile, status: undefined, reaped: false });
+    return pid;
+  }
+
+  /** Notice children that have ended: record their status, send SIGCHLD, restart wait4 calls. */
+  pollChildren(): void {
+    let ended = false;
+    for (const [pid, c] of this.children) {
+      if (c.status !== undefined) continue;
+      let text: string;
+      try {
+        text = fs.readFileSync(c.statusFile, "utf8");
+      } catch {
+        continue;
+      }
+      const status = waitStatus(text);
+      if (status === undefined) continue;
+      c.status = status;
+      try { fs.unlinkSync(c.statusFile); } catch { /* the next poll sees the status already recorded */ }
+      ended = true;
+      const killed = (status & 0x7f) !== 0;
+      this.sendSignal({
+        signo: SIGCHLD, code: killed ? ((status & 0x80) !== 0 ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED,
+        pid, uid: this.uid, addr: 0, status: killed ? status & 0x7f : (status >> 8) & 0xff,
+      });
+    }
+    if (!ended) return;
+    for (const t of this.threads) {
+      if (t.wait?.kind === "child") {
+        t.wait = undefined;
+        t.cpu.setXNumber(10, t.retryA0);
+        t.cpu.pc -= 4;
+      }
+    }
   }
 
   private reapThreads(): void {

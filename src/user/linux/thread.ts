@@ -8,7 +8,7 @@ import type { PendingSignal } from "./signal.js";
 
 /** Why a thread is not running: a futex wait (with its key and bitset) or a signal wait. */
 export interface Wait {
-  kind: "futex" | "sigsuspend" | "pause";
+  kind: "futex" | "sigsuspend" | "pause" | "child";
   /** Futex word address. */
   addr: number;
   bitset: number;
@@ -34,6 +34,8 @@ export class Thread {
   wait: Wait | undefined;
   /** The a0 a timed-out wait returns (-ETIMEDOUT unless the call says otherwise). */
   onTimeout: number | undefined;
+  /** wait4's first argument, put back when the call is restarted after a child ends. */
+  retryA0 = 0;
   /** Instructions left in this thread's turn. */
   budget = 0;
 

@@ -5,3 +5,5 @@ import "./io.js";
 import "./signal.js";
 import "./thread.js";
 import "./poll.js";
+import "./exec.js";
+import "./wait.js";

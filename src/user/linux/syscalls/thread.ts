@@ -9,6 +9,7 @@ import { monotonicToDeadline } from "../../../host/clock.js";
 const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_THREAD = 0x10000,
   CLONE_SYSVSEM = 0x40000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000,
   CLONE_CHILD_CLEARTID = 0x200000, CLONE_DETACHED = 0x400000, CLONE_CHILD_SETTID = 0x01000000;
+const CLONE_VFORK = 0x4000;
 const THREAD_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
   CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED | CLONE_CHILD_SETTID;
 
@@ -18,7 +19,7 @@ define(220, "clone", (p, t, a) => {
   const ptid = a.n(2);
   const tls = a.n(3);
   const ctid = a.n(4);
-  if ((flags & CLONE_VM) === 0) return -Errno.ENOSYS; // fork: not yet emulated
+  if ((flags & CLONE_VM) === 0 || (flags & CLONE_VFORK) !== 0) return forkChild(p, t, flags, ptid, ctid, tls, stack);
   if ((flags & ~(THREAD_FLAGS | 0xff)) !== 0 || (flags & CLONE_THREAD) === 0) return -Errno.EINVAL;
   const child = new Thread(p.newTid(), p.as);
   const c = child.cpu;
@@ -39,6 +40,33 @@ define(220, "clone", (p, t, a) => {
   p.threads.push(child);
   return child.tid;
 });
+
+/**
+ * fork and vfork.  A vfork child runs as a forked one: it gets its own copy
+ * of memory, which programs that only exec or _exit in the child can't tell
+ * apart.
+ */
+function forkChild(p: Process, t: Thread, flags: number, ptid: number, ctid: number, tls: number,
+  stack: number): number {
+  if ((flags & CLONE_THREAD) !== 0) return -Errno.EINVAL;
+  // The child's own view is set up before the snapshot: its a0 = 0 is set on restore.
+  const cpu = t.cpu;
+  const saved = { sp: cpu.getXNumber(2), tp: cpu.getXNumber(4) };
+  if (stack !== 0) cpu.setXNumber(2, stack);
+  if ((flags & CLONE_SETTLS) !== 0) cpu.setXNumber(4, tls);
+  const clear = t.clearChildTid;
+  if ((flags & CLONE_CHILD_CLEARTID) !== 0) t.clearChildTid = ctid;
+  let pid: number;
+  try {
+    pid = p.fork(t, (flags & CLONE_CHILD_SETTID) !== 0 ? ctid : 0);
+  } finally {
+    cpu.setXNumber(2, saved.sp);
+    cpu.setXNumber(4, saved.tp);
+    t.clearChildTid = clear;
+  }
+  if ((flags & CLONE_PARENT_SETTID) !== 0 && p.as.check(ptid, 4, Prot.WRITE)) p.as.writeU32(ptid, pid);
+  return pid;
+}
 
 define(435, "clone3", () => -Errno.ENOSYS); // glibc falls back to clone
 
