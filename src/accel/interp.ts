@@ -99,6 +99,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
       imm = imms[slot];
     } else {
       const lo16 = u16[(pageHost + off) >>> 1];
+      if (cpu.onDecode !== undefined) cpu.onDecode(pc, lo16, off < 4094 ? u16[(pageHost + off + 2) >>> 1] : 0);
       if ((lo16 & 3) !== 3 || off < 4094) {
         op = decodeSlot(ram.codePage(pageHost >>> PAGE_SHIFT), slot, lo16, u16[(pageHost + off + 2) >>> 1]);
         regs = regsA[slot];

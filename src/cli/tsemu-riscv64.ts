@@ -16,6 +16,7 @@ import { encodeOutcome, restore } from "../user/linux/fork.js";
 import type { Outcome } from "../user/linux/process.js";
 import { setTickSource } from "../target/riscv/csr.js";
 import { VERSION } from "../version.js";
+import { disassemble } from "../target/riscv/disas.js";
 
 const PROG = "tsemu-riscv64";
 
@@ -58,7 +59,7 @@ signal (a shell shows status 128+N), as QEMU does.
 
 const LOG_ITEMS: Record<string, string> = {
   in_asm: "show the guest instructions as they are first decoded",
-  cpu: "show the CPU registers at each system call",
+  cpu: "show the CPU registers at each system call and fault",
   strace: "log system calls (same as -strace)",
   stats: "print the number of guest instructions executed at exit",
 };
@@ -161,6 +162,7 @@ function fail(message: string): never {
 interface ChildConfig {
   sysroot: string | undefined;
   strace: boolean;
+  debug: string[];
   stats: boolean;
   logFile: string | undefined;
   program: string;
@@ -174,7 +176,13 @@ function makeProcess(c: ChildConfig): Process {
   const proc = new Process({
     sysroot: c.sysroot,
     strace: c.strace,
+    traceCpu: c.debug.includes("cpu"),
     log: (line) => fs.writeSync(logFd, line + "\n"),
+    onNewCpu: c.debug.includes("in_asm") ? (cpu) => {
+      cpu.onDecode = (pc, lo16, hi16) => {
+        fs.writeSync(logFd, `0x${pc.toString(16).padStart(16, "0")}:  ${disassemble(lo16, hi16, pc).text}\n`);
+      };
+    } : undefined,
     slice: 1 << 20,
     tempDir: () => {
       if (temp === undefined) {
@@ -252,7 +260,7 @@ function main(): void {
   }
 
   const config: ChildConfig = {
-    sysroot: o.sysroot, strace: o.strace, logFile: o.logFile, program: o.program,
+    sysroot: o.sysroot, strace: o.strace, debug: o.debug, logFile: o.logFile, program: o.program,
     stats: o.debug.includes("stats") || process.env.TSEMU_STATS === "1",
   };
   const proc = makeProcess(config);

@@ -62,6 +62,9 @@ export class RiscvCpu {
   resValLo = 0;
   resValHi = 0;
 
+  /** Tracing hook (-d in_asm): called with each instruction's address and halfwords as it is first decoded. */
+  onDecode: ((pc: number, lo16: number, hi16: number) => void) | undefined;
+
   /** Result of the last slow-path load (zero-extended raw bytes). */
   tmpLo = 0;
   tmpHi = 0;

@@ -10,7 +10,7 @@
 import { AddressSpace, type Mapping } from "./address-space.js";
 import { FdTable, type OpenFile } from "./fd-table.js";
 import type { Process, Outcome } from "./process.js";
-import { Thread } from "./thread.js";
+import type { Thread } from "./thread.js";
 import type { SigAction } from "./signal.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../../target/riscv/tlb.js";
 
@@ -66,7 +66,7 @@ export function snapshot(p: Process, t: Thread, childSetTid: number): Uint8Array
 export function restore(p: Process, data: Uint8Array): void {
   const len = new DataView(data.buffer, data.byteOffset).getUint32(0, true);
   const h = JSON.parse(new TextDecoder().decode(data.subarray(4, 4 + len))) as SnapshotHeader;
-  const as = new AddressSpace();
+  const as = new AddressSpace(p.as.hostPages);
   as.mappings = h.mappings;
   as.brkStart = h.brkStart;
   as.brk = h.brk;
@@ -76,7 +76,7 @@ export function restore(p: Process, data: Uint8Array): void {
     as.restorePage(vpn, prot, data.subarray(at, at + PAGE_SIZE));
   });
   p.as = as;
-  const t = new Thread(p.pid, as);
+  const t = p.newThread(p.pid);
   const cpu = t.cpu;
   cpu.xl.set(h.xl); cpu.xh.set(h.xh); cpu.fl.set(h.fl); cpu.fh.set(h.fh);
   cpu.pc = h.pc; cpu.fflags = h.fflags; cpu.frm = h.frm;

@@ -11,8 +11,9 @@ import { Errno } from "./errno.js";
 import { loadProgram, type LoadOptions } from "./loader.js";
 import { parseElf } from "./elf.js";
 import { run } from "../../accel/interp.js";
-import { Cause, Exit } from "../../target/riscv/cpu.js";
+import { Cause, Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { formatSyscall } from "./strace.js";
+import { dumpRegisters } from "../../target/riscv/cpu-dump.js";
 import { fs, path as hostPath } from "../../host/fs.js";
 import { Prot } from "./address-space.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
@@ -31,12 +32,16 @@ export interface ProcessOptions {
   /** -L: guest absolute paths are looked up under this prefix first. */
   sysroot: string | undefined;
   strace: boolean;
+  /** -d cpu: log the registers at each system call and fault. */
+  traceCpu: boolean;
   /** Where diagnostics (strace, -d) go. */
   log(line: string): void;
   /** Instructions a thread runs before the loop looks around. */
   slice: number;
   /** A private folder for fork snapshots and child status files (made on first use). */
   tempDir(): string;
+  /** Called for each new hart, to attach tracing (-d in_asm). */
+  onNewCpu?(cpu: RiscvCpu): void;
   /** Start a forked child from a snapshot file, passing it these host descriptors; returns its pid. */
   spawnChild(snapshotFile: string, statusFile: string, hostFds: number[]): number;
 }
@@ -118,7 +123,7 @@ export class Process {
       readInterpreter: (p) => fs.readFileSync(this.hostPath(p)),
     });
     this.mapTrampoline();
-    const t = new Thread(this.pid, this.as);
+    const t = this.newThread(this.pid);
     t.cpu.pc = loaded.entry;
     t.cpu.setXNumber(2, loaded.sp);
     this.threads.push(t);
@@ -137,6 +142,13 @@ export class Process {
 
   newTid(): number {
     return this.nextTid++;
+  }
+
+  /** A thread on this process's address space (not yet scheduled). */
+  newThread(tid: number): Thread {
+    const t = new Thread(tid, this.as);
+    this.opts.onNewCpu?.(t.cpu);
+    return t;
   }
 
   /** Run until the process ends. */
@@ -287,6 +299,7 @@ export class Process {
 
   private syscall(t: Thread): void {
     const cpu = t.cpu;
+    if (this.opts.traceCpu) this.opts.log(dumpRegisters(cpu));
     const nr = cpu.xl[17];
     const def = cpu.xh[17] === 0 ? syscalls.get(nr) : undefined;
     const args = new SyscallArgs(cpu.xl, cpu.xh);
@@ -310,6 +323,7 @@ export class Process {
   /** A CPU exception: queue the signal Linux would send for it. */
   private fault(t: Thread): void {
     const cpu = t.cpu;
+    if (this.opts.traceCpu) this.opts.log(dumpRegisters(cpu));
     const signo = signalForCause(cpu.trapCause);
     const addr = cpu.trapTvalHi * 4294967296 + (cpu.trapTvalLo >>> 0);
     let code = ILL_ILLOPC;

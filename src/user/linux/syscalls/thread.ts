@@ -2,7 +2,7 @@
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
-import { Thread } from "../thread.js";
+import type { Thread } from "../thread.js";
 import type { Process } from "../process.js";
 import { monotonicToDeadline } from "../../../host/clock.js";
 
@@ -21,7 +21,7 @@ define(220, "clone", (p, t, a) => {
   const ctid = a.n(4);
   if ((flags & CLONE_VM) === 0 || (flags & CLONE_VFORK) !== 0) return forkChild(p, t, flags, ptid, ctid, tls, stack);
   if ((flags & ~(THREAD_FLAGS | 0xff)) !== 0 || (flags & CLONE_THREAD) === 0) return -Errno.EINVAL;
-  const child = new Thread(p.newTid(), p.as);
+  const child = p.newThread(p.newTid());
   const c = child.cpu;
   c.xl.set(t.cpu.xl);
   c.xh.set(t.cpu.xh);
