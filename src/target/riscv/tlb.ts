@@ -16,8 +16,12 @@ export const TLB_BITS = 8;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 
-/** A tag that can never match: page tags have their low 12 bits clear. */
-const INVALID = 1;
+/**
+ * A tag that can never match: lookups compare against `lo & (PAGE_MASK | 7)`,
+ * which never has bit 11 set (a tag of 1 would match a misaligned access at
+ * offset 1 of page 0).
+ */
+const INVALID = 0x800;
 
 export const enum Access { READ = 0, WRITE = 1, FETCH = 2 }
 
