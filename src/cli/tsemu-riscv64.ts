@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { spawn, type StdioOptions } from "node:child_process";
+import { spawn, spawnSync, type StdioOptions } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { Process } from "../user/linux/process.js";
 import { ElfError } from "../user/linux/elf.js";
@@ -190,6 +190,22 @@ function makeProcess(c: ChildConfig): Process {
         process.on("exit", () => fs.rmSync(temp as string, { recursive: true, force: true }));
       }
       return temp;
+    },
+    runHostProgram: (file, argv, envp, fdMap) => {
+      const stdio: StdioOptions = [];
+      for (let fd = 0; fd < Math.max(3, fdMap.length); fd++) stdio.push(fdMap[fd] ?? "ignore");
+      const env: Record<string, string> = {};
+      for (const kv of envp) {
+        const eq = kv.indexOf("=");
+        if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+      }
+      const r = spawnSync(file, argv.slice(1), { argv0: argv[0], stdio, env });
+      if (r.error !== undefined) return { kind: "exit", status: 127 };
+      if (r.signal !== null) {
+        const signo = os.constants.signals[r.signal];
+        return { kind: "signal", signo, core: false };
+      }
+      return { kind: "exit", status: r.status ?? 0 };
     },
     spawnChild: (snapshotFile, statusFile, hostFds) => {
       const stdio: StdioOptions = [];

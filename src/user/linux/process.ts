@@ -42,6 +42,12 @@ export interface ProcessOptions {
   tempDir(): string;
   /** Called for each new hart, to attach tracing (-d in_asm). */
   onNewCpu?(cpu: RiscvCpu): void;
+  /**
+   * execve of a program that is not riscv64 (a host binary found on the PATH):
+   * run it on the host with the guest's descriptors (guest fd i -> host fd
+   * map[i]) and say how it ended, as qemu-riscv64's pass-through execve does.
+   */
+  runHostProgram(path: string, argv: string[], envp: string[], fdMap: number[]): Outcome;
   /** Start a forked child from a snapshot file, passing it these host descriptors; returns its pid. */
   spawnChild(snapshotFile: string, statusFile: string, hostFds: number[]): number;
 }

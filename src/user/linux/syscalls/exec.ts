@@ -75,8 +75,10 @@ export function execve(p: Process, t: Thread, path: string, argv: string[], envp
   try {
     exe = parseElf(file);
   } catch (e) {
-    if (e instanceof ElfError) return -Errno.ENOEXEC;
-    throw e;
+    if (!(e instanceof ElfError)) throw e;
+    if (!e.message.startsWith("ELF file for ")) return -Errno.ENOEXEC;
+    // A program for the host: like qemu-riscv64 (whose execve is the host's), run it there.
+    return execHost(p, execPath, args, envp);
   }
   const as = new AddressSpace(p.as.hostPages);
   let loaded;
@@ -120,6 +122,17 @@ export function execve(p: Process, t: Thread, path: string, argv: string[], envp
       try { fs.closeSync(f.hostFd); } catch { /* already gone: nothing to release */ }
     }
   }
+  return NO_RESULT;
+}
+
+function execHost(p: Process, path: string, argv: string[], envp: string[]): typeof NO_RESULT {
+  const fdMap: number[] = [];
+  for (const fd of p.fds.open()) {
+    if (!p.fds.isCloexec(fd)) fdMap[fd] = (p.fds.get(fd) as { hostFd: number }).hostFd;
+  }
+  const outcome = p.opts.runHostProgram(p.hostPath(path), argv, envp, fdMap);
+  if (outcome.kind === "exit") p.exit(outcome.status);
+  else p.die(outcome.signo);
   return NO_RESULT;
 }
 
