@@ -25,6 +25,8 @@ import type { DecodedPage } from "../target/riscv/ram.js";
 
 const TWO32 = 4294967296;
 const OFFSET_MASK = ~PAGE_MASK; // 0xfff
+/** `off` value meaning the next pc is in farPc, outside the current page. */
+const FAR = -0x40000000;
 
 /** Which ops write an integer rd (so rd = x0 maps to the sink). */
 const INT_RD = new Uint8Array(INSNS.length);
@@ -62,17 +64,21 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
   const ram = cpu.mem.ram;
   const u8 = ram.u8, i8 = ram.i8, u16 = ram.u16, i16 = ram.i16, i32 = ram.i32;
 
-  let pc = cpu.pc;
-  let pageVA = Infinity;   // virtual address of the page the decoded arrays belong to
+  // The pc is held as an int offset into the current page (`off`) while
+  // execution stays in it, so that sequential flow and near branches are
+  // integer arithmetic; a jump elsewhere sets off = FAR and farPc.
+  let pageVA = 0;          // virtual address of the page the decoded arrays belong to
   let pageHost = 0;        // its host byte offset
+  let off = FAR;
+  let farPc = cpu.pc;
   let ops = straddle.op, regsA = straddle.regs, imms = straddle.imm;
   let executed = 0;
   let exit = Exit.BUDGET;
 
   while (executed < budget) {
-    let off = pc - pageVA;
-    if (!(off >= 0 && off < 4096)) {
+    if (off < 0 || off >= 4096) {
       // The pc left the current page: look up the fetch TLB, then the MMU.
+      const pc = off === FAR ? farPc : pageVA + off;
       const hi = Math.floor(pc / TWO32) | 0;
       const lo = pc | 0;
       const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
@@ -81,14 +87,14 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         host = tlb.fetchHost[i];
       } else {
         const h = cpu.mem.translate(cpu, hi, lo, Access.FETCH);
-        if (h < 0) { exit = Exit.TRAP; break; }
+        if (h < 0) { off = FAR; farPc = pc; exit = Exit.TRAP; break; }
         host = h - (lo & OFFSET_MASK);
       }
-      pageVA = pc - (lo & OFFSET_MASK);
+      off = lo & OFFSET_MASK;
+      pageVA = pc - off;
       pageHost = host;
       const page = ram.codePage(host >>> PAGE_SHIFT);
       ops = page.op; regsA = page.regs; imms = page.imm;
-      off = pc - pageVA;
     }
     const slot = off >>> 1;
     let op: Op = ops[slot];
@@ -99,7 +105,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
       imm = imms[slot];
     } else {
       const lo16 = u16[(pageHost + off) >>> 1];
-      if (cpu.onDecode !== undefined) cpu.onDecode(pc, lo16, off < 4094 ? u16[(pageHost + off + 2) >>> 1] : 0);
+      if (cpu.onDecode !== undefined) cpu.onDecode(pageVA + off, lo16, off < 4094 ? u16[(pageHost + off + 2) >>> 1] : 0);
       if ((lo16 & 3) !== 3 || off < 4094) {
         op = decodeSlot(ram.codePage(pageHost >>> PAGE_SHIFT), slot, lo16, u16[(pageHost + off + 2) >>> 1]);
         regs = regsA[slot];
@@ -107,6 +113,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
       } else {
         // A 4-byte instruction across a page boundary: fetch its upper half
         // from the next page and decode without caching.
+        const pc = pageVA + off;
         if (!cpu.loadSlow(Math.floor((pc + 2) / TWO32) | 0, (pc + 2) | 0, 2, Access.FETCH)) {
           cpu.trapTvalHi = Math.floor(pc / TWO32) | 0;
           cpu.trapTvalLo = pc | 0;
@@ -122,18 +129,18 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
     const rd = regs & 63;
     const rs1 = (regs >>> 6) & 31;
     const rs2 = (regs >>> 11) & 31;
-    let npc = pc + 2 + ((regs >>> 23) & 2);
+    let noff = off + 2 + ((regs >>> 23) & 2);
 
     switch (op) {
       case Op.LUI: xl[rd] = imm; xh[rd] = imm >> 31; break;
       case Op.AUIPC: {
-        const v = pc + imm;
+        const v = pageVA + off + imm;
         xl[rd] = v | 0; xh[rd] = Math.floor(v / TWO32) | 0;
         break;
       }
       case Op.JAL: {
-        const v = npc;
-        npc = pc + imm;
+        const v = pageVA + noff;
+        noff = off + imm;
         xl[rd] = v | 0; xh[rd] = Math.floor(v / TWO32) | 0;
         break;
       }
@@ -141,31 +148,32 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         const sum = (xl[rs1] >>> 0) + (imm >>> 0);
         const lo = (sum | 0) & ~1;
         const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
-        const v = npc;
-        npc = hi * TWO32 + (lo >>> 0);
+        const v = pageVA + noff;
+        farPc = hi * TWO32 + (lo >>> 0);
+        noff = FAR;
         xl[rd] = v | 0; xh[rd] = Math.floor(v / TWO32) | 0;
         break;
       }
-      case Op.BEQ: if (xl[rs1] === xl[rs2] && xh[rs1] === xh[rs2]) npc = pc + imm; break;
-      case Op.BNE: if (xl[rs1] !== xl[rs2] || xh[rs1] !== xh[rs2]) npc = pc + imm; break;
+      case Op.BEQ: if (xl[rs1] === xl[rs2] && xh[rs1] === xh[rs2]) noff = off + imm; break;
+      case Op.BNE: if (xl[rs1] !== xl[rs2] || xh[rs1] !== xh[rs2]) noff = off + imm; break;
       case Op.BLT: {
         const a = xh[rs1], b = xh[rs2];
-        if (a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) npc = pc + imm;
+        if (a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) noff = off + imm;
         break;
       }
       case Op.BGE: {
         const a = xh[rs1], b = xh[rs2];
-        if (!(a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))) npc = pc + imm;
+        if (!(a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))) noff = off + imm;
         break;
       }
       case Op.BLTU: {
         const a = xh[rs1] >>> 0, b = xh[rs2] >>> 0;
-        if (a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) npc = pc + imm;
+        if (a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) noff = off + imm;
         break;
       }
       case Op.BGEU: {
         const a = xh[rs1] >>> 0, b = xh[rs2] >>> 0;
-        if (!(a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))) npc = pc + imm;
+        if (!(a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))) noff = off + imm;
         break;
       }
 
@@ -314,6 +322,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         exit = Exit.ECALL;
         break;
       case Op.EBREAK:
+        const pc = pageVA + off;
         cpu.raise(Cause.BREAKPOINT, Math.floor(pc / TWO32) | 0, pc | 0);
         exit = Exit.TRAP;
         break;
@@ -349,10 +358,10 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         break;
     }
     if (exit !== Exit.BUDGET) break;
-    pc = npc;
+    off = noff;
     executed++;
   }
-  cpu.pc = pc;
+  cpu.pc = off === FAR ? farPc : pageVA + off;
   cpu.instret += executed;
   return exit;
 }
