@@ -402,11 +402,12 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         cpu.raise(Cause.ECALL_U, 0, 0);
         exit = Exit.ECALL;
         break;
-      case Op.EBREAK:
+      case Op.EBREAK: {
         const pc = pageVA + off;
         cpu.raise(Cause.BREAKPOINT, Math.floor(pc / TWO32) | 0, pc | 0);
         exit = Exit.TRAP;
         break;
+      }
 
       case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
         const immForm = op >= Op.CSRRWI;
