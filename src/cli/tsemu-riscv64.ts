@@ -253,7 +253,19 @@ function forkChild(snapshotFile: string, statusFile: string): never {
   runToEnd(proc, c, statusFile);
 }
 
+/**
+ * Node starts its inspector on SIGUSR1.  Adding and removing a listener puts
+ * the signal back to its default action, so that SIGUSR1 from elsewhere ends
+ * tsemu as it would end the guest, and tsemu can die by it.
+ */
+function restoreDefaultSignals(): void {
+  const ignore = (): void => undefined;
+  process.on("SIGUSR1", ignore);
+  process.removeListener("SIGUSR1", ignore);
+}
+
 function main(): void {
+  restoreDefaultSignals();
   if (process.argv[2] === FORK_CHILD) forkChild(process.argv[3], process.argv[4]);
   let o: Options | "exit";
   try {
