@@ -5,7 +5,7 @@ export function monotonicMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-/** Convert a CLOCK_MONOTONIC time in ms to the performance.now() scale used for deadlines. */
+/** Convert a CLOCK_MONOTONIC time in ms to the performance.now() scale that thread deadlines use. */
 export function monotonicToDeadline(ms: number): number {
   return ms - (monotonicMs() - performance.now());
 }

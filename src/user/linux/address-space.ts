@@ -5,10 +5,21 @@
  * kernel does; this is what lets a Go program reserve gigabytes it never
  * uses.  Guest addresses are plain JS numbers (user addresses are below
  * 2^47, so exact).
+ *
+ * Adjacent mappings that Linux would merge into one VMA (same protection,
+ * same kind, contiguous file offsets) are kept merged, because mremap and
+ * mincore see VMAs: a mapping grown in place by mremap must shrink again in
+ * one call.
+ *
+ * MAP_SHARED mappings keep their bytes in a host file (shared-mapping.ts):
+ * their pages are read in on touch and, at each system call (syncShared),
+ * written back and forgotten, so the file, other processes mapping it and
+ * forked children see the guest's stores, and the guest sees theirs.
  */
 import { Cause, type CpuMemory, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { GuestRam } from "../../target/riscv/ram.js";
 import { Access, PAGE_SHIFT, PAGE_SIZE } from "../../target/riscv/tlb.js";
+import { closeQuietly, fileSize, readPage, writeChanges, writePage } from "./shared-mapping.js";
 
 export const enum Prot { NONE = 0, READ = 1, WRITE = 2, EXEC = 4 }
 
@@ -18,6 +29,47 @@ export interface Mapping {
   prot: number;
   /** What /proc/self/maps would name it. */
   name: string;
+  /** MAP_SHARED: the host descriptor (owned by the address space) of the file holding the bytes. */
+  hostFd?: number;
+  /** With hostFd: the file offset of `start`. */
+  offset?: number;
+  /** False when mprotect may not add PROT_WRITE (a shared map of a descriptor not open for writing). */
+  mayWrite?: boolean;
+  /**
+   * MAP_SHARED|MAP_ANONYMOUS.  Such memory is ordinary private memory until
+   * the process forks, since nothing else can see it before; the fork gives
+   * it a file (hostFd) that parent and child then share.
+   */
+  sharedAnon?: boolean;
+}
+
+/** What a mapping is besides its range, protection and name. */
+export type MappingKind = Pick<Mapping, "hostFd" | "offset" | "mayWrite" | "sharedAnon">;
+
+/** The kind of a mapping that continues m at addr (mremap growth): the same file, further on. */
+export function continuation(m: Mapping, addr: number): MappingKind {
+  const k: MappingKind = {};
+  if (m.hostFd !== undefined) {
+    k.hostFd = m.hostFd;
+    k.offset = (m.offset as number) + (addr - m.start);
+  }
+  if (m.mayWrite !== undefined) k.mayWrite = m.mayWrite;
+  if (m.sharedAnon !== undefined) k.sharedAnon = m.sharedAnon;
+  return k;
+}
+
+/** The part [start, end) of m, its file offset moved along. */
+function piece(m: Mapping, start: number, end: number): Mapping {
+  const p: Mapping = { ...m, start, end };
+  if (m.offset !== undefined) p.offset = m.offset + (start - m.start);
+  return p;
+}
+
+/** Whether b continues a so that Linux would have one VMA for both. */
+function mergeable(a: Mapping, b: Mapping): boolean {
+  if (a.end !== b.start || a.prot !== b.prot || a.name !== b.name || a.hostFd !== b.hostFd ||
+    a.mayWrite !== b.mayWrite || a.sharedAnon !== b.sharedAnon) return false;
+  return a.hostFd === undefined || (a.offset as number) + (a.end - a.start) === b.offset;
 }
 
 /** Highest user address + 1 (Sv48-sized user half, as QEMU's riscv64 linux-user). */
@@ -57,10 +109,16 @@ export class HostPages {
 
 export class AddressSpace implements CpuMemory {
   readonly ram: GuestRam;
-  /** Sorted, non-overlapping mappings. */
+  /** Sorted, non-overlapping mappings, neighbours merged as Linux merges VMAs. */
   mappings: Mapping[] = [];
   /** Guest page number -> host page * 8 + prot. */
   private readonly pages = new Map<number, number>();
+  /**
+   * The materialized pages of shared mappings: guest page number -> the
+   * page's content when it was read from its file, to find what the guest
+   * changed.  Empty except between two system calls that touch shared memory.
+   */
+  private readonly shared = new Map<number, Uint8Array>();
   readonly hostPages: HostPages;
   brkStart = 0;
   brk = 0;
@@ -85,7 +143,7 @@ export class AddressSpace implements CpuMemory {
         cpu.raise(faultCause(access), hi, lo);
         return -1;
       }
-      e = this.materialize(vpn, m.prot);
+      e = this.materialize(vpn, m);
     }
     if ((e & need) === 0) {
       cpu.raise(faultCause(access), hi, lo);
@@ -130,51 +188,232 @@ export class AddressSpace implements CpuMemory {
     return start + length <= USER_TOP ? start : -1;
   }
 
-  /** Map [start, end) fresh (zero-filled on touch), replacing whatever was there. */
-  map(start: number, end: number, prot: number, name: string): void {
+  /**
+   * Map [start, end) fresh, replacing whatever was there: zero-filled on
+   * touch, or, for a shared file mapping (kind.hostFd), the file's bytes
+   * from kind.offset.
+   */
+  map(start: number, end: number, prot: number, name: string, kind: MappingKind = {}): void {
     this.unmap(start, end);
-    const ms = this.mappings;
-    let i = 0;
-    while (i < ms.length && ms[i].start < start) i++;
-    ms.splice(i, 0, { start, end, prot, name });
+    this.insert([{ start, end, prot, name, ...kind }]);
   }
 
   /** Remove [start, end) from the mappings, freeing its host pages. */
   unmap(start: number, end: number): void {
-    const out: Mapping[] = [];
-    for (const m of this.mappings) {
-      if (m.end <= start || m.start >= end) { out.push(m); continue; }
-      if (m.start < start) out.push({ ...m, end: start });
-      if (m.end > end) out.push({ ...m, start: end });
-    }
-    this.mappings = out;
-    this.forEachPage(start, end, (vpn, e) => {
-      this.pages.delete(vpn);
-      this.releaseHostPage(e >>> 3);
-    });
+    this.dropPages(start, end, false);
+    const removed = this.cut(start, end);
+    this.closeUnused(removed);
     this.flushTlbs();
   }
 
   /** Change the protection of [start, end); false when part of it is unmapped. */
   protect(start: number, end: number, prot: number): boolean {
+    if (!this.covered(start, end)) return false;
+    // Shared pages are read in again with the new protection (and a fresh copy to diff against).
+    this.dropPages(start, end, true);
+    const out: Mapping[] = [];
+    for (const m of this.mappings) {
+      if (m.end <= start || m.start >= end) { out.push(m); continue; }
+      if (m.start < start) out.push(piece(m, m.start, start));
+      out.push({ ...piece(m, Math.max(m.start, start), Math.min(m.end, end)), prot });
+      if (m.end > end) out.push(piece(m, end, m.end));
+    }
+    this.mappings = out;
+    this.merge();
+    this.forEachPage(start, end, (vpn, e) => this.pages.set(vpn, (e & ~7) | prot));
+    this.flushTlbs();
+    return true;
+  }
+
+  /** Whether every byte of [start, end) is in some mapping. */
+  covered(start: number, end: number): boolean {
     let covered = start;
     for (const m of this.mappings) {
       if (m.end <= covered) continue;
       if (m.start > covered || covered >= end) break;
       covered = m.end;
     }
-    if (covered < end) return false;
+    return covered >= end;
+  }
+
+  /**
+   * mremap's move: the mappings and pages of [from, from + len) go to
+   * [to, to + len) (which must not overlap it), replacing what was there;
+   * private pages keep their host memory, so untouched pages stay untouched.
+   */
+  move(from: number, len: number, to: number): void {
+    this.unmap(to, to + len);
+    // Shared pages live in their file: write them back rather than move them.
+    this.dropPages(from, from + len, true);
+    const moved: [number, number][] = [];
+    this.forEachPage(from, from + len, (vpn, e) => moved.push([vpn, e]));
+    const delta = (to - from) / PAGE_SIZE;
+    for (const [vpn] of moved) this.pages.delete(vpn);
+    for (const [vpn, e] of moved) {
+      // Decoded instructions are cached per host page; drop them so nothing refers to the old addresses.
+      this.ram.dropCode(e >>> 3);
+      this.pages.set(vpn + delta, e);
+    }
+    const pieces = this.cut(from, from + len);
+    this.insert(pieces.map((m) => ({ ...m, start: m.start + to - from, end: m.end + to - from })));
+    this.flushTlbs();
+  }
+
+  /**
+   * madvise(MADV_DONTNEED): forget the pages of [start, end).  Private
+   * anonymous memory reads back as zeros, shared memory as its file's
+   * bytes.  Private file pages are kept: they were copied from the file at
+   * mmap time and cannot be read again (Linux would reread the file).
+   */
+  discard(start: number, end: number): void {
+    this.forEachPage(start, end, (vpn) => {
+      const m = this.find(vpn * PAGE_SIZE);
+      if (m === undefined || m.hostFd !== undefined || m.name !== "file") this.dropPage(vpn);
+    });
+    this.flushTlbs();
+  }
+
+  /** Whether the page holding addr is in memory, as mincore reports it. */
+  resident(addr: number): boolean {
+    if (this.pages.has(Math.floor(addr / PAGE_SIZE))) return true;
+    const m = this.find(addr);
+    if (m === undefined) return false;
+    // A shared page is in its file (in the host's page cache) when within the file's size.
+    if (m.hostFd !== undefined) return (m.offset as number) + (addr - m.start) < fileSize(m.hostFd);
+    return false;
+  }
+
+  /**
+   * Before a fork: give MAP_SHARED|MAP_ANONYMOUS memory a file, made by
+   * makeFile(size), holding what the guest stored so far; parent and child
+   * then share it through that file.  Memory whose file cannot be made stays
+   * private to each side (the fork itself still succeeds).
+   */
+  shareAnonymous(makeFile: (size: number) => number): void {
+    let changed = false;
+    for (const m of this.mappings) {
+      if (m.sharedAnon !== true || m.hostFd !== undefined) continue;
+      let fd: number;
+      try {
+        fd = makeFile(m.end - m.start);
+      } catch {
+        continue;
+      }
+      const touched: [number, number][] = [];
+      this.forEachPage(m.start, m.end, (vpn, e) => touched.push([vpn, e]));
+      try {
+        for (const [vpn, e] of touched) writePage(fd, this.ram.u8, (e >>> 3) << PAGE_SHIFT, vpn * PAGE_SIZE - m.start);
+      } catch {
+        closeQuietly(fd);
+        continue;
+      }
+      for (const [vpn] of touched) this.dropPage(vpn);
+      m.hostFd = fd;
+      m.offset = 0;
+      m.mayWrite = true;
+      changed = true;
+    }
+    if (changed) this.flushTlbs();
+  }
+
+  /** The host descriptors of the shared mappings (a forked child inherits them). */
+  backingFds(): number[] {
+    const fds = new Set<number>();
+    for (const m of this.mappings) if (m.hostFd !== undefined) fds.add(m.hostFd);
+    return [...fds];
+  }
+
+  /**
+   * Make shared memory and its files agree: write back what the guest
+   * stored into shared pages and forget those pages, so the next touch
+   * reads the file again.  Called at every system call (before it, so the
+   * call sees the guest's stores in the file; after it, so the guest sees
+   * what the call and other processes did to the file), at signal delivery
+   * and at exit.  Free when no shared page is in memory.
+   */
+  syncShared(): void {
+    if (this.shared.size === 0) return;
+    const sizes = new Map<number, number>();
+    for (const vpn of [...this.shared.keys()]) this.dropPage(vpn, sizes);
+    this.flushTlbs();
+  }
+
+  /** Remove [start, end) from the mapping list; returns the removed parts. */
+  private cut(start: number, end: number): Mapping[] {
     const out: Mapping[] = [];
+    const removed: Mapping[] = [];
     for (const m of this.mappings) {
       if (m.end <= start || m.start >= end) { out.push(m); continue; }
-      if (m.start < start) out.push({ ...m, end: start });
-      out.push({ ...m, start: Math.max(m.start, start), end: Math.min(m.end, end), prot });
-      if (m.end > end) out.push({ ...m, start: end });
+      if (m.start < start) out.push(piece(m, m.start, start));
+      removed.push(piece(m, Math.max(m.start, start), Math.min(m.end, end)));
+      if (m.end > end) out.push(piece(m, end, m.end));
     }
     this.mappings = out;
-    this.forEachPage(start, end, (vpn, e) => this.pages.set(vpn, (e & ~7) | prot));
-    this.flushTlbs();
-    return true;
+    return removed;
+  }
+
+  /** Add mappings over free space, keeping the list sorted and merged. */
+  private insert(add: Mapping[]): void {
+    const ms = this.mappings;
+    for (const m of add) {
+      let i = 0;
+      while (i < ms.length && ms[i].start < m.start) i++;
+      ms.splice(i, 0, m);
+    }
+    this.merge();
+  }
+
+  /** Join neighbours that Linux would keep as one VMA. */
+  private merge(): void {
+    const out: Mapping[] = [];
+    for (const m of this.mappings) {
+      const last = out[out.length - 1];
+      if (last !== undefined && mergeable(last, m)) out[out.length - 1] = { ...last, end: m.end };
+      else out.push(m);
+    }
+    this.mappings = out;
+  }
+
+  /** Close the host files of removed shared mappings that no mapping uses any more. */
+  private closeUnused(removed: Mapping[]): void {
+    for (const r of removed) {
+      const fd = r.hostFd;
+      if (fd !== undefined && !this.mappings.some((m) => m.hostFd === fd)) {
+        closeQuietly(fd);
+        for (const x of removed) if (x.hostFd === fd) x.hostFd = undefined;
+      }
+    }
+  }
+
+  /** Free the materialized pages of [start, end) (only the shared ones when onlyShared). */
+  private dropPages(start: number, end: number, onlyShared: boolean): void {
+    if (onlyShared && this.shared.size === 0) return;
+    const vpns: number[] = [];
+    this.forEachPage(start, end, (vpn) => { if (!onlyShared || this.shared.has(vpn)) vpns.push(vpn); });
+    for (const vpn of vpns) this.dropPage(vpn);
+  }
+
+  /** Free one materialized page, first writing a shared page's changes to its file. */
+  private dropPage(vpn: number, sizes?: Map<number, number>): void {
+    const e = this.pages.get(vpn);
+    if (e === undefined) return;
+    const twin = this.shared.get(vpn);
+    if (twin !== undefined) {
+      this.shared.delete(vpn);
+      const addr = vpn * PAGE_SIZE;
+      const m = this.find(addr);
+      if (m !== undefined && m.hostFd !== undefined) {
+        const offset = (m.offset as number) + (addr - m.start);
+        let size = sizes?.get(m.hostFd);
+        if (size === undefined) {
+          size = fileSize(m.hostFd);
+          sizes?.set(m.hostFd, size);
+        }
+        writeChanges(m.hostFd, this.ram.u8, (e >>> 3) << PAGE_SHIFT, twin, offset, size - offset);
+      }
+    }
+    this.pages.delete(vpn);
+    this.releaseHostPage(e >>> 3);
   }
 
   private forEachPage(start: number, end: number, f: (vpn: number, e: number) => void): void {
@@ -196,10 +435,16 @@ export class AddressSpace implements CpuMemory {
 
   // ---- host pages ----
 
-  private materialize(vpn: number, prot: number): number {
+  /** Give guest page vpn of mapping m host memory: zeros, or the bytes of m's file. */
+  private materialize(vpn: number, m: Mapping): number {
     const host = this.allocHostPage();
-    const e = host * 8 + prot;
+    const e = host * 8 + m.prot;
     this.pages.set(vpn, e);
+    if (m.hostFd !== undefined) {
+      const at = host << PAGE_SHIFT;
+      readPage(m.hostFd, this.ram.u8, at, (m.offset as number) + (vpn * PAGE_SIZE - m.start));
+      this.shared.set(vpn, this.ram.u8.slice(at, at + PAGE_SIZE));
+    }
     return e;
   }
 
@@ -218,15 +463,20 @@ export class AddressSpace implements CpuMemory {
     if (e === undefined) {
       const m = this.find(addr);
       if (m === undefined) return -1;
-      e = this.materialize(vpn, m.prot);
+      e = this.materialize(vpn, m);
     }
     return ((e >>> 3) << PAGE_SHIFT) + (addr & (PAGE_SIZE - 1));
   }
 
   // ---- fork ----
 
-  /** Every materialized page: guest page number, protection, host page. */
+  /**
+   * Every materialized page: guest page number, protection, host page.
+   * Shared pages are written back to their files first and left out: a
+   * forked child reads them from the files it inherits.
+   */
   materializedPages(): [number, number, number][] {
+    this.syncShared();
     const out: [number, number, number][] = [];
     for (const [vpn, e] of this.pages) out.push([vpn, e & 7, e >>> 3]);
     return out;
@@ -234,8 +484,9 @@ export class AddressSpace implements CpuMemory {
 
   /** Give guest page vpn (inside a mapping) the contents `data`. */
   restorePage(vpn: number, prot: number, data: Uint8Array): void {
-    const e = this.materialize(vpn, prot);
-    this.ram.u8.set(data, (e >>> 3) << PAGE_SHIFT);
+    const host = this.allocHostPage();
+    this.pages.set(vpn, host * 8 + prot);
+    this.ram.u8.set(data, host << PAGE_SHIFT);
   }
 
   // ---- bulk access for the kernel side (syscalls, loader) ----

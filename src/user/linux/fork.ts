@@ -13,6 +13,7 @@ import type { Process, Outcome } from "./process.js";
 import type { Thread } from "./thread.js";
 import type { SigAction } from "./signal.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "../../target/riscv/tlb.js";
+import { anonymousFile } from "./shared-mapping.js";
 
 interface SnapshotHeader {
   mappings: Mapping[];
@@ -35,6 +36,8 @@ interface SnapshotHeader {
 
 /** Serialize the process as seen by thread t, for the child of a fork. */
 export function snapshot(p: Process, t: Thread, childSetTid: number): Uint8Array {
+  // MAP_SHARED|MAP_ANONYMOUS memory gets a file now, for parent and child to share.
+  p.as.shareAnonymous((size) => anonymousFile(p.opts.tempDir(), size));
   const pages = p.as.materializedPages();
   const cpu = t.cpu;
   const header: SnapshotHeader = {
@@ -111,6 +114,7 @@ export function restore(p: Process, data: Uint8Array): void {
 export function inheritedHostFds(p: Process): number[] {
   const set = new Set<number>();
   for (const fd of p.fds.open()) set.add((p.fds.get(fd) as OpenFile).hostFd);
+  for (const fd of p.as.backingFds()) set.add(fd); // the files of shared mappings
   return [...set].sort((a, b) => a - b);
 }
 

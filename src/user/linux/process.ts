@@ -19,9 +19,10 @@ import { Prot } from "./address-space.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 import { inheritedHostFds, snapshot, waitStatus } from "./fork.js";
 import {
-  BUS_ADRALN, CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGCHLD, Default, defaultAction, ILL_ILLOPC, NSIG, type PendingSignal, SA_RESETHAND, SEGV_ACCERR,
-  SEGV_MAPERR, setupFrame, SIG_DFL, SIG_IGN, SIGALRM, SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGTRAP, sigbit,
-  type SigAction, TRAP_BRKPT,
+  BUS_ADRALN, CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGCHLD, encodeSiginfo, ignores, ILL_ILLOPC, interruptCall,
+  killsByDefault, NSIG, type PendingSignal, restartCall, SA_NOCLDWAIT, SA_RESETHAND, SA_RESTART, SEGV_ACCERR,
+  SEGV_MAPERR, setupFrame, SI_KERNEL, SIG_DFL, SIG_IGN, SIGALRM, SIGBUS, SIGILL, SIGINFO_SIZE, SIGKILL, SIGRTMIN,
+  SIGSEGV, SIGTRAP, settleRetry, sigbit, type SigAction, takeSignal, TRAP_BRKPT,
 } from "./signal.js";
 import "./syscalls/index.js";
 
@@ -181,8 +182,11 @@ export class Process {
       else if (exit === Exit.TRAP) this.fault(t);
       if (this.alarmAt !== 0) this.checkAlarm();
       if (this.children.size > 0 && t.budget <= 0) this.pollChildren();
+      if (t.budget <= 0 || exit === Exit.ECALL) this.expireWaits(performance.now());
     }
     for (const t of this.threads) this.instructions += t.cpu.instret;
+    // Stores to shared memory since the last system call reach the files (a fatal signal makes no call).
+    this.as.syncShared();
     return this.outcome;
   }
 
@@ -218,15 +222,16 @@ export class Process {
     const now = performance.now();
     const ms = deadline === Infinity ? 1000 : Math.max(0, deadline - now);
     if (ms > 0) sleepMs(ms);
-    const later = performance.now();
-    for (const t of this.threads) {
-      if (t.wait !== undefined && t.wait.deadline <= later) {
-        this.wake(t, t.onTimeout ?? -Errno.ETIMEDOUT);
-        t.onTimeout = undefined;
-      }
-    }
+    this.expireWaits(performance.now());
     if (this.alarmAt !== 0) this.checkAlarm();
     if (this.children.size > 0) this.pollChildren();
+  }
+
+  /** End the waits whose deadline has passed (with their timeout result). */
+  private expireWaits(now: number): void {
+    for (const t of this.threads) {
+      if (t.wait !== undefined && t.wait.deadline <= now) this.wake(t, t.onTimeout ?? -Errno.ETIMEDOUT);
+    }
   }
 
   /** Fork: start the child as a new host process; returns its pid. */
@@ -314,7 +319,11 @@ export class Process {
     if (def === undefined) {
       result = -Errno.ENOSYS;
     } else {
+      // Shared mappings keep their bytes in host files: the call must see the
+      // guest's stores there, and the guest what the call (or another process) did.
+      this.as.syncShared();
       result = def.handler(this, t, args);
+      this.as.syncShared();
     }
     if (this.opts.strace) this.opts.log(formatSyscall(this.pid, nr, def?.name, args, result));
     if (result === NO_RESULT) return;
@@ -348,29 +357,69 @@ export class Process {
 
   /** Send a signal to the process (kill) or to one thread (tgkill). */
   sendSignal(info: PendingSignal, target?: Thread): void {
-    const act = this.actions[info.signo];
-    if (info.signo !== SIGKILL && (act.handler === SIG_IGN ||
-      (act.handler === SIG_DFL && defaultAction(info.signo) === Default.IGNORE))) return;
-    const list = target !== undefined ? target.pending : this.pending;
-    if (info.signo < 32 && list.some((s) => s.signo === info.signo)) return; // standard signals don't queue
-    list.push(info);
-    // Interrupt a thread blocked in a wait that the signal can reach.
-    const ready = target ?? this.threads.find((x) => !x.exited && (x.sigmask & sigbit(info.signo)) === 0n);
-    if (ready !== undefined && ready.wait !== undefined && (ready.sigmask & sigbit(info.signo)) === 0n) {
-      this.wake(ready, -Errno.EINTR);
+    const sig = info.signo;
+    const bit = sigbit(sig);
+    const act = this.actions[sig];
+    const live = this.threads.filter((x) => !x.exited);
+    if (live.length === 0 || (target !== undefined && target.exited)) return;
+    const childEnded = sig === SIGCHLD && info.raw === undefined && info.code >= CLD_EXITED &&
+      info.code <= CLD_DUMPED;
+    // SIGCHLD set to SIG_IGN (or SA_NOCLDWAIT) reaps a child as it ends: wait4 then finds no such child.
+    if (childEnded && (act.handler === SIG_IGN || (act.flags & SA_NOCLDWAIT) !== 0)) this.children.delete(info.pid);
+    const waitsFor = (x: Thread): boolean => x.wait?.kind === "sigwait" && ((x.wait.sigset ?? 0n) & bit) !== 0n;
+    // Linux throws an ignored signal away unless the receiver (the main thread for
+    // kill) blocks it: the disposition may change before it is unblocked.
+    const receiver = target ?? live.find((x) => x.tid === this.pid) ?? live[0];
+    if (ignores(act, sig) && (receiver.sigmask & bit) === 0n && !waitsFor(receiver)) return;
+    // A thread in sigwaitinfo/sigtimedwait for the signal takes it at once.
+    const waiter = (target !== undefined ? [target] : live).find(waitsFor);
+    if (waiter?.wait !== undefined) {
+      const at = waiter.wait.addr;
+      if (at !== 0 && this.as.check(at, SIGINFO_SIZE, Prot.WRITE)) this.as.write(at, encodeSiginfo(info));
+      this.wake(waiter, sig);
+      return;
     }
+    const list = target !== undefined ? target.pending : this.pending;
+    if (sig < SIGRTMIN && list.some((s) => s.signo === sig)) return; // standard signals don't queue
+    list.push(info);
+    // The thread that will take it: the target, or the main thread first, then any, that does not block it.
+    const taker = (target !== undefined ? [target] : [receiver, ...live]).find((x) => (x.sigmask & bit) === 0n);
+    if (taker === undefined) return; // blocked everywhere: it stays pending
+    if (act.handler === SIG_DFL) {
+      // A fatal default action ends the whole process now, blocked threads and all.
+      if (sig === SIGKILL || killsByDefault(sig)) this.die(sig);
+      return; // ignored, or a stop/continue signal (not emulated): no wait is disturbed
+    }
+    if (act.handler === SIG_IGN) return;
+    const w = taker.wait;
+    if (w === undefined) return;
+    // wait4 finds the child that ended: pollChildren restarts it (the handler runs first).
+    if (childEnded && w.kind === "child") return;
+    interruptCall(taker, w);
+    this.wake(taker, -Errno.EINTR);
   }
 
-  /** Deliver the first deliverable pending signal of t, if any. */
+  /** Deliver t's pending signals that it does not block, each in its own frame, as Linux does. */
   private deliverSignals(t: Thread): void {
-    for (const list of [t.pending, this.pending]) {
-      for (let i = 0; i < list.length; i++) {
-        const info = list[i];
-        if (info.signo !== SIGKILL && (t.sigmask & sigbit(info.signo)) !== 0n) continue;
-        list.splice(i, 1);
-        this.deliver(t, info);
-        return;
-      }
+    // The common case, checked before any bigint work: this runs before every turn and system call.
+    if (t.pending.length === 0 && this.pending.length === 0 && t.interrupted === undefined) {
+      t.retry = undefined;
+      return;
+    }
+    settleRetry(t, this.pending);
+    // Each frame blocks its own signal (without SA_NODEFER) and every list entry is
+    // taken once, so this ends; the last frame built is the first handler to run.
+    for (;;) {
+      const info = takeSignal([t.pending, this.pending], ~t.sigmask | sigbit(SIGKILL));
+      if (info === undefined) break;
+      this.deliver(t, info);
+      if (this.outcome !== undefined) return;
+    }
+    // No handler ran for the signal that cut t's wait short: the call restarts as if nothing happened.
+    const i = t.interrupted;
+    if (i !== undefined) {
+      t.interrupted = undefined;
+      if (i.mode !== "never") restartCall(t, i);
     }
   }
 
@@ -378,22 +427,33 @@ export class Process {
     const act = this.actions[info.signo];
     if (act.handler === SIG_IGN) return;
     if (act.handler === SIG_DFL) {
-      const d = defaultAction(info.signo);
-      if (d === Default.TERM || d === Default.CORE) this.die(info.signo);
+      if (info.signo === SIGKILL || killsByDefault(info.signo)) this.die(info.signo);
       return;
     }
+    // The first handler decides what becomes of a call the signal interrupted
+    // (the frame saves the pc and a0 the call returns to).
+    const i = t.interrupted;
+    if (i !== undefined) {
+      t.interrupted = undefined;
+      if (i.mode === "sys" && (act.flags & SA_RESTART) !== 0) restartCall(t, i);
+    }
+    // The handler may read shared memory that the sender stored into before signalling.
+    this.as.syncShared();
     if (!setupFrame(this.as, t, info, act, this.trampoline)) {
       this.die(SIGSEGV);
       return;
     }
-    if ((act.flags & SA_RESETHAND) !== 0) this.actions[info.signo] = { handler: SIG_DFL, flags: 0, mask: 0n };
+    // SA_RESETHAND resets only the handler; flags and mask stay, as in Linux.
+    if ((act.flags & SA_RESETHAND) !== 0) this.actions[info.signo] = { ...act, handler: SIG_DFL };
   }
 
   private checkAlarm(): void {
     const now = performance.now();
     if (now < this.alarmAt) return;
-    this.alarmAt = this.alarmPeriod > 0 ? now + this.alarmPeriod : 0;
-    this.sendSignal({ signo: SIGALRM, code: 0x80 /* SI_KERNEL */, pid: 0, uid: 0, addr: 0, status: 0 });
+    // A periodic timer keeps its phase; expirations missed meanwhile fold into this one signal.
+    const period = this.alarmPeriod;
+    this.alarmAt = period > 0 ? this.alarmAt + period * (Math.floor((now - this.alarmAt) / period) + 1) : 0;
+    this.sendSignal({ signo: SIGALRM, code: SI_KERNEL, pid: 0, uid: 0, addr: 0, status: 0 });
   }
 
   /** End the process by a signal's default action. */

@@ -4,16 +4,20 @@
  * alternate signal stack, what it is blocked on).
  */
 import { RiscvCpu, type CpuMemory } from "../../target/riscv/cpu.js";
-import type { PendingSignal } from "./signal.js";
+import type { Interrupted, PendingSignal, RestartMode } from "./signal.js";
 
 /** Why a thread is not running: a futex wait (with its key and bitset) or a signal wait. */
 export interface Wait {
-  kind: "futex" | "sigsuspend" | "pause" | "child";
-  /** Futex word address. */
+  kind: "futex" | "sigsuspend" | "pause" | "child" | "sigwait" | "retry";
+  /** Futex word address; for sigwait, where the siginfo goes (0: nowhere). */
   addr: number;
   bitset: number;
   /** Monotonic deadline in ms (performance.now() scale), or Infinity. */
   deadline: number;
+  /** sigwait: the signals waited for. */
+  sigset?: bigint;
+  /** What a signal handler interrupting the wait does to the call (default: by kind, see restartModeOf). */
+  restart?: RestartMode;
 }
 
 export class Thread {
@@ -32,10 +36,16 @@ export class Thread {
   exited = false;
   /** Set while blocked. */
   wait: Wait | undefined;
+  /** A blocking call cut short by a signal, until the signal is delivered (to decide EINTR or restart). */
+  interrupted: Interrupted | undefined;
+  /** A call parked by retryLater, from then until the thread next runs (and makes it again). */
+  retry: Interrupted | undefined;
   /** The a0 a timed-out wait returns (-ETIMEDOUT unless the call says otherwise). */
   onTimeout: number | undefined;
   /** wait4's first argument, put back when the call is restarted after a child ends. */
   retryA0 = 0;
+  /** epoll_pwait in progress: the call's address and when its timeout ends. */
+  epollWait: { pc: number; deadline: number } | undefined;
   /** Instructions left in this thread's turn. */
   budget = 0;
 

@@ -7,3 +7,7 @@ import "./thread.js";
 import "./poll.js";
 import "./exec.js";
 import "./wait.js";
+import "./fs.js";
+import "./time.js";
+import "./info.js";
+import "./epoll.js";

@@ -1,5 +1,10 @@
 /** Reading and writing descriptors: read, write, readv, writev, pread64, pwrite64, close. */
-import { define } from "../syscall.js";
+import { define, NO_RESULT, type SyscallResult } from "../syscall.js";
+import { retryLater } from "../signal.js";
+import { FDFLAG_APPEND, FDFLAG_NONBLOCK, HostFdControl } from "../../../host/fdctl.js";
+import type { OpenFile } from "../fd-table.js";
+import { specialOf } from "../special-file.js";
+import type { Thread } from "../thread.js";
 import { Errno, errnoFromHost } from "../errno.js";
 import { Prot } from "../address-space.js";
 import type { Process } from "../process.js";
@@ -11,6 +16,14 @@ export function readInto(p: Process, fd: number, buf: number, len: number, pos: 
   if (f === undefined) return -Errno.EBADF;
   if (len < 0) return -Errno.EINVAL;
   if (!p.as.check(buf, len, Prot.WRITE)) return -Errno.EFAULT;
+  const special = specialOf(f);
+  if (special !== undefined) {
+    if (pos !== null) return -Errno.ESPIPE;
+    const r = special.read(len, (f.flags & O_NONBLOCK) !== 0);
+    if (typeof r === "number") return r;
+    p.as.write(buf, r);
+    return r.length;
+  }
   const tmp = new Uint8Array(Math.min(len, 1 << 20));
   try {
     const n = readRetrying(f.hostFd, tmp, pos);
@@ -39,6 +52,8 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
   if (len < 0) return -Errno.EINVAL;
   if (!p.as.check(buf, len, Prot.READ)) return -Errno.EFAULT;
   const data = p.as.read(buf, len);
+  const special = specialOf(f);
+  if (special !== undefined) return pos !== null ? -Errno.ESPIPE : special.write(data, (f.flags & O_NONBLOCK) !== 0);
   try {
     let done = 0;
     while (done < data.length) {
@@ -55,7 +70,60 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
   }
 }
 
-define(63, "read", (p, _t, a) => readInto(p, a.i32(0), a.n(1), a.n(2), null));
+const O_APPEND = 0o2000, O_NONBLOCK = 0o4000;
+/** How often a read waiting for a pipe looks again, in ms. */
+const PIPE_POLL_MS = 2;
+/** Per open file: the controller that can make its host descriptor non-blocking, or null for files that never block. */
+const pipeControl = new WeakMap<OpenFile, HostFdControl | null>();
+
+function controlIfPipe(f: OpenFile): HostFdControl | null {
+  let c = pipeControl.get(f);
+  if (c === undefined) {
+    let fifo = false;
+    try { fifo = fs.fstatSync(f.hostFd).isFIFO(); } catch { /* not a pipe then */ }
+    c = fifo ? HostFdControl.open(f.hostFd) ?? null : null;
+    pipeControl.set(f, c);
+  }
+  return c;
+}
+
+/**
+ * read(2).  A blocking read of an empty pipe would block the host thread, and
+ * with it every guest thread, timers and signals: the pipe is read
+ * non-blocking instead and, when empty, the thread waits in the scheduler and
+ * tries again (a signal ends the wait with EINTR, or restarts the read after an
+ * SA_RESTART handler).
+ */
+function read(p: Process, t: Thread, fd: number, buf: number, len: number): SyscallResult {
+  const f = p.fds.get(fd);
+  if (specialOf(f) !== undefined) {
+    // A blocking read of an empty eventfd waits in the scheduler for a writer.
+    const r = readInto(p, fd, buf, len, null);
+    if (r !== -Errno.EAGAIN || ((f as OpenFile).flags & O_NONBLOCK) !== 0) return r;
+    retryLater(t, PIPE_POLL_MS);
+    return NO_RESULT;
+  }
+  if (f === undefined || len <= 0 || (f.flags & O_NONBLOCK) !== 0) return readInto(p, fd, buf, len, null);
+  const c = controlIfPipe(f);
+  if (c === null) return readInto(p, fd, buf, len, null);
+  if (!p.as.check(buf, len, Prot.WRITE)) return -Errno.EFAULT;
+  const keep = (f.flags & O_APPEND) !== 0 ? FDFLAG_APPEND : 0;
+  c.setFlags(keep | FDFLAG_NONBLOCK);
+  const tmp = new Uint8Array(Math.min(len, 1 << 20));
+  try {
+    const n = fs.readSync(f.hostFd, tmp, 0, tmp.length, null);
+    p.as.write(buf, tmp.subarray(0, n));
+    return n;
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EAGAIN") return -errnoFromHost(e);
+    retryLater(t, PIPE_POLL_MS);
+    return NO_RESULT;
+  } finally {
+    c.setFlags(keep);
+  }
+}
+
+define(63, "read", (p, t, a) => read(p, t, a.i32(0), a.n(1), a.n(2)));
 define(64, "write", (p, _t, a) => writeFrom(p, a.i32(0), a.n(1), a.n(2), null));
 define(67, "pread64", (p, _t, a) => readInto(p, a.i32(0), a.n(1), a.n(2), a.n(3)));
 define(68, "pwrite64", (p, _t, a) => writeFrom(p, a.i32(0), a.n(1), a.n(2), a.n(3)));

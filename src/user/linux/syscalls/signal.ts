@@ -1,11 +1,20 @@
-/** Signal system calls: dispositions, masks, sending, alternate stacks, sigreturn, interval timers. */
+/**
+ * Signal system calls: dispositions, masks, sending (to this process, its
+ * threads, and forked children), synchronous waits, alternate stacks,
+ * sigreturn, interval timers.
+ */
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
 import {
-  NSIG, restoreFrame, SI_TKILL, SI_USER, SIGKILL, SIGSEGV, SIGSTOP, sigbit, SS_DISABLE, SS_ONSTACK, UNBLOCKABLE,
+  Default, defaultAction, deliverablePending, encodeSiginfo, ignores, interruptCall, NSIG, type PendingSignal,
+  restoreFrame, SI_TKILL, SI_USER, SIGINFO_SIZE, SIGKILL, SIGSEGV, SIGSTOP, sigbit, SS_AUTODISARM, SS_DISABLE,
+  SS_ONSTACK, takeSignal, UNBLOCKABLE,
 } from "../signal.js";
-import type { Process } from "../process.js";
+import { CORE_SIGNALS, type Process, sleepMs } from "../process.js";
+import type { Wait } from "../thread.js";
+import { encodeOutcome, waitStatus } from "../fork.js";
+import { fs } from "../../../host/fs.js";
 
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 const SIGSET_SIZE = 8;
@@ -26,11 +35,18 @@ define(134, "rt_sigaction", (p, _t, a) => {
     p.as.writeU64(oact + 16, old.mask);
   }
   if (act !== 0) {
-    p.actions[sig] = {
+    const next = {
       handler: Number(p.as.readU64(act)),
       flags: Number(p.as.readU64(act + 8) & 0xffffffffn),
       mask: p.as.readU64(act + 16) & ~UNBLOCKABLE,
     };
+    p.actions[sig] = next;
+    // POSIX: setting a pending signal to be ignored discards it, blocked or not.
+    if (ignores(next, sig)) {
+      for (const list of [p.pending, ...p.threads.map((x) => x.pending)]) {
+        for (let i = list.length - 1; i >= 0; i--) if (list[i].signo === sig) list.splice(i, 1);
+      }
+    }
   }
   return 0;
 });
@@ -73,28 +89,166 @@ define(133, "rt_sigsuspend", (p, t, a) => {
   if (!p.as.check(a.n(0), 8, Prot.READ)) return -Errno.EFAULT;
   t.savedMask = t.sigmask;
   t.sigmask = p.as.readU64(a.n(0)) & ~UNBLOCKABLE;
-  t.wait = { kind: "sigsuspend", addr: 0, bitset: 0, deadline: Infinity };
+  const wait: Wait = { kind: "sigsuspend", addr: 0, bitset: 0, deadline: Infinity };
+  // A signal the new mask lets through is already pending: no need to sleep.
+  if (deliverablePending(t, p.pending)) {
+    interruptCall(t, wait);
+    return -Errno.EINTR;
+  }
+  t.wait = wait;
   return NO_RESULT;
 });
 
-function sendTo(p: Process, sig: number, tid: number | undefined, code: number): number {
+/**
+ * Send sig to this process (tid undefined) or one of its threads.  `raw` is a
+ * siginfo the sender supplied (rt_sigqueueinfo); otherwise the kernel's own
+ * for kill/tkill: si_code `code`, the sender's pid and uid.
+ */
+function sendTo(p: Process, sig: number, tid: number | undefined, code: number, raw?: Uint8Array): number {
   if (sig < 0 || sig > NSIG) return -Errno.EINVAL;
   const target = tid === undefined ? undefined : p.threads.find((x) => x.tid === tid && !x.exited);
   if (tid !== undefined && target === undefined) return -Errno.ESRCH;
   if (sig === 0) return 0;
-  p.sendSignal({ signo: sig, code, pid: p.pid, uid: 0, addr: 0, status: 0 }, target);
+  const info: PendingSignal = { signo: sig, code, pid: p.pid, uid: p.uid, addr: 0, status: 0 };
+  if (raw !== undefined) {
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    info.code = dv.getInt32(8, true);
+    info.pid = dv.getInt32(16, true);
+    info.uid = dv.getInt32(20, true);
+    info.raw = raw;
+  }
+  p.sendSignal(info, target);
   return 0;
+}
+
+/** How long kill waits for a child it ends to be gone (so that wait4 and SIGCHLD see it). */
+const CHILD_DEATH_WAIT_MS = 500;
+
+/**
+ * Signal a forked child.  It is a tsemu process on the host, where a guest
+ * handler cannot run on a host signal's arrival (Node sees host signals only
+ * in an event loop the emulator does not return to; SIGUSR1 even starts its
+ * inspector), so the child gets the signal's default action: one that ends
+ * it ends the host process with SIGKILL and records the guest signal as its
+ * status (written for it, in the status file pollChildren reads and turns
+ * into SIGCHLD); stop and continue go through as host signals; the rest are
+ * ignored, as by default.
+ */
+function killChild(p: Process, pid: number, sig: number): number {
+  const c = p.children.get(pid);
+  if (c === undefined || c.reaped) return -Errno.ESRCH;
+  if (sig < 0 || sig > NSIG) return -Errno.EINVAL;
+  if (sig === 0 || c.status !== undefined) return 0; // a zombie takes signals and ignores them
+  const d = defaultAction(sig);
+  if (d === Default.IGNORE) return 0;
+  try {
+    process.kill(pid, d === Default.STOP || d === Default.CONT ? sig : SIGKILL);
+  } catch {
+    return -Errno.ESRCH;
+  }
+  if (d === Default.STOP || d === Default.CONT) return 0;
+  const until = performance.now() + CHILD_DEATH_WAIT_MS;
+  while (!hostProcessEnded(pid) && performance.now() < until) sleepMs(1);
+  // A child that ended by itself first has written its own status (unless cut off while writing it).
+  let own: string | undefined;
+  try {
+    own = fs.readFileSync(c.statusFile, "utf8");
+  } catch { /* not written */ }
+  if (own === undefined || waitStatus(own) === undefined) {
+    try {
+      fs.writeFileSync(c.statusFile, encodeOutcome({ kind: "signal", signo: sig, core: CORE_SIGNALS.has(sig) }));
+    } catch { /* then wait4 never sees the child end */ }
+  }
+  return 0;
+}
+
+/** Whether host process pid has ended (it is a zombie: Node reaps its children only in its event loop). */
+function hostProcessEnded(pid: number): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return true;
+  }
+  // The state is the first field after "(comm)".
+  return text.slice(text.lastIndexOf(")") + 2).startsWith("Z");
 }
 
 define(129, "kill", (p, _t, a) => {
   const pid = a.i32(0);
-  if (pid === p.pid || pid === 0 || pid === -1 || pid === -p.pid) return sendTo(p, a.i32(1), undefined, SI_USER);
-  return -Errno.ESRCH;
+  const sig = a.i32(1);
+  if (pid === p.pid) return sendTo(p, sig, undefined, SI_USER);
+  if (pid > 0) return p.children.has(pid) ? killChild(p, pid, sig) : -Errno.ESRCH;
+  // The group of a child that made itself a group leader: the child is all of it we can reach.
+  if (pid < -1 && p.children.has(-pid)) return killChild(p, -pid, sig);
+  // Our process group (0, -pgid) is this process and its children; -1 (every process
+  // one may signal but the caller) reaches only the children: other host processes
+  // are not the guest's to signal.
+  if (pid !== 0 && pid !== -1 && pid !== -p.pid) return -Errno.ESRCH;
+  if (sig < 0 || sig > NSIG) return -Errno.EINVAL;
+  for (const cpid of [...p.children.keys()]) killChild(p, cpid, sig);
+  return pid === -1 ? 0 : sendTo(p, sig, undefined, SI_USER);
 });
 define(130, "tkill", (p, _t, a) => sendTo(p, a.i32(1), a.i32(0), SI_TKILL));
 define(131, "tgkill", (p, _t, a) => {
   if (a.i32(0) !== p.pid) return -Errno.ESRCH;
   return sendTo(p, a.i32(2), a.i32(1), SI_TKILL);
+});
+
+/**
+ * rt_sigqueueinfo and rt_tgsigqueueinfo: send with the caller's siginfo
+ * (sigqueue: SI_QUEUE and si_value).  As in Linux, only the process itself may
+ * claim the codes the kernel uses for kill and tkill.
+ */
+function queueInfo(p: Process, tgid: number, tid: number | undefined, sig: number, uinfo: number): number {
+  if (!p.as.check(uinfo, SIGINFO_SIZE, Prot.READ)) return -Errno.EFAULT;
+  const raw = p.as.read(uinfo, SIGINFO_SIZE).slice();
+  const code = new DataView(raw.buffer).getInt32(8, true);
+  if ((code >= 0 || code === SI_TKILL) && tgid !== p.pid) return -Errno.EPERM;
+  if (tgid === p.pid) return sendTo(p, sig, tid, code, raw);
+  // A forked child is another host process: the signal reaches it without the siginfo.
+  if (tid === undefined && tgid > 0 && p.children.has(tgid)) return killChild(p, tgid, sig);
+  return -Errno.ESRCH;
+}
+
+define(138, "rt_sigqueueinfo", (p, _t, a) => queueInfo(p, a.i32(0), undefined, a.i32(1), a.n(2)));
+define(240, "rt_tgsigqueueinfo", (p, _t, a) => {
+  if (a.i32(0) <= 0 || a.i32(1) <= 0) return -Errno.EINVAL;
+  if (a.i32(0) !== p.pid) return -Errno.ESRCH;
+  return queueInfo(p, a.i32(0), a.i32(1), a.i32(2), a.n(3));
+});
+
+/**
+ * rt_sigtimedwait (sigwaitinfo, sigtimedwait, sigwait): take a pending signal
+ * of the set at once, or block the thread in the scheduler until one is sent
+ * (Process.sendSignal hands it over) or the timeout passes (EAGAIN).  A signal
+ * outside the set that runs a handler ends the wait with EINTR.
+ */
+define(137, "rt_sigtimedwait", (p, t, a) => {
+  const setAddr = a.n(0);
+  const infoAddr = a.n(1);
+  const ts = a.n(2);
+  if (a.n(3) !== SIGSET_SIZE) return -Errno.EINVAL;
+  if (!p.as.check(setAddr, 8, Prot.READ)) return -Errno.EFAULT;
+  const set = p.as.readU64(setAddr) & ~UNBLOCKABLE;
+  let ms = Infinity;
+  if (ts !== 0) {
+    if (!p.as.check(ts, 16, Prot.READ)) return -Errno.EFAULT;
+    const sec = p.as.readU64(ts);
+    const nsec = p.as.readU64(ts + 8);
+    if (BigInt.asIntN(64, sec) < 0n || nsec >= 1000000000n) return -Errno.EINVAL;
+    ms = Number(sec) * 1000 + Number(nsec) / 1e6;
+  }
+  if (infoAddr !== 0 && !p.as.check(infoAddr, SIGINFO_SIZE, Prot.WRITE)) return -Errno.EFAULT;
+  const info = takeSignal([t.pending, p.pending], set);
+  if (info !== undefined) {
+    if (infoAddr !== 0) p.as.write(infoAddr, encodeSiginfo(info));
+    return info.signo;
+  }
+  if (ms === 0) return -Errno.EAGAIN;
+  t.wait = { kind: "sigwait", addr: infoAddr, bitset: 0, deadline: performance.now() + ms, sigset: set };
+  t.onTimeout = -Errno.EAGAIN;
+  return NO_RESULT;
 });
 
 define(132, "sigaltstack", (p, t, a) => {
@@ -108,16 +262,19 @@ define(132, "sigaltstack", (p, t, a) => {
   let next = alt;
   if (ss !== 0) {
     if (onStack) return -Errno.EPERM;
-    const flags = p.as.readU32(ss + 8);
+    const flags = p.as.readU32(ss + 8) | 0;
     const size = Number(p.as.readU64(ss + 16));
-    if ((flags & ~SS_DISABLE) !== 0 && flags !== 0x80000000 /* SS_AUTODISARM */) return -Errno.EINVAL;
-    if ((flags & SS_DISABLE) !== 0) next = { sp: 0, size: 0, flags: SS_DISABLE };
+    // SS_ONSTACK is accepted as 0, as Linux does for old programs.
+    const mode = flags & ~SS_AUTODISARM;
+    if (mode !== 0 && mode !== SS_ONSTACK && mode !== SS_DISABLE) return -Errno.EINVAL;
+    if (mode === SS_DISABLE) next = { sp: 0, size: 0, flags: SS_DISABLE };
     else if (size < MINSIGSTKSZ) return -Errno.ENOMEM;
-    else next = { sp: Number(p.as.readU64(ss)), size, flags: 0 };
+    else next = { sp: Number(p.as.readU64(ss)), size, flags: flags & SS_AUTODISARM };
   }
   if (oss !== 0) {
     p.as.writeU64(oss, BigInt(alt.sp));
-    p.as.writeU32(oss + 8, (alt.flags & SS_DISABLE) !== 0 ? SS_DISABLE : onStack ? SS_ONSTACK : 0);
+    const state = (alt.flags & SS_DISABLE) !== 0 ? SS_DISABLE : onStack ? SS_ONSTACK : 0;
+    p.as.writeU32(oss + 8, (state | (alt.flags & SS_AUTODISARM)) >>> 0);
     p.as.writeU32(oss + 12, 0);
     p.as.writeU64(oss + 16, BigInt(alt.size));
   }

@@ -1,0 +1,30 @@
+/**
+ * The host process's working directory and file-creation mask.  The guest's
+ * relative paths are resolved by the host kernel against the host's working
+ * directory, so chdir moves the host's; the guest's umask is installed as the
+ * host's before anything is created, so the host applies exactly the guest's.
+ */
+export function cwd(): string {
+  return process.cwd();
+}
+
+/** Change the working directory; throws a Node-style error (with `code`) on failure. */
+export function chdir(dir: string): void {
+  process.chdir(dir);
+}
+
+let installed: number | undefined;
+
+/** Make `mask` the host's umask (a no-op when it already is). */
+export function useUmask(mask: number): void {
+  if (installed === mask) return;
+  process.umask(mask);
+  installed = mask;
+}
+
+/** The host's umask as this process started with it. */
+export function initialUmask(): number {
+  const old = process.umask(0o022);
+  process.umask(old);
+  return old;
+}

@@ -1,0 +1,83 @@
+/**
+ * Terminals: whether a host descriptor is one, and its settings and window
+ * size.  Node has no tcgetattr/tcsetattr, so the settings go through
+ * stty(1) run on the descriptor (its "-g" form is the termios flags and
+ * control characters in hex, and stty accepts the same form back).  When
+ * stty cannot be run, the settings read are Linux's defaults for a new
+ * terminal.
+ */
+import * as tty from "node:tty";
+import { spawnSync } from "node:child_process";
+
+export function isatty(fd: number): boolean {
+  return tty.isatty(fd);
+}
+
+/** The kernel's struct termios as Linux (asm-generic) lays it out: four flag words, c_line, 19 control characters. */
+export interface Termios {
+  iflag: number;
+  oflag: number;
+  cflag: number;
+  lflag: number;
+  line: number;
+  cc: number[];
+}
+
+export const NCCS = 19;
+
+/** A new terminal's settings: icrnl ixon opost onlcr, 38400 baud cs8 cread, isig icanon echo... */
+export function defaultTermios(): Termios {
+  return {
+    iflag: 0x500, oflag: 0x5, cflag: 0xbf, lflag: 0x8a3b, line: 0,
+    cc: [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0],
+  };
+}
+
+function stty(fd: number, args: string[]): string | undefined {
+  try {
+    const r = spawnSync("stty", args, { stdio: [fd, "pipe", "ignore"], encoding: "utf8", timeout: 5000 });
+    if (r.error !== undefined || r.status !== 0) return undefined;
+    return r.stdout.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The terminal's current settings. */
+export function getTermios(fd: number): Termios {
+  const g = stty(fd, ["-g"]);
+  if (g !== undefined) {
+    const parts = g.split(":").map((s) => parseInt(s, 16));
+    if (parts.length >= 4 + NCCS && parts.every((v) => Number.isFinite(v))) {
+      return {
+        iflag: parts[0] >>> 0, oflag: parts[1] >>> 0, cflag: parts[2] >>> 0, lflag: parts[3] >>> 0, line: 0,
+        cc: parts.slice(4, 4 + NCCS),
+      };
+    }
+  }
+  return defaultTermios();
+}
+
+/** Apply settings; false when the host would not take them. */
+export function setTermios(fd: number, t: Termios): boolean {
+  const g = stty(fd, ["-g"]);
+  // Keep the host's own count of control characters (glibc's NCCS is 32).
+  const count = g === undefined ? 32 : Math.max(NCCS, g.split(":").length - 4);
+  const cc: string[] = [];
+  for (let i = 0; i < count; i++) cc.push((t.cc[i] ?? 0).toString(16));
+  const form = [t.iflag, t.oflag, t.cflag, t.lflag].map((v) => (v >>> 0).toString(16)).concat(cc).join(":");
+  return stty(fd, [form]) !== undefined;
+}
+
+/** [rows, columns] of the terminal, or undefined when unknown. */
+export function getWinsize(fd: number): [number, number] | undefined {
+  const s = stty(fd, ["size"]);
+  if (s === undefined) return undefined;
+  const m = /^(\d+) (\d+)$/.exec(s);
+  return m === null ? undefined : [Number(m[1]), Number(m[2])];
+}
+
+/** Set the window size; false when the host would not take it. */
+export function setWinsize(fd: number, rows: number, cols: number): boolean {
+  return stty(fd, ["rows", String(rows), "cols", String(cols)]) !== undefined;
+}

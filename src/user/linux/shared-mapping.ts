@@ -1,0 +1,162 @@
+/**
+ * Host files behind MAP_SHARED mappings.
+ *
+ * Guest memory is one private host buffer (and a forked child is another
+ * host process with a copy of it), so nothing in it can be shared with a
+ * file or with another process.  A shared mapping therefore keeps its bytes
+ * in a host file: the mapped file itself (through a descriptor of our own,
+ * so the mapping outlives the guest's descriptor, as a VMA holds its file),
+ * or, for MAP_SHARED|MAP_ANONYMOUS, an unlinked temporary file made when the
+ * process forks (before that, no one else can see the memory) and inherited
+ * by the child.  The address space copies a page in from the file when the
+ * guest touches it and, at every system call, writes back the bytes the
+ * guest changed and forgets the page (see AddressSpace.syncShared).
+ *
+ * So stores reach the file, and the file's changes reach the guest, at the
+ * guest's next system call (or signal delivery, or exit): exact for one
+ * process, and for processes that order their accesses with system calls
+ * (wait, pipes, signals).  Not shared: stores between two system calls
+ * (a spin loop on shared memory never sees the other side's store) and the
+ * atomicity of read-modify-write instructions across processes.
+ *
+ * Only the changed bytes are written (found by comparing the page with a
+ * copy taken when it was read in), so two processes that store to different
+ * bytes of one page between their system calls do not undo each other.
+ */
+import { fs, path } from "../../host/fs.js";
+import type { OpenFile } from "./fd-table.js";
+import { PAGE_SIZE } from "../../target/riscv/tlb.js";
+
+const O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2;
+
+/** How a host descriptor was opened (O_RDONLY, O_WRONLY or O_RDWR). */
+export function accessMode(f: OpenFile): number {
+  // The host knows for sure (stdio descriptors were not opened by the guest).
+  try {
+    const info = fs.readFileSync(`/proc/self/fdinfo/${f.hostFd}`, "utf8");
+    const m = /^flags:\s*([0-7]+)$/m.exec(info);
+    if (m !== null) return parseInt(m[1], 8) & O_ACCMODE;
+  } catch { /* fall back to what the guest asked for */ }
+  return f.flags & O_ACCMODE;
+}
+
+export const canRead = (mode: number): boolean => mode === O_RDONLY || mode === O_RDWR;
+export const canWrite = (mode: number): boolean => mode === O_WRONLY || mode === O_RDWR;
+
+/**
+ * A descriptor of our own on the file open as `hostFd`.  Reopening through
+ * /proc/self/fd reaches the same inode even when the file has been unlinked
+ * or renamed, and the new descriptor has no O_APPEND (which would make
+ * pwrite ignore its offset) and no shared file position.
+ */
+export function reopen(hostFd: number, writable: boolean): number {
+  return fs.openSync(`/proc/self/fd/${hostFd}`, writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY);
+}
+
+let anonymousFiles = 0;
+
+/**
+ * An unlinked file of `size` zero bytes in `dir` (the process's private
+ * temporary folder): the memory of a MAP_SHARED|MAP_ANONYMOUS mapping.
+ */
+export function anonymousFile(dir: string, size: number): number {
+  for (let attempt = 0; ; attempt++) {
+    const name = path.join(dir, `shm-${anonymousFiles++}`);
+    let fd: number;
+    try {
+      fd = fs.openSync(name, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    } catch (e) {
+      if ((e as { code?: string }).code === "EEXIST" && attempt < 100) continue;
+      throw e;
+    }
+    fs.unlinkSync(name);
+    try {
+      fs.ftruncateSync(fd, size);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    return fd;
+  }
+}
+
+/** Whether the descriptor is /dev/zero (char device 1:5), whose mappings are anonymous memory. */
+export function isDevZero(st: fs.Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === ((1 << 8) | 5);
+}
+
+export function fileSize(fd: number): number {
+  try {
+    return fs.fstatSync(fd).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Fill the page at u8[at, at + PAGE_SIZE) from the file at `offset`; bytes past the end stay zero. */
+export function readPage(fd: number, u8: Uint8Array, at: number, offset: number): void {
+  let done = 0;
+  while (done < PAGE_SIZE) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, u8, at + done, PAGE_SIZE - done, offset + done);
+    } catch {
+      // Linux would raise SIGBUS on an I/O error; the page reads as zeros instead.
+      return;
+    }
+    if (n <= 0) return;
+    done += n;
+  }
+}
+
+/**
+ * Write to the file the bytes of the page u8[at, at + PAGE_SIZE) that differ
+ * from `twin` (its content when read in), up to `limit` bytes into the page:
+ * the file's end, past which stores to a shared page are not written (as on
+ * Linux, where they stay in the page cache only).
+ */
+export function writeChanges(fd: number, u8: Uint8Array, at: number, twin: Uint8Array, offset: number, limit: number): void {
+  if (limit <= 0) return;
+  const end = Math.min(limit, PAGE_SIZE);
+  // Compare a word at a time (pages are word aligned), bytes only inside words that differ.
+  const words = new Int32Array(u8.buffer, u8.byteOffset + at, PAGE_SIZE >> 2);
+  const twinWords = new Int32Array(twin.buffer, twin.byteOffset, PAGE_SIZE >> 2);
+  let run = -1;
+  const flush = (from: number, to: number): void => {
+    const stop = Math.min(to, end);
+    let done = from;
+    while (done < stop) {
+      try {
+        done += fs.writeSync(fd, u8, at + done, stop - done, offset + done);
+      } catch {
+        return; // the file cannot take it (full disk, I/O error): the bytes are lost, as with a failed writeback
+      }
+    }
+  };
+  const lastWord = (end + 3) >> 2;
+  for (let w = 0; w < lastWord; w++) {
+    if (words[w] === twinWords[w]) {
+      if (run >= 0) { flush(run, w << 2); run = -1; }
+      continue;
+    }
+    for (let b = w << 2; b < (w << 2) + 4; b++) {
+      if (u8[at + b] !== twin[b]) {
+        if (run < 0) run = b;
+      } else if (run >= 0) {
+        flush(run, b);
+        run = -1;
+      }
+    }
+  }
+  if (run >= 0) flush(run, end);
+}
+
+/** Write a whole page to the file at `offset` (filling a new shared-memory file). */
+export function writePage(fd: number, u8: Uint8Array, at: number, offset: number): void {
+  let done = 0;
+  while (done < PAGE_SIZE) done += fs.writeSync(fd, u8, at + done, PAGE_SIZE - done, offset + done);
+}
+
+export function closeQuietly(fd: number): void {
+  try { fs.closeSync(fd); } catch { /* already gone */ }
+}
