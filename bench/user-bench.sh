@@ -2,7 +2,7 @@
 # User-mode benchmark: the same riscv64 workloads under qemu-riscv64 and
 # tsemu-riscv64, wall-clock seconds for each, the ratio tsemu/qemu and guest
 # MIPS where the guest instruction count is known (tsemu reports it on
-# stderr as "tsemu: instructions=N" when TSEMU_STATS=1).
+# stderr as "tsemu-riscv64: instructions=N" when TSEMU_STATS=1).
 #
 # Workloads:
 #   cpubench N          test/guest/cpubench.c (integer CPU mix), static build
@@ -111,7 +111,7 @@ bench() {
   if ! cmp -s "$work/q.out" "$work/t.out"; then
     notes+=("$name: stdout of tsemu differs from qemu")
   fi
-  insns="$(sed -n 's/^tsemu: instructions=\([0-9][0-9]*\).*/\1/p' "$work/t.err" | tail -n 1)"
+  insns="$(sed -n 's/^tsemu-riscv64: instructions=\([0-9][0-9]*\).*/\1/p' "$work/t.err" | tail -n 1)"
   ratio="$(awk -v t="$ts" -v q="$qs" 'BEGIN { if (q > 0) printf "%.1f", t / q; else print "-" }')"
   if [ -n "$insns" ]; then
     qmips="$(awk -v n="$insns" -v s="$qs" 'BEGIN { if (s > 0) printf "%.0f", n / s / 1e6; else print "-" }')"

@@ -26,7 +26,7 @@ export function readInto(p: Process, fd: number, buf: number, len: number, pos: 
   }
   const tmp = new Uint8Array(Math.min(len, 1 << 20));
   try {
-    const n = readRetrying(f.hostFd, tmp, pos);
+    const n = readRetrying(f.hostFd, tmp, pos, (f.flags & O_NONBLOCK) !== 0);
     p.as.write(buf, tmp.subarray(0, n));
     return n;
   } catch (e) {
@@ -34,13 +34,17 @@ export function readInto(p: Process, fd: number, buf: number, len: number, pos: 
   }
 }
 
-/** A blocking read; a host descriptor left non-blocking by someone else is waited on. */
-function readRetrying(hostFd: number, tmp: Uint8Array, pos: number | null): number {
+/**
+ * A read.  For a guest descriptor in blocking mode whose host descriptor was
+ * left non-blocking by someone else, EAGAIN is waited out; a guest that asked
+ * for O_NONBLOCK gets it.
+ */
+function readRetrying(hostFd: number, tmp: Uint8Array, pos: number | null, nonblock: boolean): number {
   for (;;) {
     try {
       return fs.readSync(hostFd, tmp, 0, tmp.length, pos);
     } catch (e) {
-      if ((e as { code?: string }).code !== "EAGAIN") throw e;
+      if ((e as { code?: string }).code !== "EAGAIN" || nonblock) throw e;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     }
   }
@@ -54,19 +58,22 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
   const data = p.as.read(buf, len);
   const special = specialOf(f);
   if (special !== undefined) return pos !== null ? -Errno.ESPIPE : special.write(data, (f.flags & O_NONBLOCK) !== 0);
+  const nonblock = (f.flags & O_NONBLOCK) !== 0;
+  let done = 0;
   try {
-    let done = 0;
     while (done < data.length) {
       try {
         done += fs.writeSync(f.hostFd, data, done, data.length - done, pos === null ? null : pos + done);
       } catch (e) {
-        if ((e as { code?: string }).code !== "EAGAIN") throw e;
+        // A guest that asked for O_NONBLOCK sees EAGAIN (or a short count); a
+        // blocking one waits for room, as the host's write would have.
+        if ((e as { code?: string }).code !== "EAGAIN" || nonblock) throw e;
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
       }
     }
     return done;
   } catch (e) {
-    return -errnoFromHost(e);
+    return done > 0 ? done : -errnoFromHost(e);
   }
 }
 
@@ -138,32 +145,45 @@ function iov(p: Process, addr: number, count: number): [number, number][] | numb
   return out;
 }
 
-define(65, "readv", (p, _t, a) => {
-  const v = iov(p, a.n(1), a.i32(2));
+/** readv/preadv: fill the buffers in turn; a short read ends the call. pos null = the file position. */
+function readVector(p: Process, fd: number, addr: number, count: number, pos: number | null): number {
+  const v = iov(p, addr, count);
   if (typeof v === "number") return v;
+  if (pos !== null && pos < 0) return -Errno.EINVAL;
   let total = 0;
   for (const [base, len] of v) {
     if (len === 0) continue;
-    const n = readInto(p, a.i32(0), base, len, null);
+    const n = readInto(p, fd, base, len, pos === null ? null : pos + total);
     if (n < 0) return total > 0 ? total : n;
     total += n;
     if (n < len) break;
   }
   return total;
-});
+}
 
-define(66, "writev", (p, _t, a) => {
-  const v = iov(p, a.n(1), a.i32(2));
+function writeVector(p: Process, fd: number, addr: number, count: number, pos: number | null): number {
+  const v = iov(p, addr, count);
   if (typeof v === "number") return v;
+  if (pos !== null && pos < 0) return -Errno.EINVAL;
   let total = 0;
   for (const [base, len] of v) {
     if (len === 0) continue;
-    const n = writeFrom(p, a.i32(0), base, len, null);
+    const n = writeFrom(p, fd, base, len, pos === null ? null : pos + total);
     if (n < 0) return total > 0 ? total : n;
     total += n;
   }
   return total;
-});
+}
+
+define(65, "readv", (p, _t, a) => readVector(p, a.i32(0), a.n(1), a.i32(2), null));
+define(66, "writev", (p, _t, a) => writeVector(p, a.i32(0), a.n(1), a.i32(2), null));
+define(69, "preadv", (p, _t, a) => readVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3)));
+define(70, "pwritev", (p, _t, a) => writeVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3)));
+/** preadv2/pwritev2: offset -1 means the file position; the RWF_* flags are hints but for RWF_NOWAIT. */
+define(286, "preadv2", (p, _t, a) =>
+  a.i32(5) !== 0 ? -Errno.EOPNOTSUPP : readVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3) === -1 ? null : a.n(3)));
+define(287, "pwritev2", (p, _t, a) =>
+  a.i32(5) !== 0 ? -Errno.EOPNOTSUPP : writeVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3) === -1 ? null : a.n(3)));
 
 define(57, "close", (p, _t, a) => {
   const fd = a.i32(0);
