@@ -59,6 +59,7 @@ const CASES: Case[] = [
   { program: "time" },
   { program: "proc", args: ["first arg", "", "ünïcödé ✓", "--flag=value"] },
   { program: "threads" },
+  { program: "poll" },
   { program: "signals" },
   { program: "cpubench", args: ["3"] },
 ];

@@ -1,9 +1,8 @@
 /**
  * eventfd2 and epoll (create1, ctl, pwait).  Readiness is exact for the
- * emulated kernel's own objects (eventfds, epoll sets).  Regular files and
- * directories cannot be added (EPERM, as Linux says); other host descriptors
- * (pipes, terminals) are reported ready for what was asked, since the host
- * gives no way to ask without reading, and reads of them block on the host.
+ * emulated kernel's own objects (eventfds, epoll sets) and for reading pipes
+ * (see readiness.ts).  Regular files and directories cannot be added (EPERM,
+ * as Linux says); terminals are taken as readable, and everything as writable.
  */
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
@@ -11,6 +10,7 @@ import { Prot } from "../address-space.js";
 import type { OpenFile } from "../fd-table.js";
 import type { Process } from "../process.js";
 import { attachSpecial, EPOLLIN, EPOLLOUT, specialOf, type SpecialFile } from "../special-file.js";
+import { readiness } from "../readiness.js";
 import { fs } from "../../../host/fs.js";
 import { retryLater } from "../signal.js";
 
@@ -135,8 +135,7 @@ function collect(p: Process, ep: Epoll, out: number, max: number): number {
   for (const [fd, it] of ep.interests) {
     if (n >= max) break;
     if (p.fds.get(fd) !== it.file) { ep.interests.delete(fd); continue; } // closed since: Linux drops it too
-    const s = specialOf(it.file);
-    const ready = (s !== undefined ? s.poll() : EPOLLIN | EPOLLOUT) & (it.events | ALWAYS);
+    const ready = readiness(it.file, it.events | ALWAYS) & (it.events | ALWAYS);
     if (ready === 0 || (it.events & ~(EPOLLET | EPOLLONESHOT)) === 0) continue;
     p.as.writeU32(out + n * 16, ready);
     p.as.writeU32(out + n * 16 + 4, 0);

@@ -1,9 +1,10 @@
 /** Reading and writing descriptors: read, write, readv, writev, pread64, pwrite64, close. */
 import { define, NO_RESULT, type SyscallResult } from "../syscall.js";
 import { retryLater } from "../signal.js";
-import { FDFLAG_APPEND, FDFLAG_NONBLOCK, HostFdControl } from "../../../host/fdctl.js";
+import { FDFLAG_APPEND, FDFLAG_NONBLOCK } from "../../../host/fdctl.js";
 import type { OpenFile } from "../fd-table.js";
 import { specialOf } from "../special-file.js";
+import { pipeControl, takeReadAhead } from "../readiness.js";
 import type { Thread } from "../thread.js";
 import { Errno, errnoFromHost } from "../errno.js";
 import { Prot } from "../address-space.js";
@@ -23,6 +24,11 @@ export function readInto(p: Process, fd: number, buf: number, len: number, pos: 
     if (typeof r === "number") return r;
     p.as.write(buf, r);
     return r.length;
+  }
+  const ahead = pos === null ? takeReadAhead(f, len) : undefined;
+  if (ahead !== undefined) {
+    p.as.write(buf, ahead);
+    return ahead.length;
   }
   const tmp = new Uint8Array(Math.min(len, 1 << 20));
   try {
@@ -80,19 +86,6 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
 const O_APPEND = 0o2000, O_NONBLOCK = 0o4000;
 /** How often a read waiting for a pipe looks again, in ms. */
 const PIPE_POLL_MS = 2;
-/** Per open file: the controller that can make its host descriptor non-blocking, or null for files that never block. */
-const pipeControl = new WeakMap<OpenFile, HostFdControl | null>();
-
-function controlIfPipe(f: OpenFile): HostFdControl | null {
-  let c = pipeControl.get(f);
-  if (c === undefined) {
-    let fifo = false;
-    try { fifo = fs.fstatSync(f.hostFd).isFIFO(); } catch { /* not a pipe then */ }
-    c = fifo ? HostFdControl.open(f.hostFd) ?? null : null;
-    pipeControl.set(f, c);
-  }
-  return c;
-}
 
 /**
  * read(2).  A blocking read of an empty pipe would block the host thread, and
@@ -111,9 +104,14 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
     return NO_RESULT;
   }
   if (f === undefined || len <= 0 || (f.flags & O_NONBLOCK) !== 0) return readInto(p, fd, buf, len, null);
-  const c = controlIfPipe(f);
+  const c = pipeControl(f);
   if (c === null) return readInto(p, fd, buf, len, null);
   if (!p.as.check(buf, len, Prot.WRITE)) return -Errno.EFAULT;
+  const ahead = takeReadAhead(f, len);
+  if (ahead !== undefined) {
+    p.as.write(buf, ahead);
+    return ahead.length;
+  }
   const keep = (f.flags & O_APPEND) !== 0 ? FDFLAG_APPEND : 0;
   c.setFlags(keep | FDFLAG_NONBLOCK);
   const tmp = new Uint8Array(Math.min(len, 1 << 20));

@@ -1,16 +1,36 @@
 /**
  * ppoll and pselect6.  With no descriptors they wait for a signal or the
  * timeout (this is how glibc's pause() and sleep-like waits reach the
- * kernel).  Descriptors are host descriptors read and written with blocking
- * calls, so each one is reported ready for what was asked.
+ * kernel).  Readiness comes from readiness.ts (exact for pipes and
+ * eventfds); while nothing is ready the thread waits in the scheduler and
+ * asks again every few milliseconds until the timeout.
  */
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
 import type { Process } from "../process.js";
 import type { Thread } from "../thread.js";
+import { readiness } from "../readiness.js";
+import { retryLater } from "../signal.js";
 
-const POLLIN = 1, POLLOUT = 4, POLLNVAL = 0x20;
+// The poll bits have the same values as the epoll ones readiness() answers in.
+const POLLIN = 1, POLLOUT = 4, POLLHUP = 0x10, POLLNVAL = 0x20;
+
+/**
+ * Nothing was ready: look again in a moment, keeping the call's deadline
+ * across its retries (as epoll_pwait does); 0 once the deadline has passed.
+ */
+function pollAgain(t: Thread, ms: number): typeof NO_RESULT | number {
+  const now = performance.now();
+  const call = t.cpu.pc - 4;
+  if (t.epollWait === undefined || t.epollWait.pc !== call) t.epollWait = { pc: call, deadline: now + ms };
+  if (now >= t.epollWait.deadline) {
+    t.epollWait = undefined;
+    return 0;
+  }
+  retryLater(t, Math.min(2, t.epollWait.deadline - now));
+  return NO_RESULT;
+}
 
 function timeoutMs(p: Process, addr: number): number {
   if (addr === 0) return Infinity;
@@ -45,12 +65,17 @@ define(73, "ppoll", (p, t, a) => {
     const want = events[0] | (events[1] << 8);
     let revents = 0;
     if (fd >= 0) {
-      revents = p.fds.get(fd) === undefined ? POLLNVAL : want & (POLLIN | POLLOUT);
+      const f = p.fds.get(fd);
+      revents = f === undefined ? POLLNVAL : readiness(f, (want & (POLLIN | POLLOUT)) | POLLHUP);
       if (revents !== 0) ready++;
     }
     p.as.write(at + 6, Uint8Array.of(revents & 0xff, revents >> 8));
   }
-  if (ready > 0) return ready;
+  if (ready > 0) {
+    t.epollWait = undefined;
+    return ready;
+  }
+  if (nfds > 0) return pollAgain(t, timeoutMs(p, ts));
   return waitForSignal(p, t, timeoutMs(p, ts), a.n(3));
 });
 
@@ -60,18 +85,39 @@ define(72, "pselect6", (p, t, a) => {
   const sets = [a.n(1), a.n(2), a.n(3)];
   const bytes = Math.ceil(nfds / 64) * 8;
   let ready = 0;
-  for (const s of sets) {
+  let asked = 0;
+  const results: Uint8Array[] = [];
+  // Read, write and exception sets: what each asks, as readiness bits.
+  const wants = [POLLIN, POLLOUT, 0];
+  for (let k = 0; k < 3; k++) {
+    const s = sets[k];
+    const out = new Uint8Array(bytes);
+    results.push(out);
     if (s === 0) continue;
     if (!p.as.check(s, bytes, Prot.READ | Prot.WRITE)) return -Errno.EFAULT;
     const bits = p.as.read(s, bytes);
     for (let fd = 0; fd < nfds; fd++) {
       if ((bits[fd >> 3] & (1 << (fd & 7))) === 0) continue;
-      if (p.fds.get(fd) === undefined) return -Errno.EBADF;
-      ready++;
+      const f = p.fds.get(fd);
+      if (f === undefined) return -Errno.EBADF;
+      asked++;
+      if (wants[k] !== 0 && readiness(f, wants[k]) !== 0) {
+        out[fd >> 3] |= 1 << (fd & 7);
+        ready++;
+      }
     }
   }
-  if (ready > 0) return ready;
   const ts = a.n(4);
+  if (ready > 0 || (asked > 0 && ts !== 0 && timeoutMs(p, ts) === 0)) {
+    for (let k = 0; k < 3; k++) if (sets[k] !== 0) p.as.write(sets[k], results[k]);
+    t.epollWait = undefined;
+    return ready;
+  }
+  if (asked > 0) {
+    const r = pollAgain(t, timeoutMs(p, ts));
+    if (r === 0) for (let k = 0; k < 3; k++) if (sets[k] !== 0) p.as.write(sets[k], results[k]);
+    return r;
+  }
   let maskAddr = 0;
   const sig = a.n(5);
   if (sig !== 0 && p.as.check(sig, 16, Prot.READ)) maskAddr = Number(p.as.readU64(sig));

@@ -1,0 +1,70 @@
+/**
+ * Whether a descriptor can be read without blocking, for poll, select and
+ * epoll.  The host gives Node no poll(2), so for a pipe the answer is found
+ * by reading: a non-blocking read of what is there, kept aside and handed to
+ * the next read of the descriptor.  That is exact for pipes (data, or EOF);
+ * other host descriptors (terminals) are taken as readable.
+ */
+import type { OpenFile } from "./fd-table.js";
+import { specialOf, EPOLLHUP, EPOLLIN, EPOLLOUT } from "./special-file.js";
+import { FDFLAG_APPEND, FDFLAG_NONBLOCK, HostFdControl } from "../../host/fdctl.js";
+import { fs } from "../../host/fs.js";
+
+const O_APPEND = 0o2000;
+
+/** Bytes read ahead of the guest while answering a readiness question; an empty array means EOF. */
+const readAhead = new WeakMap<OpenFile, Uint8Array>();
+const control = new WeakMap<OpenFile, HostFdControl | null>();
+
+/** The controller that can make a pipe's host descriptor non-blocking; null for other files. */
+export function pipeControl(f: OpenFile): HostFdControl | null {
+  let c = control.get(f);
+  if (c === undefined) {
+    let fifo = false;
+    try { fifo = fs.fstatSync(f.hostFd).isFIFO(); } catch { /* not a pipe then */ }
+    c = fifo ? HostFdControl.open(f.hostFd) ?? null : null;
+    control.set(f, c);
+  }
+  return c;
+}
+
+/**
+ * Take up to len bytes read ahead for f, if any: the bytes (empty at EOF),
+ * or undefined when nothing was read ahead.
+ */
+export function takeReadAhead(f: OpenFile, len: number): Uint8Array | undefined {
+  const buf = readAhead.get(f);
+  if (buf === undefined) return undefined;
+  if (buf.length <= len) {
+    readAhead.delete(f);
+    return buf;
+  }
+  readAhead.set(f, buf.subarray(len));
+  return buf.subarray(0, len);
+}
+
+/** EPOLLIN/EPOLLOUT/EPOLLHUP readiness of f for the events asked (as epoll bits). */
+export function readiness(f: OpenFile, want: number): number {
+  const special = specialOf(f);
+  if (special !== undefined) return special.poll() & want;
+  let ready = want & EPOLLOUT;
+  if ((want & EPOLLIN) === 0) return ready;
+  const ahead = readAhead.get(f);
+  // A pipe at EOF (no writer, no data) is hung up, not readable, as Linux reports it.
+  if (ahead !== undefined) return ready | (ahead.length === 0 ? EPOLLHUP : EPOLLIN);
+  const c = pipeControl(f);
+  if (c === null) return ready | EPOLLIN;
+  const keep = (f.flags & O_APPEND) !== 0 ? FDFLAG_APPEND : 0;
+  c.setFlags(keep | FDFLAG_NONBLOCK);
+  try {
+    const tmp = new Uint8Array(65536);
+    const n = fs.readSync(f.hostFd, tmp, 0, tmp.length, null);
+    readAhead.set(f, tmp.slice(0, n));
+    ready |= n === 0 ? EPOLLHUP : EPOLLIN;
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EAGAIN") ready |= EPOLLIN; // the read will report the error
+  } finally {
+    c.setFlags(keep);
+  }
+  return ready;
+}
