@@ -15,6 +15,7 @@ import { Cause, Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { formatSyscall } from "./strace.js";
 import { dumpRegisters } from "../../target/riscv/cpu-dump.js";
 import { fs, path as hostPath } from "../../host/fs.js";
+import { initialUmask } from "../../host/cwd.js";
 import { Prot } from "./address-space.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 import { inheritedHostFds, snapshot, waitStatus } from "./fork.js";
@@ -81,7 +82,8 @@ export class Process {
   readonly pid: number;
   ppid = 0;
   outcome: Outcome | undefined;
-  umask = 0o022;
+  /** The guest's file-creation mask; starts as the host's, as the program would inherit it. */
+  umask = initialUmask();
   instructions = 0;
   /** Signal dispositions, indexed by signal number. */
   readonly actions: SigAction[] = [];
@@ -124,7 +126,7 @@ export class Process {
     this.stackSize = load.stackSize;
     this.uid = load.uid;
     this.gid = load.gid;
-    this.exePath = load.execfn;
+    this.exePath = absolutePath(load.execfn);
     const loaded = loadProgram(this.as, exe, {
       ...load,
       readInterpreter: (p) => fs.readFileSync(this.hostPath(p)),
@@ -470,6 +472,15 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /** Block the host thread for ms milliseconds without spinning. */
 export function sleepMs(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+/** A path made absolute with links resolved, as /proc/self/exe shows it (the path itself if that fails). */
+export function absolutePath(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return hostPath.resolve(file);
+  }
 }
 
 export function signalForCause(cause: number): number {

@@ -10,9 +10,10 @@ import { AddressSpace, Prot } from "../address-space.js";
 import { ElfError, parseElf } from "../elf.js";
 import { loadProgram } from "../loader.js";
 import { SIG_DFL, SIG_IGN } from "../signal.js";
-import type { Process } from "../process.js";
+import { absolutePath, type Process } from "../process.js";
 import type { Thread } from "../thread.js";
 import { fs, randomFillSync } from "../../../host/fs.js";
+import { useUmask } from "../../../host/cwd.js";
 
 const MAX_ARGS = 0x10000;
 const MAX_SHEBANG_DEPTH = 4;
@@ -97,7 +98,7 @@ export function execve(p: Process, t: Thread, path: string, argv: string[], envp
   const old = p.as;
   p.as = as;
   old.unmap(0, 2 ** 47);
-  p.exePath = execPath;
+  p.exePath = absolutePath(p.hostPath(execPath));
   p.mapTrampoline();
   for (const other of p.threads) if (other !== t) other.exited = true;
   p.threads.length = 0;
@@ -130,6 +131,7 @@ function execHost(p: Process, path: string, argv: string[], envp: string[]): typ
   for (const fd of p.fds.open()) {
     if (!p.fds.isCloexec(fd)) fdMap[fd] = (p.fds.get(fd) as { hostFd: number }).hostFd;
   }
+  useUmask(p.umask); // the host program inherits the guest's mask, as under QEMU
   const outcome = p.opts.runHostProgram(p.hostPath(path), argv, envp, fdMap);
   if (outcome.kind === "exit") p.exit(outcome.status);
   else p.die(outcome.signo);
