@@ -207,12 +207,12 @@ function makeProcess(c: ChildConfig): Process {
       }
       return { kind: "exit", status: r.status ?? 0 };
     },
-    spawnChild: (snapshotFile, statusFile, hostFds) => {
+    spawnChild: (snapshotFile, statusFile, inboxFile, hostFds) => {
       const stdio: StdioOptions = [];
       const inherit = new Set(hostFds);
       const top = Math.max(2, ...hostFds);
       for (let fd = 0; fd <= top; fd++) stdio.push(inherit.has(fd) ? fd : "ignore");
-      const child = spawn(process.execPath, [process.argv[1], FORK_CHILD, snapshotFile, statusFile], {
+      const child = spawn(process.execPath, [process.argv[1], FORK_CHILD, snapshotFile, statusFile, inboxFile], {
         stdio, env: { ...process.env, TSEMU_FORK_CONFIG: JSON.stringify(c) },
       });
       child.unref();
@@ -243,13 +243,14 @@ function runToEnd(proc: Process, c: ChildConfig, statusFile: string | undefined)
 }
 
 /** The child side of a fork: rebuild the process from the parent's snapshot and go on. */
-function forkChild(snapshotFile: string, statusFile: string): never {
+function forkChild(snapshotFile: string, statusFile: string, inboxFile: string): never {
   const c = JSON.parse(process.env.TSEMU_FORK_CONFIG ?? "{}") as ChildConfig;
   delete process.env.TSEMU_FORK_CONFIG;
   const data = fs.readFileSync(snapshotFile);
   fs.rmSync(snapshotFile, { force: true });
   const proc = makeProcess(c);
   restore(proc, data);
+  proc.inbox = inboxFile;
   runToEnd(proc, c, statusFile);
 }
 
@@ -266,7 +267,7 @@ function restoreDefaultSignals(): void {
 
 function main(): void {
   restoreDefaultSignals();
-  if (process.argv[2] === FORK_CHILD) forkChild(process.argv[3], process.argv[4]);
+  if (process.argv[2] === FORK_CHILD) forkChild(process.argv[3], process.argv[4], process.argv[5]);
   let o: Options | "exit";
   try {
     o = parseArgs(process.argv.slice(2), process.env);

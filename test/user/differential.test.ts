@@ -60,6 +60,7 @@ const CASES: Case[] = [
   { program: "proc", args: ["first arg", "", "ünïcödé ✓", "--flag=value"] },
   { program: "threads" },
   { program: "poll" },
+  { program: "killchild" },
   { program: "signals" },
   { program: "cpubench", args: ["3"] },
 ];

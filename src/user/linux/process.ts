@@ -51,11 +51,13 @@ export interface ProcessOptions {
    */
   runHostProgram(path: string, argv: string[], envp: string[], fdMap: number[]): Outcome;
   /** Start a forked child from a snapshot file, passing it these host descriptors; returns its pid. */
-  spawnChild(snapshotFile: string, statusFile: string, hostFds: number[]): number;
+  spawnChild(snapshotFile: string, statusFile: string, inboxFile: string, hostFds: number[]): number;
 }
 
 export interface Child {
   statusFile: string;
+  /** Where this process leaves signals for the child (see readInbox). */
+  inbox: string;
   /** The wait status once the child has ended. */
   status: number | undefined;
   reaped: boolean;
@@ -100,6 +102,8 @@ export class Process {
   uid = 0;
   gid = 0;
   readonly children = new Map<number, Child>();
+  /** For a forked child: the file its parent leaves signals in. */
+  inbox: string | undefined;
   private nextTid: number;
   private forks = 0;
   private current = 0;
@@ -184,6 +188,7 @@ export class Process {
       else if (exit === Exit.TRAP) this.fault(t);
       if (this.alarmAt !== 0) this.checkAlarm();
       if (this.children.size > 0 && t.budget <= 0) this.pollChildren();
+      if (this.inbox !== undefined && t.budget <= 0) this.readInbox();
       if (t.budget <= 0 || exit === Exit.ECALL) this.expireWaits(performance.now());
     }
     for (const t of this.threads) this.instructions += t.cpu.instret;
@@ -220,6 +225,8 @@ export class Process {
     for (const t of this.threads) if (t.wait !== undefined) deadline = Math.min(deadline, t.wait.deadline);
     // A child's end shows up as its status file: look again every few milliseconds.
     if (this.children.size > 0) deadline = Math.min(deadline, performance.now() + 5);
+    // So do signals from the parent (a forked child's inbox).
+    if (this.inbox !== undefined) deadline = Math.min(deadline, performance.now() + 10);
     if (this.alarmAt !== 0) deadline = Math.min(deadline, this.alarmAt);
     const now = performance.now();
     const ms = deadline === Infinity ? 1000 : Math.max(0, deadline - now);
@@ -227,6 +234,34 @@ export class Process {
     this.expireWaits(performance.now());
     if (this.alarmAt !== 0) this.checkAlarm();
     if (this.children.size > 0) this.pollChildren();
+    if (this.inbox !== undefined) this.readInbox();
+  }
+
+  /**
+   * A forked child is a separate host process, and a host signal could not
+   * reach its guest handlers while it runs: so the parent's kill leaves the
+   * signal in this file ("signo pid uid" lines), which the child takes at
+   * each turn of its loop.  Renaming first makes taking it atomic against the
+   * parent's appends.
+   */
+  private readInbox(): void {
+    const inbox = this.inbox as string;
+    const taken = `${inbox}.taken`;
+    try {
+      fs.renameSync(inbox, taken);
+    } catch {
+      return; // nothing sent
+    }
+    let text = "";
+    try {
+      text = fs.readFileSync(taken, "utf8");
+      fs.unlinkSync(taken);
+    } catch { /* lost with the file: nothing to deliver */ }
+    for (const line of text.split("\n")) {
+      const m = /^(\d+) (\d+) (\d+)$/.exec(line);
+      if (m === null) continue;
+      this.sendSignal({ signo: Number(m[1]), code: 0 /* SI_USER */, pid: Number(m[2]), uid: Number(m[3]), addr: 0, status: 0 });
+    }
   }
 
   /** End the waits whose deadline has passed (with their timeout result). */
@@ -242,8 +277,9 @@ export class Process {
     const snap = hostPath.join(this.opts.tempDir(), `fork-${this.pid}-${n}`);
     const statusFile = hostPath.join(this.opts.tempDir(), `status-${this.pid}-${n}`);
     fs.writeFileSync(snap, snapshot(this, t, childSetTid));
-    const pid = this.opts.spawnChild(snap, statusFile, inheritedHostFds(this));
-    this.children.set(pid, { statusFile, status: undefined, reaped: false });
+    const inbox = hostPath.join(this.opts.tempDir(), `signals-${this.pid}-${n}`);
+    const pid = this.opts.spawnChild(snap, statusFile, inbox, inheritedHostFds(this));
+    this.children.set(pid, { statusFile, inbox, status: undefined, reaped: false });
     return pid;
   }
 

@@ -140,7 +140,15 @@ function killChild(p: Process, pid: number, sig: number): number {
   if (sig < 0 || sig > NSIG) return -Errno.EINVAL;
   if (sig === 0 || c.status !== undefined) return 0; // a zombie takes signals and ignores them
   const d = defaultAction(sig);
-  if (d === Default.IGNORE) return 0;
+  if (sig !== SIGKILL && d !== Default.STOP && d !== Default.CONT) {
+    // The child decides what the signal does (it may have a handler): leave it in its inbox.
+    try {
+      fs.appendFileSync(c.inbox, `${sig} ${p.pid} ${p.uid}\n`);
+      return 0;
+    } catch {
+      return -Errno.ESRCH;
+    }
+  }
   try {
     process.kill(pid, d === Default.STOP || d === Default.CONT ? sig : SIGKILL);
   } catch {
