@@ -9,6 +9,7 @@
  * the order comes from `ls -f` (unsorted, everything) run on the very same
  * directory, handed to it as its standard input.
  */
+import { hostTool } from "./tools.js";
 import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
 
@@ -55,7 +56,7 @@ const DOTDOT = Buffer.from("..");
 /** The names in kernel order from ls(1), or undefined when it cannot tell. */
 function namesFromLs(hostFd: number): Buffer[] | undefined {
   try {
-    const r = spawnSync("ls", ["-f", "--zero", "/proc/self/fd/0/"], {
+    const r = spawnSync(hostTool("ls"), ["-f", "--zero", "/proc/self/fd/0/"], {
       stdio: [hostFd, "pipe", "ignore"], maxBuffer: 1 << 30, timeout: 60000,
     });
     if (r.error !== undefined || r.status !== 0 || !Buffer.isBuffer(r.stdout)) return undefined;

@@ -6,6 +6,7 @@
  * stty cannot be run, the settings read are Linux's defaults for a new
  * terminal.
  */
+import { hostTool } from "./tools.js";
 import * as tty from "node:tty";
 import { spawnSync } from "node:child_process";
 
@@ -35,7 +36,7 @@ export function defaultTermios(): Termios {
 
 function stty(fd: number, args: string[]): string | undefined {
   try {
-    const r = spawnSync("stty", args, { stdio: [fd, "pipe", "ignore"], encoding: "utf8", timeout: 5000 });
+    const r = spawnSync(hostTool("stty"), args, { stdio: [fd, "pipe", "ignore"], encoding: "utf8", timeout: 5000 });
     if (r.error !== undefined || r.status !== 0) return undefined;
     return r.stdout.trim();
   } catch {

@@ -4,6 +4,7 @@
  * when the times asked for need more (nanoseconds, "leave unchanged") the
  * work goes to touch(1), which passes them to utimensat(2) exactly.
  */
+import { hostTool } from "./tools.js";
 import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
 
@@ -28,7 +29,7 @@ function nodeTime(t: bigint | "now", now: number): number {
 function touch(target: string, which: "-a" | "-m" | undefined, t: bigint | "now", nofollow: boolean): void {
   const args = ["-c", ...(which === undefined ? [] : [which]), ...(nofollow ? ["-h"] : [])];
   if (t !== "now") args.push("-d", `@${seconds(t)}`);
-  const r = spawnSync("touch", [...args, "--", target], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+  const r = spawnSync(hostTool("touch"), [...args, "--", target], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
   if (r.error === undefined && r.status === 0) return;
   const text = r.stderr ?? "";
   const code = /Permission denied/.test(text) ? "EACCES" : /not permitted/.test(text) ? "EPERM"
