@@ -3,9 +3,10 @@
  * ecall or a trap needs its owner's attention.
  *
  * Instructions are decoded once per host page into the page's DecodedPage,
- * with the operands packed as
- *   rd | rs1 << 6 | rs2 << 11 | rs3 << 16 | rm << 21 | (4-byte ? 1 << 24 : 0)
- * where an integer rd of x0 becomes 32, a sink register, so no instruction
+ * as one word (0 = not decoded yet)
+ *   rd | rs1 << 6 | rs2 << 11 | (4-byte ? 1 << 16 : 0) | op << 17
+ * and an immediate (for FP arithmetic: rs3 | rm << 5), where an integer rd
+ * of x0 becomes 32, a sink register, so no instruction
  * has to test for x0.  The fetch TLB is consulted only when the pc leaves the
  * current page.
  *
@@ -33,21 +34,24 @@ const INT_RD = new Uint8Array(INSNS.length);
 for (const r of INSNS) INT_RD[r.op] = r.operands.startsWith("d") ? 1 : 0;
 
 /** Fill one decode-cache slot from the raw halfwords; returns the op. */
-function decodeSlot(page: DecodedPage, slot: number, lo16: number, hi16: number): Op {
+function decodeSlot(page: DecodedPage, slot: number, lo16: number, hi16: number): number {
   decodeAt(lo16, hi16);
+  const op = decoded.op;
   const d = decoded.regs;
   let rd = d & 31;
-  if (rd === 0 && INT_RD[decoded.op] === 1) rd = 32;
-  page.regs[slot] = rd | (((d >>> 5) & 31) << 6) | (((d >>> 10) & 31) << 11) | (((d >>> 15) & 31) << 16) |
-    (((d >>> 20) & 7) << 21) | ((d & (1 << 23)) === 0 ? 1 << 24 : 0);
-  page.imm[slot] = decoded.imm;
-  page.op[slot] = decoded.op;
-  return decoded.op;
+  if (rd === 0 && INT_RD[op] === 1) rd = 32;
+  const word = rd | (((d >>> 5) & 31) << 6) | (((d >>> 10) & 31) << 11) |
+    ((d & (1 << 23)) === 0 ? 1 << 16 : 0) | (op << 17);
+  page.regs[slot] = word;
+  // FP arithmetic has no immediate: its rs3 and rounding-mode fields go there.
+  page.imm[slot] = op >= Op.FMADD_S && op <= Op.FMV_D_X && op !== Op.FLD && op !== Op.FSD
+    ? ((d >>> 15) & 31) | (((d >>> 20) & 7) << 5) : decoded.imm;
+  return word;
 }
 
 /** A page-sized scratch page for the one instruction that straddles two pages. */
 const straddle: DecodedPage = {
-  op: new Uint16Array(2048), regs: new Int32Array(2048), imm: new Int32Array(2048),
+  regs: new Int32Array(2048), imm: new Int32Array(2048),
 };
 
 /**
@@ -71,7 +75,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
   let pageHost = 0;        // its host byte offset
   let off = FAR;
   let farPc = cpu.pc;
-  let ops = straddle.op, regsA = straddle.regs, imms = straddle.imm;
+  let regsA = straddle.regs, imms = straddle.imm;
   let executed = 0;
   let exit = Exit.BUDGET;
 
@@ -94,21 +98,18 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
       pageVA = pc - off;
       pageHost = host;
       const page = ram.codePage(host >>> PAGE_SHIFT);
-      ops = page.op; regsA = page.regs; imms = page.imm;
+      regsA = page.regs; imms = page.imm;
     }
     const slot = off >>> 1;
-    let op: Op = ops[slot];
-    let regs: number;
+    let regs = regsA[slot];
     let imm: number;
-    if (op !== Op.UNDECODED) {
-      regs = regsA[slot];
+    if (regs !== 0) {
       imm = imms[slot];
     } else {
       const lo16 = u16[(pageHost + off) >>> 1];
       if (cpu.onDecode !== undefined) cpu.onDecode(pageVA + off, lo16, off < 4094 ? u16[(pageHost + off + 2) >>> 1] : 0);
       if ((lo16 & 3) !== 3 || off < 4094) {
-        op = decodeSlot(ram.codePage(pageHost >>> PAGE_SHIFT), slot, lo16, u16[(pageHost + off + 2) >>> 1]);
-        regs = regsA[slot];
+        regs = decodeSlot(ram.codePage(pageHost >>> PAGE_SHIFT), slot, lo16, u16[(pageHost + off + 2) >>> 1]);
         imm = imms[slot];
       } else {
         // A 4-byte instruction across a page boundary: fetch its upper half
@@ -120,16 +121,16 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
           exit = Exit.TRAP;
           break;
         }
-        op = decodeSlot(straddle, 0, lo16, cpu.tmpLo);
-        regs = straddle.regs[0];
+        regs = decodeSlot(straddle, 0, lo16, cpu.tmpLo);
         imm = straddle.imm[0];
       }
     }
 
+    const op: Op = regs >>> 17;
     const rd = regs & 63;
     const rs1 = (regs >>> 6) & 31;
     const rs2 = (regs >>> 11) & 31;
-    let noff = off + 2 + ((regs >>> 23) & 2);
+    let noff = off + 2 + ((regs >>> 15) & 2);
 
     switch (op) {
       case Op.LUI: xl[rd] = imm; xh[rd] = imm >> 31; break;
@@ -428,7 +429,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         if (op >= Op.LR_W && op <= Op.AMOMAXU_D) {
           if (!execAmo(cpu, op, rd, rs1, rs2)) exit = Exit.TRAP;
         } else if (op >= Op.FMADD_S && op <= Op.FMV_D_X) {
-          if (!execFp(cpu, op, rd, rs1, rs2, (regs >>> 16) & 31, (regs >>> 21) & 7)) {
+          if (!execFp(cpu, op, rd, rs1, rs2, imm & 31, (imm >>> 5) & 7)) {
             illegal(cpu, u16, pageHost + off);
             exit = Exit.TRAP;
           }

@@ -11,9 +11,7 @@ import { PAGE_SHIFT, type Tlb } from "./tlb.js";
 
 /** Decoded instructions of one host page: one slot per halfword. */
 export class DecodedPage {
-  /** Op id per slot, 0 = not decoded yet. */
-  readonly op = new Uint16Array(2048);
-  /** Operands, in the interpreter's packing (see accel/interp.ts). */
+  /** Op and operands, in the interpreter's packing (see accel/interp.ts); 0 = not decoded yet. */
   readonly regs = new Int32Array(2048);
   readonly imm = new Int32Array(2048);
 }
@@ -71,6 +69,6 @@ export class GuestRam {
     if (this.codeFlag[hostPage] === 0) return;
     this.codeFlag[hostPage] = 0;
     // Cleared in place: an interpreter running from this page re-decodes it.
-    (this.decoded[hostPage] as DecodedPage).op.fill(0);
+    (this.decoded[hostPage] as DecodedPage).regs.fill(0);
   }
 }
