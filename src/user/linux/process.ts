@@ -16,6 +16,7 @@ import { formatSyscall } from "./strace.js";
 import { dumpRegisters } from "../../target/riscv/cpu-dump.js";
 import { fs, path as hostPath } from "../../host/fs.js";
 import { initialUmask } from "../../host/cwd.js";
+import { hostProcessEnded } from "../../host/proc.js";
 import { Prot } from "./address-space.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 import { inheritedHostFds, snapshot, waitStatus } from "./fork.js";
@@ -295,7 +296,10 @@ export class Process {
         continue;
       }
       const status = waitStatus(text);
-      if (status === undefined) continue;
+      // The child's host process must be gone too before the parent hears of it:
+      // Node puts the terminal back as it found it on the way out, and a shell
+      // that has meanwhile set up its line editor would lose those settings.
+      if (status === undefined || !hostProcessEnded(pid)) continue;
       c.status = status;
       try { fs.unlinkSync(c.statusFile); } catch { /* the next poll sees the status already recorded */ }
       ended = true;

@@ -15,6 +15,7 @@ import { CORE_SIGNALS, type Process, sleepMs } from "../process.js";
 import type { Wait } from "../thread.js";
 import { encodeOutcome, waitStatus } from "../fork.js";
 import { fs } from "../../../host/fs.js";
+import { hostProcessEnded } from "../../../host/proc.js";
 
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 const SIGSET_SIZE = 8;
@@ -170,17 +171,6 @@ function killChild(p: Process, pid: number, sig: number): number {
   return 0;
 }
 
-/** Whether host process pid has ended (it is a zombie: Node reaps its children only in its event loop). */
-function hostProcessEnded(pid: number): boolean {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return true;
-  }
-  // The state is the first field after "(comm)".
-  return text.slice(text.lastIndexOf(")") + 2).startsWith("Z");
-}
 
 define(129, "kill", (p, _t, a) => {
   const pid = a.i32(0);
