@@ -47,3 +47,8 @@ export function sleepNs(ns: bigint): void {
   }
 }
 
+
+/** Convert a CLOCK_MONOTONIC time in ms to the performance.now() scale that thread deadlines use. */
+export function monotonicToDeadline(ms: number): number {
+  return ms - (Number(process.hrtime.bigint()) / 1e6 - performance.now());
+}

@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { repoRoot, which } from "../util/env.js";
 
 interface BadInput {
   title: string;
@@ -21,37 +21,7 @@ interface BadInput {
 
 const RUN_TIMEOUT_MS = 30_000;
 
-function findRepoRoot(start: string): string {
-  let dir = start;
-  for (;;) {
-    if (
-      fs.existsSync(path.join(dir, "package.json")) &&
-      fs.existsSync(path.join(dir, "guest", "build-tests.sh"))
-    ) {
-      return dir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the repository root above ${start}`);
-    dir = parent;
-  }
-}
-
-function which(name: string): string | undefined {
-  if (name.includes("/")) return fs.existsSync(name) ? path.resolve(name) : undefined;
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-const root = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)));
+const root = repoRoot(import.meta.url);
 
 function tsemuCommand(): string[] {
   const override = process.env.TSEMU_CMD;

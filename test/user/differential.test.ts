@@ -22,7 +22,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { repoRoot, which } from "../util/env.js";
 
 interface Case {
   /** Program name: test/guest/<program>.c */
@@ -96,37 +96,6 @@ interface RunResult {
   error?: string;
 }
 
-function findRepoRoot(start: string): string {
-  let dir = start;
-  for (;;) {
-    if (
-      fs.existsSync(path.join(dir, "package.json")) &&
-      fs.existsSync(path.join(dir, "guest", "build-tests.sh"))
-    ) {
-      return dir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the repository root above ${start}`);
-    dir = parent;
-  }
-}
-
-/** Absolute path of an executable named on PATH, or undefined. */
-function which(name: string): string | undefined {
-  if (name.includes("/")) return fs.existsSync(name) ? path.resolve(name) : undefined;
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 /** Splits a command override and resolves its program to an absolute path. */
 function commandFromEnv(value: string, what: string): string[] {
   const words = value.trim().split(/\s+/).filter((w) => w.length > 0);
@@ -160,7 +129,7 @@ function setup(): Setup {
 }
 
 function doSetup(): Setup {
-  const root = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)));
+  const root = repoRoot(import.meta.url);
   let tsemu: string[];
   if (process.env.TSEMU_CMD) {
     tsemu = commandFromEnv(process.env.TSEMU_CMD, "TSEMU_CMD");

@@ -16,29 +16,19 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { HostFdControl } from "../../src/host/fdctl.js";
 import { makePipe } from "../../src/host/pipe.js";
 import { readDirectory, DT_DIR, DT_LNK, DT_REG } from "../../src/host/dir.js";
 import { makeMemFile } from "../../src/host/memfile.js";
 import * as tty from "../../src/host/tty.js";
+import { repoRoot, which } from "../util/env.js";
 
 const CC = process.env.RISCV_CC ?? "riscv64-linux-gnu-gcc";
 const QEMU = process.env.QEMU_CMD ?? "qemu-riscv64";
 const SYSROOT = "/usr/riscv64-linux-gnu";
 const RUN_TIMEOUT_MS = 60_000;
 
-function findRepoRoot(start: string): string {
-  let dir = start;
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the repository root above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-const ROOT = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)));
+const ROOT = repoRoot(import.meta.url);
 const CLI = path.join(ROOT, "dist", "src", "cli", "tsemu-riscv64.js");
 
 function tmpdir(prefix: string): string {
@@ -588,14 +578,6 @@ int main(void) {
 }
 `,
 };
-
-function which(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    const candidate = path.join(dir, name);
-    if (dir !== "" && fs.existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 let built: Map<string, string> | undefined;
 

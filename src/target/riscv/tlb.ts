@@ -65,13 +65,4 @@ export class Tlb {
       if (this.writeHost[i] === hostBase) this.writeLo[i] = INVALID;
     }
   }
-
-  /** Drop every entry of any kind that maps the host page at byte offset `hostBase`. */
-  flushHostPage(hostBase: number): void {
-    for (let i = 0; i < TLB_SIZE; i++) {
-      if (this.readHost[i] === hostBase) this.readLo[i] = INVALID;
-      if (this.writeHost[i] === hostBase) this.writeLo[i] = INVALID;
-      if (this.fetchHost[i] === hostBase) this.fetchLo[i] = INVALID;
-    }
-  }
 }

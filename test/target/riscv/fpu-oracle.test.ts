@@ -25,20 +25,13 @@ import {
   D, decode, encode, isFinite, oddBits, pack, randAnyExp, randExpField, randValue, Rng, S,
   signBit, specials, type Fmt,
 } from "./fpu-oracle/gen.js";
+import { envInt } from "../../util/env.js";
 
 const SEED = envInt("TSEMU_FPU_SEED", 0x0f0a11ce);
 const CASES = envInt("TSEMU_FPU_CASES", 10000);
 const IN_SIZE = 32;
 const OUT_SIZE = 16;
 const MAX_REPORTED = 25;
-
-function envInt(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got '${text}'`);
-  return v;
-}
 
 // ------------------------------------------------------------------ ops
 

@@ -17,20 +17,13 @@ import { Rng, seedFromEnv } from "./random-insn/rng.js";
 import {
   describeEnd, mapLimit, QEMU_RV64GC, requireTool, requireTsemuCli, run, type RunResult,
 } from "./random-insn/tools.js";
+import { envInt } from "../../util/env.js";
 
 const SEED = seedFromEnv(0x5eed0001);
 const BATCHES = envInt("TSEMU_RANDOM_BATCHES", 12);
 const CASES = envInt("TSEMU_RANDOM_CASES", 1000);
 const RUN_LIMIT_MS = 40_000;
 const MAX_REPORTED = 3;
-
-function envInt(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got '${text}'`);
-  return v;
-}
 
 const batchSeed = (b: number): number => (SEED + Math.imul(b + 1, 0x9e3779b9)) >>> 0;
 

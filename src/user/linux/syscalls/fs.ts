@@ -17,7 +17,7 @@
 import { define } from "../syscall.js";
 import { Errno, errnoFromHost } from "../errno.js";
 import { Prot } from "../address-space.js";
-import type { Process } from "../process.js";
+import { sleepMs, type Process } from "../process.js";
 import type { OpenFile } from "../fd-table.js";
 import { fs, path } from "../../../host/fs.js";
 import { HostFdControl, FDFLAG_APPEND, FDFLAG_NONBLOCK, HOST_O_PATH, HOST_O_TMPFILE } from "../../../host/fdctl.js";
@@ -1204,7 +1204,7 @@ function writeAll(hostFd: number, data: Uint8Array, pos: number | null): void {
       done += fs.writeSync(hostFd, data, done, data.length - done, pos === null ? null : pos + done);
     } catch (e) {
       if ((e as { code?: string }).code !== "EAGAIN" || done === 0) throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      sleepMs(5);
     }
   }
 }

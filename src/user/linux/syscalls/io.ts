@@ -8,7 +8,7 @@ import { pipeControl, takeReadAhead } from "../readiness.js";
 import type { Thread } from "../thread.js";
 import { Errno, errnoFromHost } from "../errno.js";
 import { Prot } from "../address-space.js";
-import type { Process } from "../process.js";
+import { sleepMs, type Process } from "../process.js";
 import { fs } from "../../../host/fs.js";
 
 /** Read up to len bytes from a descriptor into guest memory at buf. */
@@ -51,7 +51,7 @@ function readRetrying(hostFd: number, tmp: Uint8Array, pos: number | null, nonbl
       return fs.readSync(hostFd, tmp, 0, tmp.length, pos);
     } catch (e) {
       if ((e as { code?: string }).code !== "EAGAIN" || nonblock) throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      sleepMs(5);
     }
   }
 }
@@ -74,7 +74,7 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
         // A guest that asked for O_NONBLOCK sees EAGAIN (or a short count); a
         // blocking one waits for room, as the host's write would have.
         if ((e as { code?: string }).code !== "EAGAIN" || nonblock) throw e;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        sleepMs(5);
       }
     }
     return done;

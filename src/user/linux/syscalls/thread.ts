@@ -4,7 +4,7 @@ import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
 import type { Thread } from "../thread.js";
 import type { Process } from "../process.js";
-import { monotonicToDeadline } from "../../../host/clock.js";
+import { monotonicToDeadline } from "../../../host/time.js";
 
 const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_THREAD = 0x10000,
   CLONE_SYSVSEM = 0x40000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000,
