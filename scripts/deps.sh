@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tsemu's tests and guest builds need, when missing.
-# Usage: scripts/deps.sh [group...]   groups: user (default), busybox
+# Usage: scripts/deps.sh [group...]   groups: user (default), busybox, linux, system
 set -euo pipefail
 
 need=()
@@ -12,7 +12,9 @@ for g in "${groups[@]}"; do
   case "$g" in
     user) for p in qemu-user gcc-riscv64-linux-gnu libc6-dev-riscv64-cross; do want "$p"; done ;;
     busybox) for p in dpkg-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross gcc libc6-dev make patch bzip2 xz-utils; do want "$p"; done ;;
-    *) echo "deps.sh: unknown group '$g' (expected: user, busybox)" >&2; exit 2 ;;
+    linux) for p in linux-source-6.1 gcc-riscv64-linux-gnu make gcc libc6-dev bc flex bison xz-utils cpio; do want "$p"; done ;;
+    system) for p in qemu-system-misc opensbi u-boot-qemu device-tree-compiler e2fsprogs; do want "$p"; done ;;
+    *) echo "deps.sh: unknown group '$g' (expected: user, busybox, linux, system)" >&2; exit 2 ;;
   esac
 done
 

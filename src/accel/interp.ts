@@ -23,6 +23,19 @@ import { execAmo } from "../target/riscv/exec-amo.js";
 import { csrAccess } from "../target/riscv/csr.js";
 import * as alu from "../target/riscv/alu64.js";
 import type { DecodedPage } from "../target/riscv/ram.js";
+import { PrivResult, execMret, execSfenceVma, execSret, execWfi } from "../target/riscv/priv.js";
+
+/** mstatus.FS = Dirty (see csr.ts). */
+const FS_DIRTY = 3 << 13;
+
+function execPrivileged(cpu: RiscvCpu, op: Op, pc: number): PrivResult {
+  switch (op) {
+    case Op.MRET: return execMret(cpu);
+    case Op.SRET: return execSret(cpu);
+    case Op.WFI: return execWfi(cpu);
+    default: cpu.pc = pc; return execSfenceVma(cpu);
+  }
+}
 
 const TWO32 = 4294967296;
 const OFFSET_MASK = ~PAGE_MASK; // 0xfff
@@ -265,6 +278,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
       // Loads: the tag compare also rejects misaligned addresses (see tlb.ts).
       case Op.LB: case Op.LH: case Op.LHU: case Op.LWU:
       case Op.FLW: case Op.FLD: {
+        if ((op === Op.FLW || op === Op.FLD) && cpu.fpOff) { illegal(cpu, u16, pageHost + off); exit = Exit.TRAP; break; }
         const sum = (xl[rs1] >>> 0) + (imm >>> 0);
         const lo = sum | 0;
         const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
@@ -288,8 +302,8 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         }
         switch (op) {
           case Op.LHU: case Op.LWU: xl[rd] = vl; xh[rd] = 0; break;
-          case Op.FLW: cpu.fl[rd] = vl; cpu.fh[rd] = -1; break;
-          case Op.FLD: cpu.fl[rd] = vl; cpu.fh[rd] = vh; break;
+          case Op.FLW: cpu.fl[rd] = vl; cpu.fh[rd] = -1; cpu.state.mstatus |= FS_DIRTY; break;
+          case Op.FLD: cpu.fl[rd] = vl; cpu.fh[rd] = vh; cpu.state.mstatus |= FS_DIRTY; break;
           default: xl[rd] = vl; xh[rd] = vl >> 31; break;
         }
         break;
@@ -300,6 +314,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
         const size = op === Op.SH ? 2 : op === Op.FSD ? 8 : 4;
         const fp = op === Op.FSW || op === Op.FSD;
+        if (fp && cpu.fpOff) { illegal(cpu, u16, pageHost + off); exit = Exit.TRAP; break; }
         const vl = fp ? cpu.fl[rs2] : xl[rs2];
         const vh = fp ? cpu.fh[rs2] : xh[rs2];
         const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
@@ -400,7 +415,8 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         // form at once, so there is nothing to order or flush.
         break;
       case Op.ECALL:
-        cpu.raise(Cause.ECALL_U, 0, 0);
+        // ecall from U, S, M: causes 8, 9, 11.
+        cpu.raise(Cause.ECALL_U + cpu.priv, 0, 0);
         exit = Exit.ECALL;
         break;
       case Op.EBREAK: {
@@ -422,6 +438,20 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
           break;
         }
         xl[rd] = cpu.tmpLo; xh[rd] = cpu.tmpHi;
+        // A system hart's CSR write may change translation or enable an interrupt: let the loop look.
+        if (writes && cpu.system) exit = Exit.SYNC;
+        break;
+      }
+
+      case Op.MRET: case Op.SRET: case Op.WFI: case Op.SFENCE_VMA: {
+        const r = cpu.system ? execPrivileged(cpu, op, pageVA + off) : PrivResult.ILLEGAL;
+        if (r === PrivResult.ILLEGAL) {
+          illegal(cpu, u16, pageHost + off);
+          exit = Exit.TRAP;
+        } else {
+          if (r === PrivResult.JUMP) { noff = FAR; farPc = cpu.pc; }
+          exit = r === PrivResult.WAIT ? Exit.HALT : Exit.SYNC;
+        }
         break;
       }
 
@@ -440,7 +470,11 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         }
         break;
     }
-    if (exit !== Exit.BUDGET) break;
+    if (exit !== Exit.BUDGET) {
+      // HALT (wfi) and SYNC complete their instruction; traps and ecalls do not.
+      if (exit === Exit.SYNC || exit === Exit.HALT) { off = noff; executed++; }
+      break;
+    }
     off = noff;
     executed++;
   }

@@ -12,6 +12,7 @@
  */
 import { Access, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, Tlb } from "./tlb.js";
 import type { GuestRam } from "./ram.js";
+import { HartState } from "./hart-state.js";
 
 /** Exception causes (mcause values) of the privileged spec. */
 export const enum Cause {
@@ -22,7 +23,14 @@ export const enum Cause {
 }
 
 /** Why the execution loop returned. */
-export const enum Exit { BUDGET = 0, ECALL, TRAP, HALT }
+export const enum Exit {
+  BUDGET = 0, ECALL, TRAP, HALT,
+  /** A system hart changed state the loop must see (CSR write, xRET, sfence.vma, wfi); pc is the next instruction. */
+  SYNC,
+}
+
+/** translate() result for device memory: the physical address is in cpu.ioAddr. */
+export const TRANSLATE_IO = -2;
 
 /** What the CPU needs from whoever owns the address space. */
 export interface CpuMemory {
@@ -30,10 +38,19 @@ export interface CpuMemory {
   /**
    * Translate the address (hi, lo) for `access`.  On success return the host
    * byte offset and, when the page may be cached, fill `cpu.tlb`; on failure
-   * record the trap with `cpu.raise` and return -1.
+   * record the trap with `cpu.raise` and return -1.  A system bus may also
+   * return TRANSLATE_IO for device memory, with the physical address in
+   * cpu.ioAddr; then ioLoad/ioStore do the access.
    */
   translate(cpu: RiscvCpu, hi: number, lo: number, access: Access): number;
+  /** Device load of `size` bytes at physical cpu.ioAddr into cpu.tmpLo/tmpHi; false after raising an access fault. */
+  ioLoad?(cpu: RiscvCpu, size: number, access: Access): boolean;
+  /** Device store; false after raising an access fault. */
+  ioStore?(cpu: RiscvCpu, size: number, lo: number, hi: number): boolean;
 }
+
+/** Privilege levels. */
+export const enum Priv { U = 0, S = 1, M = 3 }
 
 export class RiscvCpu {
   /** Integer registers, low and high halves; index 32 is the x0 write sink. */
@@ -69,6 +86,21 @@ export class RiscvCpu {
   tmpLo = 0;
   tmpHi = 0;
 
+  /** The physical address of a device access (see TRANSLATE_IO). */
+  ioAddr = 0;
+
+  /**
+   * The current privilege level.  User-mode emulation runs everything in U;
+   * the system emulator's harts start in M.  The privileged state below is
+   * only used by the system emulator (see priv.ts, csr-priv.ts, mmu.ts).
+   */
+  priv: number = Priv.U;
+  /** Set for a hart of the system emulator: privileged instructions and CSRs exist. */
+  system = false;
+  /** mstatus.FS is Off on a system hart: floating-point instructions are illegal. */
+  fpOff = false;
+  readonly state = new HartState();
+
   constructor(public mem: CpuMemory) {
     mem.ram.tlbs.push(this.tlb);
   }
@@ -96,6 +128,22 @@ export class RiscvCpu {
     this.trapCause = cause;
     this.trapTvalHi = tvalHi;
     this.trapTvalLo = tvalLo;
+  }
+
+  /** Raise the access fault for an access that may not reach device memory (AMOs, page-crossing accesses); returns -1. */
+  ioFault(access: Access): number {
+    const cause = access === Access.WRITE ? Cause.STORE_ACCESS : access === Access.FETCH ? Cause.INSN_ACCESS : Cause.LOAD_ACCESS;
+    this.raise(cause, this.trapTvalHi, this.trapTvalLo);
+    return -1;
+  }
+
+  /** translate() for an access that must reach RAM: device memory gets an access fault. */
+  translateRam(hi: number, lo: number, access: Access): number {
+    const h = this.mem.translate(this, hi, lo, access);
+    if (h !== TRANSLATE_IO) return h;
+    this.trapTvalHi = hi;
+    this.trapTvalLo = lo;
+    return this.ioFault(access);
   }
 
   getX(r: number): bigint {
@@ -126,13 +174,16 @@ export class RiscvCpu {
   loadSlow(hi: number, lo: number, size: number, access: Access = Access.READ): boolean {
     const ram = this.mem.ram.u8;
     const first = this.mem.translate(this, hi, lo, access);
-    if (first < 0) return false;
+    if (first < 0) {
+      return first === TRANSLATE_IO && this.mem.ioLoad !== undefined && this.mem.ioLoad(this, size, access);
+    }
     const inPage = PAGE_SIZE - (lo & (PAGE_SIZE - 1));
     let second = -1;
     if (inPage < size) {
       const nlo = ((lo & PAGE_MASK) + PAGE_SIZE) | 0;
       const nhi = nlo === 0 ? (hi + 1) | 0 : hi;
       second = this.mem.translate(this, nhi, nlo, access);
+      if (second === TRANSLATE_IO) second = this.ioFault(access);
       if (second < 0) {
         // The fault is reported at the address the access starts from, as QEMU does.
         this.trapTvalHi = hi;
@@ -156,13 +207,16 @@ export class RiscvCpu {
   storeSlow(hi: number, lo: number, size: number, vlo: number, vhi: number): boolean {
     const mem = this.mem;
     const first = mem.translate(this, hi, lo, Access.WRITE);
-    if (first < 0) return false;
+    if (first < 0) {
+      return first === TRANSLATE_IO && mem.ioStore !== undefined && mem.ioStore(this, size, vlo, vhi);
+    }
     const inPage = PAGE_SIZE - (lo & (PAGE_SIZE - 1));
     let second = -1;
     if (inPage < size) {
       const nlo = ((lo & PAGE_MASK) + PAGE_SIZE) | 0;
       const nhi = nlo === 0 ? (hi + 1) | 0 : hi;
       second = mem.translate(this, nhi, nlo, Access.WRITE);
+      if (second === TRANSLATE_IO) second = this.ioFault(Access.WRITE);
       if (second < 0) {
         this.trapTvalHi = hi;
         this.trapTvalLo = lo;

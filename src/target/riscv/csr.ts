@@ -5,6 +5,9 @@
  */
 import type { RiscvCpu } from "./cpu.js";
 
+/** mstatus.FS = Dirty: any write of floating-point state sets it (a system kernel saves FP state by it). */
+const FS_DIRTY = 3 << 13;
+
 export interface CsrDef {
   readonly num: number;
   readonly name: string;
@@ -30,25 +33,44 @@ const defs: CsrDef[] = [
   {
     num: 0x001, name: "fflags",
     read(cpu) { cpu.tmpLo = cpu.fflags; cpu.tmpHi = 0; },
-    write(cpu, lo) { cpu.fflags = lo & 0x1f; },
+    write(cpu, lo) { cpu.fflags = lo & 0x1f; cpu.state.mstatus |= FS_DIRTY; },
   },
   {
     num: 0x002, name: "frm",
     read(cpu) { cpu.tmpLo = cpu.frm; cpu.tmpHi = 0; },
-    write(cpu, lo) { cpu.frm = lo & 7; },
+    write(cpu, lo) { cpu.frm = lo & 7; cpu.state.mstatus |= FS_DIRTY; },
   },
   {
     num: 0x003, name: "fcsr",
     read(cpu) { cpu.tmpLo = (cpu.frm << 5) | cpu.fflags; cpu.tmpHi = 0; },
-    write(cpu, lo) { cpu.fflags = lo & 0x1f; cpu.frm = (lo >>> 5) & 7; },
+    write(cpu, lo) { cpu.fflags = lo & 0x1f; cpu.frm = (lo >>> 5) & 7; cpu.state.mstatus |= FS_DIRTY; },
   },
-  { num: 0xc00, name: "cycle", read(cpu) { readNumber(cpu, ticks()); } },
+  // User mode counts host ticks, as QEMU's linux-user; a system hart counts retired instructions.
+  { num: 0xc00, name: "cycle", read(cpu) { readNumber(cpu, cpu.system ? cpu.instret : ticks()); } },
   { num: 0xc01, name: "time", read(cpu) { readNumber(cpu, ticks()); } },
-  { num: 0xc02, name: "instret", read(cpu) { readNumber(cpu, ticks()); } },
+  { num: 0xc02, name: "instret", read(cpu) { readNumber(cpu, cpu.system ? cpu.instret : ticks()); } },
 ];
 
 const byNumber: (CsrDef | undefined)[] = new Array<CsrDef | undefined>(4096).fill(undefined);
 for (const d of defs) byNumber[d.num] = d;
+
+/** Add CSRs to the table (the system emulator's privileged set). */
+export function registerCsrs(more: readonly CsrDef[]): void {
+  for (const d of more) byNumber[d.num] = d;
+}
+
+/** Counter enables (mcounteren/scounteren) and the floating-point off state of a system hart. */
+function systemAllows(cpu: RiscvCpu, num: number): boolean {
+  if (num <= 3) return !cpu.fpOff;
+  // satp from S-mode traps when mstatus.TVM is set.
+  if (num === 0x180 && cpu.priv === 1 && (cpu.state.mstatus & (1 << 20)) !== 0) return false;
+  if (num >= 0xc00 && num <= 0xc1f && cpu.priv < 3) {
+    const bit = 1 << (num - 0xc00);
+    if ((cpu.state.mcounteren & bit) === 0) return false;
+    if (cpu.priv === 0 && (cpu.state.scounteren & bit) === 0) return false;
+  }
+  return true;
+}
 
 export function csrName(num: number): string | undefined {
   return byNumber[num & 0xfff]?.name;
@@ -65,6 +87,9 @@ export function csrAccess(cpu: RiscvCpu, num: number, kind: 0 | 1 | 2, write: bo
   const d = byNumber[num];
   if (d === undefined) return false;
   if (write && ((num >>> 10) === 3 || d.write === undefined)) return false;
+  // The CSR number's bits 9:8 give the lowest privilege that may access it.
+  if (((num >>> 8) & 3) > cpu.priv) return false;
+  if (cpu.system && !systemAllows(cpu, num)) return false;
   d.read(cpu);
   if (!write) return true;
   const oldLo = cpu.tmpLo;

@@ -13,7 +13,7 @@ function hostForWrite(cpu: RiscvCpu, hi: number, lo: number): number {
   const tlb = cpu.tlb;
   const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
   if (tlb.writeLo[i] === (lo & PAGE_MASK) && tlb.writeHi[i] === hi) return tlb.writeHost[i] + (lo & ~PAGE_MASK);
-  const host = cpu.mem.translate(cpu, hi, lo, Access.WRITE);
+  const host = cpu.translateRam(hi, lo, Access.WRITE);
   if (host >= 0) cpu.mem.ram.dropCode(host >>> PAGE_SHIFT);
   return host;
 }
@@ -22,7 +22,7 @@ function hostForRead(cpu: RiscvCpu, hi: number, lo: number): number {
   const tlb = cpu.tlb;
   const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
   if (tlb.readLo[i] === (lo & PAGE_MASK) && tlb.readHi[i] === hi) return tlb.readHost[i] + (lo & ~PAGE_MASK);
-  return cpu.mem.translate(cpu, hi, lo, Access.READ);
+  return cpu.translateRam(hi, lo, Access.READ);
 }
 
 /** Unsigned 32-bit compare of int32 values. */

@@ -9,6 +9,8 @@ import type { RiscvCpu } from "./cpu.js";
 import * as fpu from "./fpu/index.js";
 
 const CANONICAL_NAN_S = 0x7fc00000;
+/** mstatus.FS = Dirty. */
+const FS_DIRTY = 3 << 13;
 
 function s(cpu: RiscvCpu, r: number): number {
   return cpu.fh[r] === -1 ? cpu.fl[r] : CANONICAL_NAN_S;
@@ -50,6 +52,9 @@ function putBit(cpu: RiscvCpu, rd: number): void {
  */
 export function execFp(cpu: RiscvCpu, op: Op, rd: number, rs1: number, rs2: number, rs3: number,
   rmField: number): boolean {
+  // A system hart with mstatus.FS Off has no FPU; any use marks the state Dirty.
+  if (cpu.fpOff) return false;
+  cpu.state.mstatus |= FS_DIRTY;
   const rm = rmField === 7 ? cpu.frm : rmField;
   const fl = cpu.fl;
   const fh = cpu.fh;

@@ -1,0 +1,85 @@
+/**
+ * Runs the harts of a system emulator in turns on one thread: each gets a
+ * slice of instructions; between slices interrupts are taken, traps entered
+ * and device timers fired.  A hart in wfi sleeps until an interrupt is
+ * pending for it; when every hart sleeps the caller waits on the host.
+ */
+import { Exit, type RiscvCpu } from "../target/riscv/cpu.js";
+import { pendingInterrupt, shouldWake, takeTrap } from "../target/riscv/priv.js";
+import { run } from "./interp.js";
+
+/** Instructions per hart per turn: short enough for timely interrupts, long enough to keep the loop cheap. */
+export const SLICE = 20000;
+
+export interface TimerSource {
+  runDue(): void;
+}
+
+export interface TrapTrace {
+  (cpu: RiscvCpu, hart: number, cause: number, interrupt: boolean): void;
+}
+
+export class SystemLoop {
+  /** Set to stop at the end of the current turn (shutdown, reset, pause). */
+  stopRequested = false;
+  onTrap: TrapTrace | undefined;
+
+  constructor(readonly harts: RiscvCpu[], private readonly timers: TimerSource) {}
+
+  /** Every hart waits in wfi with nothing pending. */
+  idle(): boolean {
+    for (const cpu of this.harts) if (!cpu.state.waiting || shouldWake(cpu)) return false;
+    return true;
+  }
+
+  /** Total instructions retired by all harts (the icount clock). */
+  instructions(): number {
+    let n = 0;
+    for (const cpu of this.harts) n += cpu.instret;
+    return n;
+  }
+
+  /** Run turns until `deadlineMs` (by `nowMs`) passes, the machine idles, or a stop is requested. */
+  runUntil(nowMs: () => number, deadlineMs: number): void {
+    this.stopRequested = false;
+    do {
+      for (let h = 0; h < this.harts.length && !this.stopRequested; h++) {
+        this.runHart(this.harts[h], h);
+        this.timers.runDue();
+      }
+    } while (!this.stopRequested && !this.idle() && nowMs() < deadlineMs);
+  }
+
+  private runHart(cpu: RiscvCpu, hart: number): void {
+    const st = cpu.state;
+    if (st.waiting) {
+      if (!shouldWake(cpu)) return;
+      st.waiting = false;
+    }
+    let left = SLICE;
+    while (left > 0 && !this.stopRequested) {
+      const irq = pendingInterrupt(cpu);
+      if (irq >= 0) {
+        this.onTrap?.(cpu, hart, irq, true);
+        takeTrap(cpu, irq, true, 0, 0);
+      }
+      const before = cpu.instret;
+      const exit = run(cpu, left);
+      left -= cpu.instret - before + 1;
+      switch (exit) {
+        case Exit.TRAP:
+          this.onTrap?.(cpu, hart, cpu.trapCause, false);
+          takeTrap(cpu, cpu.trapCause, false, cpu.trapTvalHi, cpu.trapTvalLo);
+          break;
+        case Exit.ECALL:
+          this.onTrap?.(cpu, hart, cpu.trapCause, false);
+          takeTrap(cpu, cpu.trapCause, false, 0, 0);
+          break;
+        case Exit.HALT:
+          return;
+        default:
+          break;
+      }
+    }
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * tsemu-system-riscv64's command line, with QEMU's syntax and meaning.
+ * Parsing only: errors are thrown as OptionError with one line that names
+ * the option; main() prints it.
+ */
+export class OptionError extends Error {}
+
+export interface DriveOption {
+  file?: string;
+  id?: string;
+  format: string;
+  if: string;
+  readOnly: boolean;
+  snapshot: boolean;
+}
+
+export interface DeviceOption {
+  driver: string;
+  props: Map<string, string>;
+}
+
+export interface SystemOptions {
+  machine: string;
+  dumpdtb?: string;
+  ramSize: number;
+  smp: number;
+  bios: string;
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  dtb?: string;
+  serial: string[];
+  display: string;
+  nographic: boolean;
+  noReboot: boolean;
+  noShutdown: boolean;
+  drives: DriveOption[];
+  devices: DeviceOption[];
+  snapshot: boolean;
+  icountShift?: number;
+  debug: string[];
+  logFile?: string;
+  monitor?: string;
+  action: "run" | "help" | "version";
+}
+
+const MiB = 1024 * 1024;
+
+/** QEMU's size syntax: a number with an optional K/M/G/T suffix; no suffix means MiB for -m. */
+export function parseRamSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kKmMgGtT]?)(?:i?[bB])?$/.exec(text.trim());
+  if (m === null) throw new OptionError(`-m ${text}: invalid RAM size (expected e.g. 256M or 1G)`);
+  const n = Number(m[1]);
+  const unit = m[2].toUpperCase();
+  const bytes = n * (unit === "K" ? 1024 : unit === "G" ? 1024 * MiB : unit === "T" ? 1024 * 1024 * MiB : MiB);
+  return Math.floor(bytes / 4096) * 4096;
+}
+
+/** Split "a,b=c,d=e" into the first bare value (if allowed) and key=value pairs. */
+export function parseKeyValues(text: string, implied?: string): Map<string, string> {
+  const map = new Map<string, string>();
+  // QEMU escapes a comma in a value by doubling it.
+  const parts: string[] = [];
+  let cur = "";
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== ",") cur += text[i];
+    else if (text[i + 1] === ",") { cur += ","; i++; }
+    else { parts.push(cur); cur = ""; }
+  }
+  parts.push(cur);
+  parts.forEach((p, i) => {
+    if (p === "") return;
+    const eq = p.indexOf("=");
+    if (eq < 0) {
+      if (i === 0 && implied !== undefined) map.set(implied, p);
+      else map.set(p, "on");
+    } else {
+      map.set(p.slice(0, eq), p.slice(eq + 1));
+    }
+  });
+  return map;
+}
+
+function onOff(opt: string, key: string, v: string | undefined): boolean {
+  if (v === undefined) return false;
+  if (v === "on" || v === "true" || v === "yes") return true;
+  if (v === "off" || v === "false" || v === "no") return false;
+  throw new OptionError(`${opt}: ${key}=${v}: expected on or off`);
+}
+
+/** Options that take no argument. */
+const FLAGS = new Set(["-nographic", "-no-reboot", "-no-shutdown", "-snapshot", "-version", "-h", "-help",
+  "-enable-kvm", "-S", "-s"]);
+/** Options that are known but not supported (yet): they fail with a clear line. */
+const UNSUPPORTED = new Map<string, string>([
+  ["-enable-kvm", "KVM is not available: tsemu emulates in software (drop -enable-kvm)"],
+  ["-S", "the gdb stub and -S are not supported yet"],
+  ["-s", "the gdb stub (-s) is not supported yet"],
+  ["-gdb", "the gdb stub is not supported yet"],
+  ["-qmp", "QMP is not supported yet"],
+  ["-chardev", "-chardev is not supported yet"],
+  ["-mon", "-mon is not supported yet"],
+  ["-netdev", "networking is not supported yet"],
+  ["-nic", "networking is not supported yet"],
+  ["-net", "networking is not supported yet"],
+  ["-loadvm", "snapshots are not supported yet"],
+  ["-incoming", "migration is not supported yet"],
+]);
+
+export function parseSystemArgs(argv: string[]): SystemOptions {
+  const o: SystemOptions = {
+    machine: "", ramSize: 128 * MiB, smp: 1, bios: "default", serial: [], display: "default", nographic: false,
+    noReboot: false, noShutdown: false, drives: [], devices: [], snapshot: false, debug: [], action: "run",
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let opt = argv[i];
+    if (opt.startsWith("--")) opt = opt.slice(1);
+    if (!opt.startsWith("-")) throw new OptionError(`${opt}: unexpected argument (a disk image goes in -drive file=...)`);
+    const unsupported = UNSUPPORTED.get(opt);
+    if (unsupported !== undefined) throw new OptionError(`${opt}: ${unsupported}`);
+    let arg = "";
+    if (!FLAGS.has(opt)) {
+      if (i + 1 >= argv.length) throw new OptionError(`${opt}: requires an argument`);
+      arg = argv[++i];
+    }
+    switch (opt) {
+      case "-h": case "-help": o.action = "help"; break;
+      case "-version": o.action = "version"; break;
+      case "-M": case "-machine": {
+        const kv = parseKeyValues(arg, "type");
+        for (const [k, v] of kv) {
+          if (k === "type") o.machine = v;
+          else if (k === "dumpdtb") o.dumpdtb = v;
+          else if (k === "accel" && v === "tcg") continue;
+          else throw new OptionError(`${opt} ${arg}: property '${k}' is not supported`);
+        }
+        break;
+      }
+      case "-cpu":
+        if (arg !== "rv64" && arg !== "max" && !arg.startsWith("rv64,")) {
+          throw new OptionError(`-cpu ${arg}: unsupported CPU (tsemu emulates rv64: RV64GC)`);
+        }
+        break;
+      case "-accel":
+        if (arg !== "tcg") throw new OptionError(`-accel ${arg}: only tcg (software emulation) is available`);
+        break;
+      case "-m": {
+        const kv = parseKeyValues(arg, "size");
+        o.ramSize = parseRamSize(kv.get("size") ?? "");
+        break;
+      }
+      case "-smp": {
+        const kv = parseKeyValues(arg, "cpus");
+        const n = Number(kv.get("cpus") ?? "1");
+        if (!Number.isInteger(n) || n < 1) throw new OptionError(`-smp ${arg}: invalid number of CPUs`);
+        o.smp = n;
+        break;
+      }
+      case "-bios": o.bios = arg; break;
+      case "-kernel": o.kernel = arg; break;
+      case "-initrd": o.initrd = arg; break;
+      case "-append": o.append = arg; break;
+      case "-dtb": o.dtb = arg; break;
+      case "-nographic": o.nographic = true; break;
+      case "-serial": o.serial.push(arg); break;
+      case "-display":
+        if (arg !== "none") throw new OptionError(`-display ${arg}: no graphical display in tsemu (use -display none or -nographic)`);
+        o.display = "none";
+        break;
+      case "-monitor": o.monitor = arg; break;
+      case "-no-reboot": o.noReboot = true; break;
+      case "-no-shutdown": o.noShutdown = true; break;
+      case "-snapshot": o.snapshot = true; break;
+      case "-drive": o.drives.push(parseDrive(arg)); break;
+      case "-device": {
+        const kv = parseKeyValues(arg, "driver");
+        const driver = kv.get("driver") ?? "";
+        kv.delete("driver");
+        o.devices.push({ driver, props: kv });
+        break;
+      }
+      case "-icount": {
+        const kv = parseKeyValues(arg, "shift");
+        const shift = kv.get("shift") ?? "";
+        if (shift === "auto") throw new OptionError("-icount shift=auto is not supported (give a number, 0 to 10)");
+        const n = Number(shift);
+        if (shift === "" || !Number.isInteger(n) || n < 0 || n > 10) {
+          throw new OptionError(`-icount ${arg}: shift must be a whole number from 0 to 10`);
+        }
+        o.icountShift = n;
+        break;
+      }
+      case "-d": o.debug.push(...arg.split(",")); break;
+      case "-D": o.logFile = arg; break;
+      case "-name": break;
+      case "-rtc": break;
+      default:
+        throw new OptionError(`${opt}: invalid option`);
+    }
+  }
+  return o;
+}
+
+function parseDrive(arg: string): DriveOption {
+  const kv = parseKeyValues(arg);
+  const d: DriveOption = {
+    file: kv.get("file"), id: kv.get("id"), format: kv.get("format") ?? "raw", if: kv.get("if") ?? "virtio",
+    readOnly: onOff("-drive", "readonly", kv.get("readonly")), snapshot: onOff("-drive", "snapshot", kv.get("snapshot")),
+  };
+  for (const k of kv.keys()) {
+    if (!["file", "id", "format", "if", "readonly", "snapshot", "media", "cache"].includes(k)) {
+      throw new OptionError(`-drive ${arg}: property '${k}' is not supported`);
+    }
+  }
+  if (d.format !== "raw") throw new OptionError(`-drive ${arg}: format '${d.format}' is not supported (only raw)`);
+  if (d.if !== "virtio" && d.if !== "none") {
+    throw new OptionError(`-drive ${arg}: if=${d.if} is not supported on virt (use if=virtio or if=none)`);
+  }
+  if (d.file === undefined) throw new OptionError(`-drive ${arg}: no file= given`);
+  return d;
+}
+
+export const HELP = `usage: tsemu-system-riscv64 [options]
+
+Emulates QEMU's RISC-V 'virt' board (RV64GC harts, CLINT, PLIC, ns16550a UART,
+goldfish RTC, sifive_test, virtio-mmio).  Options, as in qemu-system-riscv64:
+
+-M virt[,dumpdtb=FILE]   the machine (only virt); dumpdtb writes the device tree and exits
+-m SIZE                  RAM size (default 128M; suffixes K, M, G; at most 2047M)
+-smp N                   number of harts (1 to 8)
+-bios FILE|none|default  M-mode firmware (default: Debian's OpenSBI fw_dynamic.bin)
+-kernel FILE             kernel (raw Image or ELF), started in S-mode by the firmware
+-initrd FILE             initial RAM disk
+-append CMDLINE          kernel command line
+-dtb FILE                use this device tree instead of the generated one
+-nographic               no display; serial and monitor multiplexed on stdio
+-serial stdio|mon:stdio|file:PATH|none
+-display none
+-no-reboot               exit when the guest resets
+-no-shutdown             stay (paused) when the guest powers off
+-drive file=IMG,format=raw,if=virtio[,readonly=on][,snapshot=on]
+-drive file=IMG,format=raw,if=none,id=ID  with  -device virtio-blk-device,drive=ID
+-device virtio-rng-device
+-snapshot                writes to disk images are kept in memory and dropped at exit
+-icount shift=N          guest time from the instruction count: each instruction is 2^N ns
+-d int,in_asm,guest_errors  trace to stderr (or to -D FILE)
+-D FILE                  where -d output goes
+-version, -h
+
+With -nographic (or -serial mon:stdio): Ctrl-A x quits, Ctrl-A h lists the keys.
+`;

@@ -1,0 +1,187 @@
+/**
+ * The RISC-V `virt` board, laid out as QEMU 7.2's (hw/riscv/virt.c): the
+ * memory map, which devices sit where with which interrupts, the device tree
+ * (each device writes its own node), the boot ROM and the harts.
+ */
+import { RiscvCpu, Priv } from "../../target/riscv/cpu.js";
+import { SystemMemory } from "../../target/riscv/mmu.js";
+import { registerPrivilegedCsrs } from "../../target/riscv/csr-priv.js";
+import { setTickSource } from "../../target/riscv/csr.js";
+import { SystemBus } from "../core/bus.js";
+import { Fdt, type FdtNode } from "../core/fdt.js";
+import { TimerList, type TimeSource } from "../core/clock.js";
+import type { HartIrqs, MipBit } from "../core/irq.js";
+import { Clint } from "../intc/clint.js";
+import { Plic } from "../intc/plic.js";
+import { Serial, type SerialBackend } from "../char/serial.js";
+import { GoldfishRtc } from "../rtc/goldfish-rtc.js";
+import { SifiveTest } from "../misc/sifive-test.js";
+import { VirtioMmio, type VirtioDevice } from "../virtio/virtio-mmio.js";
+import { fdtAddress, loadBootImages, resetVector, type BootImages } from "./boot.js";
+
+export const VIRT = {
+  mrom: { base: 0x1000, size: 0xf000 },
+  test: 0x100000,
+  rtc: 0x101000,
+  clint: 0x2000000,
+  plic: 0xc000000,
+  uart0: 0x10000000,
+  virtio: 0x10001000,
+  dram: 0x80000000,
+} as const;
+export const VIRTIO_SLOTS = 8;
+export const UART0_IRQ = 10;
+export const RTC_IRQ = 11;
+export const VIRTIO_IRQ = 1; // slot i -> 1 + i
+export const TIMEBASE_HZ = 10_000_000;
+export const MAX_HARTS = 8;
+
+export interface VirtOptions {
+  ramSize: number;
+  harts: number;
+  images: BootImages;
+  /** -append */
+  bootargs?: string;
+  /** -dtb: used instead of the generated tree. */
+  dtb?: Uint8Array;
+  /** Virtio devices, in command-line order (the first lands in the highest slot, as QEMU's). */
+  virtio: VirtioDevice[];
+  serial: SerialBackend;
+  clock: TimeSource;
+  /** Host realtime in nanoseconds since the epoch (the RTC). */
+  realtimeNs: () => bigint;
+  /** Random bytes (rng-seed in /chosen). */
+  random: (buf: Uint8Array) => void;
+  /** The guest asked to power off (status) or reset. */
+  shutdown(status: number): void;
+  reset(): void;
+  log: (message: string) => void;
+}
+
+export class VirtMachine implements HartIrqs {
+  readonly bus: SystemBus;
+  readonly harts: RiscvCpu[] = [];
+  readonly timers: TimerList;
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly serial: Serial;
+  readonly rtc: GoldfishRtc;
+  readonly test: SifiveTest;
+  readonly virtio: VirtioMmio[] = [];
+  /** The device tree blob handed to the guest. */
+  dtb: Uint8Array = new Uint8Array(0);
+
+  constructor(readonly opts: VirtOptions) {
+    if (opts.harts < 1 || opts.harts > MAX_HARTS) throw new Error(`-smp ${opts.harts}: virt supports 1 to ${MAX_HARTS} harts`);
+    registerPrivilegedCsrs();
+    this.bus = new SystemBus({ romBase: VIRT.mrom.base, romSize: VIRT.mrom.size, ramBase: VIRT.dram, ramSize: opts.ramSize });
+    this.timers = new TimerList(opts.clock);
+    const mem = new SystemMemory(this.bus);
+    for (let h = 0; h < opts.harts; h++) {
+      const cpu = new RiscvCpu(mem);
+      cpu.system = true;
+      this.harts.push(cpu);
+    }
+    this.clint = new Clint({ base: VIRT.clint, harts: opts.harts, irqs: this, timers: this.timers });
+    this.plic = new Plic({ base: VIRT.plic, harts: opts.harts, irqs: this });
+    this.serial = new Serial({ base: VIRT.uart0, irq: this.plic.irq(UART0_IRQ), backend: opts.serial, timers: this.timers });
+    this.rtc = new GoldfishRtc({ base: VIRT.rtc, irq: this.plic.irq(RTC_IRQ), timers: this.timers, now: opts.realtimeNs });
+    this.test = new SifiveTest({ base: VIRT.test, shutdown: (s) => opts.shutdown(s), reset: () => opts.reset() });
+    if (opts.virtio.length > VIRTIO_SLOTS) throw new Error(`at most ${VIRTIO_SLOTS} virtio-mmio devices fit on virt`);
+    for (let i = 0; i < VIRTIO_SLOTS; i++) {
+      // QEMU fills the slots from the top: its first device is at 0x10008000.
+      const device = opts.virtio[VIRTIO_SLOTS - 1 - i];
+      this.virtio.push(new VirtioMmio({
+        base: VIRT.virtio + 0x1000 * i, dma: this.bus, irq: this.plic.irq(VIRTIO_IRQ + i), device, log: opts.log,
+      }));
+    }
+    for (const r of [this.test.region, this.rtc.region, this.clint.region, this.plic.region, this.serial.region]) {
+      this.bus.map(r);
+    }
+    for (const v of this.virtio) this.bus.map(v);
+    setTickSource(() => this.clint.mtime());
+    this.reset();
+  }
+
+  setMip(hart: number, bit: MipBit, level: boolean): void {
+    const st = this.harts[hart].state;
+    st.mip = level ? st.mip | (1 << bit) : st.mip & ~(1 << bit);
+  }
+
+  /** Power-on state: harts at the reset vector in M-mode, devices reset, images loaded again. */
+  reset(): void {
+    const o = this.opts;
+    this.bus.u8.fill(0);
+    for (let p = 0; p < this.bus.ram.pages; p++) this.bus.ram.dropCode(p);
+    const plan = loadBootImages(o.images, VIRT.dram, o.ramSize, this.bus);
+    this.dtb = o.dtb ?? this.buildFdt(plan.initrd);
+    const fdtAddr = fdtAddress(VIRT.dram, o.ramSize, this.dtb.length);
+    this.bus.load(fdtAddr, this.dtb);
+    this.bus.load(VIRT.mrom.base, resetVector(plan.start, fdtAddr, plan.kernelEntry));
+    this.harts.forEach((cpu, h) => {
+      cpu.xl.fill(0); cpu.xh.fill(0); cpu.fl.fill(0); cpu.fh.fill(0);
+      cpu.fflags = 0; cpu.frm = 0;
+      cpu.state.reset(h);
+      cpu.priv = Priv.M;
+      cpu.fpOff = true;
+      cpu.pc = VIRT.mrom.base;
+      cpu.resValid = false;
+      cpu.tlb.flushAll();
+    });
+    this.clint.reset();
+    this.plic.reset();
+    this.serial.reset();
+    this.rtc.reset();
+    for (const v of this.virtio) v.reset();
+  }
+
+  /** The device tree QEMU's virt board would give for these options (the devices tsemu has). */
+  buildFdt(initrd?: { start: number; end: number }): Uint8Array {
+    const o = this.opts;
+    const fdt = new Fdt();
+    const root = fdt.root;
+    root.u32("#address-cells", 2).u32("#size-cells", 2).str("compatible", "riscv-virtio").str("model", "riscv-virtio,qemu");
+    const chosen = root.child("chosen");
+    const seed = new Uint8Array(32);
+    o.random(seed);
+    chosen.bytes("rng-seed", seed);
+    chosen.str("stdout-path", `/soc/serial@${VIRT.uart0.toString(16)}`);
+    if (o.bootargs !== undefined) chosen.str("bootargs", o.bootargs);
+    if (initrd !== undefined) chosen.u64("linux,initrd-end", initrd.end).u64("linux,initrd-start", initrd.start);
+    const cpus = root.child("cpus").u32("#address-cells", 1).u32("#size-cells", 0).u32("timebase-frequency", TIMEBASE_HZ);
+    const intcs: FdtNode[] = [];
+    for (let h = 0; h < o.harts; h++) {
+      const cpu = cpus.child(`cpu@${h}`);
+      cpu.phandle();
+      cpu.str("device_type", "cpu").u32("reg", h).str("status", "okay").str("compatible", "riscv")
+        .str("riscv,isa", "rv64imafdc_zicsr_zifencei").str("mmu-type", "riscv,sv48");
+      const intc = cpu.child("interrupt-controller");
+      intc.u32("#interrupt-cells", 1).empty("interrupt-controller").str("compatible", "riscv,cpu-intc");
+      intc.phandle();
+      intcs.push(intc);
+    }
+    const cluster = cpus.child("cpu-map").child("cluster0");
+    for (let h = 0; h < o.harts; h++) cluster.child(`core${h}`).u32("cpu", cpus.child(`cpu@${h}`).phandle());
+    root.child(`memory@${VIRT.dram.toString(16)}`).str("device_type", "memory").u64("reg", VIRT.dram, o.ramSize);
+    const soc = root.child("soc");
+    soc.u32("#address-cells", 2).u32("#size-cells", 2).str("compatible", "simple-bus").empty("ranges");
+    const plic = this.plic.fdtNode(soc, intcs);
+    this.clint.fdtNode(soc, intcs);
+    this.rtc.fdtNode(soc, plic, RTC_IRQ);
+    this.serial.fdtNode(soc, plic, UART0_IRQ);
+    this.test.fdtNode(soc, root);
+    for (let i = VIRTIO_SLOTS - 1; i >= 0; i--) this.virtio[i].fdtNode(soc, plic, VIRTIO_IRQ + i);
+    // Nodes in the order of QEMU's blob (libfdt adds each new node first).
+    const rank = (order: string[]) => (n: FdtNode): number => {
+      const i = order.findIndex((p) => n.name === p || n.name.startsWith(p + "@"));
+      return i < 0 ? order.length : i;
+    };
+    const sortBy = (node: FdtNode, order: string[]): void => {
+      const r = rank(order);
+      node.children.sort((a, b) => r(a) - r(b));
+    };
+    sortBy(root, ["chosen", "poweroff", "reboot", "memory", "cpus", "soc"]);
+    sortBy(soc, ["rtc", "serial", "test", "virtio_mmio", "plic", "clint"]);
+    return fdt.toBlob();
+  }
+}

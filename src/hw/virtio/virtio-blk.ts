@@ -1,0 +1,127 @@
+/**
+ * virtio-blk (virtio 1.2 section 5.2): one request queue, served
+ * synchronously when the driver notifies it.  A request is a 16-byte header
+ * {type, reserved, sector} in the readable buffers, then data, and a status
+ * byte as the last writable byte.
+ */
+import type { BlockBackend } from "../../block/block.js";
+import type { VirtioDevice } from "./virtio-mmio.js";
+import type { Chain, Virtqueue } from "./virtqueue.js";
+
+export const VIRTIO_ID_BLOCK = 2;
+
+export const VIRTIO_BLK_F_SEG_MAX = 1n << 2n;
+export const VIRTIO_BLK_F_RO = 1n << 5n;
+export const VIRTIO_BLK_F_BLK_SIZE = 1n << 6n;
+export const VIRTIO_BLK_F_FLUSH = 1n << 9n;
+
+export const enum VirtioBlkType { IN = 0, OUT = 1, FLUSH = 4, GET_ID = 8 }
+export const enum VirtioBlkStatus { OK = 0, IOERR = 1, UNSUPP = 2 }
+
+export const SECTOR_SIZE = 512;
+const HEADER_SIZE = 16;
+const ID_BYTES = 20;
+/** QEMU's default queue-size (256) minus the header and status descriptors. */
+const SEG_MAX = 254;
+/** struct virtio_blk_config up to num_queues: the fields this device can describe. */
+const CONFIG_SIZE = 36;
+
+export interface VirtioBlkOptions {
+  /** The drive's serial= (GET_ID answers it, up to 20 bytes). */
+  serial?: string;
+}
+
+export class VirtioBlk implements VirtioDevice {
+  readonly deviceId = VIRTIO_ID_BLOCK;
+  readonly features: bigint;
+  readonly queueCount = 1;
+  readonly config = new Uint8Array(CONFIG_SIZE);
+  private readonly serial: Uint8Array;
+  private readonly sectors: number;
+
+  constructor(private readonly disk: BlockBackend, opts: VirtioBlkOptions = {}) {
+    this.features = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH
+      | (disk.readOnly ? VIRTIO_BLK_F_RO : 0n);
+    this.serial = new TextEncoder().encode(opts.serial ?? "").subarray(0, ID_BYTES);
+    // A trailing partial sector is not visible to the guest.
+    this.sectors = Math.floor(disk.size / SECTOR_SIZE);
+    const v = new DataView(this.config.buffer);
+    v.setUint32(0, this.sectors >>> 0, true); // capacity, u64
+    v.setUint32(4, Math.floor(this.sectors / 2 ** 32), true);
+    v.setUint32(12, SEG_MAX, true);
+    v.setUint32(20, SECTOR_SIZE, true); // blk_size
+  }
+
+  notify(vq: Virtqueue): void {
+    for (let chain = vq.pop(); chain !== undefined; chain = vq.pop()) {
+      // Like QEMU, a request without its header or status byte is the driver's bug: stop.
+      if (chain.readableLength < HEADER_SIZE || chain.writableLength < 1) {
+        vq.fail("virtio-blk request without its header or status byte");
+        return;
+      }
+      vq.push(chain, this.request(chain));
+    }
+  }
+
+  /** Serve one request; returns the bytes written, status byte included. */
+  private request(chain: Chain): number {
+    const header = new Uint8Array(HEADER_SIZE);
+    chain.read(0, header);
+    const h = new DataView(header.buffer);
+    const type = h.getUint32(0, true);
+    const sector = h.getUint32(8, true) + h.getUint32(12, true) * 2 ** 32;
+    const dataIn = chain.writableLength - 1; // writable bytes before the status byte
+    let status: VirtioBlkStatus;
+    let written = 0;
+    switch (type) {
+      case VirtioBlkType.IN:
+        status = this.transfer(chain, sector, dataIn, false);
+        if (status === VirtioBlkStatus.OK) written = dataIn;
+        break;
+      case VirtioBlkType.OUT:
+        status = this.transfer(chain, sector, chain.readableLength - HEADER_SIZE, true);
+        break;
+      case VirtioBlkType.FLUSH:
+        status = this.attempt(() => this.disk.flush());
+        break;
+      case VirtioBlkType.GET_ID: {
+        // NUL-terminated when shorter than 20 bytes, as QEMU does.
+        const id = new Uint8Array(Math.min(this.serial.length + 1, ID_BYTES, dataIn));
+        id.set(this.serial.subarray(0, id.length));
+        written = chain.write(0, id);
+        status = VirtioBlkStatus.OK;
+        break;
+      }
+      default:
+        status = VirtioBlkStatus.UNSUPP;
+    }
+    chain.write(dataIn, Uint8Array.of(status));
+    return written + 1;
+  }
+
+  /** IN (into guest buffers) or OUT (from them) of `length` bytes at `sector`. */
+  private transfer(chain: Chain, sector: number, length: number, out: boolean): VirtioBlkStatus {
+    if (length % SECTOR_SIZE !== 0 || sector > this.sectors || length / SECTOR_SIZE > this.sectors - sector) {
+      return VirtioBlkStatus.IOERR;
+    }
+    if (out && this.disk.readOnly) return VirtioBlkStatus.IOERR;
+    const at = sector * SECTOR_SIZE;
+    return this.attempt(() => {
+      if (out) chain.readWith(HEADER_SIZE, length, (view, pos) => this.disk.write(at + pos, view));
+      else chain.writeWith(0, length, (view, pos) => this.disk.read(at + pos, view));
+    });
+  }
+
+  /**
+   * A host I/O error becomes IOERR for the guest, as QEMU's rerror=report
+   * (QEMU's default werror=enospc would pause the VM on a full host disk).
+   */
+  private attempt(io: () => void): VirtioBlkStatus {
+    try {
+      io();
+      return VirtioBlkStatus.OK;
+    } catch {
+      return VirtioBlkStatus.IOERR;
+    }
+  }
+}
