@@ -80,6 +80,7 @@ export class VirtMachine implements HartIrqs {
     for (let h = 0; h < opts.harts; h++) {
       const cpu = new RiscvCpu(mem);
       cpu.system = true;
+      cpu.usePrivilegeTlbs();
       this.harts.push(cpu);
     }
     this.clint = new Clint({ base: VIRT.clint, harts: opts.harts, irqs: this, timers: this.timers });
@@ -126,7 +127,8 @@ export class VirtMachine implements HartIrqs {
       cpu.fpOff = true;
       cpu.pc = VIRT.mrom.base;
       cpu.resValid = false;
-      cpu.tlb.flushAll();
+      cpu.selectTlb();
+      cpu.flushTlbs();
     });
     this.clint.reset();
     this.plic.reset();

@@ -63,7 +63,13 @@ export class RiscvCpu {
   pc = 0;
   fflags = 0;
   frm = 0;
-  readonly tlb = new Tlb();
+  /** The TLB of the current privilege level (one only, in user mode). */
+  tlb = new Tlb();
+  /**
+   * A system hart keeps one TLB per privilege level (U, S, -, M), so that traps
+   * and returns switch TLBs instead of flushing (see selectTlb).
+   */
+  private privTlbs: Tlb[] | undefined;
   /** Instructions retired, for instret and statistics. */
   instret = 0;
 
@@ -128,6 +134,25 @@ export class RiscvCpu {
     this.trapCause = cause;
     this.trapTvalHi = tvalHi;
     this.trapTvalLo = tvalLo;
+  }
+
+  /** Give this hart a TLB per privilege level (the system emulator). */
+  usePrivilegeTlbs(): void {
+    const tlbs = [this.tlb, new Tlb(), new Tlb(), new Tlb()];
+    for (const t of tlbs.slice(1)) this.mem.ram.tlbs.push(t);
+    this.privTlbs = tlbs;
+    this.selectTlb();
+  }
+
+  /** Use the TLB of the current privilege level. */
+  selectTlb(): void {
+    if (this.privTlbs !== undefined) this.tlb = this.privTlbs[this.priv];
+  }
+
+  /** Drop every cached translation (satp, sfence.vma, mstatus and PMP changes). */
+  flushTlbs(): void {
+    if (this.privTlbs === undefined) this.tlb.flushAll();
+    else for (const t of this.privTlbs) t.flushAll();
   }
 
   /** Raise the access fault for an access that may not reach device memory (AMOs, page-crossing accesses); returns -1. */

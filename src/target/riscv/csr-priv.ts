@@ -5,6 +5,7 @@
  */
 import { registerCsrs, type CsrDef } from "./csr.js";
 import type { RiscvCpu } from "./cpu.js";
+import { pmpUpdate } from "./pmp.js";
 import { MSTATUS_WRITABLE, Mstatus, S_INTERRUPTS, SSTATUS_MASK, SatpMode, Irq } from "./hart-state.js";
 
 const TWO32 = 4294967296;
@@ -39,13 +40,19 @@ function readMstatus(cpu: RiscvCpu, mask: number): void {
 
 function writeMstatus(cpu: RiscvCpu, lo: number, mask: number): void {
   const st = cpu.state;
-  let v = (st.mstatus & ~mask) | (lo & mask);
+  const old = st.mstatus;
+  let v = (old & ~mask) | (lo & mask);
   // MPP is WARL: 2 (reserved) reads back as U.
   if (((v & Mstatus.MPP) >>> Mstatus.MPP_SHIFT) === 2) v &= ~Mstatus.MPP;
   st.mstatus = v;
   cpu.fpOff = (v & Mstatus.FS) === 0;
-  // MPRV, MPP, SUM and MXR change how addresses translate.
-  cpu.tlb.flushAll();
+  // SUM, MXR, MPRV (and MPP under MPRV) change how addresses translate; the
+  // interrupt-enable bits, written far more often, do not.
+  const changed = old ^ v;
+  if ((changed & (Mstatus.SUM | Mstatus.MXR | Mstatus.MPRV)) !== 0 ||
+    ((v & Mstatus.MPRV) !== 0 && (changed & Mstatus.MPP) !== 0)) {
+    cpu.flushTlbs();
+  }
 }
 
 /** A trap-vector write: modes 0 (direct) and 1 (vectored) are kept, others ignored as QEMU does. */
@@ -61,7 +68,7 @@ function writeSatp(cpu: RiscvCpu, lo: number, hi: number): void {
   st.satpMode = mode;
   st.satpAsid = (hi >>> 12) & 0xffff;
   st.satpPpn = (hi & 0xfff) * TWO32 + (lo >>> 0);
-  cpu.tlb.flushAll();
+  cpu.flushTlbs();
 }
 
 function pmpcfgDef(num: number): CsrDef {
@@ -81,7 +88,8 @@ function pmpcfgDef(num: number): CsrDef {
         if ((b & 3) === 2) b &= ~3; // W without R is reserved: keep neither
         c[first + i] = b;
       }
-      cpu.tlb.flushAll();
+      pmpUpdate(cpu.state);
+      cpu.flushTlbs();
     },
   };
 }
@@ -98,7 +106,8 @@ function pmpaddrDef(i: number): CsrDef {
       st.pmpaddrLo[i] = lo;
       st.pmpaddrHi[i] = hi & 0x3fffff;
       st.pmpaddr[i] = asNumber(lo, hi & 0x3fffff);
-      cpu.tlb.flushAll();
+      pmpUpdate(st);
+      cpu.flushTlbs();
     },
   };
 }

@@ -58,6 +58,10 @@ export class HartState {
   /** The pmpaddr registers exactly as written (54 bits exceed a double's precision; pmpaddr above is for range checks). */
   readonly pmpaddrLo = new Int32Array(16);
   readonly pmpaddrHi = new Int32Array(16);
+  /** Byte ranges of the entries (end <= start: off) and how many entries to look at; see pmpUpdate. */
+  readonly pmpStart = new Float64Array(16);
+  readonly pmpEnd = new Float64Array(16);
+  pmpCount = 0;
   /** Hart is waiting in WFI. */
   waiting = false;
 
@@ -84,6 +88,9 @@ export class HartState {
     this.pmpaddr.fill(0);
     this.pmpaddrLo.fill(0);
     this.pmpaddrHi.fill(0);
+    this.pmpStart.fill(0);
+    this.pmpEnd.fill(0);
+    this.pmpCount = 0;
     this.waiting = false;
   }
 }

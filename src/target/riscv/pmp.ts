@@ -39,19 +39,34 @@ function range(st: HartState, i: number): [number, number] | undefined {
   }
 }
 
+/** Recompute the byte ranges of the PMP entries after a pmpcfg or pmpaddr write (checks run on every TLB miss). */
+export function pmpUpdate(st: HartState): void {
+  st.pmpCount = 0;
+  for (let i = 0; i < 16; i++) {
+    const r = range(st, i);
+    if (r === undefined) {
+      st.pmpStart[i] = 0;
+      st.pmpEnd[i] = 0;
+    } else {
+      st.pmpStart[i] = r[0];
+      st.pmpEnd[i] = r[1];
+      st.pmpCount = i + 1;
+    }
+  }
+}
+
 /**
  * May `priv` make `access` at physical `pa`?  ALLOW_PAGE also says the whole
  * 4 KiB page around `pa` has the same answer, so a TLB may cache it.
  */
 export function pmpCheck(st: HartState, pa: number, access: Access, priv: number): PmpResult {
   const page = pa - (pa % PAGE);
-  let used = false;
+  const used = st.pmpCount > 0;
   let pageClean = true; // no earlier entry covers only part of this page
-  for (let i = 0; i < 16; i++) {
-    const r = range(st, i);
-    if (r === undefined) continue;
-    used = true;
-    const [start, end] = r;
+  for (let i = 0; i < st.pmpCount; i++) {
+    const start = st.pmpStart[i];
+    const end = st.pmpEnd[i];
+    if (end <= start) continue;
     const overlapsPage = start < page + PAGE && end > page;
     if (pa >= start && pa < end) {
       const cfg = st.pmpcfg[i];

@@ -66,7 +66,7 @@ export function takeTrap(cpu: RiscvCpu, cause: number, interrupt: boolean, tvalH
   st.mstatus = ms;
   st.waiting = false;
   cpu.resValid = false;
-  cpu.tlb.flushAll();
+  cpu.selectTlb();
 }
 
 function vector(tvec: number, cause: number, interrupt: boolean): number {
@@ -94,7 +94,7 @@ export function execMret(cpu: RiscvCpu): PrivResult {
   cpu.priv = mpp;
   cpu.pc = st.mepc;
   cpu.resValid = false;
-  cpu.tlb.flushAll();
+  cpu.selectTlb();
   return PrivResult.JUMP;
 }
 
@@ -109,7 +109,7 @@ export function execSret(cpu: RiscvCpu): PrivResult {
   cpu.priv = spp;
   cpu.pc = st.sepc;
   cpu.resValid = false;
-  cpu.tlb.flushAll();
+  cpu.selectTlb();
   return PrivResult.JUMP;
 }
 
@@ -127,8 +127,8 @@ export function execSfenceVma(cpu: RiscvCpu): PrivResult {
   if (cpu.priv === Priv.U || (cpu.priv === Priv.S && (cpu.state.mstatus & Mstatus.TVM) !== 0)) {
     return PrivResult.ILLEGAL;
   }
-  // One TLB for all address spaces: flush it whole, whatever the address and ASID.
-  cpu.tlb.flushAll();
+  // The TLBs hold no ASIDs: flush them whole, whatever the address and ASID.
+  cpu.flushTlbs();
   return PrivResult.NEXT;
 }
 
