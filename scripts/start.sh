@@ -1,20 +1,16 @@
 #!/usr/bin/env bash
-# The main job: an interactive BusyBox shell (BusyBox built from Debian's
-# source package, cached) running under tsemu-riscv64.  Its applets come
-# first on the PATH, as links to the riscv64 BusyBox, so commands typed at
-# the prompt run emulated too (host programs are still reachable after them).
+# The main job: boot the default guest on tsemu-system-riscv64's virt board.
+# The guest (Linux from Debian's linux-source-6.1 with guest/linux.config, and
+# a BusyBox initramfs) is built when it is not cached (a few minutes the first
+# time, progress below); then it boots to a shell on this terminal.
+# Ctrl-A x quits; `poweroff` in the guest ends it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -f dist/src/cli/tsemu-riscv64.js ] || npx tsc -p tsconfig.json
-scripts/deps.sh user
-busybox=$(guest/build-busybox.sh | tail -n 1)
-applets="$(dirname "$busybox")/applets"
-if [ ! -d "$applets" ]; then
-  mkdir -p "$applets.tmp"
-  while read -r link; do
-    ln -sf ../busybox "$applets.tmp/$(basename "$link")"
-  done < "$(dirname "$busybox")/busybox.links"
-  mv "$applets.tmp" "$applets"
-fi
-echo "Starting BusyBox's shell under tsemu-riscv64 (type 'exit' to leave)." >&2
-exec bin/tsemu-riscv64 -E "PATH=$applets:$PATH" "$busybox" sh
+[ -f dist/src/cli/tsemu-system-riscv64.js ] || npx tsc -p tsconfig.json
+scripts/deps.sh user busybox linux system
+echo "Preparing the default guest (cached after the first build)." >&2
+linux="$(guest/build-linux.sh | tail -n 1)"
+initrd="$(guest/build-initramfs.sh | tail -n 1)"
+echo "Booting Linux on tsemu-system-riscv64 -M virt (Ctrl-A x quits, Ctrl-A h helps)." >&2
+exec bin/tsemu-system-riscv64 -M virt -m 256M -smp 2 -nographic \
+  -kernel "$linux/Image" -initrd "$initrd" -append "console=ttyS0" "$@"

@@ -41,6 +41,10 @@ export interface SystemOptions {
   debug: string[];
   logFile?: string;
   monitor?: string;
+  /** -rtc base=DATE: the RTC's start, in ms since the epoch. */
+  rtcBase?: number;
+  /** -rtc clock=vm: the RTC advances with guest time. */
+  rtcClockVm?: boolean;
   action: "run" | "help" | "version";
 }
 
@@ -91,6 +95,10 @@ function onOff(opt: string, key: string, v: string | undefined): boolean {
 /** Options that take no argument. */
 const FLAGS = new Set(["-nographic", "-no-reboot", "-no-shutdown", "-snapshot", "-version", "-h", "-help",
   "-enable-kvm", "-S", "-s"]);
+/** Options that take an argument (an option in neither set is invalid). */
+const WITH_ARGUMENT = new Set(["-M", "-machine", "-cpu", "-accel", "-m", "-smp", "-bios", "-kernel", "-initrd",
+  "-append", "-dtb", "-serial", "-display", "-monitor", "-drive", "-device", "-icount", "-d", "-D", "-name", "-rtc",
+  "-qmp", "-qmp-pretty", "-chardev", "-mon", "-gdb"]);
 /** Options that are known but not supported (yet): they fail with a clear line. */
 const UNSUPPORTED = new Map<string, string>([
   ["-enable-kvm", "KVM is not available: tsemu emulates in software (drop -enable-kvm)"],
@@ -119,6 +127,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
     const unsupported = UNSUPPORTED.get(opt);
     if (unsupported !== undefined) throw new OptionError(`${opt}: ${unsupported}`);
     let arg = "";
+    if (!FLAGS.has(opt) && !WITH_ARGUMENT.has(opt)) throw new OptionError(`${opt}: invalid option`);
     if (!FLAGS.has(opt)) {
       if (i + 1 >= argv.length) throw new OptionError(`${opt}: requires an argument`);
       arg = argv[++i];
@@ -193,7 +202,24 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
       case "-d": o.debug.push(...arg.split(",")); break;
       case "-D": o.logFile = arg; break;
       case "-name": break;
-      case "-rtc": break;
+      case "-rtc": {
+        for (const [k, v] of parseKeyValues(arg)) {
+          if (k === "base") {
+            if (v === "utc" || v === "localtime") o.rtcBase = undefined;
+            else {
+              const t = Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(v) ? v : `${v}Z`);
+              if (Number.isNaN(t)) throw new OptionError(`-rtc base=${v}: expected utc, localtime or a date like 2026-01-01T00:00:00`);
+              o.rtcBase = t;
+            }
+          } else if (k === "clock") {
+            if (v !== "host" && v !== "rt" && v !== "vm") throw new OptionError(`-rtc clock=${v}: expected host, rt or vm`);
+            o.rtcClockVm = v === "vm";
+          } else if (k !== "driftfix") {
+            throw new OptionError(`-rtc ${arg}: property '${k}' is not supported`);
+          }
+        }
+        break;
+      }
       default:
         throw new OptionError(`${opt}: invalid option`);
     }
@@ -243,6 +269,7 @@ goldfish RTC, sifive_test, virtio-mmio).  Options, as in qemu-system-riscv64:
 -device virtio-rng-device
 -snapshot                writes to disk images are kept in memory and dropped at exit
 -icount shift=N          guest time from the instruction count: each instruction is 2^N ns
+-rtc base=utc|DATE[,clock=host|vm]  where the RTC starts, and whether it follows guest time
 -d int,in_asm,guest_errors  trace to stderr (or to -D FILE)
 -D FILE                  where -d output goes
 -version, -h

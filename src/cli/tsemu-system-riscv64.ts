@@ -127,6 +127,24 @@ function makeDevices(o: SystemOptions, drives: Drives): VirtioDevice[] {
   return devices;
 }
 
+function rtcSource(o: SystemOptions, ticks: () => number): () => bigint {
+  const base = o.rtcBase !== undefined ? BigInt(o.rtcBase) * 1_000_000n : realtimeNs();
+  if (o.rtcClockVm === true || (o.icountShift !== undefined && o.rtcClockVm !== false)) {
+    return () => base + BigInt(ticks()) * BigInt(1e9 / TIMEBASE_HZ);
+  }
+  const offset = base - realtimeNs();
+  return () => realtimeNs() + offset;
+}
+
+/** Repeatable "random" bytes (xorshift32 from a fixed seed) for -icount runs. */
+function fixedBytes(buf: Uint8Array): void {
+  let x = 0x2545f491;
+  for (let i = 0; i < buf.length; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    buf[i] = x & 0xff;
+  }
+}
+
 function main(): void {
   let o: SystemOptions;
   try {
@@ -240,8 +258,11 @@ function main(): void {
         acceptInput: () => feedInput(),
       },
       clock,
-      realtimeNs,
-      random: (buf) => randomFillSync(buf),
+      // The RTC starts at -rtc base (default: host time) and follows the host
+      // clock, or guest time with -rtc clock=vm or -icount (so that a run repeats).
+      realtimeNs: rtcSource(o, () => clock.ticks()),
+      // With -icount the device tree's rng-seed is fixed too (QEMU's -seed).
+      random: o.icountShift === undefined ? (buf) => randomFillSync(buf) : (buf) => fixedBytes(buf),
       shutdown: (status) => {
         if (o.noShutdown) { paused = true; if (loopRef.loop) loopRef.loop.stopRequested = true; return; }
         output.flush();

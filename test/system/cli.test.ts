@@ -1,0 +1,143 @@
+/**
+ * tsemu-system-riscv64's command line: bad input gets one clear line and
+ * status 1; -machine dumpdtb writes a device tree that dtc decodes, with the
+ * nodes and compatible strings of qemu-system-riscv64's for the same options;
+ * -icount makes boot-log timestamps repeatable.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Console } from "../util/console.js";
+import { envInt, repoRoot, which } from "../util/env.js";
+
+const ROOT = repoRoot(import.meta.url);
+const EMU = path.join(ROOT, "bin/tsemu-system-riscv64");
+const QEMU = which("qemu-system-riscv64");
+const DTC = which("dtc");
+const STEP_MS = envInt("TSEMU_SYSTEM_TIMEOUT_S", 180) * 1000;
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(EMU, args, { encoding: "utf8", input: "", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const BAD: [string, string[], RegExp][] = [
+  ["no machine", ["-m", "128M"], /no machine given: use -M virt/],
+  ["unknown machine", ["-M", "sifive_u"], /-M sifive_u: unsupported machine type/],
+  ["unknown option", ["-M", "virt", "-frobnicate"], /-frobnicate: invalid option/],
+  ["missing argument", ["-M", "virt", "-kernel"], /-kernel: requires an argument/],
+  ["bad RAM size", ["-M", "virt", "-m", "lots"], /-m lots: invalid RAM size/],
+  ["too much RAM", ["-M", "virt", "-m", "4G"], /at most 2047M/],
+  ["too many harts", ["-M", "virt", "-smp", "64"], /-smp 64: virt supports at most 8 CPUs/],
+  ["missing kernel", ["-M", "virt", "-kernel", "/nonexistent/Image"], /-kernel \/nonexistent\/Image: no such file/],
+  ["missing firmware", ["-M", "virt", "-bios", "/nonexistent/fw.bin"], /-bios \/nonexistent\/fw.bin: no such file/],
+  ["kernel is a directory", ["-M", "virt", "-kernel", "/"], /-kernel \/: is a directory/],
+  ["missing disk", ["-M", "virt", "-drive", "file=/nonexistent.img,format=raw,if=virtio"], /nonexistent\.img/],
+  ["unsupported format", ["-M", "virt", "-drive", "file=x.qcow2,format=qcow2"], /format 'qcow2' is not supported/],
+  ["unknown device", ["-M", "virt", "-device", "e1000"], /-device e1000: unsupported device/],
+  ["device without drive", ["-M", "virt", "-device", "virtio-blk-device,drive=d0"], /no -drive with id=d0/],
+  ["initrd without kernel", ["-M", "virt", "-initrd", "/etc/hostname"], /-initrd: requires -kernel/],
+  ["bad icount", ["-M", "virt", "-icount", "shift=99"], /shift must be a whole number from 0 to 10/],
+  ["bad log item", ["-M", "virt", "-d", "everything"], /-d everything: unknown log item/],
+];
+
+for (const [name, args, message] of BAD) {
+  test(`bad input: ${name}`, () => {
+    const r = run(args);
+    assert.equal(r.status, 1, `status for ${args.join(" ")}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+    assert.match(lines[0], /^tsemu-system-riscv64: /);
+    assert.match(lines[0], message);
+    assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, "no stack trace");
+  });
+}
+
+test("-version and -h", () => {
+  assert.match(run(["-version"]).stdout, /^tsemu-system-riscv64 version \d+\.\d+\.\d+/);
+  const help = run(["-h"]);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /-M virt/);
+});
+
+/** node path -> compatible (or "" when none), from dtc's dts output. */
+function nodes(dts: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const stack: string[] = [];
+  for (const line of dts.split("\n")) {
+    const open = /^\s*([^\s{]+) \{$/.exec(line);
+    if (open !== null) {
+      stack.push(open[1] === "/" ? "" : open[1]);
+      out.set(stack.join("/") || "/", "");
+      continue;
+    }
+    if (/^\s*\};$/.test(line)) { stack.pop(); continue; }
+    const compat = /^\s*compatible = (.*);$/.exec(line);
+    if (compat !== null) out.set(stack.join("/") || "/", compat[1]);
+  }
+  return out;
+}
+
+function dumpDts(emu: string, dir: string, name: string, extra: string[]): string {
+  const file = path.join(dir, name);
+  const r = spawnSync(emu, ["-M", `virt,dumpdtb=${file}`, "-m", "256M", "-smp", "2", "-nographic", ...extra],
+    { encoding: "utf8", input: "", timeout: 60_000 });
+  assert.equal(r.status, 0, `${emu}: ${r.stderr}`);
+  const d = spawnSync(DTC as string, ["-I", "dtb", "-O", "dts", file], { encoding: "utf8" });
+  assert.equal(d.status, 0, `dtc cannot decode ${emu}'s tree: ${d.stderr}`);
+  return d.stdout;
+}
+
+/** Nodes of QEMU 7.2's virt tree for devices tsemu does not have (yet). */
+const ONLY_IN_QEMU = [/^pmu$/, /^fw-cfg@/, /^flash@/, /^platform-bus@/, /^soc\/pci@/];
+
+test("-machine dumpdtb: the nodes and compatible strings of qemu-system-riscv64's tree", { skip: QEMU === undefined || DTC === undefined ? "needs qemu-system-riscv64 and dtc" : false }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-dtb-"));
+  try {
+    const args = ["-append", "console=ttyS0"];
+    const ours = nodes(dumpDts(EMU, dir, "tsemu.dtb", ["-bios", "none", "-kernel", "/etc/hostname", ...args]));
+    const theirs = nodes(dumpDts(QEMU as string, dir, "qemu.dtb", ["-bios", "none", "-kernel", "/etc/hostname", ...args]));
+    for (const [p, compat] of theirs) {
+      if (ONLY_IN_QEMU.some((r) => r.test(p.replace(/^\//, "")))) continue;
+      if (ONLY_IN_QEMU.some((r) => r.test(p.split("/").slice(0, 2).join("/")))) continue;
+      assert.ok(ours.has(p), `node ${p} is missing from tsemu's tree`);
+      assert.equal(ours.get(p), compat, `compatible of ${p}`);
+    }
+    for (const p of ours.keys()) assert.ok(theirs.has(p), `tsemu has a node QEMU lacks: ${p}`);
+    assert.deepEqual([...ours.keys()].filter((p) => p.startsWith("soc/")),
+      [...theirs.keys()].filter((p) => p.startsWith("soc/") && !p.startsWith("soc/pci")), "order of /soc's nodes");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function guestImages(): { kernel: string; initrd: string } | undefined {
+  const kernel = path.join(ROOT, ".cache/linux/current/Image");
+  const initrd = path.join(ROOT, ".cache/initramfs/current/rootfs.cpio.gz");
+  return fs.existsSync(kernel) && fs.existsSync(initrd) ? { kernel, initrd } : undefined;
+}
+
+/** Boot with -icount and return the kernel log's timestamps up to the shell prompt. */
+async function icountBoot(images: { kernel: string; initrd: string }): Promise<string[]> {
+  const c = new Console([EMU, "-M", "virt", "-m", "256M", "-nographic", "-icount", "shift=4", "-rtc", "base=2026-01-01T00:00:00", "-kernel", images.kernel,
+    "-initrd", images.initrd, "-append", "console=ttyS0"]);
+  try {
+    await c.expect("tsemu# ", STEP_MS);
+    c.send("poweroff\n");
+    await c.waitExit(STEP_MS);
+    return c.output.split("\n").filter((l) => /^\[\s*\d+\.\d+\] /.test(l));
+  } finally {
+    c.kill();
+  }
+}
+
+test("-icount (with a fixed -rtc base): two boots print the same boot log, timestamps included", { skip: guestImages() === undefined ? "the default guest is not built (guest/build-linux.sh, guest/build-initramfs.sh)" : false }, async () => {
+  const images = guestImages() as { kernel: string; initrd: string };
+  const first = await icountBoot(images);
+  const second = await icountBoot(images);
+  assert.ok(first.length > 50, `expected a kernel log, got ${first.length} lines`);
+  assert.deepEqual(second, first);
+});
