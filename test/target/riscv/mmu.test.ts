@@ -13,6 +13,8 @@ import { PmpResult, pmpCheck, pmpUpdate } from "../../../src/target/riscv/pmp.js
 
 const RAM = 0x80000000;
 const V = 1, R = 2, W = 4, X = 8, U = 16, A = 0x40, D = 0x80;
+/** pmpcfg permission bits. */
+const PMP_R = 1, PMP_W = 2;
 
 function machine(): { cpu: RiscvCpu; bus: SystemBus; mem: SystemMemory } {
   const bus = new SystemBus({ romBase: 0x1000, romSize: 0xf000, ramBase: RAM, ramSize: 16 << 20 });
@@ -124,7 +126,7 @@ test("PMP: TOR, NA4 and NAPOT ranges, first match wins, S/U denied when nothing 
   // Entry 0: NAPOT 64 KiB at RAM, no permissions (like OpenSBI protecting itself).
   set(0, 3 << 3, (RAM >>> 2) | ((0x10000 >>> 3) - 1));
   // Entry 1: TOR from entry 0's raw address (RAM + 0x7fffc) up to RAM + 16 MiB, read only.
-  set(1, (1 << 3) | R, (RAM + (16 << 20)) / 4);
+  set(1, (1 << 3) | PMP_R, (RAM + (16 << 20)) / 4);
   pmpUpdate(st);
   assert.equal(pmpCheck(st, RAM + 0x100, Access.READ, Priv.S), PmpResult.DENY);
   assert.equal(pmpCheck(st, RAM + 0x100, Access.READ, Priv.M), PmpResult.ALLOW_PAGE);
@@ -132,7 +134,7 @@ test("PMP: TOR, NA4 and NAPOT ranges, first match wins, S/U denied when nothing 
   assert.equal(pmpCheck(st, RAM + 0x100000, Access.WRITE, Priv.U), PmpResult.DENY);
   assert.equal(pmpCheck(st, RAM + (32 << 20), Access.READ, Priv.S), PmpResult.DENY);
   // NA4: four bytes; the page around it may not be cached whole.
-  set(2, (2 << 3) | R | W, (RAM + (20 << 20)) / 4);
+  set(2, (2 << 3) | PMP_R | PMP_W, (RAM + (20 << 20)) / 4);
   pmpUpdate(st);
   assert.equal(pmpCheck(st, RAM + (20 << 20), Access.WRITE, Priv.S), PmpResult.ALLOW_ADDRESS);
   // A locked entry binds M-mode too.
