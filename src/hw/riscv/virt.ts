@@ -17,6 +17,8 @@ import { Serial, type SerialBackend } from "../char/serial.js";
 import { GoldfishRtc } from "../rtc/goldfish-rtc.js";
 import { SifiveTest } from "../misc/sifive-test.js";
 import { VirtioMmio, type VirtioDevice } from "../virtio/virtio-mmio.js";
+import { PcieHost } from "../pci/pcie-host.js";
+import { FwCfg } from "../nvram/fw-cfg.js";
 import { fdtAddress, loadBootImages, resetVector, type BootImages } from "./boot.js";
 
 export const VIRT = {
@@ -24,15 +26,27 @@ export const VIRT = {
   test: 0x100000,
   rtc: 0x101000,
   clint: 0x2000000,
+  pciePio: { base: 0x3000000, size: 0x10000 },
+  platformBus: { base: 0x4000000, size: 0x2000000 },
   plic: 0xc000000,
   uart0: 0x10000000,
   virtio: 0x10001000,
+  fwCfg: 0x10100000,
+  pcieEcam: { base: 0x30000000, size: 0x10000000 },
+  pcieMmio: { base: 0x40000000, size: 0x40000000 },
   dram: 0x80000000,
 } as const;
+/** The 64-bit PCIe window of an RV64 virt: 16 GiB, above RAM, aligned to its size (virt_high_pcie_memmap). */
+export const PCIE_HIGH_MMIO_SIZE = 16 * 2 ** 30;
+export function pcieHighMmio(ramSize: number): { base: number; size: number } {
+  const size = PCIE_HIGH_MMIO_SIZE;
+  return { base: Math.ceil((VIRT.dram + ramSize) / size) * size, size };
+}
 export const VIRTIO_SLOTS = 8;
 export const UART0_IRQ = 10;
 export const RTC_IRQ = 11;
 export const VIRTIO_IRQ = 1; // slot i -> 1 + i
+export const PCIE_IRQ = 32; // INTA..INTD -> 32..35
 export const TIMEBASE_HZ = 10_000_000;
 export const MAX_HARTS = 8;
 
@@ -68,6 +82,8 @@ export class VirtMachine implements HartIrqs {
   readonly rtc: GoldfishRtc;
   readonly test: SifiveTest;
   readonly virtio: VirtioMmio[] = [];
+  readonly pcie: PcieHost;
+  readonly fwCfg: FwCfg;
   /** The device tree blob handed to the guest. */
   dtb: Uint8Array = new Uint8Array(0);
 
@@ -96,10 +112,16 @@ export class VirtMachine implements HartIrqs {
         base: VIRT.virtio + 0x1000 * i, dma: this.bus, irq: this.plic.irq(VIRTIO_IRQ + i), device, log: opts.log,
       }));
     }
+    this.pcie = new PcieHost({
+      ecam: VIRT.pcieEcam, pio: VIRT.pciePio, mmio: VIRT.pcieMmio, highMmio: pcieHighMmio(opts.ramSize),
+      irqs: [0, 1, 2, 3].map((i) => this.plic.irq(PCIE_IRQ + i)), irqBase: PCIE_IRQ,
+    });
+    this.fwCfg = new FwCfg({ base: VIRT.fwCfg, cpus: opts.harts, dma: this.bus });
     for (const r of [this.test.region, this.rtc.region, this.clint.region, this.plic.region, this.serial.region]) {
       this.bus.map(r);
     }
     for (const v of this.virtio) this.bus.map(v);
+    for (const r of [...this.pcie.regions, ...this.fwCfg.regions]) this.bus.map(r);
     setTickSource(() => this.clint.mtime());
     this.reset();
   }
@@ -135,6 +157,8 @@ export class VirtMachine implements HartIrqs {
     this.serial.reset();
     this.rtc.reset();
     for (const v of this.virtio) v.reset();
+    this.pcie.reset();
+    this.fwCfg.reset();
   }
 
   /** The device tree QEMU's virt board would give for these options (the devices tsemu has). */
@@ -173,6 +197,16 @@ export class VirtMachine implements HartIrqs {
     this.serial.fdtNode(soc, plic, UART0_IRQ);
     this.test.fdtNode(soc, root);
     for (let i = VIRTIO_SLOTS - 1; i >= 0; i--) this.virtio[i].fdtNode(soc, plic, VIRTIO_IRQ + i);
+    this.pcie.fdtNode(soc, plic);
+    this.fwCfg.fdtNode(root);
+    // QEMU's dynamic sysbus: an empty bus here, as tsemu plugs no device into it (nothing answers there).
+    const pb = VIRT.platformBus;
+    root.child(`platform-bus@${pb.base.toString(16)}`)
+      .u32("interrupt-parent", plic.phandle())
+      .u32("ranges", 0, 0, pb.base, pb.size)
+      .u32("#address-cells", 1)
+      .u32("#size-cells", 1)
+      .strs("compatible", "qemu,platform", "simple-bus");
     // Nodes in the order of QEMU's blob (libfdt adds each new node first).
     const rank = (order: string[]) => (n: FdtNode): number => {
       const i = order.findIndex((p) => n.name === p || n.name.startsWith(p + "@"));
@@ -182,8 +216,8 @@ export class VirtMachine implements HartIrqs {
       const r = rank(order);
       node.children.sort((a, b) => r(a) - r(b));
     };
-    sortBy(root, ["chosen", "poweroff", "reboot", "memory", "cpus", "soc"]);
-    sortBy(soc, ["rtc", "serial", "test", "virtio_mmio", "plic", "clint"]);
+    sortBy(root, ["fw-cfg", "chosen", "poweroff", "reboot", "platform-bus", "memory", "cpus", "soc"]);
+    sortBy(soc, ["rtc", "serial", "test", "pci", "virtio_mmio", "plic", "clint"]);
     return fdt.toBlob();
   }
 }
