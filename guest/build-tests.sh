@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the guest test programs (test/guest/*.c) for riscv64 Linux, each one
+# Builds the guest test programs (test/guest/*.c) for riscv64 Linux, with debug
+# information (test/gdbstub debugs them), each one
 # twice: statically linked (NAME) and dynamically linked (NAME.dyn, to be run
 # with -L /usr/riscv64-linux-gnu).
 #
@@ -34,7 +35,7 @@ if [ ${#sources[@]} -eq 0 ]; then
   exit 1
 fi
 
-cflags=(-O2 -Wall -Wextra -Wno-unused-parameter -std=gnu11)
+cflags=(-O2 -g -Wall -Wextra -Wno-unused-parameter -std=gnu11)
 libs=(-lm -lpthread -latomic)
 
 hash="$(

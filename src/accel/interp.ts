@@ -73,6 +73,7 @@ const straddle: DecodedPage = {
  * Exit.BUDGET, at the next instruction to run).
  */
 export function run(cpu: RiscvCpu, budget: number): Exit {
+  if (cpu.debug !== undefined) budget = cpu.debug.enter(cpu, budget);
   const xl = cpu.xl;
   const xh = cpu.xh;
   const tlb = cpu.tlb;
@@ -119,6 +120,8 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
     if (regs !== 0) {
       imm = imms[slot];
     } else {
+      // A debugger's breakpoint: stop before the instruction, leaving its slot undecoded so that it is asked again.
+      if (cpu.debug !== undefined && cpu.debug.breakpointAt(pageVA + off)) { exit = Exit.DEBUG; break; }
       const lo16 = u16[(pageHost + off) >>> 1];
       if (cpu.onDecode !== undefined) cpu.onDecode(pageVA + off, lo16, off < 4094 ? u16[(pageHost + off + 2) >>> 1] : 0);
       if ((lo16 & 3) !== 3 || off < 4094) {
@@ -480,7 +483,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
   }
   cpu.pc = off === FAR ? farPc : pageVA + off;
   cpu.instret += executed;
-  return exit;
+  return cpu.debug === undefined ? exit : cpu.debug.leave(cpu, exit);
 }
 
 /** Raise an illegal-instruction trap with the instruction bits in tval, as QEMU reports them. */

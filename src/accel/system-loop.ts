@@ -50,6 +50,22 @@ export class SystemLoop {
     } while (!this.stopRequested && !this.idle() && nowMs() < deadlineMs);
   }
 
+  /**
+   * Run one instruction of hart `hart` for a debugger's single step, as QEMU
+   * steps by default: no interrupt is taken and no timer fires, a hart in wfi
+   * goes on, and a trap the instruction raises is entered.
+   */
+  step(hart: number): Exit {
+    const cpu = this.harts[hart];
+    cpu.state.waiting = false;
+    const exit = run(cpu, 1);
+    if (exit === Exit.TRAP || exit === Exit.ECALL) {
+      this.onTrap?.(cpu, hart, cpu.trapCause, false);
+      takeTrap(cpu, cpu.trapCause, false, exit === Exit.TRAP ? cpu.trapTvalHi : 0, exit === Exit.TRAP ? cpu.trapTvalLo : 0);
+    }
+    return exit;
+  }
+
   private runHart(cpu: RiscvCpu, hart: number): void {
     const st = cpu.state;
     if (st.waiting) {

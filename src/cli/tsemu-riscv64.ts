@@ -8,15 +8,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawn, spawnSync, type StdioOptions } from "node:child_process";
 import { randomFillSync } from "node:crypto";
-import { Process } from "../user/linux/process.js";
+import { Process, signalForCause } from "../user/linux/process.js";
 import { ElfError } from "../user/linux/elf.js";
 import { DEFAULT_STACK_SIZE } from "../user/linux/loader.js";
-import { OutOfMemory } from "../user/linux/address-space.js";
+import { OutOfMemory, Prot } from "../user/linux/address-space.js";
 import { encodeOutcome, restore } from "../user/linux/fork.js";
 import type { Outcome } from "../user/linux/process.js";
 import { setTickSource } from "../target/riscv/csr.js";
 import { VERSION } from "../version.js";
 import { disassemble } from "../target/riscv/disas.js";
+import { UserGdb, readAuxv, type UserProcess } from "../gdbstub/user.js";
+import { BlockingGdbSocket, GdbListenError } from "../host/gdb-blocking.js";
 
 const PROG = "tsemu-riscv64";
 
@@ -32,6 +34,8 @@ interface Options {
   cpu: string;
   debug: string[];
   logFile: string | undefined;
+  /** -g: the TCP port to wait for gdb on. */
+  gdbPort: number | undefined;
   program: string;
   args: string[];
 }
@@ -52,6 +56,8 @@ Options and their environment variables:
 -strace              QEMU_STRACE     log system calls to stderr
 -d item[,...]        QEMU_LOG        log the items named (in_asm, cpu, strace, stats; 'help' lists)
 -D logfile           QEMU_LOG_FILENAME  write the -d log to 'logfile' instead of stderr
+-g port              QEMU_GDB        wait for gdb to connect on TCP 'port' (on 127.0.0.1)
+                                     before the first instruction
 
 Exit status: the program's own; when it dies of signal N, tsemu dies of the same
 signal (a shell shows status 128+N), as QEMU does.
@@ -71,6 +77,12 @@ function parseSize(s: string): number {
   return Number(m[1]) * mult;
 }
 
+function parsePort(s: string): number {
+  const port = /^\d+$/.test(s) ? Number(s) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new UsageError(`invalid gdb port '${s}' (expected a TCP port number, 1-65535)`);
+  return port;
+}
+
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
   const o: Options = {
     sysroot: env.QEMU_LD_PREFIX,
@@ -82,6 +94,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
     cpu: env.QEMU_CPU ?? "rv64",
     debug: env.QEMU_LOG !== undefined ? env.QEMU_LOG.split(",") : [],
     logFile: env.QEMU_LOG_FILENAME,
+    gdbPort: env.QEMU_GDB !== undefined ? parsePort(env.QEMU_GDB) : undefined,
     program: "",
     args: [],
   };
@@ -113,6 +126,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
       case "-strace": o.strace = true; break;
       case "-d": o.debug.push(...value(arg).split(",")); break;
       case "-D": o.logFile = value(arg); break;
+      case "-g": o.gdbPort = parsePort(value(arg)); break;
       default:
         throw new UsageError(`unknown option '${arg}' (see -h for the options)`);
     }
@@ -170,6 +184,9 @@ interface ChildConfig {
 
 const FORK_CHILD = "--tsemu-fork-child";
 
+/** The gdb session (-g), once gdb has connected. */
+let gdb: UserGdb | undefined;
+
 function makeProcess(c: ChildConfig): Process {
   const logFd = c.logFile !== undefined ? openLog(c.logFile) : 2;
   let temp: string | undefined;
@@ -178,11 +195,14 @@ function makeProcess(c: ChildConfig): Process {
     strace: c.strace,
     traceCpu: c.debug.includes("cpu"),
     log: (line) => fs.writeSync(logFd, line + "\n"),
-    onNewCpu: c.debug.includes("in_asm") ? (cpu) => {
-      cpu.onDecode = (pc, lo16, hi16) => {
-        fs.writeSync(logFd, `0x${pc.toString(16).padStart(16, "0")}:  ${disassemble(lo16, hi16, pc).text}\n`);
-      };
-    } : undefined,
+    onNewCpu: (cpu) => {
+      if (c.debug.includes("in_asm")) {
+        cpu.onDecode = (pc, lo16, hi16) => {
+          fs.writeSync(logFd, `0x${pc.toString(16).padStart(16, "0")}:  ${disassemble(lo16, hi16, pc).text}\n`);
+        };
+      }
+      gdb?.addCpu(cpu);
+    },
     slice: 1 << 20,
     tempDir: () => {
       if (temp === undefined) {
@@ -235,6 +255,7 @@ function runToEnd(proc: Process, c: ChildConfig, statusFile: string | undefined)
     throw e;
   }
   if (c.stats) process.stderr.write(`${PROG}: instructions=${proc.instructions}\n`);
+  gdb?.exited(outcome);
   if (statusFile !== undefined) fs.writeFileSync(statusFile, encodeOutcome(outcome));
   if (outcome.kind === "exit") process.exit(outcome.status);
   // QEMU prints "uncaught target signal" only after writing a guest core file, which it
@@ -308,7 +329,46 @@ function main(): void {
     if ((e as { code?: string }).code === "ENOENT") fail(`${o.program}: ${(e as Error).message}`);
     throw e;
   }
+  if (o.gdbPort !== undefined) gdb = waitForGdb(proc, o.gdbPort);
   runToEnd(proc, config, undefined);
+}
+
+/** -g: listen for gdb, wait for it, and serve it until it lets the program start, as qemu-riscv64 -g. */
+function waitForGdb(proc: Process, port: number): UserGdb {
+  let socket: BlockingGdbSocket;
+  try {
+    socket = new BlockingGdbSocket(port);
+  } catch (e) {
+    if (e instanceof GdbListenError) fail(`could not open gdbserver on port ${port}: ${e.message}`);
+    throw e;
+  }
+  socket.waitForClient();
+  const view: UserProcess = {
+    pid: proc.pid,
+    threads: () => proc.threads.filter((t) => !t.exited),
+    read: (addr, len) => proc.as.check(addr, len, Prot.READ) ? proc.as.read(addr, len) : undefined,
+    write: (addr, data) => {
+      if (!proc.as.check(addr, data.length, Prot.NONE)) return false;
+      proc.as.write(addr, data);
+      return true;
+    },
+    signalFor: signalForCause,
+    sendSignal: (tid, signo) => {
+      const thread = proc.threads.find((t) => t.tid === tid);
+      proc.sendSignal({ signo, code: 0 /* SI_USER */, pid: proc.pid, uid: proc.uid, addr: 0, status: 0 }, thread);
+    },
+    auxv: readAuxv((addr, len) => proc.as.check(addr, len, Prot.READ) ? proc.as.read(addr, len) : undefined,
+      proc.threads[0].cpu.getXNumber(2)),
+  };
+  const session = new UserGdb(socket, view, {
+    kill: () => {
+      process.stderr.write(`${PROG}: terminated via GDBstub\n`);
+      process.exit(0);
+    },
+  });
+  gdb = session;
+  session.start();
+  return session;
 }
 
 function openLog(p: string): number {

@@ -27,6 +27,8 @@ export const enum Exit {
   BUDGET = 0, ECALL, TRAP, HALT,
   /** A system hart changed state the loop must see (CSR write, xRET, sfence.vma, wfi); pc is the next instruction. */
   SYNC,
+  /** A debugger stop (breakpoint, watchpoint): pc is the instruction, not yet run. */
+  DEBUG,
 }
 
 /** translate() result for device memory: the physical address is in cpu.ioAddr. */
@@ -47,6 +49,26 @@ export interface CpuMemory {
   ioLoad?(cpu: RiscvCpu, size: number, access: Access): boolean;
   /** Device store; false after raising an access fault. */
   ioStore?(cpu: RiscvCpu, size: number, lo: number, hi: number): boolean;
+}
+
+/**
+ * A debugger's hold on a hart (see gdbstub/).  RiscvCpu.debug is undefined
+ * unless a debugger is attached, and every check of it sits off the hot
+ * path: breakpoints are looked for only when an instruction is first
+ * decoded, watchpoints only on TLB fills and slow-path accesses, the hooks
+ * once per run().
+ */
+export interface CpuDebug {
+  /** Stop before the instruction at `pc` (asked when it is decoded; a stop leaves it undecoded). */
+  breakpointAt(pc: number): boolean;
+  /** Keep the virtual page holding (hi, lo) out of the TLB: it holds a watched address. */
+  watchesPage(hi: number, lo: number): boolean;
+  /** A data access of `size` bytes at (hi, lo) hits a watchpoint: the access fails as if it trapped, and leave() sees it. */
+  watchHit(cpu: RiscvCpu, hi: number, lo: number, size: number, write: boolean): boolean;
+  /** On entry to run(): the instruction budget to use (1 to single-step). */
+  enter(cpu: RiscvCpu, budget: number): number;
+  /** On the way out of run(): may report a stop to the debugger, and returns the exit to give the caller. */
+  leave(cpu: RiscvCpu, exit: Exit): Exit;
 }
 
 /** Privilege levels. */
@@ -84,6 +106,9 @@ export class RiscvCpu {
   resHi = 0;
   resValLo = 0;
   resValHi = 0;
+
+  /** The attached debugger, if any (see CpuDebug). */
+  debug: CpuDebug | undefined = undefined;
 
   /** Tracing hook (-d in_asm): called with each instruction's address and halfwords as it is first decoded. */
   onDecode: ((pc: number, lo16: number, hi16: number) => void) | undefined;
@@ -127,6 +152,8 @@ export class RiscvCpu {
    */
   fillTlb(access: Access, hi: number, lo: number, hostBase: number): void {
     if (access === Access.WRITE && this.mem.ram.hasCode(hostBase >>> PAGE_SHIFT)) return;
+    // Accesses to a watched page must reach loadSlow/storeSlow, which check them.
+    if (this.debug !== undefined && access !== Access.FETCH && this.debug.watchesPage(hi, lo)) return;
     this.tlb.fill(access, hi, lo, hostBase);
   }
 
@@ -164,6 +191,8 @@ export class RiscvCpu {
 
   /** translate() for an access that must reach RAM: device memory gets an access fault. */
   translateRam(hi: number, lo: number, access: Access): number {
+    // Only AMOs come here; they read and write up to 8 aligned bytes.
+    if (this.debug !== undefined && this.debug.watchHit(this, hi, lo & ~7, 8, access === Access.WRITE)) return -1;
     const h = this.mem.translate(this, hi, lo, access);
     if (h !== TRANSLATE_IO) return h;
     this.trapTvalHi = hi;
@@ -199,9 +228,9 @@ export class RiscvCpu {
   loadSlow(hi: number, lo: number, size: number, access: Access = Access.READ): boolean {
     const ram = this.mem.ram.u8;
     const first = this.mem.translate(this, hi, lo, access);
-    if (first < 0) {
-      return first === TRANSLATE_IO && this.mem.ioLoad !== undefined && this.mem.ioLoad(this, size, access);
-    }
+    if (first < 0 && first !== TRANSLATE_IO) return false;
+    if (this.debug !== undefined && access !== Access.FETCH && this.debug.watchHit(this, hi, lo, size, false)) return false;
+    if (first < 0) return this.mem.ioLoad !== undefined && this.mem.ioLoad(this, size, access);
     const inPage = PAGE_SIZE - (lo & (PAGE_SIZE - 1));
     let second = -1;
     if (inPage < size) {
@@ -232,9 +261,9 @@ export class RiscvCpu {
   storeSlow(hi: number, lo: number, size: number, vlo: number, vhi: number): boolean {
     const mem = this.mem;
     const first = mem.translate(this, hi, lo, Access.WRITE);
-    if (first < 0) {
-      return first === TRANSLATE_IO && mem.ioStore !== undefined && mem.ioStore(this, size, vlo, vhi);
-    }
+    if (first < 0 && first !== TRANSLATE_IO) return false;
+    if (this.debug !== undefined && this.debug.watchHit(this, hi, lo, size, true)) return false;
+    if (first < 0) return mem.ioStore !== undefined && mem.ioStore(this, size, vlo, vhi);
     const inPage = PAGE_SIZE - (lo & (PAGE_SIZE - 1));
     let second = -1;
     if (inPage < size) {
