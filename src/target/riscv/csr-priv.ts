@@ -14,8 +14,8 @@ const MISA_LO = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12)
 const MISA_HI = 0x80000000 | 0;
 /** Exceptions that medeleg can hand to S-mode (not ecall from M). */
 const MEDELEG_WRITABLE = 0xb3ff;
-/** mip bits software may write at M level; SSIP only through sip. */
-const MIP_WRITABLE = Irq.SSI | Irq.STI | Irq.SEI;
+/** mip bits software may write at M level besides SEIP (see writeMip). */
+const MIP_WRITABLE = Irq.SSI | Irq.STI;
 /** menvcfg/senvcfg: FIOM, CBIE, CBCFE, CBZE. */
 const ENVCFG_WRITABLE = 0xf1;
 
@@ -69,6 +69,20 @@ function writeSatp(cpu: RiscvCpu, lo: number, hi: number): void {
   st.satpAsid = (hi >>> 12) & 0xffff;
   st.satpPpn = (hi & 0xfff) * TWO32 + (lo >>> 0);
   cpu.flushTlbs();
+}
+
+/**
+ * A write of mip.  SEIP goes to the software bit, not to the PLIC's line.
+ * csrrs/csrrc compute the new value from what mip read, which includes the
+ * line; the spec leaves the line out of that read-modify-write.  The write
+ * handler cannot tell the two apart, so while the line is high and the
+ * software bit clear, a 1 in SEIP is taken to come from the read.
+ */
+function writeMip(cpu: RiscvCpu, lo: number): void {
+  const st = cpu.state;
+  st.mip = (st.mip & ~MIP_WRITABLE) | (lo & MIP_WRITABLE);
+  const lineHigh = (st.mip & Irq.SEI) !== 0;
+  st.seipSoftware = (lo & Irq.SEI) !== 0 && (st.seipSoftware !== 0 || !lineHigh) ? Irq.SEI : 0;
 }
 
 function pmpcfgDef(num: number): CsrDef {
@@ -167,7 +181,7 @@ const defs: CsrDef[] = [
   },
   {
     num: 0x144, name: "sip",
-    read(cpu) { set(cpu, cpu.state.mip & cpu.state.mideleg, 0); },
+    read(cpu) { set(cpu, (cpu.state.mip | cpu.state.seipSoftware) & cpu.state.mideleg, 0); },
     // Only SSIP is writable from S-mode.
     write(cpu, lo) {
       const st = cpu.state;
@@ -252,8 +266,8 @@ const defs: CsrDef[] = [
   },
   {
     num: 0x344, name: "mip",
-    read(cpu) { set(cpu, cpu.state.mip, 0); },
-    write(cpu, lo) { const st = cpu.state; st.mip = (st.mip & ~MIP_WRITABLE) | (lo & MIP_WRITABLE); },
+    read(cpu) { set(cpu, cpu.state.mip | cpu.state.seipSoftware, 0); },
+    write(cpu, lo) { writeMip(cpu, lo); },
   },
   pmpcfgDef(0x3a0),
   pmpcfgDef(0x3a2),

@@ -27,8 +27,14 @@ export class HartState {
   mhartid = 0;
   /** mstatus bits 31:0 (UXL/SXL are fixed at 64-bit, SD is computed). */
   mstatus = 0;
-  /** Pending interrupts: bits driven by devices plus the software-writable ones. */
+  /** Pending interrupts: bits driven by devices (MSIP, MTIP, MEIP, SEIP from the PLIC) plus SSIP and STIP. */
   mip = 0;
+  /**
+   * mip.SEIP as software wrote it (0 or Irq.SEI), kept apart from the PLIC's
+   * line: the SEIP that reads back and interrupts is the OR of the two
+   * (privileged spec 3.1.9; QEMU 7.2 keeps them apart the same way).
+   */
+  seipSoftware = 0;
   mie = 0;
   medeleg = 0;
   mideleg = 0;
@@ -69,6 +75,7 @@ export class HartState {
     this.mhartid = hartid;
     this.mstatus = 0;
     this.mip = 0;
+    this.seipSoftware = 0;
     this.mie = 0;
     this.medeleg = 0;
     this.mideleg = 0;

@@ -19,7 +19,7 @@ function highest(bits: number): number {
  */
 export function pendingInterrupt(cpu: RiscvCpu): number {
   const st = cpu.state;
-  const pending = st.mip & st.mie;
+  const pending = (st.mip | st.seipSoftware) & st.mie;
   if (pending === 0) return -1;
   const mEnabled = cpu.priv < Priv.M || (st.mstatus & Mstatus.MIE) !== 0;
   const m = mEnabled ? pending & ~st.mideleg : 0;
@@ -31,7 +31,8 @@ export function pendingInterrupt(cpu: RiscvCpu): number {
 
 /** Whether a waiting (wfi) hart should wake: some interrupt pending and enabled in mie, whatever the global enables. */
 export function shouldWake(cpu: RiscvCpu): boolean {
-  return (cpu.state.mip & cpu.state.mie) !== 0;
+  const st = cpu.state;
+  return ((st.mip | st.seipSoftware) & st.mie) !== 0;
 }
 
 /**
@@ -40,6 +41,8 @@ export function shouldWake(cpu: RiscvCpu): boolean {
  */
 export function takeTrap(cpu: RiscvCpu, cause: number, interrupt: boolean, tvalHi: number, tvalLo: number): void {
   const st = cpu.state;
+  // QEMU 7.2 leaves xtval zero for ebreak (the spec allows zero or the pc); the interpreter raises it with the pc.
+  if (!interrupt && cause === Cause.BREAKPOINT) tvalHi = tvalLo = 0;
   const deleg = interrupt ? st.mideleg : st.medeleg;
   const toS = cpu.priv <= Priv.S && ((deleg >>> cause) & 1) !== 0;
   const causeHi = interrupt ? 0x80000000 | 0 : 0;
