@@ -132,8 +132,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         // from the next page and decode without caching.
         const pc = pageVA + off;
         if (!cpu.loadSlow(Math.floor((pc + 2) / TWO32) | 0, (pc + 2) | 0, 2, Access.FETCH)) {
-          cpu.trapTvalHi = Math.floor(pc / TWO32) | 0;
-          cpu.trapTvalLo = pc | 0;
+          // tval is the address of the half that faulted, as QEMU and the spec have it.
           exit = Exit.TRAP;
           break;
         }
@@ -250,6 +249,9 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
           i32[a] = xl[rs2]; i32[a + 1] = xh[rs2];
         } else if (!cpu.storeSlow(hi, lo, 8, xl[rs2], xh[rs2])) {
           exit = Exit.TRAP;
+        } else if (cpu.ioWritten) {
+          cpu.ioWritten = false;
+          exit = Exit.SYNC;
         }
         break;
       }
@@ -262,6 +264,9 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
           i32[(wHost[t] + (lo & OFFSET_MASK)) >> 2] = xl[rs2];
         } else if (!cpu.storeSlow(hi, lo, 4, xl[rs2], 0)) {
           exit = Exit.TRAP;
+        } else if (cpu.ioWritten) {
+          cpu.ioWritten = false;
+          exit = Exit.SYNC;
         }
         break;
       }
@@ -274,6 +279,9 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
           u8[wHost[t] + (lo & OFFSET_MASK)] = xl[rs2];
         } else if (!cpu.storeSlow(hi, lo, 1, xl[rs2], 0)) {
           exit = Exit.TRAP;
+        } else if (cpu.ioWritten) {
+          cpu.ioWritten = false;
+          exit = Exit.SYNC;
         }
         break;
       }
@@ -331,6 +339,9 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         } else if (!cpu.storeSlow(hi, lo, size, vl, vh)) {
           exit = Exit.TRAP;
           break;
+        } else if (cpu.ioWritten) {
+          cpu.ioWritten = false;
+          exit = Exit.SYNC;
         }
         break;
       }

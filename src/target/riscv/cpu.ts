@@ -119,6 +119,11 @@ export class RiscvCpu {
 
   /** The physical address of a device access (see TRANSLATE_IO). */
   ioAddr = 0;
+  /**
+   * Set by a store to device memory: the device may have raised an interrupt,
+   * so the interpreter ends the run there for the loop to take it (as a CSR write does).
+   */
+  ioWritten = false;
 
   /**
    * The current privilege level.  User-mode emulation runs everything in U;
