@@ -19,6 +19,26 @@ export interface DeviceOption {
   props: Map<string, string>;
 }
 
+/** Where a character device's bytes go: a terminal, nothing, or a listening socket. */
+export type CharBackend =
+  | { kind: "stdio"; mux: boolean }
+  | { kind: "null" }
+  | { kind: "socket"; address: { kind: "tcp"; host: string; port: number } | { kind: "unix"; path: string }; wait: boolean };
+
+export interface ChardevOption {
+  id: string;
+  backend: CharBackend;
+  /** The option as given, for messages. */
+  spec: string;
+}
+
+/** A monitor on a character device: QMP ("control") or HMP ("readline"). */
+export interface MonitorOption {
+  chardev: string;
+  mode: "control" | "readline";
+  pretty: boolean;
+}
+
 export interface SystemOptions {
   machine: string;
   dumpdtb?: string;
@@ -40,7 +60,14 @@ export interface SystemOptions {
   icountShift?: number;
   debug: string[];
   logFile?: string;
-  monitor?: string;
+  /** -chardev, plus the ones -qmp and -monitor make (compat_monitorN). */
+  chardevs: ChardevOption[];
+  /** -mon, -qmp, -qmp-pretty, -monitor; in command-line order. */
+  monitors: MonitorOption[];
+  /** -monitor, -qmp or -mon was given: -nographic then puts no monitor on stdio. */
+  monitorGiven: boolean;
+  /** -name */
+  name?: string;
   /** -rtc base=DATE: the RTC's start, in ms since the epoch. */
   rtcBase?: number;
   /** -rtc clock=vm: the RTC advances with guest time. */
@@ -105,9 +132,6 @@ const UNSUPPORTED = new Map<string, string>([
   ["-S", "the gdb stub and -S are not supported yet"],
   ["-s", "the gdb stub (-s) is not supported yet"],
   ["-gdb", "the gdb stub is not supported yet"],
-  ["-qmp", "QMP is not supported yet"],
-  ["-chardev", "-chardev is not supported yet"],
-  ["-mon", "-mon is not supported yet"],
   ["-netdev", "networking is not supported yet"],
   ["-nic", "networking is not supported yet"],
   ["-net", "networking is not supported yet"],
@@ -119,6 +143,16 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
   const o: SystemOptions = {
     machine: "", ramSize: 128 * MiB, smp: 1, bios: "default", serial: [], display: "default", nographic: false,
     noReboot: false, noShutdown: false, drives: [], devices: [], snapshot: false, debug: [], action: "run",
+    chardevs: [], monitors: [], monitorGiven: false,
+  };
+  /** QEMU numbers the chardevs that -monitor and -qmp create across both options. */
+  let compatMonitors = 0;
+  const monitorOn = (opt: string, spec: string, mode: "control" | "readline", pretty: boolean): void => {
+    o.monitorGiven = true;
+    if (spec === "none") return;
+    const id = `compat_monitor${compatMonitors++}`;
+    o.chardevs.push({ id, backend: parseCharSpec(opt, spec), spec: `${opt} ${spec}` });
+    o.monitors.push({ chardev: id, mode, pretty });
   };
   for (let i = 0; i < argv.length; i++) {
     let opt = argv[i];
@@ -176,7 +210,23 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
         if (arg !== "none") throw new OptionError(`-display ${arg}: no graphical display in tsemu (use -display none or -nographic)`);
         o.display = "none";
         break;
-      case "-monitor": o.monitor = arg; break;
+      case "-monitor": monitorOn(opt, arg, "readline", false); break;
+      case "-qmp": monitorOn(opt, arg, "control", false); break;
+      case "-qmp-pretty": monitorOn(opt, arg, "control", true); break;
+      case "-chardev": o.chardevs.push(parseChardev(arg)); break;
+      case "-mon": {
+        const kv = parseKeyValues(arg, "chardev");
+        const chardev = kv.get("chardev");
+        const mode = kv.get("mode") ?? "readline";
+        if (chardev === undefined) throw new OptionError(`-mon ${arg}: chardev=ID is required`);
+        if (mode !== "control" && mode !== "readline") throw new OptionError(`-mon ${arg}: mode must be control or readline`);
+        for (const k of kv.keys()) {
+          if (!["chardev", "mode", "pretty"].includes(k)) throw new OptionError(`-mon ${arg}: property '${k}' is not supported`);
+        }
+        o.monitors.push({ chardev, mode, pretty: onOff("-mon", "pretty", kv.get("pretty")) });
+        o.monitorGiven = true;
+        break;
+      }
       case "-no-reboot": o.noReboot = true; break;
       case "-no-shutdown": o.noShutdown = true; break;
       case "-snapshot": o.snapshot = true; break;
@@ -201,7 +251,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
       }
       case "-d": o.debug.push(...arg.split(",")); break;
       case "-D": o.logFile = arg; break;
-      case "-name": break;
+      case "-name": o.name = parseKeyValues(arg, "guest").get("guest"); break;
       case "-rtc": {
         for (const [k, v] of parseKeyValues(arg)) {
           if (k === "base") {
@@ -225,6 +275,93 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
     }
   }
   return o;
+}
+
+const SOCKET_HELP = "use tcp:HOST:PORT,server=on,wait=off or unix:PATH,server=on,wait=off";
+
+/** A socket's server and wait settings ("server" and "nowait" alone are QEMU's older spelling). */
+function socketFlags(opt: string, kv: Map<string, string>): boolean {
+  const server = onOff(opt, "server", kv.get("server"));
+  const wait = kv.has("nowait") ? false : kv.has("wait") ? onOff(opt, "wait", kv.get("wait")) : true;
+  if (!server) throw new OptionError(`${opt}: only listening sockets are supported: add server=on (${SOCKET_HELP})`);
+  if (onOff(opt, "telnet", kv.get("telnet"))) throw new OptionError(`${opt}: telnet=on is not supported`);
+  if (kv.has("reconnect")) throw new OptionError(`${opt}: reconnect= is for client sockets, which are not supported`);
+  return wait;
+}
+
+function parsePort(opt: string, text: string | undefined): number {
+  const port = Number(text);
+  if (text === undefined || text === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new OptionError(`${opt}: invalid port '${text ?? ""}'`);
+  }
+  return port;
+}
+
+/**
+ * The character-device shorthand of -qmp, -monitor (QEMU's
+ * qemu_chr_parse_compat): stdio, null, tcp:HOST:PORT[,server=on][,wait=off],
+ * unix:PATH[,server=on][,wait=off].  An empty HOST means the loopback address.
+ */
+export function parseCharSpec(opt: string, spec: string): CharBackend {
+  const where = `${opt} ${spec}`;
+  if (spec === "stdio") return { kind: "stdio", mux: false };
+  if (spec === "null") return { kind: "null" };
+  if (spec.startsWith("tcp:")) {
+    const comma = spec.indexOf(",");
+    const hostPort = spec.slice(4, comma < 0 ? undefined : comma);
+    const colon = hostPort.lastIndexOf(":");
+    if (colon < 0) throw new OptionError(`${where}: expected tcp:HOST:PORT`);
+    let host = hostPort.slice(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+    const port = parsePort(where, hostPort.slice(colon + 1));
+    const kv = parseKeyValues(comma < 0 ? "" : spec.slice(comma + 1));
+    const wait = socketFlags(where, kv);
+    return { kind: "socket", address: { kind: "tcp", host: host === "" ? "127.0.0.1" : host, port }, wait };
+  }
+  if (spec.startsWith("unix:")) {
+    const kv = parseKeyValues(spec.slice(5), "path");
+    const path = kv.get("path") ?? "";
+    if (path === "") throw new OptionError(`${where}: expected unix:PATH`);
+    const wait = socketFlags(where, kv);
+    return { kind: "socket", address: { kind: "unix", path }, wait };
+  }
+  throw new OptionError(`${where}: unsupported character device (use stdio, null, none; ${SOCKET_HELP})`);
+}
+
+/** -chardev socket|stdio|null,id=ID,... */
+function parseChardev(arg: string): ChardevOption {
+  const kv = parseKeyValues(arg, "backend");
+  const backend = kv.get("backend") ?? "";
+  const id = kv.get("id");
+  const where = `-chardev ${arg}`;
+  if (id === undefined || id === "") throw new OptionError(`${where}: id=ID is required`);
+  const allowed = (keys: string[]): void => {
+    for (const k of kv.keys()) {
+      if (!["backend", "id", ...keys].includes(k)) throw new OptionError(`${where}: property '${k}' is not supported`);
+    }
+  };
+  switch (backend) {
+    case "stdio":
+      allowed(["mux", "signal", "logfile"]);
+      return { id, backend: { kind: "stdio", mux: onOff(where, "mux", kv.get("mux")) }, spec: where };
+    case "null":
+      allowed(["mux"]);
+      return { id, backend: { kind: "null" }, spec: where };
+    case "socket": {
+      allowed(["host", "port", "path", "server", "wait", "nowait", "nodelay", "telnet", "ipv4", "ipv6", "reconnect"]);
+      const wait = socketFlags(where, kv);
+      const path = kv.get("path");
+      if (path !== undefined) {
+        if (kv.has("host") || kv.has("port")) throw new OptionError(`${where}: give either path= or host= and port=`);
+        return { id, backend: { kind: "socket", address: { kind: "unix", path }, wait }, spec: where };
+      }
+      const host = kv.get("host") ?? "";
+      const port = parsePort(where, kv.get("port"));
+      return { id, backend: { kind: "socket", address: { kind: "tcp", host: host === "" ? "127.0.0.1" : host, port }, wait }, spec: where };
+    }
+    default:
+      throw new OptionError(`${where}: unsupported backend '${backend}' (tsemu has socket, stdio and null)`);
+  }
 }
 
 function parseDrive(arg: string): DriveOption {
@@ -262,6 +399,14 @@ goldfish RTC, sifive_test, virtio-mmio).  Options, as in qemu-system-riscv64:
 -nographic               no display; serial and monitor multiplexed on stdio
 -serial stdio|mon:stdio|file:PATH|none
 -display none
+-name NAME               the VM's name (query-name, info name)
+-qmp DEV                 a QMP monitor on DEV: tcp:HOST:PORT,server=on,wait=off (an empty HOST
+                         is the loopback address), unix:PATH,server=on,wait=off, or stdio
+-qmp-pretty DEV          the same, with pretty-printed JSON
+-monitor DEV|none        a human monitor (HMP) on DEV (as -qmp; stdio is the terminal)
+-chardev socket,id=ID,host=H,port=P|path=PATH,server=on[,wait=off]
+-chardev stdio,id=ID[,mux=on]   -chardev null,id=ID
+-mon chardev=ID[,mode=control|readline][,pretty=on]  a monitor on a -chardev
 -no-reboot               exit when the guest resets
 -no-shutdown             stay (paused) when the guest powers off
 -drive file=IMG,format=raw,if=virtio[,readonly=on][,snapshot=on]
@@ -274,5 +419,6 @@ goldfish RTC, sifive_test, virtio-mmio).  Options, as in qemu-system-riscv64:
 -D FILE                  where -d output goes
 -version, -h
 
-With -nographic (or -serial mon:stdio): Ctrl-A x quits, Ctrl-A h lists the keys.
+With -nographic (or -serial mon:stdio): Ctrl-A x quits, Ctrl-A c switches between
+the guest's console and the monitor (prompt "(qemu) "), Ctrl-A h lists the keys.
 `;

@@ -5,9 +5,9 @@
 import * as fs from "node:fs";
 import { randomFillSync } from "node:crypto";
 import { VERSION } from "../version.js";
-import { HELP, OptionError, parseSystemArgs, type SystemOptions } from "./system-options.js";
+import { HELP, OptionError, parseSystemArgs, type CharBackend, type MonitorOption, type SystemOptions } from "./system-options.js";
 import { StdioMux } from "./stdio-mux.js";
-import { VirtMachine, TIMEBASE_HZ, MAX_HARTS } from "../hw/riscv/virt.js";
+import { VirtMachine, TIMEBASE_HZ, MAX_HARTS, VIRT } from "../hw/riscv/virt.js";
 import { VirtualClock } from "../hw/core/clock.js";
 import { SystemLoop } from "../accel/system-loop.js";
 import { BlockFile } from "../host/block-file.js";
@@ -18,6 +18,12 @@ import { VirtioRng } from "../hw/virtio/virtio-rng.js";
 import type { VirtioDevice } from "../hw/virtio/virtio-mmio.js";
 import { disassemble } from "../target/riscv/disas.js";
 import { realtimeNs } from "../host/time.js";
+import { SocketListener, errnoText, type Connection } from "../host/socket.js";
+import { MonitorHub, type MonitorSession } from "../monitor/monitor.js";
+import { RunControl } from "../monitor/runstate.js";
+import type { BlockDeviceInfo, ChardevInfo, MachineControl, QtreeDevice } from "../monitor/machine.js";
+import { disassembleBytes, riscvCpuView } from "../monitor/target-riscv.js";
+import type { HmpSession } from "../monitor/hmp.js";
 
 const PROG = "tsemu-system-riscv64";
 const DEFAULT_BIOS = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
@@ -68,15 +74,29 @@ class Output {
   }
 }
 
+/** A drive as the monitor lists it (query-block, info block). */
+interface DriveInfo {
+  /** id=, or "virtio0", "virtio1" ... for if=virtio drives (QEMU's names). */
+  name: string;
+  path: string;
+  readOnly: boolean;
+  snapshot: boolean;
+  backend: BlockBackend;
+  /** The device it is attached to, once one is. */
+  qdev?: string;
+}
+
 interface Drives {
   byId: Map<string, BlockBackend>;
   /** if=virtio drives, in order. */
   virtio: BlockBackend[];
   all: BlockBackend[];
+  info: DriveInfo[];
 }
 
 function openDrives(o: SystemOptions): Drives {
-  const d: Drives = { byId: new Map(), virtio: [], all: [] };
+  const d: Drives = { byId: new Map(), virtio: [], all: [], info: [] };
+  let virtioIndex = 0;
   for (const drive of o.drives) {
     const path = drive.file as string;
     let backend: BlockBackend;
@@ -85,8 +105,12 @@ function openDrives(o: SystemOptions): Drives {
     } catch (e) {
       fail(`-drive file=${path}: ${(e as Error).message}`);
     }
-    if ((o.snapshot || drive.snapshot) && !drive.readOnly) backend = new SnapshotOverlay(backend);
+    const snapshot = (o.snapshot || drive.snapshot) && !drive.readOnly;
+    if (snapshot) backend = new SnapshotOverlay(backend);
     d.all.push(backend);
+    d.info.push({
+      name: drive.if === "none" ? drive.id ?? "" : drive.id ?? `virtio${virtioIndex++}`, path, readOnly: drive.readOnly, snapshot, backend,
+    });
     if (drive.if === "none") {
       if (drive.id === undefined) fail(`-drive file=${path},if=none: needs id=NAME for -device ...,drive=NAME`);
       if (d.byId.has(drive.id)) fail(`-drive id=${drive.id}: duplicate drive id`);
@@ -100,6 +124,13 @@ function openDrives(o: SystemOptions): Drives {
 
 function makeDevices(o: SystemOptions, drives: Drives): VirtioDevice[] {
   const devices: VirtioDevice[] = drives.virtio.map((b) => new VirtioBlk(b));
+  // QOM paths of the devices, as QEMU names anonymous -device (and if=virtio) devices.
+  let anonymous = 0;
+  const attach = (b: BlockBackend): void => {
+    const info = drives.info.find((i) => i.backend === b);
+    if (info !== undefined) info.qdev = `/machine/peripheral-anon/device[${anonymous}]/virtio-backend`;
+  };
+  for (const b of drives.virtio) { attach(b); anonymous++; }
   const used = new Set<string>();
   for (const dev of o.devices) {
     switch (dev.driver) {
@@ -111,10 +142,13 @@ function makeDevices(o: SystemOptions, drives: Drives): VirtioDevice[] {
         if (used.has(id)) fail(`-device virtio-blk-device,drive=${id}: drive is already in use`);
         used.add(id);
         devices.push(new VirtioBlk(b, { serial: dev.props.get("serial") }));
+        attach(b);
+        anonymous++;
         break;
       }
       case "virtio-rng-device":
         devices.push(new VirtioRng((buf) => randomFillSync(buf)));
+        anonymous++;
         break;
       case "help":
         process.stdout.write("virtio-blk-device\nvirtio-rng-device\n");
@@ -145,7 +179,86 @@ function fixedBytes(buf: Uint8Array): void {
   }
 }
 
-function main(): void {
+/** The C library's text for a file error, as QEMU prints it. */
+function fileErrorText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOENT": return "No such file or directory";
+    case "EACCES": return "Permission denied";
+    case "EISDIR": return "Is a directory";
+    case "ENOTDIR": return "Not a directory";
+    case "EROFS": return "Read-only file system";
+    case "ENOSPC": return "No space left on device";
+    default: return errnoText(e);
+  }
+}
+
+/** Bytes on the host that a file takes. */
+function actualSize(path: string): number {
+  try {
+    const st = fs.statSync(path);
+    return st.blocks * 512;
+  } catch {
+    return 0;
+  }
+}
+
+const VIRTIO_NAMES: Record<number, string> = { 2: "virtio-blk-device", 4: "virtio-rng-device" };
+
+/**
+ * Guest-physical reads for the monitor: RAM and the boot ROM directly; device
+ * registers a word at a time, with the side effects a read has (as QEMU's xp);
+ * undefined when part of the range has nothing behind it.
+ */
+function physicalReader(m: VirtMachine): (addr: bigint, length: number) => Uint8Array | undefined {
+  const word = new Int32Array(2);
+  return (addr, length) => {
+    if (addr < 0n || addr + BigInt(length) > 2n ** 48n) return undefined;
+    const base = Number(addr);
+    const whole = m.bus.read(base, length);
+    if (whole !== undefined) return whole;
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length;) {
+      const pa = base + i;
+      const ram = m.bus.read(pa, 1);
+      if (ram !== undefined) {
+        out[i++] = ram[0];
+        continue;
+      }
+      const region = m.bus.mapped.find((r) => pa >= r.base && pa < r.base + r.size);
+      if (region === undefined) return undefined;
+      const aligned = pa - (pa % 4);
+      if (aligned + 4 <= region.base + region.size && m.bus.ioRead(aligned, 4, word)) {
+        for (let k = pa - aligned; k < 4 && i < length; k++) out[i++] = (word[0] >>> (8 * k)) & 0xff;
+      } else if (m.bus.ioRead(pa, 1, word)) {
+        out[i++] = word[0] & 0xff;
+      } else {
+        return undefined;
+      }
+    }
+    return out;
+  };
+}
+
+/** A monitor's character device, as the CLI runs it. */
+interface Chardev {
+  id: string;
+  backend: CharBackend;
+  /** Set when a monitor uses it. */
+  monitor?: MonitorOption;
+  listener?: SocketListener;
+}
+
+function socketFilename(c: Chardev): string {
+  if (c.backend.kind !== "socket") return c.backend.kind;
+  const a = c.backend.address;
+  const where = a.kind === "tcp" ? `tcp:${a.host}:${a.port},server=on` : `unix:${a.path},server=on`;
+  const client = c.listener?.client;
+  if (client === undefined) return `disconnected:${where}`;
+  return client.peer === "" ? where : `${where} <-> ${client.peer}`;
+}
+
+async function main(): Promise<void> {
   let o: SystemOptions;
   try {
     o = parseSystemArgs(process.argv.slice(2));
@@ -164,16 +277,32 @@ function main(): void {
   if (o.ramSize < 16 * 1024 * 1024) fail(`-m: ${o.ramSize} bytes of RAM is too little (at least 16M)`);
   if (o.ramSize > MAX_RAM) fail("-m: at most 2047M of RAM is supported");
   if (o.smp > MAX_HARTS) fail(`-smp ${o.smp}: virt supports at most ${MAX_HARTS} CPUs`);
-  if (o.monitor !== undefined && o.monitor !== "none") fail(`-monitor ${o.monitor}: the monitor is not supported yet`);
 
-  // Where the serial port goes.
-  const serialSpec = o.serial[0] ?? (o.nographic ? "mon:stdio" : "stdio");
+  // Monitors and their character devices.
+  const chardevs = new Map<string, Chardev>();
+  for (const c of o.chardevs) {
+    if (chardevs.has(c.id)) fail(`${c.spec}: duplicate chardev id '${c.id}'`);
+    chardevs.set(c.id, { id: c.id, backend: c.backend });
+  }
+  for (const mon of o.monitors) {
+    const c = chardevs.get(mon.chardev);
+    if (c === undefined) fail(`-mon chardev=${mon.chardev}: no -chardev with id=${mon.chardev}`);
+    if (c.monitor !== undefined) fail(`-mon chardev=${mon.chardev}: chardev '${mon.chardev}' is already in use`);
+    c.monitor = mon;
+  }
+  const stdioMonitors = [...chardevs.values()].filter((c) => c.monitor !== undefined && c.backend.kind === "stdio");
+
+  // Where the serial port goes.  With -nographic it shares stdio with a monitor
+  // unless a monitor was asked for elsewhere (QEMU's rule); a monitor on stdio
+  // takes the terminal from a serial port left to its default.
+  const serialSpec = o.serial[0] ?? (o.nographic ? (o.monitorGiven ? "stdio" : "mon:stdio") : stdioMonitors.length > 0 ? "null" : "stdio");
   if (o.serial.length > 1) fail("-serial: virt has one UART");
   let outFd = 1;
   let stdio = false;
   let mux = false;
+  let muxMonitor = false;
   if (serialSpec === "stdio") { stdio = true; mux = o.nographic; }
-  else if (serialSpec === "mon:stdio") { stdio = true; mux = true; }
+  else if (serialSpec === "mon:stdio") { stdio = true; mux = true; muxMonitor = true; }
   else if (serialSpec === "none" || serialSpec === "null") outFd = -1;
   else if (serialSpec.startsWith("file:")) {
     try {
@@ -182,6 +311,7 @@ function main(): void {
       fail(`-serial ${serialSpec}: ${(e as Error).message}`);
     }
   } else fail(`-serial ${serialSpec}: unsupported (use stdio, mon:stdio, file:PATH or none)`);
+  if (stdioMonitors.length + (stdio ? 1 : 0) > 1) fail("cannot use stdio by multiple character devices");
 
   // Images.
   let firmware: Uint8Array | undefined;
@@ -219,25 +349,57 @@ function main(): void {
   }
 
   const output = new Output(outFd);
+  /** The terminal (stdout), for monitors on stdio; it may differ from the serial port's output. */
+  const terminal = outFd === 1 ? output : new Output(1);
   const start = process.hrtime.bigint();
-  const hostNowNs = (): number => Number(process.hrtime.bigint() - start);
+  const rawNowNs = (): number => Number(process.hrtime.bigint() - start);
+  // The guest's clock stands still while the machine is stopped, as QEMU's
+  // virtual clock does: after `cont` the guest sees no time jump.
+  let stoppedAt: number | undefined;
+  let stoppedNs = 0;
+  const hostNowNs = (): number => (stoppedAt ?? rawNowNs()) - stoppedNs;
+  const freezeClock = (): void => { if (stoppedAt === undefined) stoppedAt = rawNowNs(); };
+  const thawClock = (): void => {
+    if (stoppedAt === undefined) return;
+    stoppedNs += rawNowNs() - stoppedAt;
+    stoppedAt = undefined;
+  };
   const loopRef: { loop?: SystemLoop } = {};
   const clock = new VirtualClock(hostNowNs, TIMEBASE_HZ, o.icountShift, () => loopRef.loop?.instructions() ?? 0);
   const pendingInput: number[] = [];
   let machine: VirtMachine | undefined;
   let exiting = false;
   let paused = false;
-  let wake: (() => void) | undefined;
+  /** Guest code is running (inside loop.runUntil): a reset must wait for the turn to end. */
+  let inTurn = false;
   let resetRequested = false;
+  const listeners: SocketListener[] = [];
+  // Created below, once the machine exists; the guest cannot reach them earlier.
+  const runRef: { run?: RunControl } = {};
 
-  const exitWith = (status: number): never => {
+  let ttyRaw = false;
+  const restoreTty = (): void => {
+    if (ttyRaw && process.stdin.isTTY) process.stdin.setRawMode(false);
+    ttyRaw = false;
+  };
+
+  /** Leave once the monitors' replies are out (a second at most), the disks flushed. */
+  const exitWith = (status: number): void => {
+    if (exiting) return;
     exiting = true;
+    if (loopRef.loop) loopRef.loop.stopRequested = true;
     output.flush();
-    for (const d of drives.all) {
-      try { d.flush(); d.close(); } catch { /* the guest's data was already flushed where it asked */ }
-    }
-    restoreTty();
-    process.exit(status);
+    terminal.flush();
+    const finish = (): void => {
+      for (const d of drives.all) {
+        try { d.flush(); d.close(); } catch { /* the guest's data was already flushed where it asked */ }
+      }
+      for (const l of listeners) l.close();
+      restoreTty();
+      process.exit(status);
+    };
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 1000).unref());
+    void Promise.race([Promise.all(listeners.map((l) => l.flushed())), timeout]).then(finish, finish);
   };
 
   const feedInput = (): void => {
@@ -264,15 +426,10 @@ function main(): void {
       // With -icount the device tree's rng-seed is fixed too (QEMU's -seed).
       random: o.icountShift === undefined ? (buf) => randomFillSync(buf) : (buf) => fixedBytes(buf),
       shutdown: (status) => {
-        if (o.noShutdown) { paused = true; if (loopRef.loop) loopRef.loop.stopRequested = true; return; }
         output.flush();
-        exitWith(status);
+        runRef.run?.guestShutdown(status);
       },
-      reset: () => {
-        if (o.noReboot) exitWith(0);
-        resetRequested = true;
-        if (loopRef.loop) loopRef.loop.stopRequested = true;
-      },
+      reset: () => runRef.run?.guestReset(),
       log: (m) => { if (o.debug.includes("guest_errors")) log(`${m}\n`); },
     });
   } catch (e) {
@@ -307,29 +464,18 @@ function main(): void {
     }
   }
 
-  // Console input: raw terminal, Ctrl-A sequences for the multiplexer.
-  let ttyRaw = false;
-  function restoreTty(): void {
-    if (ttyRaw && process.stdin.isTTY) process.stdin.setRawMode(false);
-    ttyRaw = false;
-  }
-  const muxer = new StdioMux({
-    toGuest: (bytes) => { for (const b of bytes) pendingInput.push(b); feedInput(); wake?.(); },
-    quit: () => exitWith(0),
-    say: (text) => { output.write(new TextEncoder().encode(text)); output.flush(); },
-    monitor: () => { output.write(new TextEncoder().encode("\r\n(the monitor is not supported yet)\r\n")); },
-  }, mux);
-  if (stdio) {
-    if (process.stdin.isTTY) { process.stdin.setRawMode(true); ttyRaw = true; }
-    process.stdin.on("data", (d: Buffer) => muxer.input(new Uint8Array(d)));
-    process.stdin.on("end", () => { /* input closed: the guest keeps running, as QEMU */ });
-  }
-  process.on("SIGINT", () => exitWith(0));
-  process.on("SIGTERM", () => exitWith(0));
-  process.on("SIGHUP", () => exitWith(0));
-
-  const nowMs = (): number => hostNowNs() / 1e6;
+  // The run loop: turns of guest code, with the event loop served in between.
+  const nowMs = (): number => rawNowNs() / 1e6;
+  let scheduled = false;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    if (scheduled || exiting) return;
+    if (idleTimer !== undefined) { clearTimeout(idleTimer); idleTimer = undefined; }
+    scheduled = true;
+    setImmediate(step);
+  };
   const step = (): void => {
+    scheduled = false;
     if (exiting) return;
     if (resetRequested) {
       resetRequested = false;
@@ -338,31 +484,171 @@ function main(): void {
     if (paused) { output.flush(); return; }
     feedInput();
     m.timers.runDue();
-    loop.runUntil(nowMs, nowMs() + TURN_MS);
+    inTurn = true;
+    try {
+      loop.runUntil(nowMs, nowMs() + TURN_MS);
+    } finally {
+      inTurn = false;
+    }
     output.flush();
-    if (exiting) return;
-    if (resetRequested) { setImmediate(step); return; }
-    if (loop.idle() && !paused) {
+    if (exiting || paused) return;
+    if (resetRequested) { schedule(); return; }
+    if (loop.idle()) {
       // Every hart waits for an interrupt: sleep until the next timer or input.
       const deadline = m.timers.nextDeadline();
       const ms = clock.msUntil(deadline);
-      let timer: NodeJS.Timeout | undefined;
-      const resume = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        wake = undefined;
-        setImmediate(step);
-      };
-      wake = resume;
-      if (ms !== Infinity) {
-        timer = setTimeout(() => { clock.idleUntil(deadline); resume(); }, Math.min(ms, 1000));
-      } else {
-        timer = setTimeout(resume, 1000);
-      }
+      idleTimer = setTimeout(() => {
+        idleTimer = undefined;
+        if (ms !== Infinity) clock.idleUntil(deadline);
+        schedule();
+      }, Math.min(ms, 1000));
       return;
     }
-    setImmediate(step);
+    schedule();
   };
-  step();
+
+  // The monitor's view of the machine (its run state is `run`, made below with the hub).
+  const readPhysical = physicalReader(m);
+  const views = m.harts.map((cpu) => riscvCpuView(cpu, readPhysical));
+  const serialChardev: ChardevInfo[] = outFd === -1 ? [] : [{ label: "serial0", filename: stdio ? "stdio" : "file", frontendOpen: true }];
+  const control: MachineControl = {
+    arch: "riscv64",
+    name: o.name,
+    status: () => run.status,
+    stop: () => run.stop(),
+    cont: () => run.cont(),
+    reset: () => run.hostReset(),
+    powerdown: () => run.powerdown(),
+    quit: () => run.quit(),
+    cpuCount: () => m.harts.length,
+    cpu: (i) => views[i],
+    threadId: () => process.pid,
+    qomPath: (i) => `/machine/soc0/harts[${i}]`,
+    readPhysical,
+    disassemble: disassembleBytes,
+    blockDevices: (): BlockDeviceInfo[] => drives.info.map((d, i) => ({
+      device: d.name, nodeName: `#block${(i + 1) * 100 + 17}`, file: d.path, format: "raw", readOnly: d.readOnly,
+      virtualSize: d.backend.size, actualSize: actualSize(d.path), qdev: d.qdev, snapshot: d.snapshot,
+    })),
+    chardevs: (): ChardevInfo[] => [
+      ...serialChardev,
+      ...[...chardevs.values()].map((c) => ({ label: c.id, filename: socketFilename(c), frontendOpen: c.monitor !== undefined })),
+    ],
+    memoryMap: () => [
+      { name: "riscv_virt_board.mrom", base: VIRT.mrom.base, size: VIRT.mrom.size, kind: "rom" as const },
+      ...m.bus.mapped.map((r) => ({ name: r.name, base: r.base, size: r.size, kind: "i/o" as const })),
+      { name: "riscv_virt_board.ram", base: VIRT.dram, size: o.ramSize, kind: "ram" as const },
+    ],
+    qtree: (): QtreeDevice[] => {
+      const slots: QtreeDevice[] = m.virtio.map((v, i) => ({
+        type: "virtio-mmio", id: "", props: [], mmio: [{ base: v.base, size: v.size }],
+        bus: {
+          name: `virtio-mmio-bus.${i}`, type: "virtio-mmio-bus",
+          devices: v.device === undefined ? [] : [{ type: VIRTIO_NAMES[v.device.deviceId] ?? "virtio-device", id: "", props: [], mmio: [] }],
+        },
+      })).reverse();
+      const others = m.bus.mapped.filter((r) => r.name !== "virtio-mmio").map((r): QtreeDevice => ({
+        type: r.name === "serial" ? "serial-mm" : r.name, id: "", props: [], mmio: [{ base: r.base, size: r.size }],
+      }));
+      const harts: QtreeDevice = {
+        type: "riscv.hart_array", id: "", mmio: [],
+        props: [["num-harts", `${m.harts.length} (0x${m.harts.length.toString(16)})`], ["hartid-base", "0 (0x0)"],
+          ["cpu-type", "\"rv64-riscv-cpu\""], ["resetvec", "4096 (0x1000)"]],
+      };
+      return [...others, ...slots, harts];
+    },
+  };
+  const hub: MonitorHub = new MonitorHub(control, {
+    writeFile: (path, data) => {
+      try {
+        fs.writeFileSync(path, data);
+      } catch (e) {
+        throw new Error(fileErrorText(e));
+      }
+    },
+    nowMicros: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
+  });
+  const run = new RunControl({
+    pause: () => { paused = true; loop.stopRequested = true; freezeClock(); },
+    resume: () => { paused = false; thawClock(); schedule(); },
+    resetMachine: () => {
+      if (inTurn) { resetRequested = true; loop.stopRequested = true; }
+      else m.reset();
+    },
+    exit: (status) => { hub.leaving = true; exitWith(status); },
+  }, (name, data) => hub.event(name, data), { noShutdown: o.noShutdown, noReboot: o.noReboot });
+  runRef.run = run;
+
+  // Monitors on sockets: one client at a time; a session per connection.
+  const open = (mon: MonitorOption, write: (text: string) => void): MonitorSession =>
+    mon.mode === "control" ? hub.openQmp({ write }, { pretty: mon.pretty }) : hub.openHmp({ write });
+  const waits: Promise<void>[] = [];
+  for (const c of chardevs.values()) {
+    const mon = c.monitor;
+    if (c.backend.kind !== "socket" || mon === undefined) continue;
+    const sessions = new Map<Connection, MonitorSession>();
+    let firstClient: (() => void) | undefined;
+    if (c.backend.wait) waits.push(new Promise((resolve) => { firstClient = resolve; }));
+    try {
+      c.listener = await SocketListener.listen(c.backend.address, {
+        connect: (conn) => {
+          const s = open(mon, (text) => conn.write(text));
+          sessions.set(conn, s);
+          s.start();
+          firstClient?.();
+          firstClient = undefined;
+        },
+        data: (conn, bytes) => sessions.get(conn)?.input(bytes),
+        disconnect: (conn) => {
+          sessions.get(conn)?.close();
+          sessions.delete(conn);
+        },
+      });
+    } catch (e) {
+      const spec = o.chardevs.find((x) => x.id === c.id)?.spec ?? c.id;
+      fail(`${spec}: ${(e as Error).message}`);
+    }
+    listeners.push(c.listener);
+    if (c.backend.wait) process.stderr.write(`QEMU waiting for connection on: ${socketFilename(c)}\n`);
+  }
+
+  // The terminal: the serial port (with a monitor behind Ctrl-A c when they
+  // share it), or a monitor alone.
+  const toTerminal = (text: string): void => {
+    terminal.write(new TextEncoder().encode(text));
+    terminal.flush();
+  };
+  let stdinTo: ((bytes: Uint8Array) => void) | undefined;
+  if (stdio) {
+    let muxHmp: HmpSession | undefined;
+    if (muxMonitor) muxHmp = hub.openHmp({ write: toTerminal });
+    const muxer = new StdioMux({
+      toGuest: (bytes) => { for (const b of bytes) pendingInput.push(b); feedInput(); schedule(); },
+      quit: () => exitWith(0),
+      say: toTerminal,
+      toMonitor: muxHmp === undefined ? undefined : (bytes) => muxHmp.input(bytes),
+      focus: (monitor) => { if (monitor) muxHmp?.focusIn(); else muxHmp?.focusOut(); },
+    }, mux);
+    stdinTo = (bytes) => muxer.input(bytes);
+  } else if (stdioMonitors.length === 1) {
+    const mon = stdioMonitors[0].monitor as MonitorOption;
+    const s = open(mon, toTerminal);
+    s.start();
+    stdinTo = (bytes) => s.input(bytes);
+  }
+  if (stdinTo !== undefined) {
+    const feed = stdinTo;
+    if (process.stdin.isTTY) { process.stdin.setRawMode(true); ttyRaw = true; }
+    process.stdin.on("data", (d: Buffer) => feed(new Uint8Array(d)));
+    process.stdin.on("end", () => { /* input closed: the guest keeps running, as QEMU */ });
+  }
+  process.on("SIGINT", () => run.signal());
+  process.on("SIGTERM", () => run.signal());
+  process.on("SIGHUP", () => run.signal());
+
+  // -qmp ...,server=on without wait=off: the guest starts once a client is there.
+  await Promise.all(waits);
+  schedule();
 }
 
-main();
+void main();
