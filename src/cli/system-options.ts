@@ -68,6 +68,10 @@ export interface SystemOptions {
   monitorGiven: boolean;
   /** -name */
   name?: string;
+  /** -gdb DEV (-s: tcp::1234): where the gdb stub listens. */
+  gdb?: string;
+  /** -S: start with the CPUs stopped. */
+  startPaused: boolean;
   /** -rtc base=DATE: the RTC's start, in ms since the epoch. */
   rtcBase?: number;
   /** -rtc clock=vm: the RTC advances with guest time. */
@@ -129,9 +133,6 @@ const WITH_ARGUMENT = new Set(["-M", "-machine", "-cpu", "-accel", "-m", "-smp",
 /** Options that are known but not supported (yet): they fail with a clear line. */
 const UNSUPPORTED = new Map<string, string>([
   ["-enable-kvm", "KVM is not available: tsemu emulates in software (drop -enable-kvm)"],
-  ["-S", "the gdb stub and -S are not supported yet"],
-  ["-s", "the gdb stub (-s) is not supported yet"],
-  ["-gdb", "the gdb stub is not supported yet"],
   ["-netdev", "networking is not supported yet"],
   ["-nic", "networking is not supported yet"],
   ["-net", "networking is not supported yet"],
@@ -142,7 +143,7 @@ const UNSUPPORTED = new Map<string, string>([
 export function parseSystemArgs(argv: string[]): SystemOptions {
   const o: SystemOptions = {
     machine: "", ramSize: 128 * MiB, smp: 1, bios: "default", serial: [], display: "default", nographic: false,
-    noReboot: false, noShutdown: false, drives: [], devices: [], snapshot: false, debug: [], action: "run",
+    noReboot: false, noShutdown: false, drives: [], devices: [], snapshot: false, debug: [], action: "run", startPaused: false,
     chardevs: [], monitors: [], monitorGiven: false,
   };
   /** QEMU numbers the chardevs that -monitor and -qmp create across both options. */
@@ -251,6 +252,9 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
       }
       case "-d": o.debug.push(...arg.split(",")); break;
       case "-D": o.logFile = arg; break;
+      case "-S": o.startPaused = true; break;
+      case "-s": o.gdb = "tcp::1234"; break;
+      case "-gdb": o.gdb = arg; break;
       case "-name": o.name = parseKeyValues(arg, "guest").get("guest"); break;
       case "-rtc": {
         for (const [k, v] of parseKeyValues(arg)) {
@@ -415,6 +419,8 @@ goldfish RTC, sifive_test, virtio-mmio).  Options, as in qemu-system-riscv64:
 -snapshot                writes to disk images are kept in memory and dropped at exit
 -icount shift=N          guest time from the instruction count: each instruction is 2^N ns
 -rtc base=utc|DATE[,clock=host|vm]  where the RTC starts, and whether it follows guest time
+-s, -gdb tcp::PORT       a gdb stub (-s: port 1234), on loopback
+-S                       start with the CPUs stopped (gdb or the monitor's cont starts them)
 -d int,in_asm,guest_errors  trace to stderr (or to -D FILE)
 -D FILE                  where -d output goes
 -version, -h

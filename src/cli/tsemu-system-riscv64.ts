@@ -16,6 +16,7 @@ import type { BlockBackend } from "../block/block.js";
 import { VirtioBlk } from "../hw/virtio/virtio-blk.js";
 import { VirtioRng } from "../hw/virtio/virtio-rng.js";
 import type { VirtioDevice } from "../hw/virtio/virtio-mmio.js";
+import { attachSystemGdb, parseGdbAddress } from "../gdbstub/system.js";
 import { disassemble } from "../target/riscv/disas.js";
 import { realtimeNs } from "../host/time.js";
 import { SocketListener, errnoText, type Connection } from "../host/socket.js";
@@ -467,6 +468,8 @@ async function main(): Promise<void> {
   // The run loop: turns of guest code, with the event loop served in between.
   const nowMs = (): number => rawNowNs() / 1e6;
   let scheduled = false;
+  /** gdb holds the machine (a stop, a breakpoint, a step in progress). */
+  let gdbPaused = false;
   let idleTimer: NodeJS.Timeout | undefined;
   const schedule = (): void => {
     if (scheduled || exiting) return;
@@ -481,7 +484,7 @@ async function main(): Promise<void> {
       resetRequested = false;
       m.reset();
     }
-    if (paused) { output.flush(); return; }
+    if (paused || gdbPaused) { output.flush(); return; }
     feedInput();
     m.timers.runDue();
     inTurn = true;
@@ -491,7 +494,7 @@ async function main(): Promise<void> {
       inTurn = false;
     }
     output.flush();
-    if (exiting || paused) return;
+    if (exiting || paused || gdbPaused) return;
     if (resetRequested) { schedule(); return; }
     if (loop.idle()) {
       // Every hart waits for an interrupt: sleep until the next timer or input.
@@ -576,8 +579,25 @@ async function main(): Promise<void> {
       else m.reset();
     },
     exit: (status) => { hub.leaving = true; exitWith(status); },
-  }, (name, data) => hub.event(name, data), { noShutdown: o.noShutdown, noReboot: o.noReboot });
+  }, (name, data) => hub.event(name, data), { noShutdown: o.noShutdown, noReboot: o.noReboot, startStopped: o.startPaused });
   runRef.run = run;
+
+  // The gdb stub (-s, -gdb): gdb's stops hold the loop; its continue also starts a -S machine.
+  if (o.gdb !== undefined && o.gdb !== "none") {
+    const addr = parseGdbAddress(o.gdb);
+    if (addr === undefined) fail(`-gdb ${o.gdb}: unsupported (use tcp::PORT or tcp:HOST:PORT)`);
+    attachSystemGdb({
+      port: addr.port, host: addr.host, harts: m.harts, loop, bus: m.bus, startPaused: o.startPaused,
+      pause: () => { gdbPaused = true; loop.stopRequested = true; },
+      resume: () => {
+        gdbPaused = false;
+        if (!run.running) run.cont();
+        else schedule();
+      },
+      quit: () => exitWith(0),
+      error: (message) => fail(message),
+    });
+  }
 
   // Monitors on sockets: one client at a time; a session per connection.
   const open = (mon: MonitorOption, write: (text: string) => void): MonitorSession =>
