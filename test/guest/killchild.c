@@ -8,7 +8,15 @@ static void h(int s) { got = s; }
 int main(void) {
   int fd[2]; pipe(fd);
   pid_t c = fork();
-  if (c == 0) { signal(SIGTERM, h); write(fd[1], "r", 1); while (!got) pause(); printf("child got %d\n", got); fflush(stdout); _exit(3); }
+  if (c == 0) {
+    /* SIGTERM stays blocked until sigsuspend, so it cannot land between the test of got and the wait. */
+    sigset_t block, old;
+    sigemptyset(&block); sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    signal(SIGTERM, h); write(fd[1], "r", 1);
+    while (!got) sigsuspend(&old);
+    printf("child got %d\n", got); fflush(stdout); _exit(3);
+  }
   char b; read(fd[0], &b, 1);
   kill(c, SIGTERM);
   int st; waitpid(c, &st, 0);
