@@ -105,15 +105,6 @@ log="$work/build.log"
 
 # run STEP CMD...: runs CMD with its output appended to the log; on failure shows
 # the log's tail and exits non-zero (the work dir is kept for inspection).
-run() {
-  local step="$1"; shift
-  printf '\n===== %s: %s\n' "$step" "$*" >>"$log"
-  if ! "$@" >>"$log" 2>&1; then
-    tsemu_log "FAILED: $step. Last lines of $log:"
-    tail -n 40 "$log" >&2
-    exit 1
-  fi
-}
 fail() {
   tsemu_log "FAILED: $*"
   tsemu_log "log: $log"
@@ -123,11 +114,11 @@ fail() {
 # --- Source: Debian's busybox source package ---------------------------------
 tsemu_ensure_deb_src "$codename" "$deb_src_file" || true
 tsemu_log "apt-get update"
-run "apt-get update" tsemu_as_root apt-get update
+tsemu_run "apt-get update" tsemu_as_root apt-get update
 tsemu_log "downloading Debian source package busybox ($codename)"
 mkdir "$work/dl"
 apt_source() { (cd "$work/dl" && apt-get source --download-only busybox); }
-run "apt-get source" apt_source
+tsemu_run "apt-get source" apt_source
 shopt -s nullglob
 dscs=("$work"/dl/busybox_*.dsc)
 shopt -u nullglob
@@ -145,7 +136,7 @@ if [ "$mode" != rebuild ] && [ -x "$out/busybox" ]; then
 fi
 
 tsemu_log "extracting busybox $src_version"
-run "dpkg-source -x" dpkg-source -x "$dsc" "$work/src"
+tsemu_run "dpkg-source -x" dpkg-source -x "$dsc" "$work/src"
 src="$work/src"
 # Reproducible build stamps: the date of the Debian changelog entry.
 SOURCE_DATE_EPOCH="$(dpkg-parsechangelog -l "$src/debian/changelog" -STimestamp)"
@@ -155,7 +146,7 @@ unset CROSS_COMPILE ARCH CFLAGS LDFLAGS CPPFLAGS MAKEFLAGS MFLAGS
 
 # --- Configure: defconfig + fragment + oldconfig -------------------------------
 tsemu_log "configuring (defconfig + guest/busybox.config)"
-run "make defconfig" make -C "$src" defconfig
+tsemu_run "make defconfig" make -C "$src" defconfig
 # Fragment lines, normalised: "SYM=value" or "SYM is not set".
 settings="$(sed -n -E \
   -e 's/^(CONFIG_[A-Za-z0-9_]+)=(.*)$/\1=\2/p' \
@@ -175,7 +166,7 @@ apply_fragment() {
 }
 apply_fragment
 oldconfig() { { yes "" || true; } | make -C "$src" oldconfig; }
-run "make oldconfig" oldconfig
+tsemu_run "make oldconfig" oldconfig
 # Every fragment setting must have survived oldconfig.
 while IFS= read -r line; do
   sym="${line%%[= ]*}"
@@ -193,8 +184,8 @@ jobs="$(nproc)"
 tsemu_log "compiling with make -j$jobs (log: $log)"
 start=$SECONDS
 # BB_EXTRA_VERSION (a Debian patch) replaces the build date in the version banner.
-run "make busybox" make -C "$src" -j"$jobs" BB_EXTRA_VERSION="Debian $src_version, tsemu" busybox
-run "make busybox.links" make -C "$src" busybox.links
+tsemu_run "make busybox" make -C "$src" -j"$jobs" BB_EXTRA_VERSION="Debian $src_version, tsemu" busybox
+tsemu_run "make busybox.links" make -C "$src" busybox.links
 build_seconds=$((SECONDS - start))
 
 # --- Checks: static riscv64 ELF with every required applet --------------------

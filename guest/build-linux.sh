@@ -66,28 +66,21 @@ for old in "$cache"/tmp.*; do [ -d "$old" ] && rm -rf "$old"; done
 work="$(mktemp -d "$cache/tmp.XXXXXX")"
 log="$work/build.log"
 : >"$log"
-run() {
-  local step="$1"; shift
-  printf '\n===== %s: %s\n' "$step" "$*" >>"$log"
-  if ! "$@" >>"$log" 2>&1; then
-    tsemu_log "FAILED: $step. Last lines of $log:"
-    tail -n 40 "$log" >&2
-    exit 1
-  fi
-}
 
 tsemu_log "extracting linux-source-6.1 $src_version"
-run "extract" tar -xJf "$tarball" -C "$work"
+tsemu_run "extract" tar -xJf "$tarball" -C "$work"
 src="$work/linux-source-6.1"
 unset CROSS_COMPILE ARCH CFLAGS LDFLAGS CPPFLAGS MAKEFLAGS MFLAGS
-export KBUILD_BUILD_TIMESTAMP="@$(stat -c %Y "$tarball")" KBUILD_BUILD_USER=tsemu KBUILD_BUILD_HOST=tsemu
+# Reproducible build stamps: the source tarball's date (uname -v shows it).
+build_date="$(date -u -d "@$(stat -c %Y "$tarball")" '+%a %b %e %H:%M:%S UTC %Y')"
+export KBUILD_BUILD_TIMESTAMP="$build_date" KBUILD_BUILD_USER=tsemu KBUILD_BUILD_HOST=tsemu
 kmake() { make -C "$src" ARCH=riscv CROSS_COMPILE="$cross_prefix" "$@"; }
 
 tsemu_log "configuring (tinyconfig + guest/linux.config)"
-run "make tinyconfig" kmake tinyconfig
+tsemu_run "make tinyconfig" kmake tinyconfig
 grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set$)' "$fragment" >"$work/fragment"
-run "merge fragment" "$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$work/fragment"
-run "make olddefconfig" kmake olddefconfig
+tsemu_run "merge fragment" "$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$work/fragment"
+tsemu_run "make olddefconfig" kmake olddefconfig
 dropped=()
 while IFS= read -r line; do
   case "$line" in
@@ -98,9 +91,9 @@ done <"$work/fragment"
 [ ${#dropped[@]} -eq 0 ] || tsemu_die "Kconfig did not keep: ${dropped[*]} (a dependency is missing from guest/linux.config)"
 
 jobs="$(nproc)"
-tsemu_log "compiling with make -j$jobs; about 10 minutes on 2 cores (log: $log)"
+tsemu_log "compiling with make -j$jobs; a few minutes (about 2 on 2 cores) (log: $log)"
 start=$SECONDS
-run "make Image" kmake -j"$jobs" Image
+tsemu_run "make Image" kmake -j"$jobs" Image
 build_seconds=$((SECONDS - start))
 
 mkdir "$work/out"

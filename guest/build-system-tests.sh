@@ -13,6 +13,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$root/guest/lib.sh"
 self="$root/guest/build-system-tests.sh"
 src_dir="$root/test/guest-system"
 cache="$root/.cache/guest-system-tests"
@@ -47,6 +49,7 @@ done
 # depends on gp (mmu.c runs code through alias mappings).
 cflags=(-O2 -g -Wall -Wextra -std=gnu11 -nostdlib -nostartfiles -ffreestanding -fno-pic
   -mcmodel=medany -march=rv64gc -mabi=lp64d -mno-relax -static)
+# shellcheck disable=SC2054  # -Wl options carry their commas
 ldflags=(-T "$src_dir/link.ld" -Wl,--no-relax -Wl,--build-id=none)
 
 hash="$(
@@ -77,27 +80,9 @@ if [ ! -f "$out/.complete" ]; then
     pids+=("$!")
     names+=("$name")
   done
-  failed=0
-  for i in "${!pids[@]}"; do
-    if ! wait "${pids[$i]}"; then
-      echo "build-system-tests.sh: failed to build ${names[$i]}:" >&2
-      cat "$tmp/${names[$i]}.log" >&2
-      failed=1
-    elif [ -s "$tmp/${names[$i]}.log" ]; then
-      cat "$tmp/${names[$i]}.log" >&2
-    fi
-  done
-  [ "$failed" -eq 0 ] || exit 1
-  rm -f "$tmp"/*.log
-  touch "$tmp/.complete"
-  chmod 755 "$tmp"
-  [ -f "$out/.complete" ] || rm -rf "$out"
-  if ! mv -T "$tmp" "$out" 2>/dev/null; then
-    # Another run finished the same build first; keep its result.
-    [ -f "$out/.complete" ] || { echo "build-system-tests.sh: cannot create $out" >&2; exit 1; }
-  fi
+  tsemu_wait_jobs build-system-tests.sh "$tmp" "${names[@]}"
+  tsemu_publish_dir build-system-tests.sh "$tmp" "$out"
   trap - EXIT
-  rm -rf "$tmp"
 fi
 
 ln -sfn "$hash" "$cache/current.tmp.$$"

@@ -154,3 +154,51 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
     "$wanted" | tsemu_as_root tee "$file" >/dev/null
   return 0
 }
+
+# tsemu_run STEP CMD...: runs CMD with its output appended to the build log named
+# by the caller's $log; on failure shows the log's tail and exits non-zero (the
+# work directory is kept for inspection).
+tsemu_run() {
+  local step="$1"; shift
+  # shellcheck disable=SC2154  # $log is the caller's
+  printf '\n===== %s: %s\n' "$step" "$*" >>"$log"
+  if ! "$@" >>"$log" 2>&1; then
+    tsemu_log "FAILED: $step. Last lines of $log:"
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+}
+
+# tsemu_wait_jobs PREFIX DIR NAME... : waits for the background jobs whose pids
+# are in the caller's pids array (one per NAME, each logging to DIR/NAME.log);
+# shows the log of each that failed (and any warnings), exits 1 if one failed.
+tsemu_wait_jobs() {
+  local prefix="$1" dir="$2" failed=0 i=0 name
+  shift 2
+  for name in "$@"; do
+    # shellcheck disable=SC2154  # pids is the caller's
+    if ! wait "${pids[$i]}"; then
+      echo "$prefix: failed to build $name:" >&2
+      cat "$dir/$name.log" >&2
+      failed=1
+    elif [ -s "$dir/$name.log" ]; then
+      cat "$dir/$name.log" >&2
+    fi
+    i=$((i + 1))
+  done
+  [ "$failed" -eq 0 ] || exit 1
+  rm -f "$dir"/*.log
+}
+
+# tsemu_publish_dir PREFIX TMP OUT: moves a finished build from TMP to OUT (keeping
+# OUT when another run completed the same build first), marked complete.
+tsemu_publish_dir() {
+  local prefix="$1" tmp="$2" out="$3"
+  touch "$tmp/.complete"
+  chmod 755 "$tmp"
+  [ -f "$out/.complete" ] || rm -rf "$out"
+  if ! mv -T "$tmp" "$out" 2>/dev/null; then
+    [ -f "$out/.complete" ] || { echo "$prefix: cannot create $out" >&2; exit 1; }
+  fi
+  rm -rf "$tmp"
+}

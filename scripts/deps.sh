@@ -14,7 +14,7 @@ for g in "${groups[@]}"; do
     busybox) for p in dpkg-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross gcc libc6-dev make patch bzip2 xz-utils; do want "$p"; done ;;
     linux) for p in linux-source-6.1 gcc-riscv64-linux-gnu make gcc libc6-dev bc flex bison xz-utils cpio; do want "$p"; done ;;
     system) for p in qemu-system-misc opensbi u-boot-qemu device-tree-compiler e2fsprogs; do want "$p"; done ;;
-    gdb) for p in gdb-multiarch; do want "$p"; done ;;
+    gdb) want gdb-multiarch ;;
     *) echo "deps.sh: unknown group '$g' (expected: user, busybox, linux, system, gdb)" >&2; exit 2 ;;
   esac
 done

@@ -19,6 +19,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Console, describeStatus } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
+import { defaultGuest } from "../util/guest-images.js";
 
 const ROOT = repoRoot(import.meta.url);
 const EMU = process.env.TSEMU_SYSTEM_EMU ?? path.join(ROOT, "bin/tsemu-system-riscv64");
@@ -38,20 +39,12 @@ let initrd: string | undefined;
 let imagesMissing = "";
 let work = "";
 
-/** Runs a guest build script; the last stdout line is its result. */
-function build(script: string): string {
-  const r = spawnSync("bash", [path.join(ROOT, "guest", script)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  if (r.status !== 0) throw new Error(`guest/${script} failed (${r.error?.message ?? `status ${String(r.status)}`})`);
-  return r.stdout.trim().split("\n").pop() ?? "";
-}
 
 before(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-boot-"));
   if (emulator === undefined) return;
   try {
-    kernel = path.join(build("build-linux.sh"), "Image");
-    initrd = build("build-initramfs.sh");
-    for (const f of [kernel, initrd]) if (!fs.existsSync(f)) throw new Error(`${f} is missing`);
+    ({ kernel, initrd } = defaultGuest(ROOT));
   } catch (err) {
     imagesMissing = `the guest images are not built: ${(err as Error).message}`;
     kernel = initrd = undefined;

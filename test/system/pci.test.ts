@@ -13,11 +13,10 @@
  */
 import { before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { Console, describeStatus } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
+import { defaultGuest } from "../util/guest-images.js";
 
 const ROOT = repoRoot(import.meta.url);
 const EMU = process.env.TSEMU_SYSTEM_EMU ?? path.join(ROOT, "bin/tsemu-system-riscv64");
@@ -30,19 +29,11 @@ let kernel: string | undefined;
 let initrd: string | undefined;
 let imagesMissing = "";
 
-/** Runs a guest build script (a cached build returns at once); the last stdout line is its result. */
-function build(script: string): string {
-  const r = spawnSync("bash", [path.join(ROOT, "guest", script)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  if (r.status !== 0) throw new Error(`guest/${script} failed (${r.error?.message ?? `status ${String(r.status)}`})`);
-  return r.stdout.trim().split("\n").pop() ?? "";
-}
 
 before(() => {
   if (emulator === undefined) return;
   try {
-    kernel = path.join(build("build-linux.sh"), "Image");
-    initrd = build("build-initramfs.sh");
-    for (const f of [kernel, initrd]) if (!fs.existsSync(f)) throw new Error(`${f} is missing`);
+    ({ kernel, initrd } = defaultGuest(ROOT));
   } catch (err) {
     imagesMissing = `the guest images are not built: ${(err as Error).message}`;
     kernel = initrd = undefined;

@@ -1,10 +1,7 @@
 /** The CLINT, driven the way OpenSBI's ACLINT drivers drive it, on a fake clock. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { cell, dts } from "../../util/dtc.js";
 import { Clint, ClintReg as R } from "../../../src/hw/intc/clint.js";
 import { MipBit, type HartIrqs } from "../../../src/hw/core/irq.js";
 import { TimerList } from "../../../src/hw/core/clock.js";
@@ -248,23 +245,3 @@ test("fdt: clint@2000000 as QEMU 7.2 writes it (checked with dtc)", () => {
   ]);
   assert.throws(() => c.dev.fdtNode(soc, intcs.slice(1)), /1 cpu interrupt controllers given for 2 harts/);
 });
-
-/** A cell as dtc prints it. */
-function cell(v: number): string {
-  return `0x${v.toString(16).padStart(2, "0")}`;
-}
-
-/** The blob decompiled by dtc. */
-function dts(blob: Uint8Array): string {
-  const dir = mkdtempSync(join(tmpdir(), "tsemu-clint-"));
-  try {
-    const file = join(dir, "clint.dtb");
-    writeFileSync(file, blob);
-    const r = spawnSync("dtc", ["-I", "dtb", "-O", "dts", file], { encoding: "utf8" });
-    if (r.error) throw new Error(`cannot run dtc (Debian's device-tree-compiler): ${r.error.message}`);
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}

@@ -1,10 +1,7 @@
 /** The PLIC, driven the way OpenSBI and Linux's irq-sifive-plic driver drive it. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { cell, dts } from "../../util/dtc.js";
 import { Plic, PlicReg as R } from "../../../src/hw/intc/plic.js";
 import { MipBit, type HartIrqs } from "../../../src/hw/core/irq.js";
 import { Fdt } from "../../../src/hw/core/fdt.js";
@@ -321,23 +318,3 @@ test("fdt: plic@c000000 as QEMU 7.2 writes it (checked with dtc)", () => {
   ]);
   assert.throws(() => p.dev.fdtNode(soc, intcs.slice(1)), /1 cpu interrupt controllers given for 2 harts/);
 });
-
-/** A cell as dtc prints it. */
-function cell(v: number): string {
-  return `0x${v.toString(16).padStart(2, "0")}`;
-}
-
-/** The blob decompiled by dtc. */
-function dts(blob: Uint8Array): string {
-  const dir = mkdtempSync(join(tmpdir(), "tsemu-plic-"));
-  try {
-    const file = join(dir, "plic.dtb");
-    writeFileSync(file, blob);
-    const r = spawnSync("dtc", ["-I", "dtb", "-O", "dts", file], { encoding: "utf8" });
-    if (r.error) throw new Error(`cannot run dtc (Debian's device-tree-compiler): ${r.error.message}`);
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
