@@ -15,6 +15,7 @@
  * misses, FP, atomics, CSRs) call out to functions in target/riscv.
  */
 import { INSNS, Op } from "../target/riscv/insn-table.js";
+import { Mstatus } from "../target/riscv/hart-state.js";
 import { decodeAt, decoded } from "../target/riscv/decode.js";
 import { Cause, Exit, type RiscvCpu } from "../target/riscv/cpu.js";
 import { Access, PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../target/riscv/tlb.js";
@@ -25,8 +26,6 @@ import * as alu from "../target/riscv/alu64.js";
 import type { DecodedPage } from "../target/riscv/ram.js";
 import { PrivResult, execMret, execSfenceVma, execSret, execWfi } from "../target/riscv/priv.js";
 
-/** mstatus.FS = Dirty (see csr.ts). */
-const FS_DIRTY = 3 << 13;
 
 function execPrivileged(cpu: RiscvCpu, op: Op, pc: number): PrivResult {
   switch (op) {
@@ -313,8 +312,8 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         }
         switch (op) {
           case Op.LHU: case Op.LWU: xl[rd] = vl; xh[rd] = 0; break;
-          case Op.FLW: cpu.fl[rd] = vl; cpu.fh[rd] = -1; cpu.state.mstatus |= FS_DIRTY; break;
-          case Op.FLD: cpu.fl[rd] = vl; cpu.fh[rd] = vh; cpu.state.mstatus |= FS_DIRTY; break;
+          case Op.FLW: cpu.fl[rd] = vl; cpu.fh[rd] = -1; cpu.state.mstatus |= Mstatus.FS; break;
+          case Op.FLD: cpu.fl[rd] = vl; cpu.fh[rd] = vh; cpu.state.mstatus |= Mstatus.FS; break;
           default: xl[rd] = vl; xh[rd] = vl >> 31; break;
         }
         break;

@@ -512,7 +512,7 @@ async function main(): Promise<void> {
 
   // The monitor's view of the machine (its run state is `run`, made below with the hub).
   const readPhysical = physicalReader(m);
-  const views = m.harts.map((cpu) => riscvCpuView(cpu, readPhysical));
+  const views = m.harts.map((cpu) => riscvCpuView(cpu, m.bus));
   const serialChardev: ChardevInfo[] = outFd === -1 ? [] : [{ label: "serial0", filename: stdio ? "stdio" : "file", frontendOpen: true }];
   const control: MachineControl = {
     arch: "riscv64",

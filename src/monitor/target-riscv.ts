@@ -5,30 +5,24 @@
  * $reg in expressions, and the page walk a debugger does (no A/D bit
  * updates, no traps, no TLB fills).
  */
-import type { RiscvCpu } from "../target/riscv/cpu.js";
+import { Priv, type RiscvCpu } from "../target/riscv/cpu.js";
+import { Mstatus, SatpMode } from "../target/riscv/hart-state.js";
+import type { PhysBus } from "../target/riscv/mmu.js";
+import { debugTranslate } from "../target/riscv/mmu-debug.js";
 import { FREG_NAMES, XREG_NAMES, disassemble } from "../target/riscv/disas.js";
 import type { CpuView } from "./machine.js";
 
 const MASK64 = (1n << 64n) - 1n;
-const PRV_M = 3;
-const MSTATUS_MPRV = 1 << 17;
-const MSTATUS_FS = 3 << 13;
-const MSTATUS_MPP_SHIFT = 11;
-const SATP_SV39 = 8;
-const SATP_SV48 = 9;
 
 const pair = (lo: number, hi: number): bigint => (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
 /** An address or pc kept as an exact signed Number, as 64 bits. */
 const addr = (v: number): bigint => BigInt.asUintN(64, BigInt(v));
 const hex = (v: bigint): string => (v & MASK64).toString(16).padStart(16, "0");
 
-/** Read `length` guest-physical bytes (RAM); undefined where nothing is. */
-export type PhysRead = (addr: bigint, length: number) => Uint8Array | undefined;
-
 /** The CSR values that `info registers` shows and $name reads, as 64-bit numbers. */
 function csrs(cpu: RiscvCpu): [string, bigint][] {
   const st = cpu.state;
-  const sd = (st.mstatus & MSTATUS_FS) === MSTATUS_FS ? 0x80000000 : 0;
+  const sd = (st.mstatus & Mstatus.FS) === Mstatus.FS ? 0x80000000 : 0;
   return [
     ["mhartid", BigInt(st.mhartid)],
     // UXL = SXL = 2 (64-bit); SD when FS is Dirty.
@@ -82,54 +76,27 @@ export function readRegister(cpu: RiscvCpu, name: string): bigint | undefined {
   return csrs(cpu).find(([n]) => n === name)?.[1];
 }
 
-function load64(read: PhysRead, at: bigint): bigint | undefined {
-  const b = read(at, 8);
-  if (b === undefined) return undefined;
-  let v = 0n;
-  for (let i = 7; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-  return v;
-}
-
 /**
  * The physical address of virtual `va` for a data load at the hart's current
  * privilege (MPRV applied), or undefined when the walk finds no valid leaf.
  * Permission bits are not checked: a debugger may look at any mapped page.
+ * Without translation the address is used as it is, as QEMU's monitor does.
  */
-export function translateDebug(cpu: RiscvCpu, va: bigint, read: PhysRead): bigint | undefined {
+export function translateDebug(cpu: RiscvCpu, va: bigint, bus: PhysBus): bigint | undefined {
   const st = cpu.state;
   let priv = cpu.priv;
-  if (priv === PRV_M && (st.mstatus & MSTATUS_MPRV) !== 0) priv = (st.mstatus >>> MSTATUS_MPP_SHIFT) & 3;
-  const mode = st.satpMode;
-  if (priv === PRV_M || (mode !== SATP_SV39 && mode !== SATP_SV48)) return va & MASK64;
-  const levels = mode === SATP_SV39 ? 3 : 4;
-  const vaBits = BigInt(12 + 9 * levels);
-  // The bits above the top one must copy it.
-  const signed = BigInt.asIntN(64, va);
-  if (BigInt.asIntN(Number(vaBits), va) !== signed) return undefined;
-  let table = BigInt(st.satpPpn) * 4096n;
-  for (let level = levels - 1; level >= 0; level--) {
-    const shift = BigInt(12 + 9 * level);
-    const vpn = (va >> shift) & 511n;
-    const pte = load64(read, table + vpn * 8n);
-    if (pte === undefined || (pte & 1n) === 0n || (pte & 6n) === 4n) return undefined;
-    const ppn = (pte >> 10n) & ((1n << 44n) - 1n);
-    if ((pte & 0xan) === 0n) {
-      table = ppn * 4096n;
-      continue;
-    }
-    const span = 1n << (shift - 12n);
-    if (ppn % span !== 0n) return undefined; // a misaligned superpage
-    return (ppn * 4096n) | (va & ((1n << shift) - 1n));
-  }
-  return undefined;
+  if (priv === Priv.M && (st.mstatus & Mstatus.MPRV) !== 0) priv = (st.mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
+  if (priv === Priv.M || (st.satpMode !== SatpMode.SV39 && st.satpMode !== SatpMode.SV48)) return va & MASK64;
+  const pa = debugTranslate(cpu, bus, Number(BigInt.asIntN(64, va)));
+  return pa < 0 ? undefined : BigInt(pa);
 }
 
 /** A CpuView over one hart. */
-export function riscvCpuView(cpu: RiscvCpu, read: PhysRead): CpuView {
+export function riscvCpuView(cpu: RiscvCpu, bus: PhysBus): CpuView {
   return {
     dumpState: () => dumpState(cpu),
     register: (name) => readRegister(cpu, name),
-    translate: (va) => translateDebug(cpu, va, read),
+    translate: (va) => translateDebug(cpu, va, bus),
   };
 }
 

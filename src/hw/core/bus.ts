@@ -57,8 +57,8 @@ export class SystemBus implements PhysBus, DmaMemory {
     const { romBase, romSize, ramBase, ramSize } = this.layout;
     if (page >= ramBase && page < ramBase + ramSize) return this.ramHost + (page - ramBase);
     if (page >= romBase && page < romBase + romSize) return access === Access.WRITE ? -2 : page;
-    return this.find(page, 1) !== undefined || this.regions.some((r) => r.base < page + PAGE && r.base + r.size > page)
-      ? -2 : -1;
+    // Device memory anywhere in the page: accesses go through ioRead/ioWrite, which look up the exact region.
+    return this.regions.some((r) => r.base < page + PAGE && r.base + r.size > page) ? -2 : -1;
   }
 
   ioRead(pa: number, size: number, out: Int32Array): boolean {

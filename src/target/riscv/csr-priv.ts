@@ -6,7 +6,7 @@
 import { registerCsrs, type CsrDef } from "./csr.js";
 import type { RiscvCpu } from "./cpu.js";
 import { pmpUpdate } from "./pmp.js";
-import { MSTATUS_WRITABLE, Mstatus, S_INTERRUPTS, SSTATUS_MASK, SatpMode, Irq } from "./hart-state.js";
+import { type HartState, MSTATUS_WRITABLE, Mstatus, S_INTERRUPTS, SSTATUS_MASK, SatpMode, Irq } from "./hart-state.js";
 
 const TWO32 = 4294967296;
 /** misa: MXL = 64-bit; extensions A, C, D, F, I, M, S, U. */
@@ -126,6 +126,18 @@ function pmpaddrDef(i: number): CsrDef {
   };
 }
 
+/** The HartState fields that hold numbers. */
+type NumberField = { [K in keyof HartState]: HartState[K] extends number ? K : never }[keyof HartState];
+
+/** A register that keeps any 64-bit value written (scratch, cause, tval): its halves in two HartState fields. */
+function storage64(num: number, name: string, lo: NumberField, hi: NumberField): CsrDef {
+  return {
+    num, name,
+    read(cpu) { set(cpu, cpu.state[lo], cpu.state[hi]); },
+    write(cpu, l, h) { cpu.state[lo] = l; cpu.state[hi] = h; },
+  };
+}
+
 /** A register of constant value (identification, unimplemented counters): reads the value, ignores writes. */
 function constant(num: number, name: string, value = 0, writable = true): CsrDef {
   const def: CsrDef = { num, name, read(cpu) { setNumber(cpu, value); } };
@@ -159,26 +171,14 @@ const defs: CsrDef[] = [
     read(cpu) { set(cpu, cpu.state.senvcfg, 0); },
     write(cpu, lo) { cpu.state.senvcfg = lo & ENVCFG_WRITABLE; },
   },
-  {
-    num: 0x140, name: "sscratch",
-    read(cpu) { set(cpu, cpu.state.sscratchLo, cpu.state.sscratchHi); },
-    write(cpu, lo, hi) { cpu.state.sscratchLo = lo; cpu.state.sscratchHi = hi; },
-  },
+  storage64(0x140, "sscratch", "sscratchLo", "sscratchHi"),
   {
     num: 0x141, name: "sepc",
     read(cpu) { setNumber(cpu, cpu.state.sepc); },
     write(cpu, lo, hi) { cpu.state.sepc = asNumber(lo & ~1, hi); },
   },
-  {
-    num: 0x142, name: "scause",
-    read(cpu) { set(cpu, cpu.state.scauseLo, cpu.state.scauseHi); },
-    write(cpu, lo, hi) { cpu.state.scauseLo = lo; cpu.state.scauseHi = hi; },
-  },
-  {
-    num: 0x143, name: "stval",
-    read(cpu) { set(cpu, cpu.state.stvalLo, cpu.state.stvalHi); },
-    write(cpu, lo, hi) { cpu.state.stvalLo = lo; cpu.state.stvalHi = hi; },
-  },
+  storage64(0x142, "scause", "scauseLo", "scauseHi"),
+  storage64(0x143, "stval", "stvalLo", "stvalHi"),
   {
     num: 0x144, name: "sip",
     read(cpu) { set(cpu, (cpu.state.mip | cpu.state.seipSoftware) & cpu.state.mideleg, 0); },
@@ -244,26 +244,14 @@ const defs: CsrDef[] = [
     read(cpu) { set(cpu, cpu.state.mcountinhibit, 0); },
     write(cpu, lo) { cpu.state.mcountinhibit = lo & ~2; },
   },
-  {
-    num: 0x340, name: "mscratch",
-    read(cpu) { set(cpu, cpu.state.mscratchLo, cpu.state.mscratchHi); },
-    write(cpu, lo, hi) { cpu.state.mscratchLo = lo; cpu.state.mscratchHi = hi; },
-  },
+  storage64(0x340, "mscratch", "mscratchLo", "mscratchHi"),
   {
     num: 0x341, name: "mepc",
     read(cpu) { setNumber(cpu, cpu.state.mepc); },
     write(cpu, lo, hi) { cpu.state.mepc = asNumber(lo & ~1, hi); },
   },
-  {
-    num: 0x342, name: "mcause",
-    read(cpu) { set(cpu, cpu.state.mcauseLo, cpu.state.mcauseHi); },
-    write(cpu, lo, hi) { cpu.state.mcauseLo = lo; cpu.state.mcauseHi = hi; },
-  },
-  {
-    num: 0x343, name: "mtval",
-    read(cpu) { set(cpu, cpu.state.mtvalLo, cpu.state.mtvalHi); },
-    write(cpu, lo, hi) { cpu.state.mtvalLo = lo; cpu.state.mtvalHi = hi; },
-  },
+  storage64(0x342, "mcause", "mcauseLo", "mcauseHi"),
+  storage64(0x343, "mtval", "mtvalLo", "mtvalHi"),
   {
     num: 0x344, name: "mip",
     read(cpu) { set(cpu, cpu.state.mip | cpu.state.seipSoftware, 0); },

@@ -4,9 +4,8 @@
  * when the system emulator needs it.
  */
 import type { RiscvCpu } from "./cpu.js";
+import { Mstatus } from "./hart-state.js";
 
-/** mstatus.FS = Dirty: any write of floating-point state sets it (a system kernel saves FP state by it). */
-const FS_DIRTY = 3 << 13;
 
 export interface CsrDef {
   readonly num: number;
@@ -33,17 +32,17 @@ const defs: CsrDef[] = [
   {
     num: 0x001, name: "fflags",
     read(cpu) { cpu.tmpLo = cpu.fflags; cpu.tmpHi = 0; },
-    write(cpu, lo) { cpu.fflags = lo & 0x1f; cpu.state.mstatus |= FS_DIRTY; },
+    write(cpu, lo) { cpu.fflags = lo & 0x1f; cpu.state.mstatus |= Mstatus.FS; },
   },
   {
     num: 0x002, name: "frm",
     read(cpu) { cpu.tmpLo = cpu.frm; cpu.tmpHi = 0; },
-    write(cpu, lo) { cpu.frm = lo & 7; cpu.state.mstatus |= FS_DIRTY; },
+    write(cpu, lo) { cpu.frm = lo & 7; cpu.state.mstatus |= Mstatus.FS; },
   },
   {
     num: 0x003, name: "fcsr",
     read(cpu) { cpu.tmpLo = (cpu.frm << 5) | cpu.fflags; cpu.tmpHi = 0; },
-    write(cpu, lo) { cpu.fflags = lo & 0x1f; cpu.frm = (lo >>> 5) & 7; cpu.state.mstatus |= FS_DIRTY; },
+    write(cpu, lo) { cpu.fflags = lo & 0x1f; cpu.frm = (lo >>> 5) & 7; cpu.state.mstatus |= Mstatus.FS; },
   },
   // User mode counts host ticks, as QEMU's linux-user; a system hart counts retired instructions.
   { num: 0xc00, name: "cycle", read(cpu) { readNumber(cpu, cpu.system ? cpu.instret : ticks()); } },
@@ -63,7 +62,7 @@ export function registerCsrs(more: readonly CsrDef[]): void {
 function systemAllows(cpu: RiscvCpu, num: number): boolean {
   if (num <= 3) return !cpu.fpOff;
   // satp from S-mode traps when mstatus.TVM is set.
-  if (num === 0x180 && cpu.priv === 1 && (cpu.state.mstatus & (1 << 20)) !== 0) return false;
+  if (num === 0x180 && cpu.priv === 1 && (cpu.state.mstatus & Mstatus.TVM) !== 0) return false;
   if (num >= 0xc00 && num <= 0xc1f && cpu.priv < 3) {
     const bit = 1 << (num - 0xc00);
     if ((cpu.state.mcounteren & bit) === 0) return false;

@@ -5,12 +5,11 @@
  * canonical NaN.
  */
 import { Op } from "./insn-table.js";
+import { Mstatus } from "./hart-state.js";
 import type { RiscvCpu } from "./cpu.js";
 import * as fpu from "./fpu/index.js";
 
 const CANONICAL_NAN_S = 0x7fc00000;
-/** mstatus.FS = Dirty. */
-const FS_DIRTY = 3 << 13;
 
 function s(cpu: RiscvCpu, r: number): number {
   return cpu.fh[r] === -1 ? cpu.fl[r] : CANONICAL_NAN_S;
@@ -54,7 +53,7 @@ export function execFp(cpu: RiscvCpu, op: Op, rd: number, rs1: number, rs2: numb
   rmField: number): boolean {
   // A system hart with mstatus.FS Off has no FPU; any use marks the state Dirty.
   if (cpu.fpOff) return false;
-  cpu.state.mstatus |= FS_DIRTY;
+  cpu.state.mstatus |= Mstatus.FS;
   const rm = rmField === 7 ? cpu.frm : rmField;
   const fl = cpu.fl;
   const fh = cpu.fh;
