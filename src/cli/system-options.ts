@@ -17,6 +17,8 @@ export interface DriveOption {
 export interface DeviceOption {
   driver: string;
   props: Map<string, string>;
+  /** The option's text, for messages. */
+  spec: string;
 }
 
 /** Where a character device's bytes go: a terminal, nothing, or a listening socket. */
@@ -236,7 +238,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
         const kv = parseKeyValues(arg, "driver");
         const driver = kv.get("driver") ?? "";
         kv.delete("driver");
-        o.devices.push({ driver, props: kv });
+        o.devices.push({ driver, props: kv, spec: arg });
         break;
       }
       case "-icount": {
@@ -390,7 +392,7 @@ function parseDrive(arg: string): DriveOption {
 export const HELP = `usage: tsemu-system-riscv64 [options]
 
 Emulates QEMU's RISC-V 'virt' board (RV64GC harts, CLINT, PLIC, ns16550a UART,
-goldfish RTC, sifive_test, virtio-mmio).  Options, as in qemu-system-riscv64:
+goldfish RTC, sifive_test, virtio-mmio, PCIe with virtio-pci).  Options, as in qemu-system-riscv64:
 
 -M virt[,dumpdtb=FILE]   the machine (only virt); dumpdtb writes the device tree and exits
 -m SIZE                  RAM size (default 128M; suffixes K, M, G; at most 2047M)
@@ -413,9 +415,11 @@ goldfish RTC, sifive_test, virtio-mmio).  Options, as in qemu-system-riscv64:
 -mon chardev=ID[,mode=control|readline][,pretty=on]  a monitor on a -chardev
 -no-reboot               exit when the guest resets
 -no-shutdown             stay (paused) when the guest powers off
--drive file=IMG,format=raw,if=virtio[,readonly=on][,snapshot=on]
--drive file=IMG,format=raw,if=none,id=ID  with  -device virtio-blk-device,drive=ID
--device virtio-rng-device
+-drive file=IMG,format=raw,if=virtio[,readonly=on][,snapshot=on]   a virtio-blk-pci disk
+-drive file=IMG,format=raw,if=none,id=ID  with  -device virtio-blk-pci,drive=ID
+                         (or virtio-blk-device, on virtio-mmio)
+-device TYPE[,PROP=VALUE...]  a device: virtio-blk-pci, virtio-rng-pci, virtio-blk-device,
+                         virtio-rng-device; -device help lists them, -device TYPE,help their properties
 -snapshot                writes to disk images are kept in memory and dropped at exit
 -icount shift=N          guest time from the instruction count: each instruction is 2^N ns
 -rtc base=utc|DATE[,clock=host|vm]  where the RTC starts, and whether it follows guest time

@@ -13,9 +13,10 @@ import { SystemLoop } from "../accel/system-loop.js";
 import { BlockFile } from "../host/block-file.js";
 import { SnapshotOverlay } from "../block/snapshot.js";
 import type { BlockBackend } from "../block/block.js";
-import { VirtioBlk } from "../hw/virtio/virtio-blk.js";
-import { VirtioRng } from "../hw/virtio/virtio-rng.js";
-import type { VirtioDevice } from "../hw/virtio/virtio-mmio.js";
+import type { VirtioDevice } from "../hw/virtio/virtio-transport.js";
+import type { PciPlug } from "../hw/pci/pci-device.js";
+import { virtDevices, type DeviceContext } from "../system/virt-devices.js";
+import { DeviceError } from "../system/qdev.js";
 import { attachSystemGdb, parseGdbAddress } from "../gdbstub/system.js";
 import { disassemble } from "../target/riscv/disas.js";
 import { realtimeNs } from "../host/time.js";
@@ -89,8 +90,8 @@ interface DriveInfo {
 
 interface Drives {
   byId: Map<string, BlockBackend>;
-  /** if=virtio drives, in order. */
-  virtio: BlockBackend[];
+  /** The ids of the if=virtio drives (virtio0, virtio1, ...), in order. */
+  virtio: string[];
   all: BlockBackend[];
   info: DriveInfo[];
 }
@@ -109,57 +110,59 @@ function openDrives(o: SystemOptions): Drives {
     const snapshot = (o.snapshot || drive.snapshot) && !drive.readOnly;
     if (snapshot) backend = new SnapshotOverlay(backend);
     d.all.push(backend);
-    d.info.push({
-      name: drive.if === "none" ? drive.id ?? "" : drive.id ?? `virtio${virtioIndex++}`, path, readOnly: drive.readOnly, snapshot, backend,
-    });
-    if (drive.if === "none") {
-      if (drive.id === undefined) fail(`-drive file=${path},if=none: needs id=NAME for -device ...,drive=NAME`);
-      if (d.byId.has(drive.id)) fail(`-drive id=${drive.id}: duplicate drive id`);
-      d.byId.set(drive.id, backend);
-    } else {
-      d.virtio.push(backend);
-    }
+    const name = drive.if === "none" ? drive.id ?? "" : drive.id ?? `virtio${virtioIndex++}`;
+    d.info.push({ name, path, readOnly: drive.readOnly, snapshot, backend });
+    if (drive.if === "none" && drive.id === undefined) fail(`-drive file=${path},if=none: needs id=NAME for -device ...,drive=NAME`);
+    if (d.byId.has(name)) fail(`-drive id=${name}: duplicate drive id`);
+    d.byId.set(name, backend);
+    if (drive.if !== "none") d.virtio.push(name);
   }
   return d;
 }
 
-function makeDevices(o: SystemOptions, drives: Drives): VirtioDevice[] {
-  const devices: VirtioDevice[] = drives.virtio.map((b) => new VirtioBlk(b));
-  // QOM paths of the devices, as QEMU names anonymous -device (and if=virtio) devices.
+/** The devices of -device and -drive if=virtio, created through the device registry as QEMU's qdev does. */
+function makeDevices(o: SystemOptions, drives: Drives): { virtio: VirtioDevice[]; pci: PciPlug[] } {
+  const registry = virtDevices();
+  const virtio: VirtioDevice[] = [];
+  const pci: PciPlug[] = [];
+  // QOM paths of the devices, as QEMU names anonymous devices: in the order they are created.
   let anonymous = 0;
-  const attach = (b: BlockBackend): void => {
-    const info = drives.info.find((i) => i.backend === b);
-    if (info !== undefined) info.qdev = `/machine/peripheral-anon/device[${anonymous}]/virtio-backend`;
+  const ctx: DeviceContext = {
+    drives: drives.byId, usedDrives: new Set(), random: (buf) => randomFillSync(buf),
+    attached: (b) => {
+      const info = drives.info.find((i) => i.backend === b);
+      if (info !== undefined) info.qdev = `/machine/peripheral-anon/device[${anonymous}]/virtio-backend`;
+    },
   };
-  for (const b of drives.virtio) { attach(b); anonymous++; }
-  const used = new Set<string>();
-  for (const dev of o.devices) {
-    switch (dev.driver) {
-      case "virtio-blk-device": {
-        const id = dev.props.get("drive");
-        if (id === undefined) fail("-device virtio-blk-device: drive=ID is required");
-        const b = drives.byId.get(id);
-        if (b === undefined) fail(`-device virtio-blk-device,drive=${id}: no -drive with id=${id}`);
-        if (used.has(id)) fail(`-device virtio-blk-device,drive=${id}: drive is already in use`);
-        used.add(id);
-        devices.push(new VirtioBlk(b, { serial: dev.props.get("serial") }));
-        attach(b);
-        anonymous++;
-        break;
-      }
-      case "virtio-rng-device":
-        devices.push(new VirtioRng((buf) => randomFillSync(buf)));
-        anonymous++;
-        break;
-      case "help":
-        process.stdout.write("virtio-blk-device\nvirtio-rng-device\n");
-        process.exit(0);
-        break;
-      default:
-        fail(`-device ${dev.driver}: unsupported device (virt in tsemu has virtio-blk-device and virtio-rng-device)`);
+  const create = (driver: string, props: Map<string, string>, spec: string): void => {
+    const type = registry.find(driver);
+    if (type === undefined) fail(`-device ${spec}: '${driver}' is not a valid device model name`);
+    if (props.has("help")) {
+      process.stdout.write(registry.typeHelp(type));
+      process.exit(0);
     }
+    try {
+      const planned = type.realize(registry.parse(type, props), ctx);
+      if (planned.bus === "PCI") pci.push({ ...planned.plug, spec });
+      else virtio.push(planned.device);
+    } catch (e) {
+      if (e instanceof DeviceError) fail(`-device ${spec}: ${e.message}`);
+      throw e;
+    }
+    anonymous++;
+  };
+  for (const dev of o.devices) {
+    if (dev.driver === "help" || dev.driver === "?") {
+      process.stdout.write(registry.help());
+      process.exit(0);
+    }
+    create(dev.driver, dev.props, dev.spec);
   }
-  return devices;
+  // QEMU turns each if=virtio drive into a virtio-blk-pci after the -device options.
+  for (const name of drives.virtio) {
+    create("virtio-blk-pci", new Map([["drive", name]]), `virtio-blk-pci,drive=${name}`);
+  }
+  return { virtio, pci };
 }
 
 function rtcSource(o: SystemOptions, ticks: () => number): () => bigint {
@@ -415,7 +418,7 @@ async function main(): Promise<void> {
   try {
     machine = new VirtMachine({
       ramSize: o.ramSize, harts: o.smp, images: { firmware, kernel, initrd }, bootargs: o.append, dtb,
-      virtio: devices,
+      virtio: devices.virtio, pci: devices.pci,
       serial: {
         write: (bytes) => { if (outFd >= 0) output.write(bytes); },
         acceptInput: () => feedInput(),

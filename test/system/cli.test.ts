@@ -37,8 +37,19 @@ const BAD: [string, string[], RegExp][] = [
   ["kernel is a directory", ["-M", "virt", "-kernel", "/"], /-kernel \/: is a directory/],
   ["missing disk", ["-M", "virt", "-drive", "file=/nonexistent.img,format=raw,if=virtio"], /nonexistent\.img/],
   ["unsupported format", ["-M", "virt", "-drive", "file=x.qcow2,format=qcow2"], /format 'qcow2' is not supported/],
-  ["unknown device", ["-M", "virt", "-device", "e1000"], /-device e1000: unsupported device/],
-  ["device without drive", ["-M", "virt", "-device", "virtio-blk-device,drive=d0"], /no -drive with id=d0/],
+  ["unknown device", ["-M", "virt", "-device", "nosuch"], /-device nosuch: 'nosuch' is not a valid device model name/],
+  ["device without drive", ["-M", "virt", "-device", "virtio-blk-device,drive=d0"],
+    /-device virtio-blk-device,drive=d0: Property 'virtio-blk-device.drive' can't find value 'd0'/],
+  ["drive property missing", ["-M", "virt", "-device", "virtio-blk-pci"], /-device virtio-blk-pci: drive property not set/],
+  ["unknown device property", ["-M", "virt", "-device", "virtio-rng-pci,foo=1"], /Property 'virtio-rng-pci\.foo' not found/],
+  ["bad PCI address", ["-M", "virt", "-device", "virtio-rng-pci,addr=zz"], /Property 'virtio-rng-pci\.addr' doesn't take value 'zz'/],
+  ["bad bool", ["-M", "virt", "-device", "virtio-rng-pci,disable-legacy=maybe"], /Parameter 'disable-legacy' does not accept value 'maybe'/],
+  ["PCI slot of the host bridge", ["-M", "virt", "-device", "virtio-rng-pci,addr=0"],
+    /-device virtio-rng-pci,addr=0: PCI: slot 0 function 0 not available for virtio-rng-pci, in use by gpex-root,id=\(null\)/],
+  ["PCI slot taken", ["-M", "virt", "-device", "virtio-rng-pci,addr=3", "-device", "virtio-rng-pci,addr=3"],
+    /PCI: slot 3 function 0 not available for virtio-rng-pci, in use by virtio-rng-pci,id=\(null\)/],
+  ["drive used twice", ["-M", "virt", "-drive", "file=/etc/hostname,format=raw,if=none,id=d0",
+    "-device", "virtio-blk-pci,drive=d0", "-device", "virtio-blk-pci,drive=d0"], /Drive 'd0' is already in use by another device/],
   ["initrd without kernel", ["-M", "virt", "-initrd", "/etc/hostname"], /-initrd: requires -kernel/],
   ["bad icount", ["-M", "virt", "-icount", "shift=99"], /shift must be a whole number from 0 to 10/],
   ["bad log item", ["-M", "virt", "-d", "everything"], /-d everything: unknown log item/],
@@ -55,6 +66,32 @@ for (const [name, args, message] of BAD) {
     assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, "no stack trace");
   });
 }
+
+test("-device help and -device TYPE,help print QEMU 7.2's lines for the types and properties tsemu has", (t) => {
+  if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
+  const qemu = (args: string[]): string => spawnSync(QEMU, ["-M", "virt", ...args], { encoding: "utf8", timeout: 60_000 }).stdout;
+  const list = run(["-M", "virt", "-device", "help"]);
+  assert.equal(list.status, 0);
+  const qemuList = qemu(["-device", "help"]).split("\n");
+  const types: string[] = [];
+  for (const line of list.stdout.trimEnd().split("\n")) {
+    if (line === "") continue;
+    assert.ok(qemuList.includes(line), `QEMU's -device help has no line ${JSON.stringify(line)}`);
+    const name = /^name "([^"]+)"/.exec(line);
+    if (name !== null) types.push(name[1]);
+  }
+  assert.deepEqual(types.sort(), ["virtio-blk-device", "virtio-blk-pci", "virtio-rng-device", "virtio-rng-pci"]);
+  for (const type of types) {
+    const props = run(["-M", "virt", "-device", `${type},help`]);
+    assert.equal(props.status, 0);
+    const lines = props.stdout.trimEnd().split("\n");
+    assert.equal(lines[0], `${type} options:`);
+    const qemuProps = qemu(["-device", `${type},help`]).split("\n");
+    for (const line of lines.slice(1)) {
+      assert.ok(qemuProps.includes(line), `QEMU's -device ${type},help has no line ${JSON.stringify(line)}`);
+    }
+  }
+});
 
 test("-version and -h", () => {
   assert.match(run(["-version"]).stdout, /^tsemu-system-riscv64 version \d+\.\d+\.\d+/);

@@ -103,6 +103,8 @@ export interface PciConfigOptions {
 
 /** Called after every configuration write with the bytes it touched. */
 export type ConfigWriteListener = (offset: number, size: number) => void;
+/** Called before a configuration read, so that a device can refresh registers it computes. */
+export type ConfigReadHook = (offset: number, size: number) => void;
 
 export class PciConfigSpace {
   readonly size: number;
@@ -114,6 +116,7 @@ export class PciConfigSpace {
   readonly w1cmask: Uint8Array;
   private readonly bars: (PciBarSpec | undefined)[] = new Array<PciBarSpec | undefined>(PCI_NUM_BARS).fill(undefined);
   private readonly listeners: ConfigWriteListener[] = [];
+  private readHook: ConfigReadHook | undefined;
   /** Reset values of config and the masks, captured by `reset` on first use. */
   private initial: Uint8Array | undefined;
   /** Where the function's INTx goes (the host bridge sets it when the function is plugged). */
@@ -235,11 +238,17 @@ export class PciConfigSpace {
     this.listeners.push(listener);
   }
 
+  /** Be asked before every configuration read (one hook per function). */
+  onRead(hook: ConfigReadHook): void {
+    this.readHook = hook;
+  }
+
   /**
    * A configuration read of `size` bytes (1, 2 or 4) at `offset`,
    * little-endian; bytes past the end of the space read as ones.
    */
   read(offset: number, size: number): number {
+    this.readHook?.(offset, size);
     let v = 0;
     for (let i = size - 1; i >= 0; i--) {
       const at = offset + i;

@@ -78,6 +78,8 @@ export class PcieHost {
   readonly root: PciConfigSpace;
   /** Functions on bus 0 by devfn (device << 3 | function). */
   private readonly functions = new Map<number, PciConfigSpace>();
+  /** Device resets of functions whose device has more state than configuration space. */
+  private readonly resets = new Map<number, () => void>();
   /** How many functions hold each INTx line high. */
   private readonly intxCount = [0, 0, 0, 0];
   private mappings: Mapping[] = [];
@@ -113,12 +115,18 @@ export class PcieHost {
     return this.opts.ecam.size / 2 ** ECAM_BUS_SHIFT;
   }
 
-  /** Put a function on bus 0 at devfn (device << 3 | function), its BARs and capabilities declared. */
-  plug(devfn: number, fn: PciConfigSpace): void {
+  /**
+   * Put a function on bus 0 at devfn (device << 3 | function), its BARs and
+   * capabilities declared; `reset` resets the whole device (its
+   * configuration space included) where a reset of the configuration space
+   * alone would not do.
+   */
+  plug(devfn: number, fn: PciConfigSpace, reset?: () => void): void {
     if (!Number.isInteger(devfn) || devfn < 0 || devfn > 0xff) throw new Error(`devfn ${devfn}: out of range`);
     if (this.functions.has(devfn)) throw new Error(`PCI slot ${devfn >> 3} function ${devfn & 7} is in use`);
     fn.snapshot();
     this.functions.set(devfn, fn);
+    if (reset !== undefined) this.resets.set(devfn, reset);
     fn.listen((offset, size) => {
       // Only the command register and the BARs move mappings.
       if ((offset <= PciReg.COMMAND + 1 && offset + size > PciReg.COMMAND)
@@ -134,6 +142,11 @@ export class PcieHost {
     this.mappingsStale = true;
   }
 
+  /** Whether a function is plugged at devfn on bus 0 (seen by the guest or not). */
+  has(devfn: number): boolean {
+    return this.functions.has(devfn);
+  }
+
   /**
    * The function at bus:devfn as the guest sees it: a function other than 0
    * shows only when function 0 of its slot is there (as QEMU).
@@ -145,7 +158,7 @@ export class PcieHost {
   }
 
   reset(): void {
-    for (const fn of this.functions.values()) fn.reset();
+    for (const [devfn, fn] of this.functions) (this.resets.get(devfn) ?? (() => fn.reset()))();
     this.mappingsStale = true;
   }
 

@@ -18,6 +18,9 @@ import { GoldfishRtc } from "../rtc/goldfish-rtc.js";
 import { SifiveTest } from "../misc/sifive-test.js";
 import { VirtioMmio, type VirtioDevice } from "../virtio/virtio-mmio.js";
 import { PcieHost } from "../pci/pcie-host.js";
+import { MsiRouteTable } from "../pci/msi-route.js";
+import type { MsiMessage } from "../pci/msi.js";
+import type { PciFunctionModel, PciPlug } from "../pci/pci-device.js";
 import { FwCfg } from "../nvram/fw-cfg.js";
 import { fdtAddress, loadBootImages, resetVector, type BootImages } from "./boot.js";
 
@@ -60,6 +63,8 @@ export interface VirtOptions {
   dtb?: Uint8Array;
   /** Virtio devices, in command-line order (the first lands in the highest slot, as QEMU's). */
   virtio: VirtioDevice[];
+  /** PCI devices for the root bus, in the order QEMU creates them (each takes the first free slot unless it names one). */
+  pci?: PciPlug[];
   serial: SerialBackend;
   clock: TimeSource;
   /** Host realtime in nanoseconds since the epoch (the RTC). */
@@ -84,6 +89,10 @@ export class VirtMachine implements HartIrqs {
   readonly virtio: VirtioMmio[] = [];
   readonly pcie: PcieHost;
   readonly fwCfg: FwCfg;
+  /** The MSI route table of the machine's PCI functions (irqchip routes). */
+  readonly msiRoutes: MsiRouteTable;
+  /** The PCI functions plugged from the options, by devfn, with their type names. */
+  readonly pciFunctions = new Map<number, { name: string; model: PciFunctionModel }>();
   /** The device tree blob handed to the guest. */
   dtb: Uint8Array = new Uint8Array(0);
 
@@ -117,6 +126,9 @@ export class VirtMachine implements HartIrqs {
       irqs: [0, 1, 2, 3].map((i) => this.plic.irq(PCIE_IRQ + i)), irqBase: PCIE_IRQ,
     });
     this.fwCfg = new FwCfg({ base: VIRT.fwCfg, cpus: opts.harts, dma: this.bus });
+    // No interrupt controller here takes messages directly (the PLIC has no MSI): routes go through memory.
+    this.msiRoutes = new MsiRouteTable(() => undefined, (msg) => this.msiWrite(msg));
+    for (const plug of opts.pci ?? []) this.plugPci(plug);
     for (const r of [this.test.region, this.rtc.region, this.clint.region, this.plic.region, this.serial.region]) {
       this.bus.map(r);
     }
@@ -124,6 +136,38 @@ export class VirtMachine implements HartIrqs {
     for (const r of [...this.pcie.regions, ...this.fwCfg.regions]) this.bus.map(r);
     setTickSource(() => this.clint.mtime());
     this.reset();
+  }
+
+  /**
+   * Plug a PCI function into the root bus at its address, or at the first
+   * free slot (QEMU's rule for devices without addr=); errors as QEMU's.
+   */
+  private plugPci(plug: PciPlug): void {
+    let devfn = plug.addr;
+    if (devfn === undefined) {
+      for (let slot = 0; slot < 32 && devfn === undefined; slot++) {
+        if (!this.pcie.has(slot << 3)) devfn = slot << 3;
+      }
+      if (devfn === undefined) throw new Error(`-device ${plug.spec ?? plug.name}: PCI: no slot/function available for ${plug.name}, all in use or reserved`);
+    }
+    if (this.pcie.has(devfn)) {
+      const user = devfn === 0 ? "gpex-root" : this.pciFunctions.get(devfn)?.name ?? "?";
+      throw new Error(`-device ${plug.spec ?? plug.name}: PCI: slot ${devfn >> 3} function ${devfn & 7} not available for ${plug.name}, in use by ${user},id=(null)`);
+    }
+    const model = plug.create({ dma: this.bus, send: (msg) => this.msiWrite(msg), routes: this.msiRoutes, log: this.opts.log });
+    this.pcie.plug(devfn, model.config, () => model.reset());
+    this.pciFunctions.set(devfn, { name: plug.name, model });
+  }
+
+  /** A message from a PCI function as bus master: a 32-bit write of its data at its address, RAM or device. */
+  private msiWrite(msg: MsiMessage): void {
+    const host = this.bus.hostOffset(msg.address, 4);
+    if (host >= 0) {
+      new DataView(this.bus.u8.buffer, this.bus.u8.byteOffset).setUint32(host, msg.data, true);
+      this.bus.written(msg.address, 4);
+    } else {
+      this.bus.ioWrite(msg.address, 4, msg.data | 0, 0);
+    }
   }
 
   setMip(hart: number, bit: MipBit, level: boolean): void {

@@ -23,8 +23,12 @@ const HEADER_SIZE = 16;
 const ID_BYTES = 20;
 /** QEMU's default queue-size (256) minus the header and status descriptors. */
 const SEG_MAX = 254;
-/** struct virtio_blk_config up to num_queues: the fields this device can describe. */
-const CONFIG_SIZE = 36;
+/**
+ * struct virtio_blk_config through write_zeroes_may_unmap and its padding,
+ * the size QEMU 7.2 gives it (the discard and write-zeroes fields stay 0, as
+ * those features are not offered); it sizes virtio-blk-pci's legacy I/O BAR.
+ */
+const CONFIG_SIZE = 60;
 
 export interface VirtioBlkOptions {
   /** The drive's serial= (GET_ID answers it, up to 20 bytes). */
@@ -35,6 +39,8 @@ export class VirtioBlk implements VirtioDevice {
   readonly deviceId = VIRTIO_ID_BLOCK;
   readonly features: bigint;
   readonly queueCount = 1;
+  /** QEMU's queue-size default. */
+  readonly queueSize = 256;
   readonly config = new Uint8Array(CONFIG_SIZE);
   private readonly serial: Uint8Array;
   private readonly sectors: number;

@@ -10,7 +10,7 @@ import type { AccessSize, DmaMemory, MmioOps, MmioRegion } from "../core/memory.
 import type { IrqLine } from "../core/irq.js";
 import type { FdtNode } from "../core/fdt.js";
 import { VIRTQUEUE_MAX_SIZE, type Virtqueue } from "./virtqueue.js";
-import { VirtioTransport, type VirtioDevice } from "./virtio-transport.js";
+import { VirtioTransport, setHigh32 as setHi, setLow32 as setLo, type VirtioDevice } from "./virtio-transport.js";
 
 export {
   type VirtioDevice, VirtioStatus, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_RING_INDIRECT_DESC, VIRTIO_F_VERSION_1,
@@ -45,8 +45,6 @@ export interface VirtioMmioOptions {
   log?: (message: string) => void;
 }
 
-const setLo = (addr: number, v: number): number => Math.floor(addr / 2 ** 32) * 2 ** 32 + v;
-const setHi = (addr: number, v: number): number => v * 2 ** 32 + (addr % 2 ** 32);
 
 export class VirtioMmio implements MmioRegion, MmioOps {
   readonly name = "virtio-mmio";

@@ -11,6 +11,8 @@ export class VirtioRng implements VirtioDevice {
   readonly deviceId = VIRTIO_ID_ENTROPY;
   readonly features = 0n;
   readonly queueCount = 1;
+  /** As QEMU's virtio-rng (virtio_add_queue(vdev, 8, ...)). */
+  readonly queueSize = 8;
   readonly config = new Uint8Array(0);
 
   /** `fill` writes random bytes over all of `buf`, whatever its length. */

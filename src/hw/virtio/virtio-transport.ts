@@ -15,6 +15,8 @@ export interface VirtioDevice {
   /** Device-type feature bits offered; the transport adds VERSION_1 and the ring features. */
   readonly features: bigint;
   readonly queueCount: number;
+  /** The queues' size until the driver picks one (virtio-pci's queue_size; QEMU's virtio_add_queue size). */
+  readonly queueSize?: number;
   /** Device configuration space, little-endian, read by the driver (writes are ignored). */
   readonly config: Uint8Array;
   /** The driver notified `vq`: take every available chain and push it back, synchronously. */
@@ -34,6 +36,9 @@ export const VIRTIO_F_VERSION_1 = 1n << 32n;
 const TRANSPORT_FEATURES = VIRTIO_F_VERSION_1 | VIRTIO_F_RING_INDIRECT_DESC | VIRTIO_F_RING_EVENT_IDX;
 
 const lo32 = (v: bigint): number => Number(v & 0xffffffffn);
+/** A 64-bit ring address written as two 32-bit registers. */
+export const setLow32 = (addr: number, v: number): number => Math.floor(addr / 2 ** 32) * 2 ** 32 + (v >>> 0);
+export const setHigh32 = (addr: number, v: number): number => (v >>> 0) * 2 ** 32 + (addr % 2 ** 32);
 
 export interface VirtioTransportHooks {
   /** The device used buffers of `vq` and the driver wants to hear of it. */
@@ -68,6 +73,25 @@ export class VirtioTransport {
   /** The 32 offered feature bits the driver selected. */
   get deviceFeatures(): number {
     return this.deviceFeaturesSel > 1 ? 0 : lo32(this.offered >> BigInt(32 * this.deviceFeaturesSel));
+  }
+
+  /** The low 32 offered bits: all a legacy driver sees. */
+  get offered32(): number {
+    return lo32(this.offered);
+  }
+
+  /** A legacy driver's feature write takes effect at once (there is no FEATURES_OK), within what is offered. */
+  acceptLegacyFeatures(value: number): void {
+    if (this.status & VirtioStatus.DRIVER_OK) return;
+    this.negotiated = BigInt(value >>> 0) & this.offered;
+    const eventIdx = (this.negotiated & VIRTIO_F_RING_EVENT_IDX) !== 0n;
+    for (const q of this.queues) q.eventIdx = eventIdx;
+  }
+
+  /** A legacy driver's Status write: no feature check (its features were taken when written). */
+  writeLegacyStatus(value: number): void {
+    // DEVICE_NEEDS_RESET is the device's to set; only a reset clears it.
+    this.status = (value & ~VirtioStatus.DEVICE_NEEDS_RESET) | (this.status & VirtioStatus.DEVICE_NEEDS_RESET);
   }
 
   get driverFeatureWord(): number {
@@ -108,8 +132,7 @@ export class VirtioTransport {
         for (const q of this.queues) q.eventIdx = eventIdx;
       }
     }
-    // DEVICE_NEEDS_RESET is the device's to set; only a reset clears it.
-    this.status = (value & ~VirtioStatus.DEVICE_NEEDS_RESET) | (this.status & VirtioStatus.DEVICE_NEEDS_RESET);
+    this.writeLegacyStatus(value);
   }
 
   /** The driver notified queue `index`: serve it, and interrupt if the driver wants that. */
