@@ -17,6 +17,7 @@ import type { VirtioDevice } from "../hw/virtio/virtio-transport.js";
 import type { PciPlug } from "../hw/pci/pci-device.js";
 import { virtDevices, type DeviceContext } from "../system/virt-devices.js";
 import { DeviceError } from "../system/qdev.js";
+import { pciFunctionInfo } from "../hw/pci/pci-info.js";
 import { attachSystemGdb, parseGdbAddress } from "../gdbstub/system.js";
 import { disassemble } from "../target/riscv/disas.js";
 import { realtimeNs } from "../host/time.js";
@@ -143,7 +144,7 @@ function makeDevices(o: SystemOptions, drives: Drives): { virtio: VirtioDevice[]
     }
     try {
       const planned = type.realize(registry.parse(type, props), ctx);
-      if (planned.bus === "PCI") pci.push({ ...planned.plug, spec });
+      if (planned.bus === "PCI") pci.push({ ...planned.plug, spec, id: props.get("id") });
       else virtio.push(planned.device);
     } catch (e) {
       if (e instanceof DeviceError) fail(`-device ${spec}: ${e.message}`);
@@ -545,6 +546,7 @@ async function main(): Promise<void> {
       ...m.bus.mapped.map((r) => ({ name: r.name, base: r.base, size: r.size, kind: "i/o" as const })),
       { name: "riscv_virt_board.ram", base: VIRT.dram, size: o.ramSize, kind: "ram" as const },
     ],
+    pciDevices: () => m.pcie.visible().map(([devfn, cfg]) => pciFunctionInfo(0, devfn, cfg, m.pciFunctions.get(devfn)?.id ?? "")),
     qtree: (): QtreeDevice[] => {
       const slots: QtreeDevice[] = m.virtio.map((v, i) => ({
         type: "virtio-mmio", id: "", props: [], mmio: [{ base: v.base, size: v.size }],

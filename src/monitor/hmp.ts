@@ -10,6 +10,7 @@ import { readVirtual, memsave, pmemsave } from "./guest-memory.js";
 import { QmpError } from "./qmp-error.js";
 import { versionText, QEMU_PACKAGE } from "./qmp-version.js";
 import type { QtreeDevice } from "./machine.js";
+import { pciClassName, type PciFunctionInfo } from "../hw/pci/pci-info.js";
 
 /** HMP's remembered /fmt: the format letter and the unit size in bytes. */
 export interface HmpDefaults {
@@ -405,6 +406,36 @@ function qtreeText(devices: QtreeDevice[], indent: string): string {
   return out;
 }
 
+/** A 64-bit monitor number: QEMU prints -1 (a BAR that does not decode) as all ones. */
+function u64Hex(v: bigint, width: number): string {
+  return BigInt.asUintN(64, v).toString(16).padStart(width, "0");
+}
+
+/** `info pci`, as QEMU's hmp_info_pci_device prints each function. */
+function pciText(devices: PciFunctionInfo[]): string {
+  let out = "";
+  for (const d of devices) {
+    out += `  Bus ${String(d.bus).padStart(2)}, device ${String(d.slot).padStart(3)}, function ${d.function}:\n`;
+    const name = pciClassName(d.classCode);
+    out += `    ${name ?? `Class ${String(d.classCode).padStart(4, "0")}`}: PCI device ${hex4(d.vendor)}:${hex4(d.device)}\n`;
+    out += `      PCI subsystem ${hex4(d.subsystemVendor)}:${hex4(d.subsystem)}\n`;
+    if (d.irq !== undefined) out += `      IRQ ${d.irq}, pin ${String.fromCharCode(64 + d.irqPin)}\n`;
+    for (const r of d.regions) {
+      const start = BigInt(r.address);
+      const end = start + BigInt(r.size) - 1n;
+      out += r.type === "io"
+        ? `      BAR${r.bar}: I/O at 0x${u64Hex(start, 4)} [0x${u64Hex(end, 4)}].\n`
+        : `      BAR${r.bar}: ${r.mem64 === true ? 64 : 32} bit${r.prefetch === true ? " prefetchable" : ""} memory at 0x${u64Hex(start, 8)} [0x${u64Hex(end, 8)}].\n`;
+    }
+    out += `      id "${d.qdevId}"\n`;
+  }
+  return out;
+}
+
+function hex4(v: number): string {
+  return v.toString(16).padStart(4, "0");
+}
+
 const INFO: HmpCommand[] = [
   {
     name: "block", params: "[-n] [-v] [device]",
@@ -469,6 +500,13 @@ const INFO: HmpCommand[] = [
       noArgs(c, self);
       const name = env.hub.machine.name;
       if (name !== undefined) env.print(`${name}\n`);
+    },
+  },
+  {
+    name: "pci", params: "", help: "show PCI info",
+    run: (c, env, self) => {
+      noArgs(c, self);
+      env.print(pciText(env.hub.machine.pciDevices()));
     },
   },
   {

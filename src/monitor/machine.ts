@@ -4,6 +4,8 @@
  * loop and the host, so the monitor itself knows no board, device or socket.
  */
 
+import type { PciFunctionInfo } from "../hw/pci/pci-info.js";
+
 /** QEMU's RunState names (qapi/run-state.json) that tsemu can be in. */
 export type RunState = "running" | "paused" | "prelaunch" | "shutdown";
 
@@ -90,6 +92,8 @@ export interface MachineControl {
   chardevs(): ChardevInfo[];
   memoryMap(): MemoryRegionInfo[];
   qtree(): QtreeDevice[];
+  /** The PCI functions of bus 0, in slot order (query-pci, info pci). */
+  pciDevices(): PciFunctionInfo[];
 }
 
 /** Host services the monitor's commands use (files for memsave/pmemsave). */

@@ -11,6 +11,7 @@ import { QmpError } from "./qmp-error.js";
 import { memsave, pmemsave } from "./guest-memory.js";
 import { runHmpCommand } from "./hmp.js";
 import { versionInfo } from "./qmp-version.js";
+import { pciClassName, type PciFunctionInfo } from "../hw/pci/pci-info.js";
 
 export { QmpError } from "./qmp-error.js";
 
@@ -117,6 +118,22 @@ function blockInfo(m: MachineControl): Json[] {
   });
 }
 
+/** qapi PciDeviceInfo, keys in QEMU 7.2's order. */
+function pciInfo(d: PciFunctionInfo): JsonObject {
+  const desc = pciClassName(d.classCode);
+  const out: JsonObject = { irq_pin: d.irqPin, bus: d.bus, qdev_id: d.qdevId };
+  if (d.irq !== undefined) out.irq = d.irq;
+  Object.assign(out, {
+    slot: d.slot, class_info: desc === undefined ? { class: d.classCode } : { class: d.classCode, desc },
+    id: { device: d.device, "subsystem-vendor": d.subsystemVendor, vendor: d.vendor, subsystem: d.subsystem },
+    function: d.function,
+    regions: d.regions.map((r): JsonObject => r.type === "io"
+      ? { bar: r.bar, size: r.size, address: r.address, type: "io" }
+      : { prefetch: r.prefetch === true, mem_type_64: r.mem64 === true, bar: r.bar, size: r.size, address: r.address, type: "memory" }),
+  });
+  return out;
+}
+
 const COMMANDS: QmpCommand[] = [
   {
     name: "qmp_capabilities",
@@ -173,6 +190,7 @@ const COMMANDS: QmpCommand[] = [
     },
   },
   { name: "query-block", args: [], run: (_a, { machine }) => blockInfo(machine) },
+  { name: "query-pci", args: [], run: (_a, { machine }) => [{ bus: 0, devices: machine.pciDevices().map(pciInfo) }] },
   {
     name: "query-chardev", args: [],
     run: (_a, { machine }) => machine.chardevs().map((c) => ({

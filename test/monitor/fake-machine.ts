@@ -83,6 +83,13 @@ export function fakeMachine(options: { noShutdown?: boolean } = {}): Fake {
     chardevs: () => [{ label: "serial0", filename: "stdio", frontendOpen: true }],
     memoryMap: () => [{ name: "riscv_virt_board.ram", base: Number(RAM_BASE), size: RAM_SIZE, kind: "ram" }],
     qtree: () => [{ type: "goldfish_rtc", id: "", props: [], mmio: [{ base: 0x101000, size: 0x1000 }] }],
+    pciDevices: () => [
+      { bus: 0, slot: 0, function: 0, classCode: 0x0600, vendor: 0x1b36, device: 0x0008, subsystemVendor: 0x1af4, subsystem: 0x1100, irqPin: 0, qdevId: "", regions: [] },
+      {
+        bus: 0, slot: 1, function: 0, classCode: 0x00ff, vendor: 0x1af4, device: 0x1005, subsystemVendor: 0x1af4, subsystem: 4, irqPin: 1, irq: 0, qdevId: "rng0",
+        regions: [{ bar: 0, type: "io", address: -1, size: 32 }, { bar: 4, type: "memory", address: 0x400000000, size: 0x4000, prefetch: true, mem64: true }],
+      },
+    ],
   };
   const hub = new MonitorHub(machine, host);
   // (The machine's methods above reach `run` only once it exists.)

@@ -146,3 +146,21 @@ test("the line editor: banner, prompt, echo, backspace, Ctrl-U, history, CR LF a
   s.focusIn();
   assert.equal(out, "\r\n(qemu) ");
 });
+
+test("info pci: each function as QEMU 7.2 prints it; a BAR that does not decode shows as all ones", () => {
+  const { run } = hmp();
+  assert.equal(run("info pci"), [
+    "  Bus  0, device   0, function 0:",
+    "    Host bridge: PCI device 1b36:0008",
+    "      PCI subsystem 1af4:1100",
+    "      id \"\"",
+    "  Bus  0, device   1, function 0:",
+    "    Class 0255: PCI device 1af4:1005",
+    "      PCI subsystem 1af4:0004",
+    "      IRQ 0, pin A",
+    "      BAR0: I/O at 0xffffffffffffffff [0x001e].",
+    "      BAR4: 64 bit prefetchable memory at 0x400000000 [0x400003fff].",
+    "      id \"rng0\"",
+    "",
+  ].join("\n"));
+});

@@ -130,6 +130,16 @@ test("queries: cpus, kvm, target, version, chardev, block", () => {
   const block = ret("query-block") as Record<string, unknown>[];
   assert.equal(block[0].device, "virtio0");
   assert.equal((block[0].inserted as { image: { "virtual-size": number } }).image["virtual-size"], 1048576);
+  assert.deepEqual(ret("query-pci"), [{
+    bus: 0, devices: [
+      { irq_pin: 0, bus: 0, qdev_id: "", slot: 0, class_info: { class: 1536, desc: "Host bridge" },
+        id: { device: 8, "subsystem-vendor": 6900, vendor: 6966, subsystem: 4352 }, function: 0, regions: [] },
+      { irq_pin: 1, bus: 0, qdev_id: "rng0", irq: 0, slot: 1, class_info: { class: 255 },
+        id: { device: 4101, "subsystem-vendor": 6900, vendor: 6900, subsystem: 4 }, function: 0,
+        regions: [{ bar: 0, size: 32, address: -1, type: "io" },
+          { prefetch: true, mem_type_64: true, bar: 4, size: 16384, address: 17179869184, type: "memory" }] },
+    ],
+  }]);
   const names = (ret("query-commands") as { name: string }[]).map((c) => c.name);
   for (const n of ["qmp_capabilities", "query-status", "human-monitor-command", "memsave", "pmemsave", "screendump"]) {
     assert.ok(names.includes(n), n);

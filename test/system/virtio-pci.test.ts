@@ -6,7 +6,8 @@
  * classes, BARs and INTx lines on both; on tsemu the guest then reads
  * entropy through virtio-rng-pci, writes it to the disk through
  * virtio-blk-pci, reads it back past the page cache, and the host finds the
- * same bytes in the image after poweroff.
+ * same bytes in the image after poweroff.  The monitor's `info pci` is
+ * QEMU's, line for line.
  *
  * Settings as in boot.test.ts: TSEMU_SYSTEM_TIMEOUT_S, TSEMU_SYSTEM_LOG=1.
  */
@@ -57,13 +58,15 @@ interface Seen {
   functions: string;
   /** The virtio lines of /proc/interrupts: controller, hwirq, trigger, name. */
   interrupts: string[];
+  /** The monitor's `info pci`. */
+  infoPci: string;
 }
 
 function boot(emu: string, disk: string): Console {
   if (images === undefined) throw new Error(imagesMissing);
   return new Console([emu, "-M", "virt", "-m", "256M", "-nographic",
     "-kernel", images.kernel, "-initrd", images.initrd, "-append", "console=ttyS0",
-    "-device", "virtio-rng-pci", "-drive", `file=${disk},format=raw,if=virtio`],
+    "-device", "virtio-rng-pci,id=rng0", "-drive", `file=${disk},format=raw,if=virtio`],
   { onOutput: LOG ? (s) => process.stderr.write(s) : undefined });
 }
 
@@ -75,7 +78,15 @@ async function look(con: Console): Promise<Seen> {
     + "head -5 $d/resource | grep -v '^0x0000000000000000 0x0000000000000000'; done");
   const interrupts = (await sh(con, "grep virtio /proc/interrupts")).trim().split("\n")
     .map((l) => l.trim().split(/\s+/).slice(2).join(" "));
-  return { enumeration, functions, interrupts };
+  // The human monitor, through Ctrl-A c on the multiplexed console, and back.
+  con.send("\x01c");
+  await con.expect("(qemu) ", STEP_MS);
+  con.send("info pci\n");
+  const reply = (await con.expect("(qemu) ", STEP_MS)).replace(/\r/g, "");
+  const infoPci = reply.slice(reply.indexOf("\n") + 1, reply.length - "(qemu) ".length);
+  con.send("\x01c\n");
+  await con.expect(PROMPT, STEP_MS);
+  return { enumeration, functions, interrupts, infoPci };
 }
 
 async function powerOff(con: Console): Promise<void> {
@@ -113,10 +124,12 @@ test("virtio-blk-pci and virtio-rng-pci: the bus Linux finds is QEMU's; entropy 
       assert.match(seen.functions, /^0000:00:01\.0 0x1af4 0x1005 0x00ff00 0x00 0x1af4 0x0004$/m, "virtio-rng-pci at 00:01.0");
       assert.match(seen.functions, /^0000:00:02\.0 0x1af4 0x1001 0x010000 0x00 0x1af4 0x0002$/m, "virtio-blk-pci at 00:02.0");
       assert.deepEqual(seen.interrupts, ["SiFive PLIC 33 Edge virtio0", "SiFive PLIC 34 Edge virtio1"]);
+      assert.match(seen.infoPci, /device {3}1, function 0:\n {4}Class 0255: PCI device 1af4:1005\n[^]*id "rng0"\n/);
       if (oracle !== undefined) {
         assert.deepEqual(seen.enumeration.filter((l) => l.startsWith("pci ")), oracle.enumeration.filter((l) => l.startsWith("pci ")));
         assert.equal(seen.functions, oracle.functions);
         assert.deepEqual(seen.interrupts, oracle.interrupts);
+        assert.equal(seen.infoPci, oracle.infoPci);
       }
 
       // Entropy through virtio-rng-pci onto the disk through virtio-blk-pci, then back past the page cache.

@@ -26,6 +26,8 @@ export interface PciBusContext {
 export interface PciPlug {
   /** The device type's name, for messages ("virtio-blk-pci"). */
   readonly name: string;
+  /** The -device option's id= ("" when none), as the monitor shows it. */
+  readonly id?: string;
   /** The -device option as given, for messages. */
   readonly spec?: string;
   /** devfn (slot << 3 | function), or undefined for the first free slot. */

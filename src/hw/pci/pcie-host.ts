@@ -157,6 +157,11 @@ export class PcieHost {
     return this.functions.get(devfn);
   }
 
+  /** The functions the guest sees on bus 0, by devfn. */
+  visible(): [number, PciConfigSpace][] {
+    return [...this.functions].filter(([devfn]) => this.lookup(0, devfn) !== undefined).sort((a, b) => a[0] - b[0]);
+  }
+
   reset(): void {
     for (const [devfn, fn] of this.functions) (this.resets.get(devfn) ?? (() => fn.reset()))();
     this.mappingsStale = true;

@@ -92,7 +92,7 @@ export class VirtMachine implements HartIrqs {
   /** The MSI route table of the machine's PCI functions (irqchip routes). */
   readonly msiRoutes: MsiRouteTable;
   /** The PCI functions plugged from the options, by devfn, with their type names. */
-  readonly pciFunctions = new Map<number, { name: string; model: PciFunctionModel }>();
+  readonly pciFunctions = new Map<number, { name: string; id: string; model: PciFunctionModel }>();
   /** The device tree blob handed to the guest. */
   dtb: Uint8Array = new Uint8Array(0);
 
@@ -156,7 +156,7 @@ export class VirtMachine implements HartIrqs {
     }
     const model = plug.create({ dma: this.bus, send: (msg) => this.msiWrite(msg), routes: this.msiRoutes, log: this.opts.log });
     this.pcie.plug(devfn, model.config, () => model.reset());
-    this.pciFunctions.set(devfn, { name: plug.name, model });
+    this.pciFunctions.set(devfn, { name: plug.name, id: plug.id ?? "", model });
   }
 
   /** A message from a PCI function as bus master: a 32-bit write of its data at its address, RAM or device. */
