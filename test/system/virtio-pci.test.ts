@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Console, describeStatus } from "../util/console.js";
+import { Console, describeStatus, shell } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
 import { defaultGuest } from "../util/guest-images.js";
 
@@ -43,13 +43,7 @@ before(() => {
   }
 });
 
-async function sh(con: Console, command: string): Promise<string> {
-  con.send(`echo @@""@@; ${command}\n`);
-  const out = (await con.expect(PROMPT, STEP_MS)).replace(/\r/g, "");
-  const body = out.slice(0, out.length - PROMPT.length);
-  const start = body.indexOf("@@@@\n");
-  return start < 0 ? body : body.slice(start + 5);
-}
+const sh = (con: Console, command: string): Promise<string> => shell(con, command, PROMPT, STEP_MS);
 
 interface Seen {
   /** The kernel's PCI enumeration, without timestamps. */

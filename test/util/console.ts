@@ -173,3 +173,17 @@ export class Console {
 export function describeStatus(s: ExitStatus): string {
   return s.signal !== null ? `signal ${s.signal}` : `code ${String(s.code)}`;
 }
+
+/**
+ * Types a shell command at `prompt` and waits for the next prompt; returns
+ * what the command printed (LF line ends).  The line editor wraps the echo of
+ * a long command, so the output is found after a marker that the echo cannot
+ * contain (it has quotes in the middle).
+ */
+export async function shell(con: Console, command: string, prompt: string, timeoutMs: number): Promise<string> {
+  con.send(`echo @@""@@; ${command}\n`);
+  const out = (await con.expect(prompt, timeoutMs)).replace(/\r/g, "");
+  const body = out.slice(0, out.length - prompt.length);
+  const start = body.indexOf("@@@@\n");
+  return start < 0 ? body : body.slice(start + 5);
+}
