@@ -14,7 +14,7 @@
 import { before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { Console, describeStatus } from "../util/console.js";
+import { Console, describeStatus, shell } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
 import { defaultGuest } from "../util/guest-images.js";
 
@@ -40,19 +40,7 @@ before(() => {
   }
 });
 
-/**
- * Types a shell command and waits for the next prompt; returns what it printed
- * (LF line ends).  The line editor wraps the echo of a long command, so the
- * output is found after a marker that the echo cannot contain (it has quotes
- * in the middle).
- */
-async function sh(con: Console, command: string): Promise<string> {
-  con.send(`echo @@""@@; ${command}\n`);
-  const out = (await con.expect(PROMPT, STEP_MS)).replace(/\r/g, "");
-  const body = out.slice(0, out.length - PROMPT.length);
-  const start = body.indexOf("@@@@\n");
-  return start < 0 ? body : body.slice(start + 5);
-}
+const sh = (con: Console, command: string): Promise<string> => shell(con, command, PROMPT, STEP_MS);
 
 test("Linux finds the PCIe host: ECAM, windows, bus 0 with the host bridge 1b36:0008 only; fw-cfg and platform-bus in the tree", async (t: TestContext) => {
   if (emulator === undefined) return t.skip(`no emulator at ${EMU} (set TSEMU_SYSTEM_EMU)`);
