@@ -414,7 +414,7 @@ async function main(): Promise<void> {
 
   try {
     machine = new VirtMachine({
-      ramSize: o.ramSize, harts: o.smp, images: { firmware, kernel, initrd }, bootargs: o.append, dtb,
+      ramSize: o.ramSize, harts: o.smp, images: { firmware, kernel, initrd }, bootargs: o.append, dtb, aia: o.aia,
       virtio: devices,
       serial: {
         write: (bytes) => { if (outFd >= 0) output.write(bytes); },

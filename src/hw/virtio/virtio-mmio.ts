@@ -8,7 +8,7 @@
  */
 import type { AccessSize, DmaMemory, MmioOps, MmioRegion } from "../core/memory.js";
 import type { IrqLine } from "../core/irq.js";
-import type { FdtNode } from "../core/fdt.js";
+import { interruptSpecifier, type FdtNode } from "../core/fdt.js";
 import { Virtqueue, VIRTQUEUE_MAX_SIZE } from "./virtqueue.js";
 
 /** What a virtio device (blk, rng, ...) gives the transport. */
@@ -187,12 +187,12 @@ export class VirtioMmio implements MmioRegion, MmioOps {
    * QEMU's libfdt puts each new node first among its siblings, so its blob
    * lists the slots from the highest address down: call this for slot 7 first.
    */
-  fdtNode(soc: FdtNode, plic: FdtNode, irq: number): FdtNode {
+  fdtNode(soc: FdtNode, intc: FdtNode, irq: number): FdtNode {
     return soc.child(`virtio_mmio@${this.base.toString(16)}`)
       .str("compatible", "virtio,mmio")
       .u64("reg", this.base, this.size)
-      .u32("interrupt-parent", plic.phandle())
-      .u32("interrupts", irq);
+      .u32("interrupt-parent", intc.phandle())
+      .u32("interrupts", ...interruptSpecifier(intc, irq));
   }
 
   private readConfig(offset: number, size: AccessSize): number {
