@@ -11,7 +11,8 @@ import { SystemBus } from "../../../src/hw/core/bus.js";
 import { csrAccess } from "../../../src/target/riscv/csr.js";
 import { registerPrivilegedCsrs } from "../../../src/target/riscv/csr-priv.js";
 import { HartAia, Iselect, registerAiaCsrs, topInterrupt } from "../../../src/target/riscv/aia.js";
-import { Irq } from "../../../src/target/riscv/hart-state.js";
+import { Irq, Mstatus } from "../../../src/target/riscv/hart-state.js";
+import { pendingInterrupt } from "../../../src/target/riscv/priv.js";
 import { Imsic } from "../../../src/hw/intc/imsic.js";
 import { MipBit, type HartIrqs } from "../../../src/hw/core/irq.js";
 
@@ -153,4 +154,21 @@ test("topInterrupt: a nonzero priority number ranks with the external interrupt;
   iprio[1] = 2;
   assert.equal(topInterrupt(bits(5, 1), iprio, 9), (1 << 16) | 2);
   assert.equal(topInterrupt(0, iprio, 9), 0);
+});
+
+test("the hart takes interrupts in the order the iprio arrays give (default order while they are zero)", () => {
+  const c = hart(true);
+  const st = c.cpu.state;
+  c.cpu.priv = Priv.U;
+  st.mstatus |= Mstatus.SIE;
+  st.mideleg = Irq.SSI | Irq.STI | Irq.SEI;
+  st.mie = st.mip = Irq.SSI | Irq.STI | Irq.MTI;
+  assert.equal(pendingInterrupt(c.cpu), 7, "M level first");
+  st.mip &= ~Irq.MTI;
+  assert.equal(pendingInterrupt(c.cpu), 1, "SSI before STI by default");
+  c.cpu.priv = Priv.S;
+  c.write(SISELECT, BigInt(Iselect.IPRIO0));
+  c.write(SIREG, 5n << 40n);
+  c.cpu.priv = Priv.U;
+  assert.equal(pendingInterrupt(c.cpu), 5, "STI numbered 5 now comes first");
 });
