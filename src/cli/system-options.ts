@@ -44,6 +44,8 @@ export interface MonitorOption {
 export interface SystemOptions {
   machine: string;
   dumpdtb?: string;
+  /** -M virt,aia=: none (the PLIC), aplic or aplic-imsic. */
+  aia: "none" | "aplic" | "aplic-imsic";
   ramSize: number;
   smp: number;
   bios: string;
@@ -144,7 +146,7 @@ const UNSUPPORTED = new Map<string, string>([
 
 export function parseSystemArgs(argv: string[]): SystemOptions {
   const o: SystemOptions = {
-    machine: "", ramSize: 128 * MiB, smp: 1, bios: "default", serial: [], display: "default", nographic: false,
+    machine: "", aia: "none", ramSize: 128 * MiB, smp: 1, bios: "default", serial: [], display: "default", nographic: false,
     noReboot: false, noShutdown: false, drives: [], devices: [], snapshot: false, debug: [], action: "run", startPaused: false,
     chardevs: [], monitors: [], monitorGiven: false,
   };
@@ -177,6 +179,12 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
         for (const [k, v] of kv) {
           if (k === "type") o.machine = v;
           else if (k === "dumpdtb") o.dumpdtb = v;
+          else if (k === "aia") {
+            if (v !== "none" && v !== "aplic" && v !== "aplic-imsic") {
+              throw new OptionError(`${opt} ${arg}: invalid AIA interrupt controller type '${v}'; valid values are none, aplic, and aplic-imsic`);
+            }
+            o.aia = v;
+          }
           else if (k === "accel" && v === "tcg") continue;
           else throw new OptionError(`${opt} ${arg}: property '${k}' is not supported`);
         }
@@ -395,6 +403,7 @@ Emulates QEMU's RISC-V 'virt' board (RV64GC harts, CLINT, PLIC, ns16550a UART,
 goldfish RTC, sifive_test, virtio-mmio, PCIe with virtio-pci).  Options, as in qemu-system-riscv64:
 
 -M virt[,dumpdtb=FILE]   the machine (only virt); dumpdtb writes the device tree and exits
+   [,aia=none|aplic|aplic-imsic]  interrupt controllers: PLIC (default), APLIC, APLIC and IMSICs
 -m SIZE                  RAM size (default 128M; suffixes K, M, G; at most 2047M)
 -smp N                   number of harts (1 to 8)
 -bios FILE|none|default  M-mode firmware (default: Debian's OpenSBI fw_dynamic.bin)

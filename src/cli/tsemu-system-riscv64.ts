@@ -418,7 +418,7 @@ async function main(): Promise<void> {
 
   try {
     machine = new VirtMachine({
-      ramSize: o.ramSize, harts: o.smp, images: { firmware, kernel, initrd }, bootargs: o.append, dtb,
+      ramSize: o.ramSize, harts: o.smp, images: { firmware, kernel, initrd }, bootargs: o.append, dtb, aia: o.aia,
       virtio: devices.virtio, pci: devices.pci,
       serial: {
         write: (bytes) => { if (outFd >= 0) output.write(bytes); },

@@ -53,6 +53,7 @@ const BAD: [string, string[], RegExp][] = [
   ["initrd without kernel", ["-M", "virt", "-initrd", "/etc/hostname"], /-initrd: requires -kernel/],
   ["bad icount", ["-M", "virt", "-icount", "shift=99"], /shift must be a whole number from 0 to 10/],
   ["bad log item", ["-M", "virt", "-d", "everything"], /-d everything: unknown log item/],
+  ["bad aia", ["-M", "virt,aia=imsic"], /aia=imsic: invalid AIA interrupt controller type 'imsic'; valid values are none, aplic, and aplic-imsic/],
 ];
 
 for (const [name, args, message] of BAD) {
@@ -118,9 +119,9 @@ function nodes(dts: string): Map<string, string> {
   return out;
 }
 
-function dumpDts(emu: string, dir: string, name: string, extra: string[]): string {
+function dumpDts(emu: string, dir: string, name: string, extra: string[], machine = "virt"): string {
   const file = path.join(dir, name);
-  const r = spawnSync(emu, ["-M", `virt,dumpdtb=${file}`, "-m", "256M", "-smp", "2", "-nographic", ...extra],
+  const r = spawnSync(emu, ["-M", `${machine},dumpdtb=${file}`, "-m", "256M", "-smp", "2", "-nographic", ...extra],
     { encoding: "utf8", input: "", timeout: 60_000 });
   assert.equal(r.status, 0, `${emu}: ${r.stderr}`);
   const d = spawnSync(DTC as string, ["-I", "dtb", "-O", "dts", file], { encoding: "utf8" });
@@ -134,7 +135,13 @@ function dumpDts(emu: string, dir: string, name: string, extra: string[]): strin
  */
 const ONLY_IN_QEMU = [/^pmu$/, /^flash@/];
 /** Nodes whose every property must be QEMU's (the phandles they point to included). */
-const SAME_AS_QEMU = ["soc/pci@30000000", "fw-cfg@10100000", "platform-bus@4000000"];
+const SAME_AS_QEMU = ["soc/pci@30000000", "fw-cfg@10100000", "platform-bus@4000000", "soc/clint@2000000",
+  "soc/serial@10000000", "soc/rtc@101000", "poweroff", "reboot"];
+/** The same with aia= (the interrupt controllers' nodes, and the devices' 2-cell interrupts). */
+const SAME_AS_QEMU_AIA: Record<string, string[]> = {
+  "aplic": [...SAME_AS_QEMU, "soc/aplic@c000000", "soc/aplic@d000000"],
+  "aplic-imsic": [...SAME_AS_QEMU, "soc/aplic@c000000", "soc/aplic@d000000", "soc/imsics@24000000", "soc/imsics@28000000"],
+};
 
 /** The text of the node at `nodePath` ("a/b@1") in dtc's dts output, children included. */
 function nodeText(dts: string, nodePath: string): string | undefined {
@@ -163,12 +170,19 @@ function nodeText(dts: string, nodePath: string): string | undefined {
   return undefined;
 }
 
-test("-machine dumpdtb: the nodes and compatible strings of qemu-system-riscv64's tree", { skip: QEMU === undefined || DTC === undefined ? "needs qemu-system-riscv64 and dtc" : false }, () => {
+for (const aia of [undefined, "aplic", "aplic-imsic"]) {
+  const machine = aia === undefined ? "virt" : `virt,aia=${aia}`;
+  test(`-machine ${machine},dumpdtb: the nodes and compatible strings of qemu-system-riscv64's tree`, { skip: QEMU === undefined || DTC === undefined ? "needs qemu-system-riscv64 and dtc" : false }, () => {
+    compareTrees(machine, aia === undefined ? SAME_AS_QEMU : SAME_AS_QEMU_AIA[aia]);
+  });
+}
+
+function compareTrees(machine: string, sameAsQemu: string[]): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-dtb-"));
   try {
     const args = ["-append", "console=ttyS0"];
-    const ourDts = dumpDts(EMU, dir, "tsemu.dtb", ["-bios", "none", "-kernel", "/etc/hostname", ...args]);
-    const theirDts = dumpDts(QEMU as string, dir, "qemu.dtb", ["-bios", "none", "-kernel", "/etc/hostname", ...args]);
+    const ourDts = dumpDts(EMU, dir, "tsemu.dtb", ["-bios", "none", "-kernel", "/etc/hostname", ...args], machine);
+    const theirDts = dumpDts(QEMU as string, dir, "qemu.dtb", ["-bios", "none", "-kernel", "/etc/hostname", ...args], machine);
     const ours = nodes(ourDts);
     const theirs = nodes(theirDts);
     for (const [p, compat] of theirs) {
@@ -185,7 +199,7 @@ test("-machine dumpdtb: the nodes and compatible strings of qemu-system-riscv64'
     assert.ok(under(theirs, "soc/").length > 10 && under(theirs, "").length > 5, "the paths were not understood");
     assert.deepEqual(under(ours, "soc/"), under(theirs, "soc/"), "order of /soc's nodes");
     assert.deepEqual(under(ours, ""), under(theirs, ""), "order of the root's nodes");
-    for (const p of SAME_AS_QEMU) {
+    for (const p of sameAsQemu) {
       const theirNode = nodeText(theirDts, p);
       assert.ok(theirNode !== undefined, `QEMU's tree has no ${p}`);
       assert.equal(nodeText(ourDts, p), theirNode, `${p}: properties differ from QEMU's`);
@@ -193,7 +207,7 @@ test("-machine dumpdtb: the nodes and compatible strings of qemu-system-riscv64'
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-});
+}
 
 function guestImages(): { kernel: string; initrd: string } | undefined {
   const kernel = path.join(ROOT, ".cache/linux/current/Image");

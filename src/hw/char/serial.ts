@@ -6,7 +6,7 @@
 import type { MmioRegion } from "../core/memory.js";
 import type { IrqLine } from "../core/irq.js";
 import type { TimerHandle, TimerList } from "../core/clock.js";
-import type { FdtNode } from "../core/fdt.js";
+import { interruptSpecifier, type FdtNode } from "../core/fdt.js";
 
 /** Register offsets (regshift 0); DLAB in LCR turns offsets 0 and 1 into the divisor latch. */
 export const UartReg = {
@@ -135,10 +135,10 @@ export class Serial {
   }
 
   /** `/soc/serial@base`, with properties in the order of QEMU's blob (libfdt puts each new property first). */
-  fdtNode(soc: FdtNode, plic: FdtNode, irq: number): FdtNode {
+  fdtNode(soc: FdtNode, intc: FdtNode, irq: number): FdtNode {
     return soc.child(`serial@${this.region.base.toString(16)}`)
-      .u32("interrupts", irq)
-      .u32("interrupt-parent", plic.phandle())
+      .u32("interrupts", ...interruptSpecifier(intc, irq))
+      .u32("interrupt-parent", intc.phandle())
       .u32("clock-frequency", this.clock)
       .u64("reg", this.region.base, this.region.size)
       .str("compatible", "ns16550a");

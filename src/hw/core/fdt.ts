@@ -60,6 +60,12 @@ export class FdtNode {
     return this.bytes(name, new TextEncoder().encode(list.map((s) => s + "\0").join("")));
   }
 
+  /** The first cell of a property, or undefined when it is absent or shorter than a cell. */
+  cell(name: string): number | undefined {
+    const v = this.props.find((p) => p.name === name)?.value;
+    return v === undefined || v.length < 4 ? undefined : new DataView(v.buffer, v.byteOffset).getUint32(0);
+  }
+
   /** This node's phandle, assigned (and its `phandle` property set) on first use. */
   phandle(): number {
     if (this.handle === 0) {
@@ -77,6 +83,18 @@ export class FdtNode {
     }
     return n;
   }
+}
+
+/** IRQ_TYPE_LEVEL_HIGH of the device-tree interrupt bindings. */
+export const IRQ_TYPE_LEVEL_HIGH = 4;
+
+/**
+ * The cells that name interrupt source `irq` at the controller `parent`,
+ * by its #interrupt-cells: <irq> at a PLIC (1 cell), <irq 4> (level-high)
+ * at an APLIC (2 cells).
+ */
+export function interruptSpecifier(parent: FdtNode, irq: number): number[] {
+  return parent.cell("#interrupt-cells") === 2 ? [irq, IRQ_TYPE_LEVEL_HIGH] : [irq];
 }
 
 export class Fdt {

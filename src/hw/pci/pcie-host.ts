@@ -20,7 +20,7 @@
  */
 import type { AccessSize, MmioOps, MmioRegion } from "../core/memory.js";
 import type { IrqLine } from "../core/irq.js";
-import type { FdtNode } from "../core/fdt.js";
+import { interruptSpecifier, type FdtNode } from "../core/fdt.js";
 import { BarKind, PCI_NUM_BARS, PciConfigSpace, PciReg } from "./config-space.js";
 
 /** ECAM: one MiB of configuration space per bus. */
@@ -168,28 +168,31 @@ export class PcieHost {
   }
 
   /**
-   * `/soc/pci@base`, as QEMU 7.2's create_fdt_pcie (without an IMSIC, so no
-   * msi-parent), properties in the order of QEMU's blob.
+   * `/soc/pci@base`, as QEMU 7.2's create_fdt_pcie, properties in the order
+   * of QEMU's blob; `msiParent` (the S-level IMSIC, when the board has one)
+   * becomes msi-parent.
    */
-  fdtNode(soc: FdtNode, plic: FdtNode): FdtNode {
+  fdtNode(soc: FdtNode, intc: FdtNode, msiParent?: FdtNode): FdtNode {
     const o = this.opts;
     const irqMap: number[] = [];
     // One entry per (slot, pin) for slots 0..3: the mask makes the map repeat for higher slots.
     for (let slot = 0; slot < PCI_NUM_PINS; slot++) {
       for (let pin = 0; pin < PCI_NUM_PINS; pin++) {
-        irqMap.push(slot << 11, 0, 0, pin + 1, plic.phandle(), o.irqBase + intxSwizzle(slot, pin));
+        irqMap.push(slot << 11, 0, 0, pin + 1, intc.phandle(), ...interruptSpecifier(intc, o.irqBase + intxSwizzle(slot, pin)));
       }
     }
     const hi = (x: number): number => Math.floor(x / 2 ** 32);
     const lo = (x: number): number => x >>> 0;
     const range = (space: number, pci: number, w: Window): number[] =>
       [space, hi(pci), lo(pci), hi(w.base), lo(w.base), hi(w.size), lo(w.size)];
-    return soc.child(`pci@${o.ecam.base.toString(16)}`)
+    const node = soc.child(`pci@${o.ecam.base.toString(16)}`)
       .u32("interrupt-map-mask", 0x1800, 0, 0, 7)
       .u32("interrupt-map", ...irqMap)
       .u32("ranges", ...range(0x01000000, 0, o.pio), ...range(0x02000000, o.mmio.base, o.mmio),
         ...range(0x03000000, o.highMmio.base, o.highMmio))
-      .u64("reg", o.ecam.base, o.ecam.size)
+      .u64("reg", o.ecam.base, o.ecam.size);
+    if (msiParent !== undefined) node.u32("msi-parent", msiParent.phandle());
+    return node
       .empty("dma-coherent")
       .u32("bus-range", 0, this.buses - 1)
       .u32("linux,pci-domain", 0)

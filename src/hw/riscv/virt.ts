@@ -7,18 +7,21 @@ import { RiscvCpu, Priv } from "../../target/riscv/cpu.js";
 import { SystemMemory } from "../../target/riscv/mmu.js";
 import { registerPrivilegedCsrs } from "../../target/riscv/csr-priv.js";
 import { setTickSource } from "../../target/riscv/csr.js";
+import { HartAia, registerAiaCsrs } from "../../target/riscv/aia.js";
 import { SystemBus } from "../core/bus.js";
 import { Fdt, type FdtNode } from "../core/fdt.js";
 import { TimerList, type TimeSource } from "../core/clock.js";
-import type { HartIrqs, MipBit } from "../core/irq.js";
+import type { HartIrqs, IrqLine, MipBit } from "../core/irq.js";
 import { Clint } from "../intc/clint.js";
 import { Plic } from "../intc/plic.js";
+import { Aplic } from "../intc/aplic.js";
+import { Imsic } from "../intc/imsic.js";
 import { Serial, type SerialBackend } from "../char/serial.js";
 import { GoldfishRtc } from "../rtc/goldfish-rtc.js";
 import { SifiveTest } from "../misc/sifive-test.js";
 import { VirtioMmio, type VirtioDevice } from "../virtio/virtio-mmio.js";
 import { PcieHost } from "../pci/pcie-host.js";
-import { MsiRouteTable } from "../pci/msi-route.js";
+import { MsiRouteTable, type MsiFastPath } from "../pci/msi-route.js";
 import type { MsiMessage } from "../pci/msi.js";
 import type { PciFunctionModel, PciPlug } from "../pci/pci-device.js";
 import { FwCfg } from "../nvram/fw-cfg.js";
@@ -32,9 +35,13 @@ export const VIRT = {
   pciePio: { base: 0x3000000, size: 0x10000 },
   platformBus: { base: 0x4000000, size: 0x2000000 },
   plic: 0xc000000,
+  aplicM: 0xc000000,
+  aplicS: 0xd000000,
   uart0: 0x10000000,
   virtio: 0x10001000,
   fwCfg: 0x10100000,
+  imsicM: 0x24000000,
+  imsicS: 0x28000000,
   pcieEcam: { base: 0x30000000, size: 0x10000000 },
   pcieMmio: { base: 0x40000000, size: 0x40000000 },
   dram: 0x80000000,
@@ -53,12 +60,18 @@ export const PCIE_IRQ = 32; // INTA..INTD -> 32..35
 export const TIMEBASE_HZ = 10_000_000;
 export const MAX_HARTS = 8;
 
+/** QEMU's `aia=` machine property: which interrupt controllers the board has. */
+export type AiaType = "none" | "aplic" | "aplic-imsic";
+export const AIA_TYPES: readonly AiaType[] = ["none", "aplic", "aplic-imsic"];
+
 export interface VirtOptions {
   ramSize: number;
   harts: number;
   images: BootImages;
   /** -append */
   bootargs?: string;
+  /** -M virt,aia=: the PLIC (none, the default), an APLIC in direct mode, or an APLIC forwarding MSIs to IMSICs. */
+  aia?: AiaType;
   /** -dtb: used instead of the generated tree. */
   dtb?: Uint8Array;
   /** Virtio devices, in command-line order (the first lands in the highest slot, as QEMU's). */
@@ -82,7 +95,12 @@ export class VirtMachine implements HartIrqs {
   readonly harts: RiscvCpu[] = [];
   readonly timers: TimerList;
   readonly clint: Clint;
-  readonly plic: Plic;
+  /** The wired-interrupt controller: the PLIC (aia=none) or the APLIC (aia=aplic, aplic-imsic). */
+  readonly plic: Plic | undefined;
+  readonly aplic: Aplic | undefined;
+  /** The M- and S-level IMSICs (aia=aplic-imsic). */
+  readonly imsicM: Imsic | undefined;
+  readonly imsicS: Imsic | undefined;
   readonly serial: Serial;
   readonly rtc: GoldfishRtc;
   readonly test: SifiveTest;
@@ -109,27 +127,47 @@ export class VirtMachine implements HartIrqs {
       this.harts.push(cpu);
     }
     this.clint = new Clint({ base: VIRT.clint, harts: opts.harts, irqs: this, timers: this.timers });
-    this.plic = new Plic({ base: VIRT.plic, harts: opts.harts, irqs: this });
-    this.serial = new Serial({ base: VIRT.uart0, irq: this.plic.irq(UART0_IRQ), backend: opts.serial, timers: this.timers });
-    this.rtc = new GoldfishRtc({ base: VIRT.rtc, irq: this.plic.irq(RTC_IRQ), timers: this.timers, now: opts.realtimeNs });
+    const aia = opts.aia ?? "none";
+    if (aia === "aplic-imsic") {
+      this.imsicM = new Imsic({ base: VIRT.imsicM, harts: opts.harts, machineLevel: true, irqs: this });
+      this.imsicS = new Imsic({ base: VIRT.imsicS, harts: opts.harts, machineLevel: false, irqs: this });
+      registerAiaCsrs();
+      this.harts.forEach((cpu, h) => {
+        cpu.aia = new HartAia((this.imsicM as Imsic).files[h], (this.imsicS as Imsic).files[h]);
+      });
+    }
+    if (aia === "none") {
+      this.plic = new Plic({ base: VIRT.plic, harts: opts.harts, irqs: this });
+    } else {
+      this.aplic = new Aplic({
+        mBase: VIRT.aplicM, sBase: VIRT.aplicS, harts: opts.harts, msiMode: aia === "aplic-imsic", irqs: this,
+        msi: (addr, data) => this.msi(addr, data),
+      });
+    }
+    this.serial = new Serial({ base: VIRT.uart0, irq: this.irq(UART0_IRQ), backend: opts.serial, timers: this.timers });
+    this.rtc = new GoldfishRtc({ base: VIRT.rtc, irq: this.irq(RTC_IRQ), timers: this.timers, now: opts.realtimeNs });
     this.test = new SifiveTest({ base: VIRT.test, shutdown: (s) => opts.shutdown(s), reset: () => opts.reset() });
     if (opts.virtio.length > VIRTIO_SLOTS) throw new Error(`at most ${VIRTIO_SLOTS} virtio-mmio devices fit on virt`);
     for (let i = 0; i < VIRTIO_SLOTS; i++) {
       // QEMU fills the slots from the top: its first device is at 0x10008000.
       const device = opts.virtio[VIRTIO_SLOTS - 1 - i];
       this.virtio.push(new VirtioMmio({
-        base: VIRT.virtio + 0x1000 * i, dma: this.bus, irq: this.plic.irq(VIRTIO_IRQ + i), device, log: opts.log,
+        base: VIRT.virtio + 0x1000 * i, dma: this.bus, irq: this.irq(VIRTIO_IRQ + i), device, log: opts.log,
       }));
     }
     this.pcie = new PcieHost({
       ecam: VIRT.pcieEcam, pio: VIRT.pciePio, mmio: VIRT.pcieMmio, highMmio: pcieHighMmio(opts.ramSize),
-      irqs: [0, 1, 2, 3].map((i) => this.plic.irq(PCIE_IRQ + i)), irqBase: PCIE_IRQ,
+      irqs: [0, 1, 2, 3].map((i) => this.irq(PCIE_IRQ + i)), irqBase: PCIE_IRQ,
     });
     this.fwCfg = new FwCfg({ base: VIRT.fwCfg, cpus: opts.harts, dma: this.bus });
-    // No interrupt controller here takes messages directly (the PLIC has no MSI): routes go through memory.
-    this.msiRoutes = new MsiRouteTable(() => undefined, (msg) => this.msiWrite(msg));
+    // The IMSICs take messages straight into their interrupt files (fast routes); elsewhere, through memory.
+    this.msiRoutes = new MsiRouteTable((msg) => this.msiFastPath(msg), (msg) => this.msiWrite(msg));
     for (const plug of opts.pci ?? []) this.plugPci(plug);
-    for (const r of [this.test.region, this.rtc.region, this.clint.region, this.plic.region, this.serial.region]) {
+    const intcRegions = [
+      ...(this.plic !== undefined ? [this.plic.region] : []), ...(this.aplic?.regions ?? []),
+      ...(this.imsicM !== undefined ? [this.imsicM.region] : []), ...(this.imsicS !== undefined ? [this.imsicS.region] : []),
+    ];
+    for (const r of [this.test.region, this.rtc.region, this.clint.region, ...intcRegions, this.serial.region]) {
       this.bus.map(r);
     }
     for (const v of this.virtio) this.bus.map(v);
@@ -170,6 +208,27 @@ export class VirtMachine implements HartIrqs {
     }
   }
 
+  /** A message's direct way into an IMSIC interrupt file, when its address is a file's seteipnum_le. */
+  private msiFastPath(msg: MsiMessage): MsiFastPath | undefined {
+    const file = this.imsicM?.fileAt(msg.address) ?? this.imsicS?.fileAt(msg.address);
+    if (file === undefined) return undefined;
+    const id = msg.data;
+    return () => file.setPending(id);
+  }
+
+  /** Wired interrupt source `n` (devices' lines) at whichever controller the board has. */
+  irq(n: number): IrqLine {
+    return this.aplic !== undefined ? this.aplic.irq(n) : (this.plic as Plic).irq(n);
+  }
+
+  /**
+   * An MSI: a 32-bit write of `data` to physical address `addr`.  An
+   * IMSIC's seteipnum_le takes it; a write anywhere else is dropped.
+   */
+  msi(addr: number, data: number): void {
+    (this.imsicM?.fileAt(addr) ?? this.imsicS?.fileAt(addr))?.setPending(data);
+  }
+
   setMip(hart: number, bit: MipBit, level: boolean): void {
     const st = this.harts[hart].state;
     st.mip = level ? st.mip | (1 << bit) : st.mip & ~(1 << bit);
@@ -189,6 +248,7 @@ export class VirtMachine implements HartIrqs {
       cpu.xl.fill(0); cpu.xh.fill(0); cpu.fl.fill(0); cpu.fh.fill(0);
       cpu.fflags = 0; cpu.frm = 0;
       cpu.state.reset(h);
+      cpu.aia?.reset();
       cpu.priv = Priv.M;
       cpu.fpOff = true;
       cpu.pc = VIRT.mrom.base;
@@ -197,7 +257,10 @@ export class VirtMachine implements HartIrqs {
       cpu.flushTlbs();
     });
     this.clint.reset();
-    this.plic.reset();
+    this.plic?.reset();
+    this.aplic?.reset();
+    this.imsicM?.reset();
+    this.imsicS?.reset();
     this.serial.reset();
     this.rtc.reset();
     for (const v of this.virtio) v.reset();
@@ -220,33 +283,39 @@ export class VirtMachine implements HartIrqs {
     if (initrd !== undefined) chosen.u64("linux,initrd-end", initrd.end).u64("linux,initrd-start", initrd.start);
     const cpus = root.child("cpus").u32("#address-cells", 1).u32("#size-cells", 0).u32("timebase-frequency", TIMEBASE_HZ);
     const intcs: FdtNode[] = [];
-    for (let h = 0; h < o.harts; h++) {
+    for (let h = 0; h < o.harts; h++) cpus.child(`cpu@${h}`);
+    // QEMU numbers the phandles from the last hart down (cpu@N-1 gets 1, its interrupt controller 2).
+    for (let h = o.harts - 1; h >= 0; h--) {
       const cpu = cpus.child(`cpu@${h}`);
       cpu.phandle();
       cpu.str("device_type", "cpu").u32("reg", h).str("status", "okay").str("compatible", "riscv")
-        .str("riscv,isa", "rv64imafdc_zicsr_zifencei").str("mmu-type", "riscv,sv48");
+        .str("riscv,isa", `rv64imafdc_zicsr_zifencei${this.imsicM !== undefined ? "_smaia_ssaia" : ""}`)
+        .str("mmu-type", "riscv,sv48");
       const intc = cpu.child("interrupt-controller");
       intc.u32("#interrupt-cells", 1).empty("interrupt-controller").str("compatible", "riscv,cpu-intc");
       intc.phandle();
-      intcs.push(intc);
+      intcs[h] = intc;
     }
     const cluster = cpus.child("cpu-map").child("cluster0");
     for (let h = 0; h < o.harts; h++) cluster.child(`core${h}`).u32("cpu", cpus.child(`cpu@${h}`).phandle());
     root.child(`memory@${VIRT.dram.toString(16)}`).str("device_type", "memory").u64("reg", VIRT.dram, o.ramSize);
     const soc = root.child("soc");
     soc.u32("#address-cells", 2).u32("#size-cells", 2).str("compatible", "simple-bus").empty("ranges");
-    const plic = this.plic.fdtNode(soc, intcs);
+    // Phandles in QEMU's order: the IMSICs (M, S), then the wired controller, then the test device.
+    const imsics = this.imsicM !== undefined && this.imsicS !== undefined
+      ? { m: this.imsicM.fdtNode(soc, intcs), s: this.imsicS.fdtNode(soc, intcs) } : undefined;
+    const intc = this.aplic !== undefined ? this.aplic.fdtNodes(soc, intcs, imsics) : (this.plic as Plic).fdtNode(soc, intcs);
     this.clint.fdtNode(soc, intcs);
-    this.rtc.fdtNode(soc, plic, RTC_IRQ);
-    this.serial.fdtNode(soc, plic, UART0_IRQ);
+    this.rtc.fdtNode(soc, intc, RTC_IRQ);
+    this.serial.fdtNode(soc, intc, UART0_IRQ);
     this.test.fdtNode(soc, root);
-    for (let i = VIRTIO_SLOTS - 1; i >= 0; i--) this.virtio[i].fdtNode(soc, plic, VIRTIO_IRQ + i);
-    this.pcie.fdtNode(soc, plic);
+    for (let i = VIRTIO_SLOTS - 1; i >= 0; i--) this.virtio[i].fdtNode(soc, intc, VIRTIO_IRQ + i);
+    this.pcie.fdtNode(soc, intc, imsics?.s);
     this.fwCfg.fdtNode(root);
     // QEMU's dynamic sysbus: an empty bus here, as tsemu plugs no device into it (nothing answers there).
     const pb = VIRT.platformBus;
     root.child(`platform-bus@${pb.base.toString(16)}`)
-      .u32("interrupt-parent", plic.phandle())
+      .u32("interrupt-parent", intc.phandle())
       .u32("ranges", 0, 0, pb.base, pb.size)
       .u32("#address-cells", 1)
       .u32("#size-cells", 1)
@@ -261,7 +330,8 @@ export class VirtMachine implements HartIrqs {
       node.children.sort((a, b) => r(a) - r(b));
     };
     sortBy(root, ["fw-cfg", "chosen", "poweroff", "reboot", "platform-bus", "memory", "cpus", "soc"]);
-    sortBy(soc, ["rtc", "serial", "test", "pci", "virtio_mmio", "plic", "clint"]);
+    sortBy(soc, ["rtc", "serial", "test", "pci", "virtio_mmio", "plic", `aplic@${VIRT.aplicS.toString(16)}`,
+      `aplic@${VIRT.aplicM.toString(16)}`, `imsics@${VIRT.imsicS.toString(16)}`, `imsics@${VIRT.imsicM.toString(16)}`, "clint"]);
     return fdt.toBlob();
   }
 }

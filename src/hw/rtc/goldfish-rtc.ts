@@ -5,7 +5,7 @@
 import type { MmioRegion } from "../core/memory.js";
 import type { IrqLine } from "../core/irq.js";
 import type { TimerHandle, TimerList } from "../core/clock.js";
-import type { FdtNode } from "../core/fdt.js";
+import { interruptSpecifier, type FdtNode } from "../core/fdt.js";
 
 export const enum RtcReg {
   TIME_LOW = 0x00,
@@ -79,10 +79,10 @@ export class GoldfishRtc {
   }
 
   /** `/soc/rtc@base`, with properties in the order of QEMU's blob (libfdt puts each new property first). */
-  fdtNode(soc: FdtNode, plic: FdtNode, irq: number): FdtNode {
+  fdtNode(soc: FdtNode, intc: FdtNode, irq: number): FdtNode {
     return soc.child(`rtc@${this.region.base.toString(16)}`)
-      .u32("interrupts", irq)
-      .u32("interrupt-parent", plic.phandle())
+      .u32("interrupts", ...interruptSpecifier(intc, irq))
+      .u32("interrupt-parent", intc.phandle())
       .u64("reg", this.region.base, this.region.size)
       .str("compatible", "google,goldfish-rtc");
   }

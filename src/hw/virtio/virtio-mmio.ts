@@ -8,7 +8,7 @@
  */
 import type { AccessSize, DmaMemory, MmioOps, MmioRegion } from "../core/memory.js";
 import type { IrqLine } from "../core/irq.js";
-import type { FdtNode } from "../core/fdt.js";
+import { interruptSpecifier, type FdtNode } from "../core/fdt.js";
 import { VIRTQUEUE_MAX_SIZE, type Virtqueue } from "./virtqueue.js";
 import { VirtioTransport, setHigh32 as setHi, setLow32 as setLo, type VirtioDevice } from "./virtio-transport.js";
 
@@ -153,12 +153,12 @@ export class VirtioMmio implements MmioRegion, MmioOps {
    * QEMU's libfdt puts each new node first among its siblings, so its blob
    * lists the slots from the highest address down: call this for slot 7 first.
    */
-  fdtNode(soc: FdtNode, plic: FdtNode, irq: number): FdtNode {
+  fdtNode(soc: FdtNode, intc: FdtNode, irq: number): FdtNode {
     return soc.child(`virtio_mmio@${this.base.toString(16)}`)
       .str("compatible", "virtio,mmio")
       .u64("reg", this.base, this.size)
-      .u32("interrupt-parent", plic.phandle())
-      .u32("interrupts", irq);
+      .u32("interrupt-parent", intc.phandle())
+      .u32("interrupts", ...interruptSpecifier(intc, irq));
   }
 
   private readConfig(offset: number, size: AccessSize): number {

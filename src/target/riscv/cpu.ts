@@ -13,6 +13,7 @@
 import { Access, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, Tlb } from "./tlb.js";
 import type { GuestRam } from "./ram.js";
 import { HartState } from "./hart-state.js";
+import type { HartAia } from "./aia.js";
 
 /** Exception causes (mcause values) of the privileged spec. */
 export const enum Cause {
@@ -136,6 +137,8 @@ export class RiscvCpu {
   /** mstatus.FS is Off on a system hart: floating-point instructions are illegal. */
   fpOff = false;
   readonly state = new HartState();
+  /** Smaia/Ssaia: set by a board with IMSICs; undefined, the AIA CSRs do not exist (see aia.ts). */
+  aia: HartAia | undefined = undefined;
 
   constructor(public mem: CpuMemory) {
     mem.ram.tlbs.push(this.tlb);

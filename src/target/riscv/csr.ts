@@ -10,10 +10,12 @@ import { Mstatus } from "./hart-state.js";
 export interface CsrDef {
   readonly num: number;
   readonly name: string;
-  /** Read into cpu.tmpLo / cpu.tmpHi. */
-  read(cpu: RiscvCpu): void;
+  /** Read into cpu.tmpLo / cpu.tmpHi; returning false makes the access illegal (an indirect register that names nothing). */
+  read(cpu: RiscvCpu): boolean | void;
   /** Write a 64-bit value; absent for read-only registers. */
   write?(cpu: RiscvCpu, lo: number, hi: number): void;
+  /** Whether the register exists on this hart (an extension the board may leave out); absent: always. */
+  present?(cpu: RiscvCpu): boolean;
 }
 
 /** Host ticks for cycle/time/instret in user mode, like QEMU's linux-user. */
@@ -84,12 +86,12 @@ export function csrName(num: number): string | undefined {
 export function csrAccess(cpu: RiscvCpu, num: number, kind: 0 | 1 | 2, write: boolean, lo: number,
   hi: number): boolean {
   const d = byNumber[num];
-  if (d === undefined) return false;
+  if (d === undefined || (d.present !== undefined && !d.present(cpu))) return false;
   if (write && ((num >>> 10) === 3 || d.write === undefined)) return false;
   // The CSR number's bits 9:8 give the lowest privilege that may access it.
   if (((num >>> 8) & 3) > cpu.priv) return false;
   if (cpu.system && !systemAllows(cpu, num)) return false;
-  d.read(cpu);
+  if (d.read(cpu) === false) return false;
   if (!write) return true;
   const oldLo = cpu.tmpLo;
   const oldHi = cpu.tmpHi;

@@ -4,6 +4,7 @@
  */
 import { Cause, Priv, type RiscvCpu } from "./cpu.js";
 import { Mstatus } from "./hart-state.js";
+import { topInterrupt } from "./aia.js";
 
 /** Interrupts in the spec's priority order: MEI, MSI, MTI, SEI, SSI, STI. */
 const PRIORITY = [11, 3, 7, 9, 1, 5];
@@ -16,6 +17,7 @@ function highest(bits: number): number {
 /**
  * The interrupt the hart takes now, or -1: pending and enabled in mie, and
  * enabled at the current privilege level (mstatus.MIE/SIE, delegation).
+ * With AIA the iprio arrays may reorder the interrupts of a level.
  */
 export function pendingInterrupt(cpu: RiscvCpu): number {
   const st = cpu.state;
@@ -23,10 +25,11 @@ export function pendingInterrupt(cpu: RiscvCpu): number {
   if (pending === 0) return -1;
   const mEnabled = cpu.priv < Priv.M || (st.mstatus & Mstatus.MIE) !== 0;
   const m = mEnabled ? pending & ~st.mideleg : 0;
-  if (m !== 0) return highest(m);
+  if (m !== 0) return cpu.aia === undefined ? highest(m) : topInterrupt(m, cpu.aia.miprio, 11) >>> 16;
   const sEnabled = cpu.priv < Priv.S || (cpu.priv === Priv.S && (st.mstatus & Mstatus.SIE) !== 0);
   const s = sEnabled ? pending & st.mideleg : 0;
-  return s !== 0 ? highest(s) : -1;
+  if (s === 0) return -1;
+  return cpu.aia === undefined ? highest(s) : topInterrupt(s, cpu.aia.siprio, 9) >>> 16;
 }
 
 /** Whether a waiting (wfi) hart should wake: some interrupt pending and enabled in mie, whatever the global enables. */
