@@ -129,7 +129,7 @@ function makeDevices(o: SystemOptions, drives: Drives): { virtio: VirtioDevice[]
   // QOM paths of the devices, as QEMU names anonymous devices: in the order they are created.
   let anonymous = 0;
   const ctx: DeviceContext = {
-    drives: drives.byId, usedDrives: new Set(), random: (buf) => randomFillSync(buf),
+    drives: drives.byId, usedDrives: new Set(), random: (buf) => randomFillSync(buf), harts: o.smp,
     attached: (b) => {
       const info = drives.info.find((i) => i.backend === b);
       if (info !== undefined) info.qdev = `/machine/peripheral-anon/device[${anonymous}]/virtio-backend`;

@@ -6,7 +6,7 @@
  */
 import type { BlockBackend } from "../block/block.js";
 import type { VirtioDevice } from "../hw/virtio/virtio-transport.js";
-import { VirtioBlk } from "../hw/virtio/virtio-blk.js";
+import { VIRTIO_BLK_MAX_QUEUES, VirtioBlk } from "../hw/virtio/virtio-blk.js";
 import { VirtioRng } from "../hw/virtio/virtio-rng.js";
 import { VirtioPci } from "../hw/virtio/virtio-pci.js";
 import type { PciPlug } from "../hw/pci/pci-device.js";
@@ -18,6 +18,8 @@ export interface DeviceContext {
   drives: ReadonlyMap<string, BlockBackend>;
   /** Drives already attached to a device. */
   usedDrives: Set<string>;
+  /** The machine's harts (virtio-blk-pci's default queue count, as QEMU's). */
+  harts: number;
   /** Host randomness for virtio-rng. */
   random: (buf: Uint8Array) => void;
   /** A drive was attached to the device named (for query-block's qdev path). */
@@ -40,6 +42,15 @@ const ADDR: PropSpec = {
 const VECTORS: PropSpec = { name: "vectors", type: "uint32", description: "", default: VECTORS_UNSPECIFIED };
 const DRIVE: PropSpec = { name: "drive", type: "str", description: "Node name or ID of a block device to use as a backend" };
 const SERIAL: PropSpec = { name: "serial", type: "str" };
+/** 65535: one queue per hart on PCI (QEMU's virtio_pci_optimal_num_queues), one on virtio-mmio. */
+const NUM_QUEUES: PropSpec = { name: "num-queues", type: "uint16", description: "", default: 0xffff };
+
+function numQueues(type: string, props: Props, auto: number): number {
+  const n = props.num("num-queues") ?? 0xffff;
+  if (n === 0xffff) return auto;
+  if (n < 1 || n > VIRTIO_BLK_MAX_QUEUES) throw new DeviceError(`${type}: num-queues property must be 1 to ${VIRTIO_BLK_MAX_QUEUES}`);
+  return n;
+}
 /** On the root bus (conventional PCI) auto means a transitional device, as on QEMU. */
 const DISABLE_LEGACY: PropSpec = { name: "disable-legacy", type: "OnOffAuto", description: "on/off/auto", default: "auto" };
 
@@ -76,9 +87,11 @@ function pciPlug(name: string, props: Props, classCode: number, make: () => Virt
 export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
   const r = new DeviceRegistry<DeviceContext, PlannedDevice>();
   r.register({
-    name: "virtio-blk-device", bus: "virtio-bus", category: "Storage", props: [DRIVE, SERIAL],
+    name: "virtio-blk-device", bus: "virtio-bus", category: "Storage", props: [DRIVE, NUM_QUEUES, SERIAL],
     realize: (p, ctx) => ({
-      bus: "virtio-bus", device: new VirtioBlk(takeDrive("virtio-blk-device", p, ctx), { serial: p.str("serial") }),
+      bus: "virtio-bus", device: new VirtioBlk(takeDrive("virtio-blk-device", p, ctx), {
+        serial: p.str("serial"), numQueues: numQueues("virtio-blk-device", p, 1),
+      }),
     }),
   });
   r.register({
@@ -87,10 +100,14 @@ export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
   });
   r.register({
     name: "virtio-blk-pci", bus: "PCI", alias: "virtio-blk", category: "Storage",
-    props: [ADDR, DISABLE_LEGACY, DRIVE, SERIAL, VECTORS],
+    props: [ADDR, DISABLE_LEGACY, DRIVE, NUM_QUEUES, SERIAL, VECTORS],
     realize: (p, ctx) => {
       const disk = takeDrive("virtio-blk-pci", p, ctx);
-      return { bus: "PCI", plug: pciPlug("virtio-blk-pci", p, PCI_CLASS_STORAGE_SCSI, () => new VirtioBlk(disk, { serial: p.str("serial") })) };
+      const queues = numQueues("virtio-blk-pci", p, Math.min(ctx.harts, VIRTIO_BLK_MAX_QUEUES));
+      return {
+        bus: "PCI", plug: pciPlug("virtio-blk-pci", p, PCI_CLASS_STORAGE_SCSI,
+          () => new VirtioBlk(disk, { serial: p.str("serial"), numQueues: queues })),
+      };
     },
   });
   r.register({

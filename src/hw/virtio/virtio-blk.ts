@@ -14,6 +14,9 @@ export const VIRTIO_BLK_F_SEG_MAX = 1n << 2n;
 export const VIRTIO_BLK_F_RO = 1n << 5n;
 export const VIRTIO_BLK_F_BLK_SIZE = 1n << 6n;
 export const VIRTIO_BLK_F_FLUSH = 1n << 9n;
+export const VIRTIO_BLK_F_MQ = 1n << 12n;
+/** The most request queues (QEMU's VIRTIO_QUEUE_MAX less the ones it keeps). */
+export const VIRTIO_BLK_MAX_QUEUES = 1024;
 
 export const enum VirtioBlkType { IN = 0, OUT = 1, FLUSH = 4, GET_ID = 8 }
 export const enum VirtioBlkStatus { OK = 0, IOERR = 1, UNSUPP = 2 }
@@ -33,12 +36,14 @@ const CONFIG_SIZE = 60;
 export interface VirtioBlkOptions {
   /** The drive's serial= (GET_ID answers it, up to 20 bytes). */
   serial?: string;
+  /** Request queues (QEMU's num-queues; default 1): more than one offers VIRTIO_BLK_F_MQ. */
+  numQueues?: number;
 }
 
 export class VirtioBlk implements VirtioDevice {
   readonly deviceId = VIRTIO_ID_BLOCK;
   readonly features: bigint;
-  readonly queueCount = 1;
+  readonly queueCount: number;
   /** QEMU's queue-size default. */
   readonly queueSize = 256;
   readonly config = new Uint8Array(CONFIG_SIZE);
@@ -46,8 +51,13 @@ export class VirtioBlk implements VirtioDevice {
   private readonly sectors: number;
 
   constructor(private readonly disk: BlockBackend, opts: VirtioBlkOptions = {}) {
+    const queues = opts.numQueues ?? 1;
+    if (!Number.isInteger(queues) || queues < 1 || queues > VIRTIO_BLK_MAX_QUEUES) {
+      throw new Error(`virtio-blk: ${queues} queues (1 to ${VIRTIO_BLK_MAX_QUEUES})`);
+    }
+    this.queueCount = queues;
     this.features = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH
-      | (disk.readOnly ? VIRTIO_BLK_F_RO : 0n);
+      | (disk.readOnly ? VIRTIO_BLK_F_RO : 0n) | (queues > 1 ? VIRTIO_BLK_F_MQ : 0n);
     this.serial = new TextEncoder().encode(opts.serial ?? "").subarray(0, ID_BYTES);
     // A trailing partial sector is not visible to the guest.
     this.sectors = Math.floor(disk.size / SECTOR_SIZE);
@@ -56,6 +66,7 @@ export class VirtioBlk implements VirtioDevice {
     v.setUint32(4, Math.floor(this.sectors / 2 ** 32), true);
     v.setUint32(12, SEG_MAX, true);
     v.setUint32(20, SECTOR_SIZE, true); // blk_size
+    v.setUint16(34, queues, true); // num_queues
   }
 
   notify(vq: Virtqueue): void {
