@@ -724,6 +724,24 @@ export class Qcow2Image implements BlockImage {
     this.file.flush();
   }
 
+  /** Give every virtual cluster a host cluster (preallocation=metadata; `full` writes the zeros too). */
+  preallocate(full: boolean): void {
+    this.checkWritable();
+    const clusters = Math.ceil(this.size / this.clusterSize);
+    const zeros = full ? new Uint8Array(this.clusterSize) : null;
+    let end = this.file.length();
+    for (let vc = 0; vc < clusters; vc++) {
+      const { e } = this.l2Entry(vc);
+      if (this.clusterType(e) !== ClusterType.Unallocated) continue;
+      const host = this.refcounts.allocate(1);
+      if (zeros !== null) this.file.write(host, zeros);
+      end = Math.max(end, host + this.clusterSize);
+      this.setL2(vc, COPIED_HI | Math.floor(host / 0x100000000), host >>> 0);
+    }
+    if (this.file.length() < end) this.file.truncate(end);
+    this.file.flush();
+  }
+
   /** Point the header at a different backing file (rebase, commit). */
   setBacking(name: string, format: string): void {
     this.checkWritable();
