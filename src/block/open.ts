@@ -48,7 +48,7 @@ function openLayer(host: BlockHost, path: string, opts: OpenOptions, seen: strin
     if (seen.includes(id)) throw new ImageError(`Backing file '${path}' is part of a loop in the backing chain`);
     if (seen.length >= MAX_CHAIN) throw new ImageError(`Backing chain of '${path}' is too deep`);
     const format = opts.format ?? probeFormat(file);
-    if (opts.format === undefined && format === "raw" && opts.warn !== undefined) opts.warn(rawProbeWarning(path));
+    if (opts.format === undefined && format === "raw" && !opts.readOnly && opts.warn !== undefined) opts.warn(rawProbeWarning(path));
     if (format === "raw") return new RawImage(file);
     if (format !== "qcow2") throw new ImageError(`Unknown driver '${format}'`);
     const img = new Qcow2Image(file, { readOnly: opts.readOnly, host, backing: null });

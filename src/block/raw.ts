@@ -14,7 +14,8 @@ export class RawImage implements BlockImage {
 
   constructor(private readonly file: ImageFile) {}
 
-  get size(): number { return this.file.length(); }
+  /** QEMU counts a raw image in whole 512-byte sectors; the tail past the end of the file reads as zeros. */
+  get size(): number { return Math.ceil(this.file.length() / 512) * 512; }
   get readOnly(): boolean { return this.file.readOnly; }
   get filename(): string { return this.file.path; }
   get hostFile(): ImageFile { return this.file; }

@@ -742,6 +742,29 @@ export class Qcow2Image implements BlockImage {
     this.file.flush();
   }
 
+  /** Drop the clusters from virtual offset `size` on (before a shrink). */
+  discardPast(size: number): void {
+    this.checkWritable();
+    for (let vc = Math.ceil(size / this.clusterSize); vc < Math.ceil(this.size / this.clusterSize); vc++) {
+      const { e } = this.l2Entry(vc);
+      if (e.hi === 0 && e.lo === 0) continue;
+      this.setL2(vc, 0, 0);
+      this.release(e);
+    }
+  }
+
+  /** Drop every cluster this image holds, so that it reads as its backing image (commit's last step). */
+  makeEmpty(): void {
+    this.checkWritable();
+    for (let vc = 0; vc < Math.ceil(this.size / this.clusterSize); vc++) {
+      const { e } = this.l2Entry(vc);
+      if (e.hi === 0 && e.lo === 0) continue;
+      this.setL2(vc, 0, 0);
+      this.release(e);
+    }
+    this.file.flush();
+  }
+
   /** Point the header at a different backing file (rebase, commit). */
   setBacking(name: string, format: string): void {
     this.checkWritable();
