@@ -5,8 +5,9 @@
  */
 import type { BlockImage } from "./block.js";
 import { backingPath, type BlockHost, type ImageFile } from "./image-file.js";
-import { ImageError, QCOW_MAGIC } from "./qcow2/header.js";
+import { ImageError, INCOMPAT_DIRTY, QCOW_MAGIC } from "./qcow2/header.js";
 import { Qcow2Image } from "./qcow2/qcow2.js";
+import { checkQcow2 } from "./qcow2/check.js";
 import { RawImage } from "./raw.js";
 import { u32 } from "./bytes.js";
 
@@ -20,8 +21,28 @@ export interface OpenOptions {
   readOnly: boolean;
   /** Open without the backing chain (qemu-img info, rebase -u). */
   noBacking?: boolean;
+  /** Open for writing without refusing a corrupt image (check -r does the repairing itself). */
+  forRepair?: boolean;
   /** Called with QEMU's warning when a raw image was probed. */
   warn?: (line: string) => void;
+}
+
+/**
+ * Before the first write, make sure the metadata is sound: an image that
+ * check finds corrupt is refused (and not touched), so that writing cannot
+ * spread the damage; a dirty image (lazy refcounts) is repaired first, as
+ * QEMU does.
+ */
+function guardWrites(img: Qcow2Image, path: string): void {
+  const dirty = (img.header.incompatible & INCOMPAT_DIRTY) !== 0;
+  const r = checkQcow2(img);
+  if (r.corruptions > 0 && dirty) {
+    const fixed = checkQcow2(img, true, true);
+    if (fixed.corruptions === 0 && checkQcow2(img).corruptions === 0) return;
+  }
+  if (r.corruptions > 0) {
+    throw new ImageError(`qcow2 image '${path}' is corrupt (${r.corruptions} errors found by check); not opening it for writing (try 'tsemu-img check -r all')`);
+  }
 }
 
 export function probeFormat(file: ImageFile): string {
@@ -52,6 +73,7 @@ function openLayer(host: BlockHost, path: string, opts: OpenOptions, seen: strin
     if (format === "raw") return new RawImage(file);
     if (format !== "qcow2") throw new ImageError(`Unknown driver '${format}'`);
     const img = new Qcow2Image(file, { readOnly: opts.readOnly, host, backing: null });
+    if (!opts.readOnly && opts.forRepair !== true) guardWrites(img, path);
     const h = img.header;
     if (h.backingFile !== "" && !opts.noBacking) {
       const below = backingPath(host, path, h.backingFile);

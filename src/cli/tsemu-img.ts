@@ -127,10 +127,10 @@ function onOff(k: string, v: string): boolean {
   throw new Fail(`Parameter '${k}' expects 'on' or 'off'`);
 }
 
-function open(path: string, format: string | undefined, readOnly: boolean, noBacking = false): BlockImage {
+function open(path: string, format: string | undefined, readOnly: boolean, noBacking = false, forRepair = false): BlockImage {
   if (format !== undefined && !FORMATS.includes(format)) throw new Fail(`Unknown file format '${format}'`);
   try {
-    return openImage(host, path, { format, readOnly, noBacking, warn: (w) => err(`${w}\n`) });
+    return openImage(host, path, { format, readOnly, noBacking, forRepair, warn: (w) => err(`${w}\n`) });
   } catch (e) {
     const msg = (e as Error).message;
     throw new Fail(msg.startsWith("Could not open") ? msg : `Could not open '${path}': ${msg}`);
@@ -323,7 +323,7 @@ function cmdCheck(argv: string[]): number {
   if (repair !== undefined && repair !== "leaks" && repair !== "all") throw new Fail(`Unknown option value for -r (expecting 'leaks' or 'all'): ${repair}`);
   const json = last(p, "--output") === "json";
   const path = p.args[0];
-  const img = open(path, last(p, "-f"), repair === undefined, true);
+  const img = open(path, last(p, "-f"), repair === undefined, true, true);
   try {
     if (!(img instanceof Qcow2Image)) throw new Fail("This image format does not support checks", 63);
     let r = checkQcow2(img);

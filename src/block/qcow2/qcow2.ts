@@ -294,8 +294,22 @@ export class Qcow2Image implements BlockImage {
 
   // ---- writing ----
 
+  /** Run a write; a corruption found on the way stops all further writes. */
+  private guarded(op: () => void): void {
+    try {
+      op();
+    } catch (e) {
+      if (e instanceof ImageError && this.broken === null && !this.opts.readOnly) this.broken = e.message;
+      throw e;
+    }
+  }
+
+  /** Set when an operation found the metadata corrupt: no further writes. */
+  private broken: string | null = null;
+
   private checkWritable(): void {
     if (this.opts.readOnly) throw new Error(`${this.filename}: the image is read-only`);
+    if (this.broken !== null) throw new ImageError(`${this.filename}: no more writes to an image found corrupt (${this.broken})`);
     if (this.closed) throw new Error(`${this.filename}: the image is closed`);
     if (this.extendedL2) throw new ImageError(`${this.filename}: writing images with extended L2 entries is not supported by tsemu`);
   }
@@ -326,6 +340,10 @@ export class Qcow2Image implements BlockImage {
   }
 
   write(offset: number, data: Uint8Array): void {
+    this.guarded(() => this.writeUnguarded(offset, data));
+  }
+
+  private writeUnguarded(offset: number, data: Uint8Array): void {
     this.checkWritable();
     checkRange(this.size, offset, data.length);
     let pos = 0;
@@ -422,6 +440,10 @@ export class Qcow2Image implements BlockImage {
 
   /** Write one whole virtual cluster compressed (as `convert -c` does); stores it plainly when deflate does not shrink it. */
   writeCompressed(vc: number, data: Uint8Array): void {
+    this.guarded(() => this.writeCompressedUnguarded(vc, data));
+  }
+
+  private writeCompressedUnguarded(vc: number, data: Uint8Array): void {
     this.checkWritable();
     const z = this.opts.host.deflateRaw(data);
     const maxSectors = 2 ** (this.clusterBits - 8);
@@ -447,6 +469,10 @@ export class Qcow2Image implements BlockImage {
   }
 
   discard(offset: number, length: number): void {
+    this.guarded(() => this.discardUnguarded(offset, length));
+  }
+
+  private discardUnguarded(offset: number, length: number): void {
     this.checkWritable();
     checkRange(this.size, offset, length);
     // Only whole clusters are discarded, as in QEMU; the rest is left as it is.
@@ -465,6 +491,10 @@ export class Qcow2Image implements BlockImage {
   }
 
   writeZeroes(offset: number, length: number, unmap: boolean): void {
+    this.guarded(() => this.writeZeroesUnguarded(offset, length, unmap));
+  }
+
+  private writeZeroesUnguarded(offset: number, length: number, unmap: boolean): void {
     this.checkWritable();
     checkRange(this.size, offset, length);
     const cs = this.clusterSize;
