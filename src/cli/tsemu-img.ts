@@ -225,13 +225,13 @@ function imageInfo(img: BlockImage, path: string): InfoRecord {
   const h = img.header;
   lines.push(`cluster_size: ${img.clusterSize}`);
   const json: Record<string, unknown> = {};
+  if (h.backingFile !== "" && h.backingFormat !== "") json["backing-filename-format"] = h.backingFormat;
   if (img.snapshots.length > 0) {
     json.snapshots = img.snapshots.map((s) => ({
       icount: s.icount < 0 ? undefined : s.icount, "vm-clock-nsec": s.vmClockNsec % 1e9, name: s.name, "date-sec": s.dateSec,
       "date-nsec": s.dateNsec, "vm-clock-sec": Math.floor(s.vmClockNsec / 1e9), id: s.id, "vm-state-size": s.vmStateSize,
     }));
   }
-  if (h.backingFile !== "" && h.backingFormat !== "") json["backing-filename-format"] = h.backingFormat;
   Object.assign(json, { "virtual-size": img.size, filename: path, "cluster-size": img.clusterSize, format: "qcow2", "actual-size": actual });
   const v3 = h.version === 3;
   const data: Record<string, unknown> = { compat: v3 ? "1.1" : "0.10", "compression-type": "zlib" };
@@ -292,11 +292,13 @@ function cmdInfo(argv: string[]): number {
 
 function printCheck(r: CheckResult, path: string, json: boolean): void {
   if (json) {
+    // qemu-img's key order; counts that are zero are left out, as it does.
     const o: Record<string, unknown> = {
-      "image-end-offset": r.imageEndOffset || undefined, "total-clusters": r.totalClusters, "check-errors": r.checkErrors,
-      leaks: r.leaks || undefined, "leaks-fixed": r.leaksFixed || undefined, corruptions: r.corruptions || undefined,
+      "image-end-offset": r.imageEndOffset || undefined, "compressed-clusters": r.compressedClusters || undefined,
+      "total-clusters": r.totalClusters, "check-errors": r.checkErrors, leaks: r.leaks || undefined,
+      "leaks-fixed": r.leaksFixed || undefined, corruptions: r.corruptions || undefined,
       "corruptions-fixed": r.corruptionsFixed || undefined, "allocated-clusters": r.allocatedClusters, filename: path, format: "qcow2",
-      "fragmented-clusters": r.fragmentedClusters, "compressed-clusters": r.compressedClusters || undefined,
+      "fragmented-clusters": r.fragmentedClusters || undefined,
     };
     out(`${qemuJson(o)}\n`);
     return;

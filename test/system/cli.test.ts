@@ -36,7 +36,7 @@ const BAD: [string, string[], RegExp][] = [
   ["missing firmware", ["-M", "virt", "-bios", "/nonexistent/fw.bin"], /-bios \/nonexistent\/fw.bin: no such file/],
   ["kernel is a directory", ["-M", "virt", "-kernel", "/"], /-kernel \/: is a directory/],
   ["missing disk", ["-M", "virt", "-drive", "file=/nonexistent.img,format=raw,if=virtio"], /nonexistent\.img/],
-  ["unsupported format", ["-M", "virt", "-drive", "file=x.qcow2,format=qcow2"], /format 'qcow2' is not supported/],
+  ["unsupported format", ["-M", "virt", "-drive", "file=x.vmdk,format=vmdk"], /Unknown driver 'vmdk'/],
   ["unknown device", ["-M", "virt", "-device", "e1000"], /-device e1000: unsupported device/],
   ["device without drive", ["-M", "virt", "-device", "virtio-blk-device,drive=d0"], /no -drive with id=d0/],
   ["initrd without kernel", ["-M", "virt", "-initrd", "/etc/hostname"], /-initrd: requires -kernel/],
