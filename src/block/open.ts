@@ -45,6 +45,11 @@ function guardWrites(img: Qcow2Image, path: string): void {
   }
 }
 
+/** A name from an image, safe to print on one line. */
+export function printable(s: string): string {
+  return [...s].map((c) => (c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127 ? "?" : c)).join("");
+}
+
 export function probeFormat(file: ImageFile): string {
   const b = new Uint8Array(4);
   file.read(0, b);
@@ -78,7 +83,7 @@ function openLayer(host: BlockHost, path: string, opts: OpenOptions, seen: strin
     if (h.backingFile !== "" && !opts.noBacking) {
       const below = backingPath(host, path, h.backingFile);
       const fmt = h.backingFormat === "" ? undefined : h.backingFormat;
-      if (fmt !== undefined && !FORMATS.includes(fmt)) throw new ImageError(`Could not open backing file: Unknown driver '${fmt}'`);
+      if (fmt !== undefined && !FORMATS.includes(fmt)) throw new ImageError(`Could not open backing file: Unknown driver '${printable(fmt)}'`);
       try {
         img.backing = openLayer(host, below, { format: fmt, readOnly: true, warn: opts.warn }, [...seen, id]);
       } catch (e) {

@@ -164,6 +164,10 @@ export class Qcow2Image implements BlockImage {
   // ---- reading ----
 
   read(offset: number, into: Uint8Array): void {
+    this.guarded(() => this.readUnguarded(offset, into));
+  }
+
+  private readUnguarded(offset: number, into: Uint8Array): void {
     checkRange(this.size, offset, into.length);
     let pos = 0;
     while (pos < into.length) {
@@ -295,9 +299,9 @@ export class Qcow2Image implements BlockImage {
   // ---- writing ----
 
   /** Run a write; a corruption found on the way stops all further writes. */
-  private guarded(op: () => void): void {
+  private guarded<T>(op: () => T): T {
     try {
-      op();
+      return op();
     } catch (e) {
       if (e instanceof ImageError && this.broken === null && !this.opts.readOnly) this.broken = e.message;
       throw e;
@@ -311,7 +315,7 @@ export class Qcow2Image implements BlockImage {
     if (this.opts.readOnly) throw new Error(`${this.filename}: the image is read-only`);
     if (this.broken !== null) throw new ImageError(`${this.filename}: no more writes to an image found corrupt (${this.broken})`);
     if (this.closed) throw new Error(`${this.filename}: the image is closed`);
-    if (this.extendedL2) throw new ImageError(`${this.filename}: writing images with extended L2 entries is not supported by tsemu`);
+    if (this.extendedL2) throw new Error(`${this.filename}: writing images with extended L2 entries is not supported by tsemu`);
   }
 
   /** v3 images with lazy refcounts carry the dirty bit while open for writing (refcounts here are never lazy). */
@@ -631,8 +635,12 @@ export class Qcow2Image implements BlockImage {
   }
 
   createSnapshot(name: string, now: { sec: number; nsec: number }): Qcow2Snapshot {
+    return this.guarded(() => this.createSnapshotUnguarded(name, now));
+  }
+
+  private createSnapshotUnguarded(name: string, now: { sec: number; nsec: number }): Qcow2Snapshot {
     this.checkWritable();
-    if (this.snapshots.some((s) => s.name === name)) throw new ImageError(`Could not create snapshot '${name}': snapshot name already exists`);
+    if (this.snapshots.some((s) => s.name === name)) throw new Error(`Could not create snapshot '${name}': snapshot name already exists`);
     const ids = this.snapshots.map((s) => Number(s.id)).filter((n) => Number.isInteger(n));
     const id = String(ids.length === 0 ? 1 : Math.max(...ids) + 1);
     // Refcounts first: every cluster the active table reaches gains a reference.
@@ -654,9 +662,13 @@ export class Qcow2Image implements BlockImage {
   }
 
   deleteSnapshot(idOrName: string): void {
+    this.guarded(() => this.deleteSnapshotUnguarded(idOrName));
+  }
+
+  private deleteSnapshotUnguarded(idOrName: string): void {
     this.checkWritable();
     const sn = this.findSnapshot(idOrName);
-    if (sn === undefined) throw new ImageError(`Could not delete snapshot '${idOrName}': snapshot not found`);
+    if (sn === undefined) throw new Error(`Could not delete snapshot '${idOrName}': snapshot not found`);
     const l1 = this.readSnapshotL1(sn);
     this.writeSnapshotTable(this.snapshots.filter((s) => s !== sn));
     this.adjustThroughL1(l1, -1);
@@ -675,9 +687,13 @@ export class Qcow2Image implements BlockImage {
   }
 
   applySnapshot(idOrName: string): void {
+    this.guarded(() => this.applySnapshotUnguarded(idOrName));
+  }
+
+  private applySnapshotUnguarded(idOrName: string): void {
     this.checkWritable();
     const sn = this.findSnapshot(idOrName);
-    if (sn === undefined) throw new ImageError(`Could not apply snapshot '${idOrName}': snapshot not found`);
+    if (sn === undefined) throw new Error(`Could not apply snapshot '${idOrName}': snapshot not found`);
     const l1 = this.readSnapshotL1(sn);
     this.adjustThroughL1(l1, 1);
     const old = this.l1.slice();
@@ -724,15 +740,19 @@ export class Qcow2Image implements BlockImage {
 
   /** Grow or shrink the virtual disk (shrinking only drops clusters past the end when they are unallocated, as QEMU requires). */
   resize(size: number): void {
+    this.guarded(() => this.resizeUnguarded(size));
+  }
+
+  private resizeUnguarded(size: number): void {
     this.checkWritable();
-    if (!Number.isSafeInteger(size) || size < 0) throw new ImageError("Invalid image size specified");
+    if (!Number.isSafeInteger(size) || size < 0) throw new Error("Invalid image size specified");
     const perL2 = this.clusterSize * this.l2Entries;
     const needed = Math.ceil(size / perL2);
     if (size < this.size) {
       for (let vc = Math.ceil(size / this.clusterSize); vc < Math.ceil(this.size / this.clusterSize); vc++) {
         const type = this.clusterType(this.l2Entry(vc).e);
         if (type !== ClusterType.Unallocated) {
-          throw new ImageError("qemu-img: Use the --shrink option to perform a shrink operation.");
+          throw new Error("Use the --shrink option to perform a shrink operation.");
         }
       }
     }
@@ -756,6 +776,10 @@ export class Qcow2Image implements BlockImage {
 
   /** Give every virtual cluster a host cluster (preallocation=metadata; `full` writes the zeros too). */
   preallocate(full: boolean): void {
+    this.guarded(() => this.preallocateUnguarded(full));
+  }
+
+  private preallocateUnguarded(full: boolean): void {
     this.checkWritable();
     const clusters = Math.ceil(this.size / this.clusterSize);
     const zeros = full ? new Uint8Array(this.clusterSize) : null;
@@ -774,6 +798,10 @@ export class Qcow2Image implements BlockImage {
 
   /** Drop the clusters from virtual offset `size` on (before a shrink). */
   discardPast(size: number): void {
+    this.guarded(() => this.discardPastUnguarded(size));
+  }
+
+  private discardPastUnguarded(size: number): void {
     this.checkWritable();
     for (let vc = Math.ceil(size / this.clusterSize); vc < Math.ceil(this.size / this.clusterSize); vc++) {
       const { e } = this.l2Entry(vc);
@@ -785,6 +813,10 @@ export class Qcow2Image implements BlockImage {
 
   /** Drop every cluster this image holds, so that it reads as its backing image (commit's last step). */
   makeEmpty(): void {
+    this.guarded(() => this.makeEmptyUnguarded());
+  }
+
+  private makeEmptyUnguarded(): void {
     this.checkWritable();
     for (let vc = 0; vc < Math.ceil(this.size / this.clusterSize); vc++) {
       const { e } = this.l2Entry(vc);
@@ -797,6 +829,10 @@ export class Qcow2Image implements BlockImage {
 
   /** Point the header at a different backing file (rebase, commit). */
   setBacking(name: string, format: string): void {
+    this.guarded(() => this.setBackingUnguarded(name, format));
+  }
+
+  private setBackingUnguarded(name: string, format: string): void {
     this.checkWritable();
     this.header.backingFile = name;
     this.header.backingFormat = name === "" ? "" : format;
