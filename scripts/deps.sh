@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tsemu's tests and guest builds need, when missing.
-# Usage: scripts/deps.sh [group...]   groups: user (default), busybox, linux, system, gdb
+# Usage: scripts/deps.sh [group...]   groups: user (default), busybox, linux, system, gdb, img
 set -euo pipefail
 
 need=()
@@ -15,7 +15,8 @@ for g in "${groups[@]}"; do
     linux) for p in linux-source-6.1 gcc-riscv64-linux-gnu make gcc libc6-dev bc flex bison xz-utils cpio; do want "$p"; done ;;
     system) for p in qemu-system-misc opensbi u-boot-qemu device-tree-compiler e2fsprogs; do want "$p"; done ;;
     gdb) want gdb-multiarch ;;
-    *) echo "deps.sh: unknown group '$g' (expected: user, busybox, linux, system, gdb)" >&2; exit 2 ;;
+    img) want qemu-utils ;;
+    *) echo "deps.sh: unknown group '$g' (expected: user, busybox, linux, system, gdb, img)" >&2; exit 2 ;;
   esac
 done
 

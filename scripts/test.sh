@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh user gdb
+scripts/deps.sh user gdb img
 echo "== build (tsc, strict)"
 npx tsc -p tsconfig.json
 echo "== lint (eslint)"

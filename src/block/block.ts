@@ -25,3 +25,41 @@ export function checkRange(size: number, offset: number, length: number): void {
     throw new RangeError(`block access at ${offset}+${length} is outside the ${size}-byte image`);
   }
 }
+
+/** What a range of a disk image holds, as qemu-img map reports it. */
+export interface BlockStatus {
+  /** Bytes from the start of the query with this same status (at least 1). */
+  length: number;
+  /** Reads as zeros. */
+  zero: boolean;
+  /** Backed by data in some layer (not a hole, not a zero cluster). */
+  data: boolean;
+  /** Which layer holds it: 0 for the image itself, 1 for its backing file, and so on; -1 when no layer does. */
+  depth: number;
+  /** Where the bytes lie in the file of that layer, when they lie there uncompressed. */
+  hostOffset?: number;
+  /** The file those bytes are in, when hostOffset is given. */
+  hostFile?: string;
+}
+
+/**
+ * An image format (raw, qcow2) over a host file: what the devices use, plus
+ * what tsemu-img needs.  Discard and write-zeroes may leave clusters
+ * unallocated; the bytes read back are what QEMU's driver would return.
+ */
+export interface BlockImage extends BlockBackend {
+  /** "raw" or "qcow2". */
+  readonly format: string;
+  /** The image's own file name, as given. */
+  readonly filename: string;
+  /** The image below this one, if any. */
+  readonly backing: BlockImage | null;
+  /** Forget the contents of [offset, offset+length) where the format can; reads may then return zeros or backing data. */
+  discard(offset: number, length: number): void;
+  /** Make [offset, offset+length) read as zeros, unmapping whole clusters when `unmap` allows. */
+  writeZeroes(offset: number, length: number, unmap: boolean): void;
+  /** The status of the bytes from `offset`, for at most `length` bytes. */
+  blockStatus(offset: number, length: number): BlockStatus;
+  /** Close this image and every backing image below it. */
+  close(): void;
+}

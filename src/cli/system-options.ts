@@ -8,10 +8,14 @@ export class OptionError extends Error {}
 export interface DriveOption {
   file?: string;
   id?: string;
+  /** "raw" or "qcow2"; "" to probe the image (QEMU warns when that guesses raw). */
   format: string;
   if: string;
   readOnly: boolean;
   snapshot: boolean;
+  cache: "writeback" | "writethrough" | "none" | "directsync" | "unsafe";
+  discard: "ignore" | "unmap";
+  detectZeroes: "off" | "on" | "unmap";
 }
 
 export interface DeviceOption {
@@ -378,18 +382,33 @@ function parseChardev(arg: string): ChardevOption {
   }
 }
 
+/** One of `values` for property `key` of -drive, or `fallback` when it is not given. */
+function choice<T extends string>(arg: string, kv: Map<string, string>, key: string, values: readonly T[], fallback: T): T {
+  const v = kv.get(key);
+  if (v === undefined) return fallback;
+  if (!(values as readonly string[]).includes(v)) throw new OptionError(`-drive ${arg}: invalid ${key} option '${v}' (expected ${values.join(", ")})`);
+  return v as T;
+}
+
 function parseDrive(arg: string): DriveOption {
   const kv = parseKeyValues(arg);
+  const discard = kv.get("discard") === "on" ? "unmap" : kv.get("discard") === "off" ? "ignore" : undefined;
+  if (discard !== undefined) kv.set("discard", discard);
   const d: DriveOption = {
-    file: kv.get("file"), id: kv.get("id"), format: kv.get("format") ?? "raw", if: kv.get("if") ?? "virtio",
+    file: kv.get("file"), id: kv.get("id"), format: kv.get("format") ?? "", if: kv.get("if") ?? "virtio",
     readOnly: onOff("-drive", "readonly", kv.get("readonly")), snapshot: onOff("-drive", "snapshot", kv.get("snapshot")),
+    cache: choice(arg, kv, "cache", ["writeback", "writethrough", "none", "directsync", "unsafe"] as const, "writeback"),
+    discard: choice(arg, kv, "discard", ["ignore", "unmap"] as const, "ignore"),
+    detectZeroes: choice(arg, kv, "detect-zeroes", ["off", "on", "unmap"] as const, "off"),
   };
   for (const k of kv.keys()) {
-    if (!["file", "id", "format", "if", "readonly", "snapshot", "media", "cache"].includes(k)) {
+    if (!["file", "id", "format", "if", "readonly", "snapshot", "media", "cache", "discard", "detect-zeroes"].includes(k)) {
       throw new OptionError(`-drive ${arg}: property '${k}' is not supported`);
     }
   }
-  if (d.format !== "raw") throw new OptionError(`-drive ${arg}: format '${d.format}' is not supported (only raw)`);
+  if (d.format !== "" && d.format !== "raw" && d.format !== "qcow2") {
+    throw new OptionError(`-drive ${arg}: Unknown driver '${d.format}' (tsemu has raw and qcow2)`);
+  }
   if (d.if !== "virtio" && d.if !== "none") {
     throw new OptionError(`-drive ${arg}: if=${d.if} is not supported on virt (use if=virtio or if=none)`);
   }
@@ -424,12 +443,13 @@ goldfish RTC, sifive_test, virtio-mmio, PCIe with virtio-pci).  Options, as in q
 -mon chardev=ID[,mode=control|readline][,pretty=on]  a monitor on a -chardev
 -no-reboot               exit when the guest resets
 -no-shutdown             stay (paused) when the guest powers off
--drive file=IMG,format=raw,if=virtio[,readonly=on][,snapshot=on]   a virtio-blk-pci disk
--drive file=IMG,format=raw,if=none,id=ID  with  -device virtio-blk-pci,drive=ID
+-drive file=IMG,format=raw|qcow2,if=virtio[,readonly=on][,snapshot=on][,cache=MODE]
+       [,discard=ignore|unmap][,detect-zeroes=off|on|unmap]   a virtio-blk-pci disk (no format=: probed)
+-drive file=IMG,format=raw|qcow2,if=none,id=ID  with  -device virtio-blk-pci,drive=ID
                          (or virtio-blk-device, on virtio-mmio)
 -device TYPE[,PROP=VALUE...]  a device: virtio-blk-pci, virtio-rng-pci, virtio-blk-device,
                          virtio-rng-device; -device help lists them, -device TYPE,help their properties
--snapshot                writes to disk images are kept in memory and dropped at exit
+-snapshot                writes to disk images go to temporary qcow2 overlays, dropped at exit
 -icount shift=N          guest time from the instruction count: each instruction is 2^N ns
 -rtc base=utc|DATE[,clock=host|vm]  where the RTC starts, and whether it follows guest time
 -s, -gdb tcp::PORT       a gdb stub (-s: port 1234), on loopback

@@ -10,9 +10,11 @@ import { StdioMux } from "./stdio-mux.js";
 import { VirtMachine, TIMEBASE_HZ, MAX_HARTS, VIRT } from "../hw/riscv/virt.js";
 import { VirtualClock } from "../hw/core/clock.js";
 import { SystemLoop } from "../accel/system-loop.js";
-import { BlockFile } from "../host/block-file.js";
-import { SnapshotOverlay } from "../block/snapshot.js";
-import type { BlockBackend } from "../block/block.js";
+import type { BlockBackend, BlockImage } from "../block/block.js";
+import { Drive } from "../block/drive.js";
+import { openImage } from "../block/open.js";
+import { nodeBlockHost } from "../host/image-file.js";
+import { temporaryOverlay } from "../host/temp-overlay.js";
 import type { VirtioDevice } from "../hw/virtio/virtio-transport.js";
 import type { PciPlug } from "../hw/pci/pci-device.js";
 import { virtDevices, type DeviceContext } from "../system/virt-devices.js";
@@ -102,14 +104,18 @@ function openDrives(o: SystemOptions): Drives {
   let virtioIndex = 0;
   for (const drive of o.drives) {
     const path = drive.file as string;
-    let backend: BlockBackend;
+    const snapshot = (o.snapshot || drive.snapshot) && !drive.readOnly;
+    let image: BlockImage;
     try {
-      backend = new BlockFile(path, { readOnly: drive.readOnly });
+      image = openImage(nodeBlockHost, path, {
+        format: drive.format === "" ? undefined : drive.format, readOnly: drive.readOnly || snapshot,
+        warn: (w) => process.stderr.write(`${PROG}: ${w}\n`),
+      });
+      if (snapshot) image = temporaryOverlay(image);
     } catch (e) {
       fail(`-drive file=${path}: ${(e as Error).message}`);
     }
-    const snapshot = (o.snapshot || drive.snapshot) && !drive.readOnly;
-    if (snapshot) backend = new SnapshotOverlay(backend);
+    const backend: BlockBackend = new Drive(image, drive);
     d.all.push(backend);
     const name = drive.if === "none" ? drive.id ?? "" : drive.id ?? `virtio${virtioIndex++}`;
     d.info.push({ name, path, readOnly: drive.readOnly, snapshot, backend });

@@ -17,7 +17,7 @@ const REASONS: Record<string, string> = {
   ENOTDIR: "Not a directory",
 };
 
-function openError(path: string, err: unknown, readOnly: boolean): Error {
+export function openError(path: string, err: unknown, readOnly: boolean): Error {
   const code = err instanceof Error && "code" in err ? String(err.code) : "";
   const reason = REASONS[code] ?? (err instanceof Error ? err.message : String(err));
   const hint = !readOnly && (code === "EACCES" || code === "EPERM" || code === "EROFS")

@@ -36,7 +36,7 @@ const BAD: [string, string[], RegExp][] = [
   ["missing firmware", ["-M", "virt", "-bios", "/nonexistent/fw.bin"], /-bios \/nonexistent\/fw.bin: no such file/],
   ["kernel is a directory", ["-M", "virt", "-kernel", "/"], /-kernel \/: is a directory/],
   ["missing disk", ["-M", "virt", "-drive", "file=/nonexistent.img,format=raw,if=virtio"], /nonexistent\.img/],
-  ["unsupported format", ["-M", "virt", "-drive", "file=x.qcow2,format=qcow2"], /format 'qcow2' is not supported/],
+  ["unsupported format", ["-M", "virt", "-drive", "file=x.vmdk,format=vmdk"], /Unknown driver 'vmdk'/],
   ["unknown device", ["-M", "virt", "-device", "nosuch"], /-device nosuch: 'nosuch' is not a valid device model name/],
   ["device without drive", ["-M", "virt", "-device", "virtio-blk-device,drive=d0"],
     /-device virtio-blk-device,drive=d0: Property 'virtio-blk-device.drive' can't find value 'd0'/],

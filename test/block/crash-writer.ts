@@ -1,0 +1,25 @@
+/**
+ * The crash test's writer: runs the plan on an image through the block
+ * layer until it is killed, printing "F n" after each flush that covers
+ * operations 0..n.  Usage: node crash-writer.js IMAGE SEED
+ */
+import * as fs from "node:fs";
+import { openImage } from "../../src/block/open.js";
+import { nodeBlockHost } from "../../src/host/image-file.js";
+import { FLUSH_EVERY, SLOT, plan } from "./crash-plan.js";
+
+const [file, seedText] = process.argv.slice(2);
+const img = openImage(nodeBlockHost, file, { readOnly: false, format: "qcow2" });
+fs.writeSync(1, "R\n");
+let i = 0;
+for (const op of plan(Number(seedText))) {
+  const base = op.slot * SLOT;
+  if (op.kind === "write") img.write(base + op.offset, new Uint8Array(op.length).fill(op.value));
+  else if (op.kind === "zero") img.writeZeroes(base, SLOT, (i & 1) === 0);
+  else img.discard(base, SLOT);
+  if (i % FLUSH_EVERY === FLUSH_EVERY - 1) {
+    img.flush();
+    fs.writeSync(1, `F ${i}\n`);
+  }
+  i++;
+}
