@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds the default guest kernel: Linux from Debian's linux-source-6.1 package,
-# configured as `make tinyconfig` plus guest/linux.config, cross-compiled with
-# Debian's riscv64-linux-gnu-gcc, and cached.
+# Builds a guest kernel: Linux from Debian's linux-source-VERSION package, configured
+# as `make tinyconfig` plus a fragment, cross-compiled with Debian's
+# riscv64-linux-gnu-gcc, and cached.
 #
-# Usage: guest/build-linux.sh [--rebuild]
+# Usage: guest/build-linux.sh [VERSION] [--rebuild]
+#   VERSION  6.1 (the default guest; fragment guest/linux.config) or 6.12 (the guest
+#            with the AIA interrupt controllers, PCIe AER and e1000e; fragment
+#            guest/linux-6.12.config)
 #
 # Output: progress lines on stderr ("build-linux: ..."); the last stdout line is the
 # path of the cache directory holding:
@@ -11,9 +14,10 @@
 #   vmlinux        the ELF with symbols (for gdb)
 #   gen_init_cpio  the kernel's host tool that writes initramfs archives
 #   config         the full .config;  build.log, build-info
-# Cache: <repo>/.cache/linux/<key> (or $TSEMU_CACHE_DIR/linux), key = sha256 of this
-# script, guest/lib.sh, guest/linux.config, the cross toolchain identity and the
-# linux-source-6.1 package version; `current` points at the latest build.
+# Cache: <repo>/.cache/linux/<key> for 6.1, .cache/linux-VERSION/<key> for the others
+# (or under $TSEMU_CACHE_DIR), key = sha256 of this script, guest/lib.sh, the
+# fragment, the cross toolchain identity and the linux-source-VERSION package
+# version; `current` points at the latest build.
 set -euo pipefail
 
 script_path="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
@@ -24,23 +28,29 @@ TSEMU_LOG_PREFIX=build-linux
 . "$guest_dir/lib.sh"
 
 rebuild=0
-case "${1:-}" in
-  "") ;;
-  --rebuild) rebuild=1 ;;
-  -h|--help) sed -n '2,17p' "$script_path" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
-  *) tsemu_die "unknown argument '$1' (try --help)" ;;
+version=6.1
+for arg in "$@"; do
+  case "$arg" in
+    --rebuild) rebuild=1 ;;
+    -h|--help) sed -n '2,21p' "$script_path" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+    6.1|6.12) version="$arg" ;;
+    *) tsemu_die "unknown argument '$arg' (try --help)" ;;
+  esac
+done
+
+case "$version" in
+  6.1) fragment="$guest_dir/linux.config"; cache="$TSEMU_CACHE_DIR/linux"; deps_group=linux ;;
+  *) fragment="$guest_dir/linux-$version.config"; cache="$TSEMU_CACHE_DIR/linux-$version"; deps_group="linux-$version" ;;
 esac
+"$TSEMU_ROOT/scripts/deps.sh" "$deps_group" >&2
 
-"$TSEMU_ROOT/scripts/deps.sh" linux >&2
-
-fragment="$guest_dir/linux.config"
-cache="$TSEMU_CACHE_DIR/linux"
-tarball=/usr/src/linux-source-6.1.tar.xz
+package="linux-source-$version"
+tarball="/usr/src/$package.tar.xz"
 cross_prefix=riscv64-linux-gnu-
-src_version="$(dpkg-query -W -f='${Version}' linux-source-6.1)"
-[ -r "$tarball" ] || tsemu_die "$tarball is missing: install Debian's linux-source-6.1 package"
+src_version="$(dpkg-query -W -f='${Version}' "$package")"
+[ -r "$tarball" ] || tsemu_die "$tarball is missing: install Debian's $package package"
 key="$(tsemu_hash --file "$script_path" --file "$guest_dir/lib.sh" --file "$fragment" \
-  --str "$(tsemu_cross_toolchain_id "$cross_prefix")" --str "linux-source-6.1=$src_version")"
+  --str "$(tsemu_cross_toolchain_id "$cross_prefix")" --str "$package=$src_version")"
 out="$cache/$key"
 
 publish() {
@@ -67,28 +77,32 @@ work="$(mktemp -d "$cache/tmp.XXXXXX")"
 log="$work/build.log"
 : >"$log"
 
-tsemu_log "extracting linux-source-6.1 $src_version"
+tsemu_log "extracting $package $src_version"
 tsemu_run "extract" tar -xJf "$tarball" -C "$work"
-src="$work/linux-source-6.1"
+src="$work/$package"
 unset CROSS_COMPILE ARCH CFLAGS LDFLAGS CPPFLAGS MAKEFLAGS MFLAGS
 # Reproducible build stamps: the source tarball's date (uname -v shows it).
 build_date="$(date -u -d "@$(stat -c %Y "$tarball")" '+%a %b %e %H:%M:%S UTC %Y')"
 export KBUILD_BUILD_TIMESTAMP="$build_date" KBUILD_BUILD_USER=tsemu KBUILD_BUILD_HOST=tsemu
 kmake() { make -C "$src" ARCH=riscv CROSS_COMPILE="$cross_prefix" "$@"; }
 
-tsemu_log "configuring (tinyconfig + guest/linux.config)"
+tsemu_log "configuring (tinyconfig + guest/$(basename "$fragment"))"
 tsemu_run "make tinyconfig" kmake tinyconfig
 grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set$)' "$fragment" >"$work/fragment"
 tsemu_run "merge fragment" "$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$work/fragment"
 tsemu_run "make olddefconfig" kmake olddefconfig
+# Every option the fragment asks for must have stuck: a set one with its value, an
+# unset one unset (Kconfig silently drops what a missing dependency forbids).
 dropped=()
 while IFS= read -r line; do
   case "$line" in
-    "# "*) ;;
+    "# "*)
+      sym="${line#\# }"; sym="${sym%% *}"
+      if grep -q -E "^${sym}=" "$src/.config"; then dropped+=("$(grep -E "^${sym}=" "$src/.config")"); fi ;;
     *) grep -q -F -x "$line" "$src/.config" || dropped+=("$line") ;;
   esac
 done <"$work/fragment"
-[ ${#dropped[@]} -eq 0 ] || tsemu_die "Kconfig did not keep: ${dropped[*]} (a dependency is missing from guest/linux.config)"
+[ ${#dropped[@]} -eq 0 ] || tsemu_die "Kconfig did not keep: ${dropped[*]} (a dependency is missing from guest/$(basename "$fragment"))"
 
 jobs="$(nproc)"
 tsemu_log "compiling with make -j$jobs; a few minutes (about 2 on 2 cores) (log: $log)"
@@ -101,7 +115,7 @@ cp "$src/arch/riscv/boot/Image" "$src/vmlinux" "$src/usr/gen_init_cpio" "$work/o
 cp "$src/.config" "$work/out/config"
 cp "$log" "$work/out/build.log"
 {
-  printf 'linux-source-6.1=%s\n' "$src_version"
+  printf '%s=%s\n' "$package" "$src_version"
   printf 'build-seconds=%s\nbuild-jobs=%s\n' "$build_seconds" "$jobs"
   tsemu_cross_toolchain_id "$cross_prefix" | sed 's/^/toolchain: /'
 } >"$work/out/build-info"
