@@ -10,8 +10,7 @@
  * boots again, and the disk still holds the bytes and the vectors still
  * arrive: nothing lost across the reset.
  *
- * The kernel is guest/'s Linux 6.12 (TSEMU_LINUX612_IMAGE, else the cache's
- * linux-6.12/current/Image); the test is skipped without one.
+ * The kernel is guest/'s Linux 6.12 (guest/build-linux.sh 6.12, cached).
  */
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
@@ -20,7 +19,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Console, describeStatus, shell } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
-import { defaultGuest } from "../util/guest-images.js";
+import { linux612Guest } from "../util/guest-images.js";
 
 const ROOT = repoRoot(import.meta.url);
 const TSEMU = path.join(ROOT, "bin/tsemu-system-riscv64");
@@ -28,15 +27,13 @@ const QEMU = which("qemu-system-riscv64");
 const STEP_MS = envInt("TSEMU_SYSTEM_TIMEOUT_S", 180) * 1000;
 const LOG = process.env.TSEMU_SYSTEM_LOG === "1";
 const PROMPT = "tsemu# ";
-const CACHE = process.env.TSEMU_CACHE_DIR ?? path.join(ROOT, ".cache");
-const KERNEL = process.env.TSEMU_LINUX612_IMAGE ?? path.join(CACHE, "linux-6.12/current/Image");
 const BLOCKS = 256; // 4 KiB blocks of entropy written to the disk: 1 MiB
 
 const sh = (con: Console, command: string): Promise<string> => shell(con, command, PROMPT, STEP_MS);
 
-function boot(emu: string, disk: string, initrd: string): Console {
+function boot(emu: string, disk: string, guest: { kernel: string; initrd: string }): Console {
   return new Console([emu, "-M", "virt,aia=aplic-imsic", "-smp", "2", "-m", "256M", "-nographic",
-    "-kernel", KERNEL, "-initrd", initrd, "-append", "console=hvc0",
+    "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=hvc0",
     "-device", "virtio-rng-pci", "-drive", `file=${disk},format=raw,if=virtio`],
   { onOutput: LOG ? (s) => process.stderr.write(s) : undefined });
 }
@@ -54,12 +51,11 @@ async function msixLines(con: Console): Promise<{ count: number; text: string }[
 const md5sums = (text: string): string[] => [...text.matchAll(/^([0-9a-f]{32})\s/gm)].map((m) => m[1]);
 
 test("MSI-X through the IMSIC: QEMU's vectors, a disk and entropy on them, and nothing lost across system_reset", async (t: TestContext) => {
-  if (!fs.existsSync(KERNEL)) return t.skip(`no Linux 6.12 kernel at ${KERNEL} (set TSEMU_LINUX612_IMAGE)`);
-  let initrd: string;
+  let guest: { kernel: string; initrd: string };
   try {
-    initrd = defaultGuest(ROOT).initrd;
+    guest = linux612Guest(ROOT);
   } catch (err) {
-    return t.skip(`the initramfs is not built: ${(err as Error).message}`);
+    return t.skip(`the Linux 6.12 guest is not built: ${(err as Error).message}`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-msix-"));
   try {
@@ -68,7 +64,7 @@ test("MSI-X through the IMSIC: QEMU's vectors, a disk and entropy on them, and n
 
     let oracle: string[] | undefined;
     if (QEMU !== undefined) {
-      const q = boot(QEMU, disk, initrd);
+      const q = boot(QEMU, disk, guest);
       try {
         await q.expect(PROMPT, STEP_MS);
         oracle = (await msixLines(q)).map((l) => l.text);
@@ -81,7 +77,7 @@ test("MSI-X through the IMSIC: QEMU's vectors, a disk and entropy on them, and n
       t.diagnostic("qemu-system-riscv64 is not installed: tsemu is checked alone");
     }
 
-    const con = boot(TSEMU, disk, initrd);
+    const con = boot(TSEMU, disk, guest);
     try {
       await con.expect(PROMPT, STEP_MS);
       const before = await msixLines(con);
