@@ -121,7 +121,7 @@ export class AplicDomain {
     this.iforce = new Uint8Array(harts);
     this.ithreshold = new Uint8Array(harts);
     this.region = {
-      name: machineLevel ? "riscv.aplic.m" : "riscv.aplic.s",
+      name: "riscv.aplic",
       base,
       size: APLIC_SIZE,
       ops: { read: (offset, size) => this.read(offset, size), write: (offset, size, value) => this.write(offset, size, value) },
