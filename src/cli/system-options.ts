@@ -3,6 +3,8 @@
  * Parsing only: errors are thrown as OptionError with one line that names
  * the option; main() prints it.
  */
+import { blockdevDrives } from "./blockdev-options.js";
+
 export class OptionError extends Error {}
 
 export interface DriveOption {
@@ -132,7 +134,7 @@ const FLAGS = new Set(["-nographic", "-no-reboot", "-no-shutdown", "-snapshot", 
   "-enable-kvm", "-S", "-s"]);
 /** Options that take an argument (an option in neither set is invalid). */
 const WITH_ARGUMENT = new Set(["-M", "-machine", "-cpu", "-accel", "-m", "-smp", "-bios", "-kernel", "-initrd",
-  "-append", "-dtb", "-serial", "-display", "-monitor", "-drive", "-device", "-icount", "-d", "-D", "-name", "-rtc",
+  "-append", "-dtb", "-serial", "-display", "-monitor", "-drive", "-blockdev", "-device", "-icount", "-d", "-D", "-name", "-rtc",
   "-qmp", "-qmp-pretty", "-chardev", "-mon", "-gdb"]);
 /** Options that are known but not supported (yet): they fail with a clear line. */
 const UNSUPPORTED = new Map<string, string>([
@@ -150,6 +152,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
     noReboot: false, noShutdown: false, drives: [], devices: [], snapshot: false, debug: [], action: "run", startPaused: false,
     chardevs: [], monitors: [], monitorGiven: false,
   };
+  const blockdevs: string[] = [];
   /** QEMU numbers the chardevs that -monitor and -qmp create across both options. */
   let compatMonitors = 0;
   const monitorOn = (opt: string, spec: string, mode: "control" | "readline", pretty: boolean): void => {
@@ -236,6 +239,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
       case "-no-shutdown": o.noShutdown = true; break;
       case "-snapshot": o.snapshot = true; break;
       case "-drive": o.drives.push(parseDrive(arg)); break;
+      case "-blockdev": blockdevs.push(arg); break;
       case "-device": {
         const kv = parseKeyValues(arg, "driver");
         const driver = kv.get("driver") ?? "";
@@ -282,6 +286,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
         throw new OptionError(`${opt}: invalid option`);
     }
   }
+  o.drives.push(...blockdevDrives(blockdevs));
   return o;
 }
 
@@ -435,6 +440,7 @@ goldfish RTC, sifive_test, virtio-mmio).  Options, as in qemu-system-riscv64:
 -drive file=IMG,format=raw|qcow2,if=virtio[,readonly=on][,snapshot=on][,cache=MODE]
        [,discard=ignore|unmap][,detect-zeroes=off|on|unmap]   (no format=: probed)
 -drive file=IMG,format=raw|qcow2,if=none,id=ID  with  -device virtio-blk-device,drive=ID
+-blockdev driver=qcow2|raw,node-name=N,file.driver=file,file.filename=IMG  with  -device ...,drive=N
 -device virtio-rng-device
 -snapshot                writes to disk images go to temporary qcow2 overlays, dropped at exit
 -icount shift=N          guest time from the instruction count: each instruction is 2^N ns
