@@ -21,6 +21,8 @@ export interface OpenOptions {
   readOnly: boolean;
   /** Open without the backing chain (qemu-img info, rebase -u). */
   noBacking?: boolean;
+  /** Flush between dependent metadata writes (default); false for cache=unsafe. */
+  barriers?: boolean;
   /** Open for writing without refusing a corrupt image (check -r does the repairing itself). */
   forRepair?: boolean;
   /** Called with QEMU's warning when a raw image was probed. */
@@ -77,7 +79,7 @@ function openLayer(host: BlockHost, path: string, opts: OpenOptions, seen: strin
     if (opts.format === undefined && format === "raw" && !opts.readOnly && opts.warn !== undefined) opts.warn(rawProbeWarning(path));
     if (format === "raw") return new RawImage(file);
     if (format !== "qcow2") throw new ImageError(`Unknown driver '${format}'`);
-    const img = new Qcow2Image(file, { readOnly: opts.readOnly, host, backing: null });
+    const img = new Qcow2Image(file, { readOnly: opts.readOnly, host, backing: null, barriers: opts.barriers });
     if (!opts.readOnly && opts.forRepair !== true) guardWrites(img, path);
     const h = img.header;
     if (h.backingFile !== "" && !opts.noBacking) {

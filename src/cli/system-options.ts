@@ -3,6 +3,8 @@
  * Parsing only: errors are thrown as OptionError with one line that names
  * the option; main() prints it.
  */
+import { blockdevDrives } from "./blockdev-options.js";
+
 export class OptionError extends Error {}
 
 export interface DriveOption {
@@ -136,7 +138,7 @@ const FLAGS = new Set(["-nographic", "-no-reboot", "-no-shutdown", "-snapshot", 
   "-enable-kvm", "-S", "-s"]);
 /** Options that take an argument (an option in neither set is invalid). */
 const WITH_ARGUMENT = new Set(["-M", "-machine", "-cpu", "-accel", "-m", "-smp", "-bios", "-kernel", "-initrd",
-  "-append", "-dtb", "-serial", "-display", "-monitor", "-drive", "-device", "-icount", "-d", "-D", "-name", "-rtc",
+  "-append", "-dtb", "-serial", "-display", "-monitor", "-drive", "-blockdev", "-device", "-icount", "-d", "-D", "-name", "-rtc",
   "-qmp", "-qmp-pretty", "-chardev", "-mon", "-gdb"]);
 /** Options that are known but not supported (yet): they fail with a clear line. */
 const UNSUPPORTED = new Map<string, string>([
@@ -154,6 +156,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
     noReboot: false, noShutdown: false, drives: [], devices: [], snapshot: false, debug: [], action: "run", startPaused: false,
     chardevs: [], monitors: [], monitorGiven: false,
   };
+  const blockdevs: string[] = [];
   /** QEMU numbers the chardevs that -monitor and -qmp create across both options. */
   let compatMonitors = 0;
   const monitorOn = (opt: string, spec: string, mode: "control" | "readline", pretty: boolean): void => {
@@ -246,6 +249,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
       case "-no-shutdown": o.noShutdown = true; break;
       case "-snapshot": o.snapshot = true; break;
       case "-drive": o.drives.push(parseDrive(arg)); break;
+      case "-blockdev": blockdevs.push(arg); break;
       case "-device": {
         const kv = parseKeyValues(arg, "driver");
         const driver = kv.get("driver") ?? "";
@@ -292,6 +296,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
         throw new OptionError(`${opt}: invalid option`);
     }
   }
+  o.drives.push(...blockdevDrives(blockdevs));
   return o;
 }
 
@@ -447,6 +452,7 @@ goldfish RTC, sifive_test, virtio-mmio, PCIe with virtio-pci).  Options, as in q
        [,discard=ignore|unmap][,detect-zeroes=off|on|unmap]   a virtio-blk-pci disk (no format=: probed)
 -drive file=IMG,format=raw|qcow2,if=none,id=ID  with  -device virtio-blk-pci,drive=ID
                          (or virtio-blk-device, on virtio-mmio)
+-blockdev driver=qcow2|raw,node-name=N,file.driver=file,file.filename=IMG  with  -device ...,drive=N
 -device TYPE[,PROP=VALUE...]  a device: virtio-blk-pci, virtio-rng-pci, virtio-blk-device,
                          virtio-rng-device; -device help lists them, -device TYPE,help their properties
 -snapshot                writes to disk images go to temporary qcow2 overlays, dropped at exit

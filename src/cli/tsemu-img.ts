@@ -127,10 +127,10 @@ function onOff(k: string, v: string): boolean {
   throw new Fail(`Parameter '${k}' expects 'on' or 'off'`);
 }
 
-function open(path: string, format: string | undefined, readOnly: boolean, noBacking = false, forRepair = false): BlockImage {
+function open(path: string, format: string | undefined, readOnly: boolean, noBacking = false, forRepair = false, barriers = true): BlockImage {
   if (format !== undefined && !FORMATS.includes(format)) throw new Fail(`Unknown file format '${format}'`);
   try {
-    return openImage(host, path, { format, readOnly, noBacking, forRepair, warn: (w) => err(`${w}\n`) });
+    return openImage(host, path, { format, readOnly, noBacking, forRepair, barriers, warn: (w) => err(`${w}\n`) });
   } catch (e) {
     const msg = (e as Error).message;
     throw new Fail(msg.startsWith("Could not open") ? msg : `Could not open '${path}': ${msg}`);
@@ -364,7 +364,8 @@ function cmdConvert(argv: string[]): number {
     const wasQuiet = quiet;
     cmdCreate(createArgs);
     quiet = wasQuiet;
-    const dst = open(dstPath, outFmt, false);
+    // Like qemu-img's default cache=unsafe for the output: one flush at the end.
+    const dst = open(dstPath, outFmt, false, false, false, false);
     try {
       const progress = p.flags.has("-p") && !quiet;
       if (progress) out("    (0.00/100%)\r");

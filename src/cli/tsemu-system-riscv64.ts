@@ -108,7 +108,7 @@ function openDrives(o: SystemOptions): Drives {
     let image: BlockImage;
     try {
       image = openImage(nodeBlockHost, path, {
-        format: drive.format === "" ? undefined : drive.format, readOnly: drive.readOnly || snapshot,
+        format: drive.format === "" ? undefined : drive.format, readOnly: drive.readOnly || snapshot, barriers: drive.cache !== "unsafe",
         warn: (w) => process.stderr.write(`${PROG}: ${w}\n`),
       });
       if (snapshot) image = temporaryOverlay(image);

@@ -9,7 +9,8 @@ import { nodeBlockHost } from "../../src/host/image-file.js";
 import { FLUSH_EVERY, SLOT, plan } from "./crash-plan.js";
 
 const [file, seedText] = process.argv.slice(2);
-const img = openImage(nodeBlockHost, file, { readOnly: false, format: "qcow2" });
+// Odd seeds flush between dependent metadata writes, even seeds rely on their order alone.
+const img = openImage(nodeBlockHost, file, { readOnly: false, format: "qcow2", barriers: Number(seedText) % 2 === 1 });
 fs.writeSync(1, "R\n");
 let i = 0;
 for (const op of plan(Number(seedText))) {

@@ -2,7 +2,9 @@
  * Crash safety: a writer driving the block layer is killed with SIGKILL at
  * random moments, fifty times.  Each image passes `qemu-img check` with at
  * most leaked clusters, `check -r leaks` repairs those, and every write a
- * flush acknowledged before the kill is in the image.
+ * flush acknowledged before the kill is in the image.  Half the runs write
+ * with flushes between dependent metadata updates (cache=writeback), half
+ * without (cache=unsafe: the order of writes alone).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -28,10 +30,12 @@ function runAndKill(file: string, seed: number, delayMs: number): Promise<number
     let text = "";
     let stderr = "";
     child.stdout.setEncoding("utf8");
+    // The kill comes a random while after the first acknowledged flush, so that every run
+    // has flushed writes to look for, however slow the machine is.
     child.stdout.on("data", (d: string) => {
-      const ready = !text.includes("R\n");
+      const before = /^F /m.test(text);
       text += d;
-      if (ready && text.includes("R\n")) setTimeout(() => child.kill("SIGKILL"), delayMs);
+      if (!before && /^F /m.test(text)) setTimeout(() => child.kill("SIGKILL"), delayMs);
     });
     child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
     child.on("error", reject);
@@ -58,10 +62,11 @@ test(`a writer killed ${RUNS} times leaves images with leaks at most and every f
       const file = path.join(dir, `run${run}.qcow2`);
       fs.copyFileSync(template, file);
       const seed = 1000 + run;
-      const lastFlushed = await runAndKill(file, seed, 5 + pick(60));
+      const lastFlushed = await runAndKill(file, seed, pick(40));
       totalFlushed += lastFlushed + 1;
 
       const check = qemuImg("check", file);
+      assert.ok(lastFlushed >= 0, `run ${run}: no flush was acknowledged before the kill`);
       assert.ok(check.status === 0 || check.status === 3, `run ${run}: qemu-img check says ${check.status}: ${check.stdout}${check.stderr}`);
       if (check.status === 3) leaky++;
 
@@ -95,8 +100,6 @@ test(`a writer killed ${RUNS} times leaves images with leaks at most and every f
       }
       fs.rmSync(file);
     }
-    // The kills must have landed in the middle of work for the test to mean anything.
-    assert.ok(totalFlushed > RUNS, `only ${totalFlushed} flushed operations in ${RUNS} runs`);
     t.diagnostic(`${RUNS} kills, ${totalFlushed} flushed operations, ${leaky} images with leaked clusters`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -40,6 +40,13 @@ export function entryOffset(e: Entry): number {
 
 export interface Qcow2OpenOptions {
   readOnly: boolean;
+  /**
+   * Flush the file between dependent metadata updates, so that the order
+   * also holds across a host crash or power loss (QEMU's cache=writeback and
+   * stricter).  False is cache=unsafe: the order of writes alone, which is
+   * enough when only the process can die (qemu-img convert's default).
+   */
+  barriers?: boolean;
   host: BlockHost;
   backing: BlockImage | null;
 }
@@ -304,8 +311,42 @@ export class Qcow2Image implements BlockImage {
       return op();
     } catch (e) {
       if (e instanceof ImageError && this.broken === null && !this.opts.readOnly) this.broken = e.message;
+      // Updates not yet pointed at are dropped: at worst their clusters leak.
+      this.pending = [];
       throw e;
     }
+  }
+
+  /** L2 updates of the request in progress, made by commitPending() once their data is in. */
+  private pending: { vc: number; hi: number; lo: number; old: Entry | null }[] = [];
+  private allocatedSinceBarrier = false;
+
+  private alloc(n: number): number {
+    const at = this.refcounts.allocate(n);
+    this.allocatedSinceBarrier = true;
+    return at;
+  }
+
+  private barrier(): void {
+    if (this.opts.barriers !== false) this.file.flush();
+    this.allocatedSinceBarrier = false;
+  }
+
+  /**
+   * Point the clusters one request wrote at their new homes once their data
+   * and refcounts are durable, then free what they replaced once the new
+   * pointers are.
+   */
+  private commitPending(): void {
+    const p = this.pending;
+    if (p.length === 0) return;
+    this.pending = [];
+    if (this.allocatedSinceBarrier) this.barrier();
+    for (const u of p) this.setL2(u.vc, u.hi, u.lo);
+    const freed = p.filter((u) => u.old !== null && this.clusterType(u.old) !== ClusterType.Unallocated && this.clusterType(u.old) !== ClusterType.ZeroPlain);
+    if (freed.length === 0) return;
+    this.barrier();
+    for (const u of freed) this.release(u.old as Entry);
   }
 
   /** Set when an operation found the metadata corrupt: no further writes. */
@@ -359,6 +400,7 @@ export class Qcow2Image implements BlockImage {
       this.writeInCluster(vc, within, data.subarray(pos, pos + n));
       pos += n;
     }
+    this.commitPending();
   }
 
   /** The L2 table for `l1i`, allocated or copied so that this image alone owns it; returns its offset. */
@@ -366,12 +408,16 @@ export class Qcow2Image implements BlockImage {
     const e = this.l1Entry(l1i);
     const old = entryOffset(e);
     if (old !== 0 && e.hi & COPIED_HI) return old;
-    const fresh = this.refcounts.allocate(1);
+    const fresh = this.alloc(1);
     const table = old === 0 ? new Uint8Array(this.clusterSize) : this.l2Table(old).slice();
     this.file.write(fresh, table);
     this.l2Cache.set(fresh, table);
+    this.barrier();
     this.setL1(l1i, fresh);
-    if (old !== 0) this.refcounts.update(old / this.clusterSize, -1);
+    if (old !== 0) {
+      this.barrier();
+      this.refcounts.update(old / this.clusterSize, -1);
+    }
     return fresh;
   }
 
@@ -433,13 +479,13 @@ export class Qcow2Image implements BlockImage {
       // The cluster is ours already: fill it, then let the entry say it holds data.
       const host = entryOffset(e);
       this.file.write(host, whole);
-      this.setL2(vc, e.hi, e.lo & ~1);
+      this.allocatedSinceBarrier = true;
+      this.pending.push({ vc, hi: e.hi, lo: e.lo & ~1, old: null });
       return;
     }
-    const host = this.refcounts.allocate(1);
+    const host = this.alloc(1);
     this.file.write(host, whole);
-    this.setL2(vc, COPIED_HI | Math.floor(host / 0x100000000), host >>> 0);
-    this.release(e);
+    this.pending.push({ vc, hi: COPIED_HI | Math.floor(host / 0x100000000), lo: host >>> 0, old: e });
   }
 
   /** Write one whole virtual cluster compressed (as `convert -c` does); stores it plainly when deflate does not shrink it. */
@@ -460,16 +506,17 @@ export class Qcow2Image implements BlockImage {
     let at = this.compressedCursor;
     if (at !== 0 && at % cs !== 0 && (at % cs) + z.length <= cs && this.refcounts.get(Math.floor(at / cs)) > 0) {
       this.refcounts.update(Math.floor(at / cs), 1);
+      this.allocatedSinceBarrier = true;
     } else {
-      at = this.refcounts.allocate(1);
+      at = this.alloc(1);
     }
     this.file.write(at, z);
     this.compressedCursor = at + z.length;
     const sectors = Math.ceil(((at % 512) + z.length) / 512);
     const hiShift = this.csizeShift - 32;
     const hi = COMPRESSED_HI | ((sectors - 1) << hiShift) | Math.floor(at / 0x100000000);
-    this.setL2(vc, hi, at >>> 0);
-    this.release(e);
+    this.pending.push({ vc, hi, lo: at >>> 0, old: e });
+    this.commitPending();
   }
 
   discard(offset: number, length: number): void {
@@ -489,9 +536,9 @@ export class Qcow2Image implements BlockImage {
       const zero = this.header.version >= 3 && (this.backing !== null || type !== ClusterType.Unallocated);
       if (type === ClusterType.Unallocated && !zero) continue;
       if (type === ClusterType.ZeroPlain && zero) continue;
-      this.setL2(vc, 0, zero ? 1 : 0);
-      this.release(e);
+      this.pending.push({ vc, hi: 0, lo: zero ? 1 : 0, old: e });
     }
+    this.commitPending();
   }
 
   writeZeroes(offset: number, length: number, unmap: boolean): void {
@@ -514,10 +561,9 @@ export class Qcow2Image implements BlockImage {
       if (wholeCluster && this.header.version >= 3) {
         if (type === ClusterType.ZeroPlain || type === ClusterType.ZeroAlloc && !unmap) { pos += n; continue; }
         if (!unmap && type === ClusterType.Normal && e.hi & COPIED_HI) {
-          this.setL2(vc, e.hi, e.lo | 1);
+          this.pending.push({ vc, hi: e.hi, lo: e.lo | 1, old: null });
         } else {
-          this.setL2(vc, 0, 1);
-          this.release(e);
+          this.pending.push({ vc, hi: 0, lo: 1, old: e });
         }
       } else if (!(type === ClusterType.Unallocated && this.backing === null) && type !== ClusterType.ZeroPlain && type !== ClusterType.ZeroAlloc) {
         this.writeInCluster(vc, within, new Uint8Array(n));
@@ -526,6 +572,7 @@ export class Qcow2Image implements BlockImage {
       }
       pos += n;
     }
+    this.commitPending();
   }
 
   flush(): void {
