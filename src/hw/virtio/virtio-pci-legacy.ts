@@ -34,10 +34,12 @@ export const TRANSITIONAL_DEVICE_ID: Readonly<Record<number, number>> = {
 export interface LegacyHost {
   readonly core: VirtioTransport;
   /** The selected queue (the common configuration's queue_select is the same register). */
-  queueSel: number;
-  readonly msixEnabled: boolean;
+  queueSel(): number;
+  selectQueue(index: number): void;
+  msixEnabled(): boolean;
+  configVector(): number;
   /** Writing a vector the function lacks stores "no vector", as the modern registers do. */
-  configVector: number;
+  setConfigVector(value: number): void;
   queueVector(index: number): number;
   setQueueVector(index: number, value: number): void;
   /** Read and clear the ISR. */
@@ -52,8 +54,8 @@ export function legacyBarSize(configLength: number): number {
 }
 
 export function legacyRegisters(host: LegacyHost): MmioOps {
-  const queue = (): Virtqueue | undefined => host.core.queues[host.queueSel];
-  const configStart = (): number => host.msixEnabled ? CONFIG_OFFSET_MSIX : CONFIG_OFFSET;
+  const queue = (): Virtqueue | undefined => host.core.queues[host.queueSel()];
+  const configStart = (): number => host.msixEnabled() ? CONFIG_OFFSET_MSIX : CONFIG_OFFSET;
   return {
     read(offset: number, size: AccessSize): number {
       if (offset >= configStart()) return host.core.readConfig(offset - configStart(), size);
@@ -63,10 +65,10 @@ export function legacyRegisters(host: LegacyHost): MmioOps {
         case VirtioPciLegacy.GUEST_FEATURES: return Number(host.core.features & 0xffffffffn);
         case VirtioPciLegacy.QUEUE_PFN: return q === undefined ? 0 : Math.floor(q.descAddr / 2 ** PFN_SHIFT);
         case VirtioPciLegacy.QUEUE_NUM: return q?.num ?? 0;
-        case VirtioPciLegacy.QUEUE_SEL: return host.queueSel;
+        case VirtioPciLegacy.QUEUE_SEL: return host.queueSel();
         case VirtioPciLegacy.STATUS: return host.core.status;
         case VirtioPciLegacy.ISR: return host.readIsr();
-        case VirtioPciLegacy.MSI_CONFIG_VECTOR: return host.configVector;
+        case VirtioPciLegacy.MSI_CONFIG_VECTOR: return host.configVector();
         case VirtioPciLegacy.MSI_QUEUE_VECTOR: return q === undefined ? 0xffff : host.queueVector(q.index);
         default: return 0;
       }
@@ -80,13 +82,13 @@ export function legacyRegisters(host: LegacyHost): MmioOps {
           if (value === 0) host.resetTransport();
           else if (q !== undefined) placeRing(q, (value >>> 0) * 2 ** PFN_SHIFT);
           break;
-        case VirtioPciLegacy.QUEUE_SEL: host.queueSel = value & 0xffff; break;
+        case VirtioPciLegacy.QUEUE_SEL: host.selectQueue(value & 0xffff); break;
         case VirtioPciLegacy.QUEUE_NOTIFY: host.core.notify(value & 0xffff); break;
         case VirtioPciLegacy.STATUS:
           if ((value & 0xff) === 0) host.resetTransport();
           else host.core.writeLegacyStatus(value & 0xff);
           break;
-        case VirtioPciLegacy.MSI_CONFIG_VECTOR: host.configVector = value; break;
+        case VirtioPciLegacy.MSI_CONFIG_VECTOR: host.setConfigVector(value); break;
         case VirtioPciLegacy.MSI_QUEUE_VECTOR: if (q !== undefined) host.setQueueVector(q.index, value); break;
       }
     },

@@ -126,17 +126,15 @@ export class VirtioPci {
     this.queues = this.core.queues;
     this.queueVectors = new Uint16Array(dev.queueCount).fill(VIRTIO_MSI_NO_VECTOR);
     if (legacy) {
-      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the legacy registers reach the transport's state through it
-      const pci = this;
       this.config.registerBar(0, {
         kind: BarKind.IO, size: legacyBarSize(dev.config.length),
         ops: legacyRegisters({
           core: this.core,
-          get queueSel() { return pci.queueSel; },
-          set queueSel(v: number) { pci.queueSel = v; },
-          get msixEnabled() { return pci.msix?.enabled === true; },
-          get configVector() { return pci.configVector; },
-          set configVector(v: number) { pci.configVector = pci.vectorOrNone(v); },
+          queueSel: () => this.queueSel,
+          selectQueue: (i) => { this.queueSel = i; },
+          msixEnabled: () => this.msix?.enabled === true,
+          configVector: () => this.configVector,
+          setConfigVector: (v) => { this.configVector = this.vectorOrNone(v); },
           queueVector: (i) => this.queueVectors[i],
           setQueueVector: (i, v) => { this.queueVectors[i] = this.vectorOrNone(v); },
           readIsr: () => this.readIsr(),
