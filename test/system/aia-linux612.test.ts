@@ -5,8 +5,7 @@
  * storm (QEMU 7.2 counts 100000 ttyS0 interrupts there; see QEMU-COMPAT.md).
  *
  * The kernel is the one guest/ builds for Linux 6.12 (CONFIG_RISCV_APLIC,
- * CONFIG_RISCV_IMSIC, CONFIG_HVC_RISCV_SBI): TSEMU_LINUX612_IMAGE names it,
- * else <cache>/linux-6.12/current/Image; the test is skipped without one.
+ * CONFIG_RISCV_IMSIC, CONFIG_HVC_RISCV_SBI): guest/build-linux.sh 6.12, cached.
  */
 import { after, before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
@@ -15,27 +14,25 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Console } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
-import { defaultGuest } from "../util/guest-images.js";
+import { linux612Guest } from "../util/guest-images.js";
 
 const ROOT = repoRoot(import.meta.url);
 const EMU = path.join(ROOT, "bin/tsemu-system-riscv64");
 const QEMU = which("qemu-system-riscv64");
 const STEP_MS = envInt("TSEMU_SYSTEM_TIMEOUT_S", 180) * 1000;
 const PROMPT = "tsemu# ";
-const CACHE = process.env.TSEMU_CACHE_DIR ?? path.join(ROOT, ".cache");
-const KERNEL = process.env.TSEMU_LINUX612_IMAGE ?? path.join(CACHE, "linux-6.12/current/Image");
 
 let work = "";
 before(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-aia612-")); });
 after(() => { if (work !== "") fs.rmSync(work, { recursive: true, force: true }); });
 
 /** Boots to the shell, reads /proc/interrupts, powers off; returns the console text (LF line ends). */
-async function boot(emu: string, aia: string, console: string, initrd: string): Promise<{ log: string; interrupts: string }> {
+async function boot(emu: string, aia: string, console: string, guest: Guest): Promise<{ log: string; interrupts: string }> {
   // tsemu keeps guest time by the instruction count, so that a loaded host slows the run but cannot starve
   // the guest into RCU stalls (which a run by the host clock meets at a load average of 15 on 2 cores).
   const icount = emu === EMU ? ["-icount", "shift=2"] : [];
   const con = new Console([emu, "-M", `virt,aia=${aia}`, "-smp", "2", "-m", "256M", "-nographic", ...icount,
-    "-kernel", KERNEL, "-initrd", initrd, "-append", `console=${console}`], { cwd: work });
+    "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", `console=${console}`], { cwd: work });
   try {
     await con.expect(PROMPT, STEP_MS);
     con.send("cat /proc/interrupts\n");
@@ -62,15 +59,13 @@ function interruptLine(table: string, name: string): { count: number; text: stri
   return { count: Number(fields[1]), text: fields.slice(3).join(" ") };
 }
 
-function images(t: TestContext): string | undefined {
-  if (!fs.existsSync(KERNEL)) {
-    t.skip(`no Linux 6.12 kernel at ${KERNEL} (set TSEMU_LINUX612_IMAGE)`);
-    return undefined;
-  }
+interface Guest { kernel: string; initrd: string }
+
+function images(t: TestContext): Guest | undefined {
   try {
-    return defaultGuest(ROOT).initrd;
+    return linux612Guest(ROOT);
   } catch (err) {
-    t.skip(`the initramfs is not built: ${(err as Error).message}`);
+    t.skip(`the Linux 6.12 guest is not built: ${(err as Error).message}`);
     return undefined;
   }
 }
@@ -83,13 +78,13 @@ const CASES = [
 
 for (const c of CASES) {
   test(`Linux 6.12 on aia=${c.aia} (console=${c.console}): the controllers probe as on qemu-system-riscv64`, async (t: TestContext) => {
-    const initrd = images(t);
-    if (initrd === undefined) return;
-    const ours = await boot(EMU, c.aia, c.console, initrd);
+    const guest = images(t);
+    if (guest === undefined) return;
+    const ours = await boot(EMU, c.aia, c.console, guest);
     assert.match(ours.log, c.expect);
     assert.match(ours.interrupts, /riscv-timer/);
     if (QEMU === undefined) return;
-    const theirs = await boot(QEMU, c.aia, c.console, initrd);
+    const theirs = await boot(QEMU, c.aia, c.console, guest);
     assert.deepEqual(probeLines(ours.log), probeLines(theirs.log));
     if (c.console === "ttyS0") {
       assert.equal(interruptLine(ours.interrupts, "ttyS0")?.text, interruptLine(theirs.interrupts, "ttyS0")?.text);
@@ -98,9 +93,9 @@ for (const c of CASES) {
 }
 
 test("Linux 6.12 on aia=aplic-imsic with console=ttyS0: the UART's level line forwarded as MSIs does not storm", async (t: TestContext) => {
-  const initrd = images(t);
-  if (initrd === undefined) return;
-  const ours = await boot(EMU, "aplic-imsic", "ttyS0", initrd);
+  const guest = images(t);
+  if (guest === undefined) return;
+  const ours = await boot(EMU, "aplic-imsic", "ttyS0", guest);
   const uart = interruptLine(ours.interrupts, "ttyS0");
   assert.ok(uart !== undefined, ours.interrupts);
   assert.match(uart.text, /APLIC-MSI-d000000\.aplic 10 Level/);
