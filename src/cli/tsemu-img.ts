@@ -133,7 +133,7 @@ function open(path: string, format: string | undefined, readOnly: boolean, noBac
     return openImage(host, path, { format, readOnly, noBacking, forRepair, barriers, warn: (w) => err(`${w}\n`) });
   } catch (e) {
     const msg = (e as Error).message;
-    throw new Fail(msg.startsWith("Could not open") ? msg : `Could not open '${path}': ${msg}`);
+    throw new Fail(msg.startsWith("Could not open") && !msg.startsWith("Could not open backing file") ? msg : `Could not open '${path}': ${msg}`);
   }
 }
 
@@ -297,7 +297,7 @@ function printCheck(r: CheckResult, path: string, json: boolean): void {
       "image-end-offset": r.imageEndOffset || undefined, "compressed-clusters": r.compressedClusters || undefined,
       "total-clusters": r.totalClusters, "check-errors": r.checkErrors, leaks: r.leaks || undefined,
       "leaks-fixed": r.leaksFixed || undefined, corruptions: r.corruptions || undefined,
-      "corruptions-fixed": r.corruptionsFixed || undefined, "allocated-clusters": r.allocatedClusters, filename: path, format: "qcow2",
+      "corruptions-fixed": r.corruptionsFixed || undefined, "allocated-clusters": r.allocatedClusters || undefined, filename: path, format: "qcow2",
       "fragmented-clusters": r.fragmentedClusters || undefined,
     };
     out(`${qemuJson(o)}\n`);
@@ -325,7 +325,8 @@ function cmdCheck(argv: string[]): number {
   if (repair !== undefined && repair !== "leaks" && repair !== "all") throw new Fail(`Unknown option value for -r (expecting 'leaks' or 'all'): ${repair}`);
   const json = last(p, "--output") === "json";
   const path = p.args[0];
-  const img = open(path, last(p, "-f"), repair === undefined, true, true);
+  // As qemu-img does, the backing chain must open too.
+  const img = open(path, last(p, "-f"), repair === undefined, false, true);
   try {
     if (!(img instanceof Qcow2Image)) throw new Fail("This image format does not support checks", 63);
     let r = checkQcow2(img);

@@ -204,6 +204,13 @@ function fileErrorText(e: unknown): string {
   }
 }
 
+/** The format of the drive's image (of the image under the overlay with -snapshot). */
+function imageFormat(d: DriveInfo): string {
+  if (!(d.backend instanceof Drive)) return "raw";
+  const image = d.snapshot ? d.backend.image.backing ?? d.backend.image : d.backend.image;
+  return image.format;
+}
+
 /** Bytes on the host that a file takes. */
 function actualSize(path: string): number {
   try {
@@ -540,7 +547,7 @@ async function main(): Promise<void> {
     readPhysical,
     disassemble: disassembleBytes,
     blockDevices: (): BlockDeviceInfo[] => drives.info.map((d, i) => ({
-      device: d.name, nodeName: `#block${(i + 1) * 100 + 17}`, file: d.path, format: "raw", readOnly: d.readOnly,
+      device: d.name, nodeName: `#block${(i + 1) * 100 + 17}`, file: d.path, format: imageFormat(d), readOnly: d.readOnly,
       virtualSize: d.backend.size, actualSize: actualSize(d.path), qdev: d.qdev, snapshot: d.snapshot,
     })),
     chardevs: (): ChardevInfo[] => [

@@ -8,19 +8,25 @@ import { openImage } from "../../src/block/open.js";
 import { nodeBlockHost } from "../../src/host/image-file.js";
 import { FLUSH_EVERY, SLOT, plan } from "./crash-plan.js";
 
-const [file, seedText] = process.argv.slice(2);
-// Odd seeds flush between dependent metadata writes, even seeds rely on their order alone.
-const img = openImage(nodeBlockHost, file, { readOnly: false, format: "qcow2", barriers: Number(seedText) % 2 === 1 });
-fs.writeSync(1, "R\n");
-let i = 0;
-for (const op of plan(Number(seedText))) {
-  const base = op.slot * SLOT;
-  if (op.kind === "write") img.write(base + op.offset, new Uint8Array(op.length).fill(op.value));
-  else if (op.kind === "zero") img.writeZeroes(base, SLOT, (i & 1) === 0);
-  else img.discard(base, SLOT);
-  if (i % FLUSH_EVERY === FLUSH_EVERY - 1) {
-    img.flush();
-    fs.writeSync(1, `F ${i}\n`);
+/** Run the plan until killed. */
+function run(file: string, seedText: string): void {
+  // Odd seeds flush between dependent metadata writes, even seeds rely on their order alone.
+  const img = openImage(nodeBlockHost, file, { readOnly: false, format: "qcow2", barriers: Number(seedText) % 2 === 1 });
+  fs.writeSync(1, "R\n");
+  let i = 0;
+  for (const op of plan(Number(seedText))) {
+    const base = op.slot * SLOT;
+    if (op.kind === "write") img.write(base + op.offset, new Uint8Array(op.length).fill(op.value));
+    else if (op.kind === "zero") img.writeZeroes(base, SLOT, (i & 1) === 0);
+    else img.discard(base, SLOT);
+    if (i % FLUSH_EVERY === FLUSH_EVERY - 1) {
+      img.flush();
+      fs.writeSync(1, `F ${i}\n`);
+    }
+    i++;
   }
-  i++;
 }
+
+// The test runner also loads every module under test/: without arguments this does nothing.
+const [file, seedText] = process.argv.slice(2);
+if (file !== undefined && seedText !== undefined) run(file, seedText);

@@ -84,6 +84,17 @@ test("check: the same report and exit status as qemu-img for leaks and for error
   assert.equal(tc.status, 2);
   assert.equal(tc.stdout, qc.stdout);
   assert.equal(tsemuImg("check", "base.raw").status, 63);
+
+  // Allocation, fragmentation and compression figures, on images qemu-img wrote.
+  assert.equal(qemu("create", "-q", "-f", "qcow2", "-o", "cluster_size=512", "small.qcow2", "4M").status, 0);
+  qemuIo(at("small.qcow2"), "write -P 1 0 300k", "write -P 2 1M 100k", "write -P 3 100k 50k");
+  const text = new TextEncoder().encode("some text to compress ".repeat(100000));
+  fs.writeFileSync(at("text.raw"), text);
+  assert.equal(qemu("convert", "-c", "-f", "raw", "-O", "qcow2", "-o", "cluster_size=4096", "text.raw", "text.qcow2").status, 0);
+  for (const f of ["small.qcow2", "text.qcow2"]) {
+    assert.equal(tsemuImg("check", f).stdout, qemu("check", f).stdout, f);
+    assert.equal(tsemuImg("check", "--output=json", f).stdout, qemu("check", "--output=json", f).stdout, f);
+  }
 });
 
 test("convert (plain and -c), compare, snapshot, resize, commit and rebase give images qemu-img agrees with", { skip: SKIP_QEMU_IMG }, () => {

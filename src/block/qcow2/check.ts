@@ -65,6 +65,8 @@ export function checkQcow2(img: Qcow2Image, fixLeaks = false, fixErrors = false)
       if (l2off >= img.file.length()) continue;
       const t = new Uint8Array(cs);
       img.file.read(l2off, t);
+      // QEMU counts contiguity within one L2 table.
+      nextContiguous = 0;
       for (let j = 0; j < img.l2Entries; j++) {
         const at = j * img.l2EntryBytes;
         const le: Entry = { hi: u32(t, at), lo: u32(t, at + 4) };

@@ -835,7 +835,9 @@ export class Qcow2Image implements BlockImage {
       const { e } = this.l2Entry(vc);
       if (this.clusterType(e) !== ClusterType.Unallocated) continue;
       const host = this.refcounts.allocate(1);
+      // The file covers every allocated cluster at once, so that a growing refcount table goes after them.
       if (zeros !== null) this.file.write(host, zeros);
+      else if (this.file.length() < host + this.clusterSize) this.file.truncate(host + this.clusterSize);
       end = Math.max(end, host + this.clusterSize);
       this.setL2(vc, COPIED_HI | Math.floor(host / 0x100000000), host >>> 0);
     }
