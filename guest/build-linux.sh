@@ -98,7 +98,7 @@ while IFS= read -r line; do
   case "$line" in
     "# "*)
       sym="${line#\# }"; sym="${sym%% *}"
-      if grep -q -E "^${sym}=" "$src/.config"; then dropped+=("$(grep -E "^${sym}=" "$src/.config")"); fi ;;
+      if grep -q -E "^${sym}=" "$src/.config"; then dropped+=("$(grep -E "^${sym}=" "$src/.config") (asked: not set)"); fi ;;
     *) grep -q -F -x "$line" "$src/.config" || dropped+=("$line") ;;
   esac
 done <"$work/fragment"
