@@ -311,6 +311,7 @@ export class Process {
   private reapThreads(): void {
     for (let i = this.threads.length - 1; i >= 0; i--) {
       if (this.threads[i].exited) {
+        this.threads[i].cpu.releaseState();
         this.threads.splice(i, 1);
         if (this.current >= i && this.current > 0) this.current--;
       }
