@@ -10,6 +10,7 @@
  *   PC   the pc as an int64, written by translated code when it leaves
  *   TMP  the value of the last slow-path load (lo, hi), for translated code
  *   TLB  byte offset of the current privilege level's TLB (see tlb.ts)
+ *   COUNT  instructions translated code retired before it returned
  * A TLB is a slot of its own: nine arrays of TLB_SIZE int32s, in the order
  * readLo, readHi, readHost, writeLo, writeHi, writeHost, fetchLo, fetchHi, fetchHost.
  */
@@ -21,6 +22,7 @@ export const enum HartLayout {
   PC = 528,
   TMP = 536,
   TLB = 544,
+  COUNT = 548,
   SIZE = 1024,
 }
 
