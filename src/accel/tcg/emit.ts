@@ -4,8 +4,10 @@
  * of the blocks, so that a direct branch to another block of the batch (in
  * the same page) goes on inside the module instead of returning.
  *
- * Within a block, guest registers are cached in i64 locals: loaded on first
- * use, stored back at every exit (block end, trap, helper that ends the run).
+ * Guest registers are cached in i64 locals for the whole run of the module:
+ * the ones any of its blocks uses are loaded on entry, the ones any of them
+ * writes are stored back on the one way out (every exit, a trap included,
+ * branches to it), so that chained blocks pass registers in locals.
  * Loads and stores test the TLB inline (see target/riscv/tlb.ts) and call the
  * slow path only on a miss.  On leaving, the pc (an int64) and the count of
  * instructions retired are in the hart's slot (hart-layout.ts); a trap leaves
@@ -14,7 +16,7 @@
  */
 import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
-import { Op } from "../../target/riscv/insn-table.js";
+import { INSNS, Op } from "../../target/riscv/insn-table.js";
 import { HartLayout, TLB_ARRAY_BYTES } from "../../target/riscv/hart-layout.js";
 import { PAGE_MASK } from "../../target/riscv/tlb.js";
 import type { ScannedBlock, ScannedInsn } from "./scan.js";
@@ -106,12 +108,15 @@ class Gen {
   private readonly a: number;
   private readonly b: number;
   private readonly d: number;
+  private readonly pcOut: number;
+  private readonly codeOut: number;
   private readonly byKey = new Map<number, number>();
+  /** Registers some block uses (loaded on entry) and writes (stored on the way out). */
+  private readonly used = new Array<boolean>(32).fill(false);
+  private readonly written = new Array<boolean>(32).fill(false);
   // Per block:
   private index = 0;
   private depth = 0;
-  private loaded: boolean[] = [];
-  private dirty: boolean[] = [];
 
   constructor(private readonly f: FunctionBody, private readonly blocks: readonly BlockCode[]) {
     this.x.push(-1);
@@ -125,13 +130,25 @@ class Gen {
     this.a = f.local(I64);
     this.b = f.local(I64);
     this.d = f.local(I64);
+    this.pcOut = f.local(I64);
+    this.codeOut = f.local(I32);
     blocks.forEach((b, i) => this.byKey.set(b.host, i));
+    for (const b of blocks) {
+      for (let k = 0; k < b.block.compiled; k++) {
+        const insn = b.block.insns[k];
+        // Fields that hold immediate bits in some formats only add a needless load.
+        this.used[insn.rs1] = this.used[insn.rs2] = true;
+        if (INSNS[insn.op].operands.startsWith("d")) this.used[insn.rd] = this.written[insn.rd] = true;
+      }
+    }
   }
 
   emitAll(): void {
     const f = this.f;
     const n = this.blocks.length;
     f.get(P_STATE); f.mem(W.I32_LOAD, 2, HartLayout.TLB); f.set(this.tlb);
+    for (let r = 1; r < 32; r++) if (this.used[r]) this.loadReg(r);
+    f.block(); // the way out
     f.loop();
     for (let i = 0; i < n; i++) f.block();
     f.get(P_ENTRY);
@@ -142,6 +159,15 @@ class Gen {
     }
     f.end(); // loop
     f.op(W.UNREACHABLE);
+    f.end(); // the way out: registers, pc and count to the hart's slot
+    for (let r = 1; r < 32; r++) {
+      if (!this.written[r]) continue;
+      f.get(P_STATE); f.get(this.x[r]); f.mem(W.I64_STORE32, 2, HartLayout.XL + 4 * r);
+      f.get(P_STATE); f.get(this.x[r]); f.i64(32); f.op(W.I64_SHR_U); f.mem(W.I64_STORE32, 2, HartLayout.XH + 4 * r);
+    }
+    f.get(P_STATE); f.get(this.pcOut); f.mem(W.I64_STORE, 3, HartLayout.PC);
+    f.get(P_STATE); f.get(this.count); f.mem(W.I32_STORE, 2, HartLayout.COUNT);
+    f.get(this.codeOut);
   }
 
   private emitBlock(i: number): void {
@@ -149,8 +175,6 @@ class Gen {
     const { pc, block } = this.blocks[i];
     this.index = i;
     this.depth = 0;
-    this.loaded = new Array<boolean>(32).fill(false);
-    this.dirty = new Array<boolean>(32).fill(false);
     const n = block.compiled;
     // Not enough budget for the whole block: leave it to the interpreter.
     f.get(this.count); f.i32(n); f.op(W.I32_ADD); f.get(P_BUDGET); f.op(W.I32_GT_U);
@@ -169,15 +193,18 @@ class Gen {
 
   // ---- registers ----
 
+  /** Registers are loaded on entry (see emitAll); kept as a marker of what an instruction reads. */
   private use(r: number): void {
-    if (r === 0 || this.loaded[r]) return;
+    if (r !== 0 && !this.used[r]) throw new Error(`tcg: x${r} used but not loaded`);
+  }
+
+  private loadReg(r: number): void {
     const f = this.f;
     f.get(P_STATE); f.mem(W.I64_LOAD32_S, 2, HartLayout.XH + 4 * r);
     f.i64(32); f.op(W.I64_SHL);
     f.get(P_STATE); f.mem(W.I64_LOAD32_U, 2, HartLayout.XL + 4 * r);
     f.op(W.I64_OR);
     f.set(this.x[r]);
-    this.loaded[r] = true;
   }
 
   private push(r: number): void {
@@ -188,18 +215,8 @@ class Gen {
   /** Pop an i64 into register r. */
   private assign(r: number): void {
     if (r === 0) { this.f.op(W.DROP); return; }
+    if (!this.written[r]) throw new Error(`tcg: x${r} written but not stored`);
     this.f.set(this.x[r]);
-    this.loaded[r] = true;
-    this.dirty[r] = true;
-  }
-
-  private flush(): void {
-    const f = this.f;
-    for (let r = 1; r < 32; r++) {
-      if (!this.dirty[r]) continue;
-      f.get(P_STATE); f.get(this.x[r]); f.mem(W.I64_STORE32, 2, HartLayout.XL + 4 * r);
-      f.get(P_STATE); f.get(this.x[r]); f.i64(32); f.op(W.I64_SHR_U); f.mem(W.I64_STORE32, 2, HartLayout.XH + 4 * r);
-    }
   }
 
   // ---- exits ----
@@ -210,18 +227,17 @@ class Gen {
   /** Leave run() with the pc `pc`, `k` more instructions retired, and `code` (an i32 const, or on the stack when undefined). */
   private leave(pc: number, k: number, code: TcgExit | undefined): void {
     const f = this.f;
-    this.flush();
-    f.get(P_STATE); f.i64(pc); f.mem(W.I64_STORE, 3, HartLayout.PC);
-    this.storeCount(k);
     if (code !== undefined) f.i32(code);
-    f.op(W.RETURN);
+    f.set(this.codeOut);
+    f.i64(pc); f.set(this.pcOut);
+    this.goOut(k);
   }
 
-  private storeCount(k: number): void {
+  /** Count k more instructions and take the way out (pcOut and codeOut set). */
+  private goOut(k: number): void {
     const f = this.f;
-    f.get(P_STATE); f.get(this.count);
-    if (k !== 0) { f.i32(k); f.op(W.I32_ADD); }
-    f.mem(W.I32_STORE, 2, HartLayout.COUNT);
+    if (k !== 0) { f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count); }
+    f.br(this.blocks.length - this.index + this.depth);
   }
 
   /** Go on at `target` after `k` instructions: chained when a block of this module starts there. */
@@ -234,7 +250,6 @@ class Gen {
       this.leave(target, k, TcgExit.JUMP);
       return;
     }
-    this.flush();
     f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
     f.i32(next); f.set(P_ENTRY);
     f.br(this.blocks.length - 1 - this.index + this.depth);
@@ -288,10 +303,9 @@ class Gen {
         this.use(rs1);
         this.push(rs1); f.i64(imm); f.op(W.I64_ADD); f.i64(-2); f.op(W.I64_AND); f.set(this.a);
         f.i64(next); this.assign(rd);
-        this.flush();
-        f.get(P_STATE); f.get(this.a); f.mem(W.I64_STORE, 3, HartLayout.PC);
-        this.storeCount(k + 1);
-        f.i32(TcgExit.JUMP); f.op(W.RETURN);
+        f.get(this.a); f.set(this.pcOut);
+        f.i32(TcgExit.JUMP); f.set(this.codeOut);
+        this.goOut(k + 1);
         return true;
       case Op.SLT: case Op.SLTU:
         this.use(rs1); this.use(rs2);
