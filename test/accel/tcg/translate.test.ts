@@ -220,3 +220,25 @@ test("self-modifying code: a store to a translated block drops it, and the new i
   assert.deepEqual(b, a);
   assert.ok(codeCacheFor(cpu.mem.ram).stats.blocks > 0, "the translator compiled blocks");
 });
+
+test("a code cache smaller than one module is flushed at every compile, and results stay exact", () => {
+  const saved = tcgSettings.cacheLimit;
+  tcgSettings.cacheLimit = 1;
+  try {
+    const prog: Insn[] = [
+      I(Op.ADDI, { rd: 5, rs1: 0, imm: 50 }),
+      I(Op.ADD, { rd: 6, rs1: 6, rs2: 5 }),      // loop
+      I(Op.JAL, { rd: 0, imm: 8 }),
+      I(Op.EBREAK, {}),
+      I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+      I(Op.BNE, { rs1: 5, rs2: 0, imm: -16 }),
+      I(Op.ECALL, {}),
+    ];
+    const [a, b, cpu] = both(prog, 10000);
+    assert.equal(a.exit, Exit.ECALL);
+    assert.deepEqual(b, a);
+    assert.ok(codeCacheFor(cpu.mem.ram).stats.flushes > 0, "the cache was flushed");
+  } finally {
+    tcgSettings.cacheLimit = saved;
+  }
+});
