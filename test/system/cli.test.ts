@@ -42,6 +42,8 @@ const BAD: [string, string[], RegExp][] = [
   ["initrd without kernel", ["-M", "virt", "-initrd", "/etc/hostname"], /-initrd: requires -kernel/],
   ["bad icount", ["-M", "virt", "-icount", "shift=99"], /shift must be a whole number from 0 to 10/],
   ["bad log item", ["-M", "virt", "-d", "everything"], /-d everything: unknown log item/],
+  ["unknown accelerator", ["-M", "virt", "-accel", "kvm"], /-accel kvm: unknown accelerator 'kvm'/],
+  ["bad translator property", ["-M", "virt", "-accel", "tcg,threshold=0"], /threshold must be at least 1/],
 ];
 
 for (const [name, args, message] of BAD) {
