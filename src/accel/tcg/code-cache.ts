@@ -62,6 +62,8 @@ export class CodeCache {
   private wait = 0;
   /** The hart whose code runs now (the helpers act on it). */
   cpu: RiscvCpu | undefined;
+  /** Its instret when the compiled code was entered. */
+  base = 0;
   private bytesLive = 0;
   readonly stats: TcgStats = {
     blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0,
@@ -74,16 +76,18 @@ export class CodeCache {
     this.imports = {
       e: { m: ram.memory },
       h: {
-        load: (lo: number, hi: number, size: number): number => {
+        load: (lo: number, hi: number, size: number, retired: number): number => {
           const cpu = this.cpu as RiscvCpu;
+          cpu.instret = this.base + retired;
           if (!cpu.loadSlow(hi, lo, size)) return 0;
           const s = slotOf(cpu);
           s[HartLayout.TMP >> 2] = cpu.tmpLo;
           s[(HartLayout.TMP >> 2) + 1] = cpu.tmpHi;
           return 1;
         },
-        store: (lo: number, hi: number, size: number, vlo: number, vhi: number): number => {
+        store: (lo: number, hi: number, size: number, vlo: number, vhi: number, retired: number): number => {
           const cpu = this.cpu as RiscvCpu;
+          cpu.instret = this.base + retired;
           const drops = ram.drops;
           if (!cpu.storeSlow(hi, lo, size, vlo, vhi)) return StoreResult.TRAP;
           if (cpu.ioWritten) {

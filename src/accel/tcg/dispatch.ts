@@ -41,9 +41,11 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
     }
     const e = cache.lookup(pc, tlb.fetchHost[i] + (lo & ~PAGE_MASK));
     if (e.run !== undefined && e.compiled <= left) {
+      const base = cpu.instret;
+      cache.base = base;
       const code = e.run(state, e.index, left);
       const n = slot[COUNT];
-      cpu.instret += n;
+      cpu.instret = base + n;
       left -= n;
       cpu.pc = slot[PC_HI] * TWO32 + (slot[PC_LO] >>> 0);
       if (code === TcgExit.JUMP) { stats.exitsJump++; continue; }

@@ -87,8 +87,9 @@ const BRANCHES: Partial<Record<Op, W>> = {
 /** Build the module for `blocks`; its function is exported as "run". */
 export function buildModule(blocks: readonly BlockCode[]): Uint8Array {
   const m = new ModuleBuilder();
-  m.importFunc("h", HELPER_NAMES[Helper.LOAD], [I32, I32, I32], [I32]);
-  m.importFunc("h", HELPER_NAMES[Helper.STORE], [I32, I32, I32, I32, I32], [I32]);
+  // The last argument of load and store: instructions retired in this run before the access (exact instret for devices).
+  m.importFunc("h", HELPER_NAMES[Helper.LOAD], [I32, I32, I32, I32], [I32]);
+  m.importFunc("h", HELPER_NAMES[Helper.STORE], [I32, I32, I32, I32, I32, I32], [I32]);
   m.importFunc("h", HELPER_NAMES[Helper.MULH], [I32, I32, I32, I32, I32], []);
   const f = new FunctionBody([I32, I32, I32], [I32]);
   const g = new Gen(f, blocks);
@@ -341,6 +342,13 @@ class Gen {
     }
   }
 
+  /** Push the instructions retired in this run before the block's kth instruction. */
+  private retiredBefore(k: number): void {
+    const f = this.f;
+    f.get(this.count);
+    if (k !== 0) { f.i32(k); f.op(W.I32_ADD); }
+  }
+
   /** Address rs1 + imm into addr, lo, hi; then the TLB index (a byte offset from tlb) into t. */
   private address(rs1: number, imm: number): void {
     const f = this.f;
@@ -377,7 +385,7 @@ class Gen {
     this.hostAddress(READ_HOST);
     f.mem(ld.hit, 0, 0);
     f.op(W.ELSE);
-    f.get(this.lo); f.get(this.hi); f.i32(ld.size); f.call(Helper.LOAD);
+    f.get(this.lo); f.get(this.hi); f.i32(ld.size); this.retiredBefore(k); f.call(Helper.LOAD);
     f.op(W.I32_EQZ);
     this.openIf();
     this.leave(pc, k, TcgExit.TRAP);
@@ -401,6 +409,7 @@ class Gen {
     f.get(this.lo); f.get(this.hi); f.i32(size);
     this.push(insn.rs2); f.op(W.I32_WRAP_I64);
     this.push(insn.rs2); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64);
+    this.retiredBefore(k);
     f.call(Helper.STORE);
     f.tee(this.t);
     this.openIf();
