@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # User-mode benchmark: the same riscv64 workloads under qemu-riscv64 and
-# tsemu-riscv64, wall-clock seconds for each, the ratio tsemu/qemu and guest
-# MIPS where the guest instruction count is known (tsemu reports it on
+# tsemu-riscv64 with each engine (-accel interp, the interpreter; -accel tcg,
+# the translator), side by side: wall-clock seconds, host CPU seconds (user +
+# system; steadier than wall time on a busy host), the ratio to qemu and
+# guest MIPS where the guest instruction count is known (tsemu reports it on
 # stderr as "tsemu-riscv64: instructions=N" when TSEMU_STATS=1).
 #
 # Workloads:
@@ -14,6 +16,7 @@
 #   BENCH_REPEAT   runs per emulator and workload; the fastest counts (default 1)
 #   BENCH_TIMEOUT  seconds allowed for one run (default 900)
 #   TSEMU_CMD      command line used in place of tsemu-riscv64
+#   BENCH_ACCELS   the engines to compare (default "interp tcg")
 #   QEMU_CMD       command line of the reference emulator (default qemu-riscv64)
 set -euo pipefail
 
@@ -21,6 +24,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 iters="${BENCH_ITERS:-500}"
 repeat="${BENCH_REPEAT:-1}"
 limit="${BENCH_TIMEOUT:-900}"
+read -r -a accels <<<"${BENCH_ACCELS:-interp tcg}"
 sysroot=/usr/riscv64-linux-gnu
 
 read -r -a qemu_cmd <<<"${QEMU_CMD:-qemu-riscv64}"
@@ -48,30 +52,31 @@ trap 'rm -rf "$work"' EXIT
 now_ns() { date +%s%N; }
 
 # run_timed OUTFILE ERRFILE CMD... : runs CMD with stdout/stderr to the files,
-# prints elapsed seconds; fails if the command fails.
+# prints "wall cpu" seconds; fails if the command fails.
 run_timed() {
   local out="$1" err="$2"
   shift 2
   local t0 t1 rc=0
   t0="$(now_ns)"
-  timeout "$limit" "$@" >"$out" 2>"$err" || rc=$?
+  /usr/bin/time -f "%U %S" -o "$work/cpu" timeout "$limit" "$@" >"$out" 2>"$err" || rc=$?
   t1="$(now_ns)"
   if [ "$rc" -ne 0 ]; then
     echo "user-bench.sh: '$*' failed with status $rc:" >&2
     head -n 5 "$err" >&2
     return 1
   fi
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
+  awk -v a="$t0" -v b="$t1" -v cpu="$(tail -n 1 "$work/cpu")" \
+    'BEGIN { split(cpu, c, " "); printf "%.3f %.3f\n", (b - a) / 1e9, c[1] + c[2] }'
 }
 
-# best_of OUTFILE ERRFILE CMD... : prints the fastest time of $repeat runs.
+# best_of OUTFILE ERRFILE CMD... : prints "wall cpu" of the run with the least CPU time of $repeat runs.
 best_of() {
   local out="$1" err="$2"
   shift 2
   local best="" t i
   for ((i = 0; i < repeat; i++)); do
     t="$(run_timed "$out" "$err" "$@")" || return 1
-    if [ -z "$best" ] || awk -v x="$t" -v y="$best" 'BEGIN { exit !(x < y) }'; then best="$t"; fi
+    if [ -z "$best" ] || awk -v x="${t#* }" -v y="${best#* }" 'BEGIN { exit !(x < y) }'; then best="$t"; fi
   done
   echo "$best"
 }
@@ -93,35 +98,32 @@ has_interp() {
 rows=()
 notes=()
 
-# bench NAME LINK_ARGS(string) PROGRAM ARGS... : one table row.
+# bench NAME LINK_ARGS(string) PROGRAM ARGS... : one table row per engine (and qemu's).
 bench() {
   local name="$1" link="$2"
   shift 2
   local -a link_args=()
   [ -n "$link" ] && read -r -a link_args <<<"$link"
-  local qs ts insns qmips tmips ratio
-  if ! qs="$(best_of "$work/q.out" "$work/q.err" "${qemu_cmd[@]}" "${link_args[@]}" "$@")"; then
-    rows+=("$(printf '%-28s %10s %10s %8s %14s %10s %10s' "$name" "failed" "-" "-" "-" "-" "-")")
+  local q ts insns="" accel ratio mips
+  if ! q="$(best_of "$work/q.out" "$work/q.err" "${qemu_cmd[@]}" "${link_args[@]}" "$@")"; then
+    rows+=("$(printf '%-26s %-7s %8s %8s %8s %14s %9s' "$name" "qemu" "failed" "-" "-" "-" "-")")
     return
   fi
-  if ! ts="$(best_of "$work/t.out" "$work/t.err" env TSEMU_STATS=1 "${tsemu_cmd[@]}" "${link_args[@]}" "$@")"; then
-    rows+=("$(printf '%-28s %10s %10s %8s %14s %10s %10s' "$name" "$qs" "failed" "-" "-" "-" "-")")
-    return
-  fi
-  if ! cmp -s "$work/q.out" "$work/t.out"; then
-    notes+=("$name: stdout of tsemu differs from qemu")
-  fi
-  insns="$(sed -n 's/^tsemu-riscv64: instructions=\([0-9][0-9]*\).*/\1/p' "$work/t.err" | tail -n 1)"
-  ratio="$(awk -v t="$ts" -v q="$qs" 'BEGIN { if (q > 0) printf "%.1f", t / q; else print "-" }')"
-  if [ -n "$insns" ]; then
-    qmips="$(awk -v n="$insns" -v s="$qs" 'BEGIN { if (s > 0) printf "%.0f", n / s / 1e6; else print "-" }')"
-    tmips="$(awk -v n="$insns" -v s="$ts" 'BEGIN { if (s > 0) printf "%.1f", n / s / 1e6; else print "-" }')"
-  else
-    insns="-"
-    qmips="-"
-    tmips="-"
-  fi
-  rows+=("$(printf '%-28s %10s %10s %8s %14s %10s %10s' "$name" "$qs" "$ts" "$ratio" "$insns" "$qmips" "$tmips")")
+  local -a trows=()
+  for accel in "${accels[@]}"; do
+    if ! ts="$(best_of "$work/t.out" "$work/t.err" env TSEMU_STATS=1 "${tsemu_cmd[@]}" -accel "$accel" "${link_args[@]}" "$@")"; then
+      trows+=("$(printf '%-26s %-7s %8s %8s %8s %14s %9s' "$name" "$accel" "failed" "-" "-" "-" "-")")
+      continue
+    fi
+    if ! cmp -s "$work/q.out" "$work/t.out"; then notes+=("$name: stdout of tsemu -accel $accel differs from qemu"); fi
+    insns="$(sed -n 's/^tsemu-riscv64: instructions=\([0-9][0-9]*\).*/\1/p' "$work/t.err" | tail -n 1)"
+    ratio="$(awk -v t="${ts#* }" -v q="${q#* }" 'BEGIN { if (q > 0) printf "%.1f", t / q; else print "-" }')"
+    mips="$(awk -v n="${insns:-0}" -v s="${ts#* }" 'BEGIN { if (s > 0 && n > 0) printf "%.0f", n / s / 1e6; else print "-" }')"
+    trows+=("$(printf '%-26s %-7s %8s %8s %8s %14s %9s' "$name" "$accel" "${ts% *}" "${ts#* }" "$ratio" "${insns:--}" "$mips")")
+  done
+  mips="$(awk -v n="${insns:-0}" -v s="${q#* }" 'BEGIN { if (s > 0 && n > 0) printf "%.0f", n / s / 1e6; else print "-" }')"
+  rows+=("$(printf '%-26s %-7s %8s %8s %8s %14s %9s' "$name" "qemu" "${q% *}" "${q#* }" "1.0" "${insns:--}" "$mips")")
+  rows+=("${trows[@]}")
 }
 
 echo "user-bench: qemu: $("${qemu_cmd[@]}" --version | head -n 1)" >&2
@@ -145,6 +147,6 @@ else
   notes+=("busybox rows skipped: $busybox not found (build BusyBox first)")
 fi
 
-printf '%-28s %10s %10s %8s %14s %10s %10s\n' "workload" "qemu s" "tsemu s" "ratio" "guest insns" "qemu MIPS" "tsemu MIPS"
+printf '%-26s %-7s %8s %8s %8s %14s %9s\n' "workload" "engine" "wall s" "cpu s" "cpu/qemu" "guest insns" "MIPS"
 for r in "${rows[@]}"; do echo "$r"; done
 for n in "${notes[@]}"; do echo "note: $n"; done

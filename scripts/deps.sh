@@ -11,7 +11,7 @@ groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(user)
 for g in "${groups[@]}"; do
   case "$g" in
-    user) for p in qemu-user gcc-riscv64-linux-gnu libc6-dev-riscv64-cross; do want "$p"; done ;;
+    user) for p in qemu-user gcc-riscv64-linux-gnu libc6-dev-riscv64-cross time; do want "$p"; done ;;
     busybox) for p in dpkg-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross gcc libc6-dev make patch bzip2 xz-utils; do want "$p"; done ;;
     linux) for p in linux-source-6.1 gcc-riscv64-linux-gnu make gcc libc6-dev bc flex bison xz-utils cpio; do want "$p"; done ;;
     linux-6.12) for p in linux-source-6.12 gcc-riscv64-linux-gnu make gcc libc6-dev bc flex bison xz-utils cpio; do want "$p"; done ;;

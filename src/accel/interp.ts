@@ -90,6 +90,9 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
   let farPc = cpu.pc;
   let regsA = straddle.regs, imms = straddle.imm;
   let executed = 0;
+  // instret as the guest and the devices see it: kept exact at every call out (a CSR read,
+  // a device access), so that counters and -icount time count every instruction before.
+  const start = cpu.instret;
   let exit = Exit.BUDGET;
 
   while (executed < budget) {
@@ -202,7 +205,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         if (rLo[t] === (lo & (PAGE_MASK | 7)) && rHi[t] === hi) {
           const a = (rHost[t] + (lo & OFFSET_MASK)) >> 2;
           xl[rd] = i32[a]; xh[rd] = i32[a + 1];
-        } else if (cpu.loadSlow(hi, lo, 8)) {
+        } else if (retired(cpu, start + executed).loadSlow(hi, lo, 8)) {
           xl[rd] = cpu.tmpLo; xh[rd] = cpu.tmpHi;
         } else {
           exit = Exit.TRAP;
@@ -217,7 +220,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         if (rLo[t] === (lo & (PAGE_MASK | 3)) && rHi[t] === hi) {
           const v = i32[(rHost[t] + (lo & OFFSET_MASK)) >> 2];
           xl[rd] = v; xh[rd] = v >> 31;
-        } else if (cpu.loadSlow(hi, lo, 4)) {
+        } else if (retired(cpu, start + executed).loadSlow(hi, lo, 4)) {
           xl[rd] = cpu.tmpLo; xh[rd] = cpu.tmpLo >> 31;
         } else {
           exit = Exit.TRAP;
@@ -231,7 +234,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
         if (rLo[t] === (lo & PAGE_MASK) && rHi[t] === hi) {
           xl[rd] = u8[rHost[t] + (lo & OFFSET_MASK)]; xh[rd] = 0;
-        } else if (cpu.loadSlow(hi, lo, 1)) {
+        } else if (retired(cpu, start + executed).loadSlow(hi, lo, 1)) {
           xl[rd] = cpu.tmpLo; xh[rd] = 0;
         } else {
           exit = Exit.TRAP;
@@ -246,7 +249,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         if (wLo[t] === (lo & (PAGE_MASK | 7)) && wHi[t] === hi) {
           const a = (wHost[t] + (lo & OFFSET_MASK)) >> 2;
           i32[a] = xl[rs2]; i32[a + 1] = xh[rs2];
-        } else if (!cpu.storeSlow(hi, lo, 8, xl[rs2], xh[rs2])) {
+        } else if (!retired(cpu, start + executed).storeSlow(hi, lo, 8, xl[rs2], xh[rs2])) {
           exit = Exit.TRAP;
         } else if (cpu.ioWritten) {
           cpu.ioWritten = false;
@@ -261,7 +264,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
         if (wLo[t] === (lo & (PAGE_MASK | 3)) && wHi[t] === hi) {
           i32[(wHost[t] + (lo & OFFSET_MASK)) >> 2] = xl[rs2];
-        } else if (!cpu.storeSlow(hi, lo, 4, xl[rs2], 0)) {
+        } else if (!retired(cpu, start + executed).storeSlow(hi, lo, 4, xl[rs2], 0)) {
           exit = Exit.TRAP;
         } else if (cpu.ioWritten) {
           cpu.ioWritten = false;
@@ -276,7 +279,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
         if (wLo[t] === (lo & PAGE_MASK) && wHi[t] === hi) {
           u8[wHost[t] + (lo & OFFSET_MASK)] = xl[rs2];
-        } else if (!cpu.storeSlow(hi, lo, 1, xl[rs2], 0)) {
+        } else if (!retired(cpu, start + executed).storeSlow(hi, lo, 1, xl[rs2], 0)) {
           exit = Exit.TRAP;
         } else if (cpu.ioWritten) {
           cpu.ioWritten = false;
@@ -304,7 +307,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
             default: vl = i32[a >> 2]; vh = i32[(a >> 2) + 1]; break;
           }
         } else {
-          if (!cpu.loadSlow(hi, lo, size)) { exit = Exit.TRAP; break; }
+          if (!retired(cpu, start + executed).loadSlow(hi, lo, size)) { exit = Exit.TRAP; break; }
           vl = cpu.tmpLo;
           vh = cpu.tmpHi;
           if (op === Op.LB) vl = (vl << 24) >> 24;
@@ -335,7 +338,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
             case 4: i32[a >> 2] = vl; break;
             default: i32[a >> 2] = vl; i32[(a >> 2) + 1] = vh; break;
           }
-        } else if (!cpu.storeSlow(hi, lo, size, vl, vh)) {
+        } else if (!retired(cpu, start + executed).storeSlow(hi, lo, size, vl, vh)) {
           exit = Exit.TRAP;
           break;
         } else if (cpu.ioWritten) {
@@ -445,7 +448,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         const srcLo = immForm ? rs1 : xl[rs1];
         const srcHi = immForm ? 0 : xh[rs1];
         const writes = kind === 0 || rs1 !== 0;
-        if (!csrAccess(cpu, imm, kind, writes, srcLo, srcHi)) {
+        if (!csrAccess(retired(cpu, start + executed), imm, kind, writes, srcLo, srcHi)) {
           illegal(cpu, u16, pageHost + off);
           exit = Exit.TRAP;
           break;
@@ -457,7 +460,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
       }
 
       case Op.MRET: case Op.SRET: case Op.WFI: case Op.SFENCE_VMA: {
-        const r = cpu.system ? execPrivileged(cpu, op, pageVA + off) : PrivResult.ILLEGAL;
+        const r = cpu.system ? execPrivileged(retired(cpu, start + executed), op, pageVA + off) : PrivResult.ILLEGAL;
         if (r === PrivResult.ILLEGAL) {
           illegal(cpu, u16, pageHost + off);
           exit = Exit.TRAP;
@@ -470,7 +473,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
 
       default:
         if (op >= Op.LR_W && op <= Op.AMOMAXU_D) {
-          if (!execAmo(cpu, op, rd, rs1, rs2)) exit = Exit.TRAP;
+          if (!execAmo(retired(cpu, start + executed), op, rd, rs1, rs2)) exit = Exit.TRAP;
         } else if (op >= Op.FMADD_S && op <= Op.FMV_D_X) {
           if (!execFp(cpu, op, rd, rs1, rs2, imm & 31, (imm >>> 5) & 7)) {
             illegal(cpu, u16, pageHost + off);
@@ -492,8 +495,14 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
     executed++;
   }
   cpu.pc = off === FAR ? farPc : pageVA + off;
-  cpu.instret += executed;
+  cpu.instret = start + executed;
   return cpu.debug === undefined ? exit : cpu.debug.leave(cpu, exit);
+}
+
+/** Set cpu.instret to the instructions retired so far (before a call out that may read it); returns cpu. */
+function retired(cpu: RiscvCpu, n: number): RiscvCpu {
+  cpu.instret = n;
+  return cpu;
 }
 
 /** Raise an illegal-instruction trap with the instruction bits in tval, as QEMU reports them. */

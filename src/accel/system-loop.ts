@@ -7,6 +7,7 @@
 import { Exit, type RiscvCpu } from "../target/riscv/cpu.js";
 import { pendingInterrupt, shouldWake, takeTrap } from "../target/riscv/priv.js";
 import { run } from "./interp.js";
+import { execute } from "./engine.js";
 
 /** Instructions per hart per turn: short enough for timely interrupts, long enough to keep the loop cheap. */
 export const SLICE = 20000;
@@ -80,7 +81,7 @@ export class SystemLoop {
         takeTrap(cpu, irq, true, 0, 0);
       }
       const before = cpu.instret;
-      const exit = run(cpu, left);
+      const exit = execute(cpu, left);
       left -= cpu.instret - before + 1;
       switch (exit) {
         case Exit.TRAP:

@@ -4,8 +4,16 @@
  * the option; main() prints it.
  */
 import { blockdevDrives } from "./blockdev-options.js";
+import { parseAccel, type Accel } from "../accel/engine.js";
 
 export class OptionError extends Error {}
+
+/** An -accel value: the engine, or an OptionError saying what is wrong. */
+function accelOption(what: string, arg: string): Accel {
+  const r = parseAccel(arg);
+  if (r !== "tcg" && r !== "interp") throw new OptionError(`${what}: ${r}`);
+  return r;
+}
 
 export interface DriveOption {
   file?: string;
@@ -68,6 +76,8 @@ export interface SystemOptions {
   devices: DeviceOption[];
   snapshot: boolean;
   icountShift?: number;
+  /** -accel: the engine (see accel/engine.ts); its properties are applied when parsed. */
+  accel?: Accel;
   debug: string[];
   logFile?: string;
   /** -chardev, plus the ones -qmp and -monitor make (compat_monitorN). */
@@ -192,7 +202,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
             }
             o.aia = v;
           }
-          else if (k === "accel" && v === "tcg") continue;
+          else if (k === "accel") o.accel = accelOption(`${opt} ${arg}`, v);
           else throw new OptionError(`${opt} ${arg}: property '${k}' is not supported`);
         }
         break;
@@ -203,7 +213,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
         }
         break;
       case "-accel":
-        if (arg !== "tcg") throw new OptionError(`-accel ${arg}: only tcg (software emulation) is available`);
+        o.accel = accelOption(`-accel ${arg}`, arg);
         break;
       case "-m": {
         const kv = parseKeyValues(arg, "size");
@@ -456,6 +466,8 @@ goldfish RTC, sifive_test, virtio-mmio, PCIe with virtio-pci).  Options, as in q
 -device TYPE[,PROP=VALUE...]  a device: virtio-blk-pci, virtio-rng-pci, virtio-blk-device,
                          virtio-rng-device; -device help lists them, -device TYPE,help their properties
 -snapshot                writes to disk images go to temporary qcow2 overlays, dropped at exit
+-accel tcg|interp[,prop=value...]  the engine: tcg translates hot code to WebAssembly
+                         (tb-size=MiB, threshold=N, batch=N), interp only interprets
 -icount shift=N          guest time from the instruction count: each instruction is 2^N ns
 -rtc base=utc|DATE[,clock=host|vm]  where the RTC starts, and whether it follows guest time
 -s, -gdb tcp::PORT       a gdb stub (-s: port 1234), on loopback

@@ -19,6 +19,8 @@ import { VERSION } from "../version.js";
 import { disassemble } from "../target/riscv/disas.js";
 import { UserGdb, readAuxv, type UserProcess } from "../gdbstub/user.js";
 import { BlockingGdbSocket, GdbListenError } from "../host/gdb-blocking.js";
+import { DEFAULT_ACCEL, parseAccel as parseAccelArg, selectAccel, type Accel } from "../accel/engine.js";
+import { tcgStatsLine } from "../accel/tcg/stats.js";
 
 const PROG = "tsemu-riscv64";
 
@@ -36,6 +38,7 @@ interface Options {
   logFile: string | undefined;
   /** -g: the TCP port to wait for gdb on. */
   gdbPort: number | undefined;
+  accel: Accel;
   program: string;
   args: string[];
 }
@@ -58,6 +61,10 @@ Options and their environment variables:
 -D logfile           QEMU_LOG_FILENAME  write the -d log to 'logfile' instead of stderr
 -g port              QEMU_GDB        wait for gdb to connect on TCP 'port' (on 127.0.0.1)
                                      before the first instruction
+-accel name[,prop=value...]  TSEMU_ACCEL  the execution engine: tcg (translate hot
+                                     code to WebAssembly; properties tb-size=MiB,
+                                     threshold=N, batch=N) or interp (the interpreter
+                                     alone); default ${DEFAULT_ACCEL}
 
 Exit status: the program's own; when it dies of signal N, tsemu dies of the same
 signal (a shell shows status 128+N), as QEMU does.
@@ -68,6 +75,7 @@ const LOG_ITEMS: Record<string, string> = {
   cpu: "show the CPU registers at each system call and fault",
   strace: "log system calls (same as -strace)",
   stats: "print the number of guest instructions executed at exit",
+  tcg: "print the translator's figures at exit (blocks, compile time, cache size, exits)",
 };
 
 function parseSize(s: string): number {
@@ -83,6 +91,16 @@ function parsePort(s: string): number {
   return port;
 }
 
+/** -accel: the engine name; its properties are applied as a side effect (and reach forked children through TSEMU_ACCEL). */
+function parseAccel(s: string): Accel {
+  const r = parseAccelArg(s);
+  if (r !== "tcg" && r !== "interp") throw new UsageError(r);
+  accelArg = s;
+  return r;
+}
+
+let accelArg = "";
+
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
   const o: Options = {
     sysroot: env.QEMU_LD_PREFIX,
@@ -95,6 +113,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
     debug: env.QEMU_LOG !== undefined ? env.QEMU_LOG.split(",") : [],
     logFile: env.QEMU_LOG_FILENAME,
     gdbPort: env.QEMU_GDB !== undefined ? parsePort(env.QEMU_GDB) : undefined,
+    accel: env.TSEMU_ACCEL !== undefined && env.TSEMU_ACCEL !== "" ? parseAccel(env.TSEMU_ACCEL) : DEFAULT_ACCEL,
     program: "",
     args: [],
   };
@@ -127,6 +146,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
       case "-d": o.debug.push(...value(arg).split(",")); break;
       case "-D": o.logFile = value(arg); break;
       case "-g": o.gdbPort = parsePort(value(arg)); break;
+      case "-accel": o.accel = parseAccel(value(arg)); break;
       default:
         throw new UsageError(`unknown option '${arg}' (see -h for the options)`);
     }
@@ -180,6 +200,9 @@ interface ChildConfig {
   stats: boolean;
   logFile: string | undefined;
   program: string;
+  accel: Accel;
+  /** The -accel argument as given, properties included. */
+  accelArg: string;
 }
 
 const FORK_CHILD = "--tsemu-fork-child";
@@ -189,6 +212,8 @@ let gdb: UserGdb | undefined;
 
 function makeProcess(c: ChildConfig): Process {
   const logFd = c.logFile !== undefined ? openLog(c.logFile) : 2;
+  if (c.accelArg !== "") parseAccelArg(c.accelArg);
+  selectAccel(c.accel);
   let temp: string | undefined;
   const proc = new Process({
     sysroot: c.sysroot,
@@ -255,6 +280,10 @@ function runToEnd(proc: Process, c: ChildConfig, statusFile: string | undefined)
     throw e;
   }
   if (c.stats) process.stderr.write(`${PROG}: instructions=${proc.instructions}\n`);
+  if (c.debug.includes("tcg")) {
+    const line = tcgStatsLine(proc.as.ram);
+    fs.writeSync(c.logFile !== undefined ? openLog(c.logFile) : 2, `${PROG}: ${line}\n`);
+  }
   gdb?.exited(outcome);
   if (statusFile !== undefined) fs.writeFileSync(statusFile, encodeOutcome(outcome));
   if (outcome.kind === "exit") process.exit(outcome.status);
@@ -312,6 +341,8 @@ function main(): void {
   const config: ChildConfig = {
     sysroot: o.sysroot, strace: o.strace, debug: o.debug, logFile: o.logFile, program: o.program,
     stats: o.debug.includes("stats") || process.env.TSEMU_STATS === "1",
+    accel: o.accel,
+    accelArg,
   };
   const proc = makeProcess(config);
   try {

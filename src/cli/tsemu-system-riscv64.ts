@@ -10,6 +10,8 @@ import { StdioMux } from "./stdio-mux.js";
 import { VirtMachine, TIMEBASE_HZ, MAX_HARTS, VIRT } from "../hw/riscv/virt.js";
 import { VirtualClock } from "../hw/core/clock.js";
 import { SystemLoop } from "../accel/system-loop.js";
+import { DEFAULT_ACCEL, selectAccel } from "../accel/engine.js";
+import { tcgStatsLine } from "../accel/tcg/stats.js";
 import type { BlockBackend, BlockImage } from "../block/block.js";
 import { Drive } from "../block/drive.js";
 import { openImage } from "../block/open.js";
@@ -361,10 +363,11 @@ async function main(): Promise<void> {
     log = (text) => { fs.writeSync(fd, text); };
   }
   for (const item of o.debug) {
-    if (!["int", "in_asm", "guest_errors", "unimp"].includes(item)) {
-      fail(`-d ${item}: unknown log item (tsemu has int, in_asm, guest_errors, unimp)`);
+    if (!["int", "in_asm", "guest_errors", "unimp", "tcg"].includes(item)) {
+      fail(`-d ${item}: unknown log item (tsemu has int, in_asm, guest_errors, unimp, tcg)`);
     }
   }
+  selectAccel(o.accel ?? DEFAULT_ACCEL);
 
   const output = new Output(outFd);
   /** The terminal (stdout), for monitors on stdio; it may differ from the serial port's output. */
@@ -408,6 +411,7 @@ async function main(): Promise<void> {
     if (loopRef.loop) loopRef.loop.stopRequested = true;
     output.flush();
     terminal.flush();
+    if (o.debug.includes("tcg") && machine !== undefined) log(`${tcgStatsLine(machine.bus.ram)}\n`);
     const finish = (): void => {
       for (const d of drives.all) {
         try { d.flush(); d.close(); } catch { /* the guest's data was already flushed where it asked */ }

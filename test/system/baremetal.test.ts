@@ -23,7 +23,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { envInt, repoRoot, which } from "../util/env.js";
+import { envInt, repoRoot, TCG_EAGER, testAccel, which } from "../util/env.js";
 
 const ROOT = repoRoot(import.meta.url);
 const TSEMU = process.env.TSEMU_SYSTEM_EMU ?? path.join(ROOT, "bin/tsemu-system-riscv64");
@@ -161,23 +161,29 @@ for (const c of CASES) {
     const args = ["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-kernel", elf];
     if (smp > 1) args.push("-smp", String(smp));
 
-    // The two emulators run side by side: QEMU needs well under a second.
+    // The emulators run side by side: QEMU needs well under a second.  tsemu runs under
+    // each engine (the translator compiling every block before it first runs).
     const name = `${c.program}-smp${smp}`;
-    const [q, ts] = await Promise.all([
+    const accels = [testAccel("interp"), testAccel(TCG_EAGER)];
+    const [q, ...runs] = await Promise.all([
       run([QEMU, ...args], path.join(work, `${name}.qemu`), QEMU_TIMEOUT_MS),
-      run([TSEMU, ...args], path.join(work, `${name}.tsemu`), TSEMU_TIMEOUT_MS),
+      ...accels.map((a, i) => run([TSEMU, "-accel", a, ...args], path.join(work, `${name}.tsemu${i}`), TSEMU_TIMEOUT_MS)),
     ]);
-    t.diagnostic(`qemu ${(q.ms / 1000).toFixed(2)} s, tsemu ${(ts.ms / 1000).toFixed(2)} s`);
+    t.diagnostic(`qemu ${(q.ms / 1000).toFixed(2)} s, ` +
+      runs.map((ts, i) => `tsemu -accel ${accels[i]} ${(ts.ms / 1000).toFixed(2)} s`).join(", "));
 
     const qOut = q.stdout.toString("latin1");
-    const tOut = ts.stdout.toString("latin1");
     const done = `${c.program}: done\n`;
     assert.ok(q.status === 0 && qOut.endsWith(done),
       `the test program itself is broken: under QEMU it ended with ${describe(q)} and ` +
       `${qOut.endsWith(done) ? "" : "did not "}print "${done.trim()}"\n${qOut.slice(-2000)}${q.stderr}`);
-    assert.ok(ts.status !== null && !ts.timedOut && !ts.overflowed,
-      `tsemu ${describe(ts)}\n${ts.stderr}\n${firstDifference(qOut, tOut)}`);
-    if (!q.stdout.equals(ts.stdout)) assert.fail(`serial output differs\n${firstDifference(qOut, tOut)}\n${ts.stderr}`);
-    assert.equal(ts.status, q.status, `exit status: qemu ${describe(q)}, tsemu ${describe(ts)}`);
+    runs.forEach((ts, i) => {
+      const tOut = ts.stdout.toString("latin1");
+      const who = `tsemu -accel ${accels[i]}`;
+      assert.ok(ts.status !== null && !ts.timedOut && !ts.overflowed,
+        `${who} ${describe(ts)}\n${ts.stderr}\n${firstDifference(qOut, tOut)}`);
+      if (!q.stdout.equals(ts.stdout)) assert.fail(`${who}: serial output differs\n${firstDifference(qOut, tOut)}\n${ts.stderr}`);
+      assert.equal(ts.status, q.status, `exit status: qemu ${describe(q)}, ${who} ${describe(ts)}`);
+    });
   });
 }

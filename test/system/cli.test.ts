@@ -54,6 +54,8 @@ const BAD: [string, string[], RegExp][] = [
   ["bad icount", ["-M", "virt", "-icount", "shift=99"], /shift must be a whole number from 0 to 10/],
   ["bad log item", ["-M", "virt", "-d", "everything"], /-d everything: unknown log item/],
   ["bad aia", ["-M", "virt,aia=imsic"], /aia=imsic: invalid AIA interrupt controller type 'imsic'; valid values are none, aplic, and aplic-imsic/],
+  ["unknown accelerator", ["-M", "virt", "-accel", "kvm"], /-accel kvm: unknown accelerator 'kvm'/],
+  ["bad translator property", ["-M", "virt", "-accel", "tcg,threshold=0"], /threshold must be at least 1/],
 ];
 
 for (const [name, args, message] of BAD) {

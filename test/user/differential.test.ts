@@ -22,7 +22,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { repoRoot, which } from "../util/env.js";
+import { repoRoot, TCG_EAGER, testAccel, which } from "../util/env.js";
 
 interface Case {
   /** Program name: test/guest/<program>.c */
@@ -63,6 +63,7 @@ const CASES: Case[] = [
   { program: "killchild" },
   { program: "signals" },
   { program: "cpubench", args: ["3"] },
+  { program: "smc" },
 ];
 
 const SYSROOT = "/usr/riscv64-linux-gnu";
@@ -302,9 +303,18 @@ function firstDifference(expected: string, actual: string): string {
   ].join("\n");
 }
 
+/**
+ * The engine a case runs under: static builds under the interpreter, dynamic
+ * ones (which also run the dynamic linker) under the translator compiling
+ * every block at once, so both engines are covered without running every case twice.
+ */
+function accelFor(linkage: Linkage): string {
+  return linkage === "static" ? testAccel("interp") : testAccel(TCG_EAGER);
+}
+
 function caseTitle(c: Case, linkage: Linkage): string {
   const args = (c.args ?? []).map((a) => (a === "" || /\s/.test(a) ? JSON.stringify(a) : a));
-  return [c.program, ...args, `[${linkage}]`].join(" ");
+  return [c.program, ...args, `[${linkage}, ${accelFor(linkage)}]`].join(" ");
 }
 
 async function runCase(c: Case, linkage: Linkage): Promise<void> {
@@ -312,13 +322,14 @@ async function runCase(c: Case, linkage: Linkage): Promise<void> {
   const program = path.join(s.binDir, linkage === "static" ? c.program : `${c.program}.dyn`);
   assert.ok(fs.existsSync(program), `${program} was not built (is test/guest/${c.program}.c there?)`);
   const emuArgs = [...(linkage === "dynamic" ? ["-L", SYSROOT] : []), program, ...(c.args ?? [])];
+  const accelArgs = s.tsemuIsQemu ? [] : ["-accel", accelFor(linkage)];
   const stdin = c.stdin ?? "";
   const qemuDir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-diff-qemu-"));
   const tsemuDir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-diff-tsemu-"));
   try {
     const [ref, got] = await Promise.all([
       run([...s.qemu, ...emuArgs], qemuDir, stdin),
-      run([...s.tsemu, ...emuArgs], tsemuDir, stdin),
+      run([...s.tsemu, ...accelArgs, ...emuArgs], tsemuDir, stdin),
     ]);
     if (ref.timedOut || ref.error || ref.lingered || ref.overflowed) {
       assert.fail(`reference run under ${s.qemu.join(" ")} failed: ${describeExit(ref)}`);
@@ -337,7 +348,7 @@ async function runCase(c: Case, linkage: Linkage): Promise<void> {
     if (refErr !== gotErr) problems.push(`stderr differs: ${firstDifference(refErr, gotErr)}`);
     if (problems.length > 0) {
       assert.fail(
-        `${caseTitle(c, linkage)}\n  command: ${[...s.tsemu, ...emuArgs].join(" ")}\n` +
+        `${caseTitle(c, linkage)}\n  command: ${[...s.tsemu, ...accelArgs, ...emuArgs].join(" ")}\n` +
           problems.join("\n"),
       );
     }

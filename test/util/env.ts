@@ -33,6 +33,20 @@ export function which(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The -accel argument for a tsemu run under test: TSEMU_TEST_ACCEL when set
+ * (to run a whole test under one engine), else `fallback`.  The translator's
+ * test settings compile every block at once (threshold=1,batch=1), so that
+ * short guest runs exercise translated code rather than the interpreter.
+ */
+export function testAccel(fallback: string): string {
+  const v = process.env.TSEMU_TEST_ACCEL;
+  return v !== undefined && v !== "" ? v : fallback;
+}
+
+/** The translator with every block compiled before its first run. */
+export const TCG_EAGER = "tcg,threshold=1,batch=1";
+
 /** A positive integer setting from the environment, or the fallback when unset. */
 export function envInt(name: string, fallback: number): number {
   const text = process.env[name];

@@ -14,6 +14,7 @@ import { Access, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, Tlb } from "./tlb.js";
 import type { GuestRam } from "./ram.js";
 import { HartState } from "./hart-state.js";
 import type { HartAia } from "./aia.js";
+import { HartLayout, TLB_BYTES } from "./hart-layout.js";
 
 /** Exception causes (mcause values) of the privileged spec. */
 export const enum Cause {
@@ -76,18 +77,26 @@ export interface CpuDebug {
 export const enum Priv { U = 0, S = 1, M = 3 }
 
 export class RiscvCpu {
+  /**
+   * Byte offset of this hart's slot in mem.ram's WebAssembly.Memory (see
+   * hart-layout.ts), or -1 when the state area was full and the registers
+   * live in a buffer of their own (translated code then never runs this hart).
+   */
+  stateAt = -1;
   /** Integer registers, low and high halves; index 32 is the x0 write sink. */
-  readonly xl = new Int32Array(33);
-  readonly xh = new Int32Array(33);
+  xl!: Int32Array;
+  xh!: Int32Array;
   /** Floating-point registers as raw bits (NaN payloads must survive). */
-  readonly fl = new Int32Array(32);
-  readonly fh = new Int32Array(32);
+  fl!: Int32Array;
+  fh!: Int32Array;
+  /** The hart slot as int32s: the pc, tmp and TLB words translated code shares. */
+  slot!: Int32Array;
   /** The pc, as an exact integer (canonical addresses fit in a double). */
   pc = 0;
   fflags = 0;
   frm = 0;
   /** The TLB of the current privilege level (one only, in user mode). */
-  tlb = new Tlb();
+  tlb!: Tlb;
   /**
    * A system hart keeps one TLB per privilege level (U, S, -, M), so that traps
    * and returns switch TLBs instead of flushing (see selectTlb).
@@ -141,7 +150,40 @@ export class RiscvCpu {
   aia: HartAia | undefined = undefined;
 
   constructor(public mem: CpuMemory) {
+    this.placeState(mem.ram);
     mem.ram.tlbs.push(this.tlb);
+  }
+
+  /** Put the registers and the TLB in `ram`'s memory (their values carried over when moving). */
+  private placeState(ram: GuestRam): void {
+    const at = ram.allocState(HartLayout.SIZE);
+    const buf = at >= 0 ? ram.buffer : new ArrayBuffer(HartLayout.SIZE);
+    const base = Math.max(at, 0);
+    const old = this.xl === undefined ? undefined : [this.xl, this.xh, this.fl, this.fh];
+    this.xl = new Int32Array(buf, base + HartLayout.XL, 33);
+    this.xh = new Int32Array(buf, base + HartLayout.XH, 33);
+    this.fl = new Int32Array(buf, base + HartLayout.FL, 32);
+    this.fh = new Int32Array(buf, base + HartLayout.FH, 32);
+    this.slot = new Int32Array(buf, base, HartLayout.SIZE / 4);
+    if (old !== undefined) {
+      this.xl.set(old[0]); this.xh.set(old[1]); this.fl.set(old[2]); this.fh.set(old[3]);
+    }
+    this.stateAt = at;
+    const tlbAt = at >= 0 ? ram.allocState(TLB_BYTES) : -1;
+    this.tlb = new Tlb(ram.buffer, tlbAt);
+    if (tlbAt < 0) this.stateAt = -1;
+    this.slot[HartLayout.TLB >> 2] = tlbAt;
+  }
+
+  /** Give the state slots back to the memory (a thread that ended). */
+  releaseState(): void {
+    const ram = this.mem.ram;
+    const i = ram.tlbs.indexOf(this.tlb);
+    if (i >= 0) ram.tlbs.splice(i, 1);
+    if (this.stateAt < 0 || this.privTlbs !== undefined) return;
+    ram.freeState(this.tlb.at, TLB_BYTES);
+    ram.freeState(this.stateAt, HartLayout.SIZE);
+    this.stateAt = -1;
   }
 
   /** Move this hart to another address space (execve, or a new process). */
@@ -149,6 +191,13 @@ export class RiscvCpu {
     const old = this.mem.ram.tlbs;
     const i = old.indexOf(this.tlb);
     if (i >= 0) old.splice(i, 1);
+    if (mem.ram !== this.mem.ram) {
+      if (this.stateAt >= 0) {
+        this.mem.ram.freeState(this.tlb.at, TLB_BYTES);
+        this.mem.ram.freeState(this.stateAt, HartLayout.SIZE);
+      }
+      this.placeState(mem.ram);
+    }
     this.mem = mem;
     mem.ram.tlbs.push(this.tlb);
     this.tlb.flushAll();
@@ -173,7 +222,10 @@ export class RiscvCpu {
 
   /** Give this hart a TLB per privilege level (the system emulator). */
   usePrivilegeTlbs(): void {
-    const tlbs = [this.tlb, new Tlb(), new Tlb(), new Tlb()];
+    const ram = this.mem.ram;
+    const more = (): Tlb => new Tlb(ram.buffer, this.stateAt >= 0 ? ram.allocState(TLB_BYTES) : -1);
+    const tlbs = [this.tlb, more(), more(), more()];
+    if (tlbs.some((t) => t.at < 0)) this.stateAt = -1;
     for (const t of tlbs.slice(1)) this.mem.ram.tlbs.push(t);
     this.privTlbs = tlbs;
     this.selectTlb();
@@ -181,7 +233,10 @@ export class RiscvCpu {
 
   /** Use the TLB of the current privilege level. */
   selectTlb(): void {
-    if (this.privTlbs !== undefined) this.tlb = this.privTlbs[this.priv];
+    if (this.privTlbs !== undefined) {
+      this.tlb = this.privTlbs[this.priv];
+      this.slot[HartLayout.TLB >> 2] = this.tlb.at;
+    }
   }
 
   /** Drop every cached translation (satp, sfence.vma, mstatus and PMP changes). */

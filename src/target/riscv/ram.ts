@@ -1,7 +1,10 @@
 /**
  * Guest RAM as the CPU sees it: one host buffer with typed views, addressed
- * by host byte offset.  The buffer is reserved at its full size up front; the
- * host only commits the pages the guest touches.
+ * by host byte offset.  The buffer is a WebAssembly.Memory, reserved at its
+ * full size up front (the host only commits the pages the guest touches) and
+ * never grown, so views of it stay valid.  Past the guest's bytes it holds the
+ * harts' registers and TLBs (see hart-layout.ts), where translated code
+ * reaches them.
  *
  * Each 4 KiB host page carries a "holds decoded code" flag: the write TLB
  * never maps such a page, so a store to it takes the slow path, which drops
@@ -16,7 +19,12 @@ export class DecodedPage {
   readonly imm = new Int32Array(2048);
 }
 
+/** Room past the guest's bytes for hart state (registers, TLBs): about 800 harts' worth. */
+const STATE_BYTES = 8 << 20;
+const WASM_PAGE = 65536;
+
 export class GuestRam {
+  readonly memory: WebAssembly.Memory;
   readonly buffer: ArrayBuffer;
   readonly u8: Uint8Array;
   readonly i8: Int8Array;
@@ -30,9 +38,21 @@ export class GuestRam {
   private readonly codeFlag: Uint8Array;
   /** The TLBs of every CPU on this RAM, to keep code pages out of their write entries. */
   readonly tlbs: Tlb[] = [];
+  /** Bumped per page each time its decoded code is dropped: translated code of an older generation is stale. */
+  readonly codeGen: Uint32Array;
+  /** Bumped by every dropCode that dropped something (translated code compares it around a store). */
+  drops = 0;
+  /** The state area: [stateNext, stateEnd) is still free. */
+  private stateNext: number;
+  private readonly stateEnd: number;
+  private readonly freeSlots = new Map<number, number[]>();
 
   constructor(bytes: number) {
-    this.buffer = new ArrayBuffer(bytes);
+    const base = Math.ceil(bytes / WASM_PAGE) * WASM_PAGE;
+    this.memory = new WebAssembly.Memory({ initial: (base + STATE_BYTES) / WASM_PAGE });
+    this.buffer = this.memory.buffer;
+    this.stateNext = base;
+    this.stateEnd = base + STATE_BYTES;
     this.u8 = new Uint8Array(this.buffer);
     this.i8 = new Int8Array(this.buffer);
     this.u16 = new Uint16Array(this.buffer);
@@ -41,6 +61,35 @@ export class GuestRam {
     this.pages = bytes >>> PAGE_SHIFT;
     this.decoded = new Array<DecodedPage | undefined>(this.pages).fill(undefined);
     this.codeFlag = new Uint8Array(this.pages);
+    this.codeGen = new Uint32Array(this.pages);
+  }
+
+  /**
+   * Byte offset of `size` zeroed bytes of hart state in this memory (size a
+   * multiple of 8), or -1 when the state area is full (the caller then keeps
+   * its state elsewhere and translated code does not run it).
+   */
+  allocState(size: number): number {
+    const reuse = this.freeSlots.get(size)?.pop();
+    if (reuse !== undefined) {
+      this.u8.fill(0, reuse, reuse + size);
+      return reuse;
+    }
+    if (this.stateNext + size > this.stateEnd) return -1;
+    const at = this.stateNext;
+    this.stateNext += size;
+    return at;
+  }
+
+  /** Give back a slot from allocState. */
+  freeState(at: number, size: number): void {
+    if (at < 0) return;
+    let list = this.freeSlots.get(size);
+    if (list === undefined) {
+      list = [];
+      this.freeSlots.set(size, list);
+    }
+    list.push(at);
   }
 
   /**
@@ -68,6 +117,8 @@ export class GuestRam {
   dropCode(hostPage: number): void {
     if (this.codeFlag[hostPage] === 0) return;
     this.codeFlag[hostPage] = 0;
+    this.codeGen[hostPage]++;
+    this.drops++;
     // Cleared in place: an interpreter running from this page re-decodes it.
     (this.decoded[hostPage] as DecodedPage).regs.fill(0);
   }

@@ -26,15 +26,30 @@ const INVALID = 0x800;
 export const enum Access { READ = 0, WRITE = 1, FETCH = 2 }
 
 export class Tlb {
-  readonly readLo = new Int32Array(TLB_SIZE).fill(INVALID);
-  readonly readHi = new Int32Array(TLB_SIZE);
-  readonly readHost = new Int32Array(TLB_SIZE);
-  readonly writeLo = new Int32Array(TLB_SIZE).fill(INVALID);
-  readonly writeHi = new Int32Array(TLB_SIZE);
-  readonly writeHost = new Int32Array(TLB_SIZE);
-  readonly fetchLo = new Int32Array(TLB_SIZE).fill(INVALID);
-  readonly fetchHi = new Int32Array(TLB_SIZE);
-  readonly fetchHost = new Int32Array(TLB_SIZE);
+  readonly readLo: Int32Array;
+  readonly readHi: Int32Array;
+  readonly readHost: Int32Array;
+  readonly writeLo: Int32Array;
+  readonly writeHi: Int32Array;
+  readonly writeHost: Int32Array;
+  readonly fetchLo: Int32Array;
+  readonly fetchHi: Int32Array;
+  readonly fetchHost: Int32Array;
+
+  /**
+   * The nine arrays live at byte offset `at` of `buffer` (a machine's
+   * WebAssembly.Memory, see hart-layout.ts), or in a buffer of their own
+   * when `at` is negative.
+   */
+  constructor(buffer?: ArrayBuffer, readonly at = -1) {
+    const buf = buffer !== undefined && at >= 0 ? buffer : new ArrayBuffer(9 * 4 * TLB_SIZE);
+    const base = buffer !== undefined && at >= 0 ? at : 0;
+    const view = (k: number): Int32Array => new Int32Array(buf, base + k * 4 * TLB_SIZE, TLB_SIZE);
+    this.readLo = view(0); this.readHi = view(1); this.readHost = view(2);
+    this.writeLo = view(3); this.writeHi = view(4); this.writeHost = view(5);
+    this.fetchLo = view(6); this.fetchHi = view(7); this.fetchHost = view(8);
+    this.flushAll();
+  }
 
   /** Map the page holding (hi, lo) to the host page at byte offset `hostBase`, for one access kind. */
   fill(access: Access, hi: number, lo: number, hostBase: number): void {

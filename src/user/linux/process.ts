@@ -10,7 +10,7 @@ import { NO_RESULT, SyscallArgs, syscalls } from "./syscall.js";
 import { Errno } from "./errno.js";
 import { loadProgram, type LoadOptions } from "./loader.js";
 import { parseElf } from "./elf.js";
-import { run } from "../../accel/interp.js";
+import { execute } from "../../accel/engine.js";
 import { Cause, Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { formatSyscall } from "./strace.js";
 import { dumpRegisters } from "../../target/riscv/cpu-dump.js";
@@ -172,7 +172,7 @@ export class Process {
       if (this.outcome !== undefined || t.wait !== undefined || t.exited) continue;
       if (t.budget <= 0) t.budget = slice;
       const before = t.cpu.instret;
-      const exit = run(t.cpu, t.budget);
+      const exit = execute(t.cpu, t.budget);
       t.budget -= t.cpu.instret - before;
       if (exit === Exit.ECALL) this.syscall(t);
       else if (exit === Exit.TRAP) this.fault(t);
@@ -311,6 +311,7 @@ export class Process {
   private reapThreads(): void {
     for (let i = this.threads.length - 1; i >= 0; i--) {
       if (this.threads[i].exited) {
+        this.threads[i].cpu.releaseState();
         this.threads.splice(i, 1);
         if (this.current >= i && this.current > 0) this.current--;
       }

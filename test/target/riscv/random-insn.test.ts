@@ -17,7 +17,7 @@ import { Rng, seedFromEnv } from "./random-insn/rng.js";
 import {
   describeEnd, mapLimit, QEMU_RV64GC, requireTool, requireTsemuCli, run, type RunResult,
 } from "./random-insn/tools.js";
-import { envInt } from "../../util/env.js";
+import { envInt, TCG_EAGER, testAccel } from "../../util/env.js";
 
 const SEED = seedFromEnv(0x5eed0001);
 const BATCHES = envInt("TSEMU_RANDOM_BATCHES", 12);
@@ -103,21 +103,26 @@ test("random RV64GC instruction streams: tsemu matches qemu-riscv64", async (t) 
     check(problems.length === 0, () => problems.join("\n\n"));
   });
 
-  await t.test("tsemu final states equal qemu's", async () => {
-    let cli: string;
-    try {
-      cli = requireTsemuCli();
-    } catch (e) {
-      keep = true;
-      throw e;
-    }
-    const actual = await mapLimit(prepared, 4, (p) => run([process.execPath, cli, p.path], RUN_LIMIT_MS, dir));
-    const failures: string[] = [];
-    actual.forEach((r, b) => {
-      if (failures.length < MAX_REPORTED) failures.push(...compare(prepared[b], b, expected[b], r, "tsemu"));
+  // Each engine: the interpreter, and the translator compiling every block before it runs.
+  for (const accel of [testAccel("interp"), testAccel(TCG_EAGER)]) {
+    await t.test(`tsemu -accel ${accel}: final states equal qemu's`, async () => {
+      let cli: string;
+      try {
+        cli = requireTsemuCli();
+      } catch (e) {
+        keep = true;
+        throw e;
+      }
+      // Compiling every block on its own module is slow on a busy host: the limit only guards against a hang.
+      const limit = accel.startsWith("tcg") ? 4 * RUN_LIMIT_MS : RUN_LIMIT_MS;
+      const actual = await mapLimit(prepared, 4, (p) => run([process.execPath, cli, "-accel", accel, p.path], limit, dir));
+      const failures: string[] = [];
+      actual.forEach((r, b) => {
+        if (failures.length < MAX_REPORTED) failures.push(...compare(prepared[b], b, expected[b], r, `tsemu -accel ${accel}`));
+      });
+      check(failures.length === 0, () => failures.slice(0, MAX_REPORTED).join("\n\n"));
     });
-    check(failures.length === 0, () => failures.slice(0, MAX_REPORTED).join("\n\n"));
-  });
+  }
 
   if (!keep) rmSync(dir, { recursive: true, force: true });
 });

@@ -1,0 +1,69 @@
+/**
+ * The execution engine, chosen once per run as QEMU's -accel chooses one:
+ *   tcg     the translator (accel/tcg): hot guest code compiled to WebAssembly
+ *   interp  the interpreter alone (accel/interp.ts)
+ * Both give the same results; the interpreter is the reference and the
+ * simpler one to debug.
+ */
+import type { Exit, RiscvCpu } from "../target/riscv/cpu.js";
+import { run } from "./interp.js";
+import { runTranslated } from "./tcg/dispatch.js";
+import { tcgSettings } from "./tcg/code-cache.js";
+
+export const ACCELS = ["tcg", "interp"] as const;
+export type Accel = (typeof ACCELS)[number];
+
+/** The engine used when none is asked for. */
+export const DEFAULT_ACCEL: Accel = "interp";
+
+let runner: (cpu: RiscvCpu, budget: number) => Exit = DEFAULT_ACCEL === "interp" ? run : runTranslated;
+let current: Accel = DEFAULT_ACCEL;
+
+export function isAccel(name: string): name is Accel {
+  return (ACCELS as readonly string[]).includes(name);
+}
+
+/**
+ * Parse an -accel argument, QEMU-style: a name and comma-separated
+ * properties.  tcg takes tb-size=MiB (the code cache limit, as QEMU's),
+ * threshold=N (executions before a block is compiled) and batch=N (blocks
+ * per module).  Returns the engine, with the properties applied, or a
+ * sentence saying what is wrong.
+ */
+export function parseAccel(arg: string): Accel | string {
+  const [name, ...props] = arg.split(",");
+  if (!isAccel(name)) return `unknown accelerator '${name}' (expected one of: ${ACCELS.join(", ")})`;
+  for (const p of props) {
+    const m = /^(tb-size|threshold|batch)=(\d+)$/.exec(p);
+    if (m === null || name !== "tcg") {
+      return `unknown or malformed property '${p}' of accelerator '${name}'` +
+        (name === "tcg" ? " (tcg takes tb-size=MiB, threshold=N, batch=N)" : " (it takes none)");
+    }
+    const v = Number(m[2]);
+    if (m[1] === "tb-size") {
+      if (v < 1) return "tb-size must be at least 1 (MiB)";
+      tcgSettings.cacheLimit = v * 1024 * 1024;
+    } else if (v < 1) {
+      return `${m[1]} must be at least 1`;
+    } else if (m[1] === "threshold") {
+      tcgSettings.threshold = v;
+    } else {
+      tcgSettings.batch = v;
+    }
+  }
+  return name;
+}
+
+export function selectAccel(name: Accel): void {
+  current = name;
+  runner = name === "tcg" ? runTranslated : run;
+}
+
+export function currentAccel(): Accel {
+  return current;
+}
+
+/** Run `cpu` for at most `budget` instructions with the selected engine (see interp.ts's run). */
+export function execute(cpu: RiscvCpu, budget: number): Exit {
+  return runner(cpu, budget);
+}

@@ -1,0 +1,197 @@
+/**
+ * The translator's code cache for one machine memory: an entry per block
+ * start (keyed by host address, checked against the guest pc), execution
+ * counts for tiering, the queue of hot blocks waiting to be compiled, and
+ * the compiled modules.  An entry is stale when its page's code generation
+ * (GuestRam.codeGen) has moved on: a store, or the loader, dropped the code.
+ */
+import type { RiscvCpu } from "../../target/riscv/cpu.js";
+import { HartLayout } from "../../target/riscv/hart-layout.js";
+import type { GuestRam } from "../../target/riscv/ram.js";
+import * as alu from "../../target/riscv/alu64.js";
+import { PAGE_SHIFT } from "../../target/riscv/tlb.js";
+import { buildModule, StoreResult, type BlockCode } from "./emit.js";
+import { scanBlock } from "./scan.js";
+
+/** run(state, entry, budget) of a compiled module. */
+export type CompiledRun = (state: number, entry: number, budget: number) => number;
+
+export interface Entry {
+  readonly pc: number;
+  readonly host: number;
+  gen: number;
+  /** Instructions the interpreter runs for this block (up to and including its last). */
+  readonly length: number;
+  /** Instructions the translator compiles (0: the block starts with one it leaves to the interpreter). */
+  compiled: number;
+  hits: number;
+  queued: boolean;
+  run: CompiledRun | undefined;
+  index: number;
+}
+
+/** Translator settings (see accel/engine.ts for how they are set). */
+export const tcgSettings = {
+  /** Executions of a block before it is queued for compilation. */
+  threshold: 16,
+  /** Blocks per module. */
+  batch: 64,
+  /** Interpreted blocks after which a part-filled queue is compiled anyway. */
+  patience: 4096,
+  /** Bytes of WebAssembly kept before the cache is flushed. */
+  cacheLimit: 64 * 1024 * 1024,
+};
+
+/** The translator's figures (-d tcg). */
+export interface TcgStats {
+  blocks: number;
+  modules: number;
+  wasmBytes: number;
+  compileMs: number;
+  flushes: number;
+  exitsJump: number;
+  exitsTrap: number;
+  exitsSync: number;
+  interpreted: number;
+}
+
+export class CodeCache {
+  readonly entries = new Map<number, Entry>();
+  private queue: Entry[] = [];
+  /** Interpreted blocks left before the queue is compiled however short. */
+  private wait = 0;
+  /** The hart whose code runs now (the helpers act on it). */
+  cpu: RiscvCpu | undefined;
+  /** Its instret when the compiled code was entered. */
+  base = 0;
+  private bytesLive = 0;
+  readonly stats: TcgStats = {
+    blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0,
+    exitsJump: 0, exitsTrap: 0, exitsSync: 0, interpreted: 0,
+  };
+  private readonly imports: WebAssembly.Imports;
+
+  constructor(readonly ram: GuestRam) {
+    const slotOf = (cpu: RiscvCpu): Int32Array => cpu.slot;
+    this.imports = {
+      e: { m: ram.memory },
+      h: {
+        load: (lo: number, hi: number, size: number, retired: number): number => {
+          const cpu = this.cpu as RiscvCpu;
+          cpu.instret = this.base + retired;
+          if (!cpu.loadSlow(hi, lo, size)) return 0;
+          const s = slotOf(cpu);
+          s[HartLayout.TMP >> 2] = cpu.tmpLo;
+          s[(HartLayout.TMP >> 2) + 1] = cpu.tmpHi;
+          return 1;
+        },
+        store: (lo: number, hi: number, size: number, vlo: number, vhi: number, retired: number): number => {
+          const cpu = this.cpu as RiscvCpu;
+          cpu.instret = this.base + retired;
+          const drops = ram.drops;
+          if (!cpu.storeSlow(hi, lo, size, vlo, vhi)) return StoreResult.TRAP;
+          if (cpu.ioWritten) {
+            cpu.ioWritten = false;
+            return StoreResult.SYNC;
+          }
+          // The store dropped translated code (perhaps the running block's): go back to the dispatcher.
+          return ram.drops !== drops ? StoreResult.JUMP : StoreResult.OK;
+        },
+        mulh: (kind: number, ah: number, al: number, bh: number, bl: number): void => {
+          if (kind === 0) alu.mulh64(ah, al, bh, bl);
+          else if (kind === 1) alu.mulhsu64(ah, al, bh, bl);
+          else alu.mulhu64(ah, al, bh, bl);
+          const s = slotOf(this.cpu as RiscvCpu);
+          s[HartLayout.TMP >> 2] = alu.res[0];
+          s[(HartLayout.TMP >> 2) + 1] = alu.res[1];
+        },
+      },
+    };
+  }
+
+  /** The current entry for the block at `pc` (host byte offset `host`), made when missing or stale. */
+  lookup(pc: number, host: number): Entry {
+    const e = this.entries.get(host);
+    const gen = this.ram.codeGen[host >>> PAGE_SHIFT];
+    if (e !== undefined && e.pc === pc && e.gen === gen) return e;
+    const block = scanBlock(this.ram, host);
+    const fresh: Entry = {
+      pc, host, gen, length: block.insns.length, compiled: block.compiled, hits: 0, queued: false,
+      run: undefined, index: 0,
+    };
+    this.entries.set(host, fresh);
+    return fresh;
+  }
+
+  /** Count an interpreted execution of `e`; queue it when hot, compile the queue when full. */
+  hit(e: Entry): void {
+    if (this.queue.length > 0 && --this.wait <= 0) this.compileQueue();
+    if (e.queued || e.compiled === 0) return;
+    if (++e.hits < tcgSettings.threshold) return;
+    e.queued = true;
+    if (this.queue.length === 0) this.wait = tcgSettings.patience;
+    this.queue.push(e);
+    if (this.queue.length >= tcgSettings.batch) this.compileQueue();
+  }
+
+  /** Compile the queued blocks that are still current into one module. */
+  compileQueue(): void {
+    const t0 = performance.now();
+    const ram = this.ram;
+    const todo: Entry[] = [];
+    const code: BlockCode[] = [];
+    for (const e of this.queue) {
+      e.queued = false;
+      const page = e.host >>> PAGE_SHIFT;
+      // Only code the interpreter has marked (so stores to it are caught) and still current.
+      if (this.entries.get(e.host) !== e || e.gen !== ram.codeGen[page] || !ram.hasCode(page)) continue;
+      const block = scanBlock(ram, e.host);
+      if (block.compiled === 0) { e.compiled = 0; continue; }
+      todo.push(e);
+      code.push({ pc: e.pc, host: e.host, block });
+    }
+    this.queue = [];
+    if (code.length === 0) return;
+    const bytes = buildModule(code);
+    if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
+    const module = new WebAssembly.Module(bytes);
+    const instance = new WebAssembly.Instance(module, this.imports);
+    const run = instance.exports.run as CompiledRun;
+    todo.forEach((e, i) => {
+      e.run = run;
+      e.index = i;
+      e.compiled = code[i].block.compiled;
+      this.entries.set(e.host, e);
+    });
+    this.bytesLive += bytes.length;
+    const s = this.stats;
+    s.blocks += code.length;
+    s.modules++;
+    s.wasmBytes += bytes.length;
+    s.compileMs += performance.now() - t0;
+  }
+
+  /** Forget every translation (the cache passed its size limit). */
+  flush(): void {
+    for (const e of this.entries.values()) e.run = undefined;
+    this.entries.clear();
+    this.bytesLive = 0;
+    this.stats.flushes++;
+  }
+
+  /** Bytes of WebAssembly the cache holds. */
+  get size(): number {
+    return this.bytesLive;
+  }
+}
+
+const caches = new WeakMap<GuestRam, CodeCache>();
+
+export function codeCacheFor(ram: GuestRam): CodeCache {
+  let c = caches.get(ram);
+  if (c === undefined) {
+    c = new CodeCache(ram);
+    caches.set(ram, c);
+  }
+  return c;
+}

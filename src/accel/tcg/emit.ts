@@ -1,0 +1,463 @@
+/**
+ * Code generation: a batch of blocks becomes one WebAssembly module with one
+ * function, run(state, entry, budget) -> exit code, a loop over a br_table
+ * of the blocks, so that a direct branch to another block of the batch (in
+ * the same page) goes on inside the module instead of returning.
+ *
+ * Guest registers are cached in i64 locals for the whole run of the module:
+ * the ones any of its blocks uses are loaded on entry, the ones any of them
+ * writes are stored back on the one way out (every exit, a trap included,
+ * branches to it), so that chained blocks pass registers in locals.
+ * Loads and stores test the TLB inline (see target/riscv/tlb.ts) and call the
+ * slow path only on a miss.  On leaving, the pc (an int64) and the count of
+ * instructions retired are in the hart's slot (hart-layout.ts); a trap leaves
+ * the pc at the trapping instruction and counts only those before it, as the
+ * interpreter does.
+ */
+import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
+import { W } from "../wasm/opcodes.js";
+import { INSNS, Op } from "../../target/riscv/insn-table.js";
+import { HartLayout, TLB_ARRAY_BYTES } from "../../target/riscv/hart-layout.js";
+import { PAGE_MASK } from "../../target/riscv/tlb.js";
+import type { ScannedBlock, ScannedInsn } from "./scan.js";
+
+/** What run() returns. */
+export const enum TcgExit {
+  /** Left at the pc in the slot (a jump out of the module, a block the interpreter must run, the budget). */
+  JUMP = 0,
+  /** A trap: pc at the instruction, the cause and tval raised on the hart. */
+  TRAP = 1,
+  /** The run must end here (a store reached a device): pc is the next instruction. */
+  SYNC = 2,
+}
+
+/** Results of the store helper (the load helper returns 1 for success, 0 for a trap). */
+export const enum StoreResult { OK = 0, TRAP = 1, SYNC = 2, JUMP = 3 }
+
+export interface BlockCode {
+  /** Guest virtual address of the first instruction. */
+  pc: number;
+  /** Host byte offset of the first instruction. */
+  host: number;
+  block: ScannedBlock;
+}
+
+/** Helper function indices (imports, in this order). */
+const enum Helper { LOAD, STORE, MULH }
+export const HELPER_NAMES = ["load", "store", "mulh"] as const;
+
+const I32 = ValType.I32, I64 = ValType.I64;
+const P_STATE = 0, P_ENTRY = 1, P_BUDGET = 2;
+const READ_LO = 0, READ_HI = TLB_ARRAY_BYTES, READ_HOST = 2 * TLB_ARRAY_BYTES;
+const WRITE_LO = 3 * TLB_ARRAY_BYTES, WRITE_HI = 4 * TLB_ARRAY_BYTES, WRITE_HOST = 5 * TLB_ARRAY_BYTES;
+
+const LOADS: Partial<Record<Op, { size: number; hit: W; ext?: W }>> = {
+  [Op.LB]: { size: 1, hit: W.I64_LOAD8_S, ext: W.I64_EXTEND8_S },
+  [Op.LBU]: { size: 1, hit: W.I64_LOAD8_U },
+  [Op.LH]: { size: 2, hit: W.I64_LOAD16_S, ext: W.I64_EXTEND16_S },
+  [Op.LHU]: { size: 2, hit: W.I64_LOAD16_U },
+  [Op.LW]: { size: 4, hit: W.I64_LOAD32_S, ext: W.I64_EXTEND32_S },
+  [Op.LWU]: { size: 4, hit: W.I64_LOAD32_U },
+  [Op.LD]: { size: 8, hit: W.I64_LOAD },
+};
+const STORES: Partial<Record<Op, { size: number; hit: W }>> = {
+  [Op.SB]: { size: 1, hit: W.I64_STORE8 },
+  [Op.SH]: { size: 2, hit: W.I64_STORE16 },
+  [Op.SW]: { size: 4, hit: W.I64_STORE32 },
+  [Op.SD]: { size: 8, hit: W.I64_STORE },
+};
+const R_OPS: Partial<Record<Op, W>> = {
+  [Op.ADD]: W.I64_ADD, [Op.SUB]: W.I64_SUB, [Op.XOR]: W.I64_XOR, [Op.OR]: W.I64_OR, [Op.AND]: W.I64_AND,
+  [Op.SLL]: W.I64_SHL, [Op.SRL]: W.I64_SHR_U, [Op.SRA]: W.I64_SHR_S, [Op.MUL]: W.I64_MUL,
+};
+const I_OPS: Partial<Record<Op, W>> = {
+  [Op.ADDI]: W.I64_ADD, [Op.XORI]: W.I64_XOR, [Op.ORI]: W.I64_OR, [Op.ANDI]: W.I64_AND,
+  [Op.SLLI]: W.I64_SHL, [Op.SRLI]: W.I64_SHR_U, [Op.SRAI]: W.I64_SHR_S,
+};
+const W_OPS: Partial<Record<Op, W>> = {
+  [Op.ADDW]: W.I32_ADD, [Op.SUBW]: W.I32_SUB, [Op.SLLW]: W.I32_SHL, [Op.SRLW]: W.I32_SHR_U,
+  [Op.SRAW]: W.I32_SHR_S, [Op.MULW]: W.I32_MUL,
+  [Op.ADDIW]: W.I32_ADD, [Op.SLLIW]: W.I32_SHL, [Op.SRLIW]: W.I32_SHR_U, [Op.SRAIW]: W.I32_SHR_S,
+};
+const BRANCHES: Partial<Record<Op, W>> = {
+  [Op.BEQ]: W.I64_EQ, [Op.BNE]: W.I64_NE, [Op.BLT]: W.I64_LT_S, [Op.BGE]: W.I64_GE_S,
+  [Op.BLTU]: W.I64_LT_U, [Op.BGEU]: W.I64_GE_U,
+};
+
+/** Build the module for `blocks`; its function is exported as "run". */
+export function buildModule(blocks: readonly BlockCode[]): Uint8Array {
+  const m = new ModuleBuilder();
+  // The last argument of load and store: instructions retired in this run before the access (exact instret for devices).
+  m.importFunc("h", HELPER_NAMES[Helper.LOAD], [I32, I32, I32, I32], [I32]);
+  m.importFunc("h", HELPER_NAMES[Helper.STORE], [I32, I32, I32, I32, I32, I32], [I32]);
+  m.importFunc("h", HELPER_NAMES[Helper.MULH], [I32, I32, I32, I32, I32], []);
+  const f = new FunctionBody([I32, I32, I32], [I32]);
+  const g = new Gen(f, blocks);
+  g.emitAll();
+  m.addFunc(f, "run");
+  return m.encode("e", "m");
+}
+
+class Gen {
+  private readonly x: number[] = [];
+  private readonly count: number;
+  private readonly tlb: number;
+  private readonly addr: number;
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly t: number;
+  private readonly a: number;
+  private readonly b: number;
+  private readonly d: number;
+  private readonly pcOut: number;
+  private readonly codeOut: number;
+  private readonly byKey = new Map<number, number>();
+  /** Registers some block uses (loaded on entry) and writes (stored on the way out). */
+  private readonly used = new Array<boolean>(32).fill(false);
+  private readonly written = new Array<boolean>(32).fill(false);
+  // Per block:
+  private index = 0;
+  private depth = 0;
+
+  constructor(private readonly f: FunctionBody, private readonly blocks: readonly BlockCode[]) {
+    this.x.push(-1);
+    for (let r = 1; r < 32; r++) this.x.push(f.local(I64));
+    this.count = f.local(I32);
+    this.tlb = f.local(I32);
+    this.addr = f.local(I64);
+    this.lo = f.local(I32);
+    this.hi = f.local(I32);
+    this.t = f.local(I32);
+    this.a = f.local(I64);
+    this.b = f.local(I64);
+    this.d = f.local(I64);
+    this.pcOut = f.local(I64);
+    this.codeOut = f.local(I32);
+    blocks.forEach((b, i) => this.byKey.set(b.host, i));
+    for (const b of blocks) {
+      for (let k = 0; k < b.block.compiled; k++) {
+        const insn = b.block.insns[k];
+        // Fields that hold immediate bits in some formats only add a needless load.
+        this.used[insn.rs1] = this.used[insn.rs2] = true;
+        if (INSNS[insn.op].operands.startsWith("d")) this.used[insn.rd] = this.written[insn.rd] = true;
+      }
+    }
+  }
+
+  emitAll(): void {
+    const f = this.f;
+    const n = this.blocks.length;
+    f.get(P_STATE); f.mem(W.I32_LOAD, 2, HartLayout.TLB); f.set(this.tlb);
+    for (let r = 1; r < 32; r++) if (this.used[r]) this.loadReg(r);
+    f.block(); // the way out
+    f.loop();
+    for (let i = 0; i < n; i++) f.block();
+    f.get(P_ENTRY);
+    f.brTable(Array.from({ length: n }, (_, i) => i), 0);
+    for (let i = 0; i < n; i++) {
+      f.end();
+      this.emitBlock(i);
+    }
+    f.end(); // loop
+    f.op(W.UNREACHABLE);
+    f.end(); // the way out: registers, pc and count to the hart's slot
+    for (let r = 1; r < 32; r++) {
+      if (!this.written[r]) continue;
+      f.get(P_STATE); f.get(this.x[r]); f.mem(W.I64_STORE32, 2, HartLayout.XL + 4 * r);
+      f.get(P_STATE); f.get(this.x[r]); f.i64(32); f.op(W.I64_SHR_U); f.mem(W.I64_STORE32, 2, HartLayout.XH + 4 * r);
+    }
+    f.get(P_STATE); f.get(this.pcOut); f.mem(W.I64_STORE, 3, HartLayout.PC);
+    f.get(P_STATE); f.get(this.count); f.mem(W.I32_STORE, 2, HartLayout.COUNT);
+    f.get(this.codeOut);
+  }
+
+  private emitBlock(i: number): void {
+    const f = this.f;
+    const { pc, block } = this.blocks[i];
+    this.index = i;
+    this.depth = 0;
+    const n = block.compiled;
+    // Not enough budget for the whole block: leave it to the interpreter.
+    f.get(this.count); f.i32(n); f.op(W.I32_ADD); f.get(P_BUDGET); f.op(W.I32_GT_U);
+    this.openIf();
+    this.leave(pc, 0, TcgExit.JUMP);
+    this.closeIf();
+    let at = pc;
+    for (let k = 0; k < n; k++) {
+      const insn = block.insns[k];
+      if (this.emitInsn(insn, at, k)) return;
+      at += insn.size;
+    }
+    // The block ends before an instruction the interpreter runs, or at a page or length limit.
+    this.exitTo(at, n);
+  }
+
+  // ---- registers ----
+
+  /** Registers are loaded on entry (see emitAll); kept as a marker of what an instruction reads. */
+  private use(r: number): void {
+    if (r !== 0 && !this.used[r]) throw new Error(`tcg: x${r} used but not loaded`);
+  }
+
+  private loadReg(r: number): void {
+    const f = this.f;
+    f.get(P_STATE); f.mem(W.I64_LOAD32_S, 2, HartLayout.XH + 4 * r);
+    f.i64(32); f.op(W.I64_SHL);
+    f.get(P_STATE); f.mem(W.I64_LOAD32_U, 2, HartLayout.XL + 4 * r);
+    f.op(W.I64_OR);
+    f.set(this.x[r]);
+  }
+
+  private push(r: number): void {
+    if (r === 0) this.f.i64(0);
+    else this.f.get(this.x[r]);
+  }
+
+  /** Pop an i64 into register r. */
+  private assign(r: number): void {
+    if (r === 0) { this.f.op(W.DROP); return; }
+    if (!this.written[r]) throw new Error(`tcg: x${r} written but not stored`);
+    this.f.set(this.x[r]);
+  }
+
+  // ---- exits ----
+
+  private openIf(result?: ValType): void { this.f.if(result); this.depth++; }
+  private closeIf(): void { this.f.end(); this.depth--; }
+
+  /** Leave run() with the pc `pc`, `k` more instructions retired, and `code` (an i32 const, or on the stack when undefined). */
+  private leave(pc: number, k: number, code: TcgExit | undefined): void {
+    const f = this.f;
+    if (code !== undefined) f.i32(code);
+    f.set(this.codeOut);
+    f.i64(pc); f.set(this.pcOut);
+    this.goOut(k);
+  }
+
+  /** Count k more instructions and take the way out (pcOut and codeOut set). */
+  private goOut(k: number): void {
+    const f = this.f;
+    if (k !== 0) { f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count); }
+    f.br(this.blocks.length - this.index + this.depth);
+  }
+
+  /** Go on at `target` after `k` instructions: chained when a block of this module starts there. */
+  private exitTo(target: number, k: number): void {
+    const f = this.f;
+    const { pc, host } = this.blocks[this.index];
+    const samePage = Math.floor(target / 4096) === Math.floor(pc / 4096);
+    const next = samePage ? this.byKey.get((host & PAGE_MASK) + (target & 0xfff)) : undefined;
+    if (next === undefined || this.blocks[next].pc !== target) {
+      this.leave(target, k, TcgExit.JUMP);
+      return;
+    }
+    f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
+    f.i32(next); f.set(P_ENTRY);
+    f.br(this.blocks.length - 1 - this.index + this.depth);
+  }
+
+  // ---- instructions ----
+
+  /** Emit one instruction; true when it ended the block. */
+  private emitInsn(insn: ScannedInsn, pc: number, k: number): boolean {
+    const f = this.f;
+    const { op, rd, rs1, rs2, imm } = insn;
+    const next = pc + insn.size;
+    const r = R_OPS[op], iop = I_OPS[op], wop = W_OPS[op], br = BRANCHES[op];
+    if (r !== undefined) {
+      this.use(rs1); this.use(rs2);
+      this.push(rs1); this.push(rs2); f.op(r); this.assign(rd);
+      return false;
+    }
+    if (iop !== undefined) {
+      this.use(rs1);
+      this.push(rs1); f.i64(imm); f.op(iop); this.assign(rd);
+      return false;
+    }
+    if (wop !== undefined) {
+      const immForm = op >= Op.ADDIW && op <= Op.SRAIW;
+      this.use(rs1); if (!immForm) this.use(rs2);
+      this.push(rs1); f.op(W.I32_WRAP_I64);
+      if (immForm) f.i32(imm);
+      else { this.push(rs2); f.op(W.I32_WRAP_I64); }
+      f.op(wop); f.op(W.I64_EXTEND_I32_S); this.assign(rd);
+      return false;
+    }
+    if (br !== undefined) {
+      this.use(rs1); this.use(rs2);
+      this.push(rs1); this.push(rs2); f.op(br);
+      this.openIf();
+      this.exitTo(pc + imm, k + 1);
+      this.closeIf();
+      this.exitTo(next, k + 1);
+      return true;
+    }
+    const ld = LOADS[op];
+    if (ld !== undefined) { this.load(insn, ld, pc, k); return false; }
+    const st = STORES[op];
+    if (st !== undefined) { this.store(insn, st.size, st.hit, pc, k); return false; }
+    switch (op) {
+      case Op.LUI: f.i64(imm); this.assign(rd); return false;
+      case Op.AUIPC: f.i64(pc + imm); this.assign(rd); return false;
+      case Op.JAL: f.i64(next); this.assign(rd); this.exitTo(pc + imm, k + 1); return true;
+      case Op.JALR:
+        this.use(rs1);
+        this.push(rs1); f.i64(imm); f.op(W.I64_ADD); f.i64(-2); f.op(W.I64_AND); f.set(this.a);
+        f.i64(next); this.assign(rd);
+        f.get(this.a); f.set(this.pcOut);
+        f.i32(TcgExit.JUMP); f.set(this.codeOut);
+        this.goOut(k + 1);
+        return true;
+      case Op.SLT: case Op.SLTU:
+        this.use(rs1); this.use(rs2);
+        this.push(rs1); this.push(rs2); f.op(op === Op.SLT ? W.I64_LT_S : W.I64_LT_U);
+        f.op(W.I64_EXTEND_I32_U); this.assign(rd);
+        return false;
+      case Op.SLTI: case Op.SLTIU:
+        this.use(rs1);
+        this.push(rs1); f.i64(imm); f.op(op === Op.SLTI ? W.I64_LT_S : W.I64_LT_U);
+        f.op(W.I64_EXTEND_I32_U); this.assign(rd);
+        return false;
+      case Op.FENCE: case Op.FENCE_I:
+        // One thread, and stores to code drop its translation at once: nothing to order or flush.
+        return false;
+      case Op.MULH: case Op.MULHSU: case Op.MULHU:
+        this.use(rs1); this.use(rs2);
+        f.i32(op - Op.MULH);
+        this.push(rs1); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64);
+        this.push(rs1); f.op(W.I32_WRAP_I64);
+        this.push(rs2); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64);
+        this.push(rs2); f.op(W.I32_WRAP_I64);
+        f.call(Helper.MULH);
+        f.get(P_STATE); f.mem(W.I64_LOAD, 3, HartLayout.TMP); this.assign(rd);
+        return false;
+      case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU:
+        this.divide(op, rd, rs1, rs2, false);
+        return false;
+      case Op.DIVW: case Op.DIVUW: case Op.REMW: case Op.REMUW:
+        this.divide(op, rd, rs1, rs2, true);
+        return false;
+      default:
+        throw new Error(`tcg: no code for op ${op}`);
+    }
+  }
+
+  /** Push the instructions retired in this run before the block's kth instruction. */
+  private retiredBefore(k: number): void {
+    const f = this.f;
+    f.get(this.count);
+    if (k !== 0) { f.i32(k); f.op(W.I32_ADD); }
+  }
+
+  /** Address rs1 + imm into addr, lo, hi; then the TLB index (a byte offset from tlb) into t. */
+  private address(rs1: number, imm: number): void {
+    const f = this.f;
+    this.use(rs1);
+    this.push(rs1); f.i64(imm); f.op(W.I64_ADD); f.tee(this.addr);
+    f.op(W.I32_WRAP_I64); f.tee(this.lo);
+    f.i32(12); f.op(W.I32_SHR_U); f.i32(255); f.op(W.I32_AND); f.i32(2); f.op(W.I32_SHL);
+    f.get(this.tlb); f.op(W.I32_ADD); f.set(this.t);
+    f.get(this.addr); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64); f.set(this.hi);
+  }
+
+  /** Push whether the TLB entry at t (arrays at tagOff/hiOff) maps the access of `size` bytes. */
+  private tlbHit(size: number, tagOff: number, hiOff: number): void {
+    const f = this.f;
+    f.get(this.t); f.mem(W.I32_LOAD, 2, tagOff);
+    f.get(this.lo); f.i32(PAGE_MASK | (size - 1)); f.op(W.I32_AND); f.op(W.I32_EQ);
+    f.get(this.t); f.mem(W.I32_LOAD, 2, hiOff);
+    f.get(this.hi); f.op(W.I32_EQ);
+    f.op(W.I32_AND);
+  }
+
+  /** Push the host address of the access (entry at t, host array at hostOff). */
+  private hostAddress(hostOff: number): void {
+    const f = this.f;
+    f.get(this.t); f.mem(W.I32_LOAD, 2, hostOff);
+    f.get(this.lo); f.i32(0xfff); f.op(W.I32_AND); f.op(W.I32_ADD);
+  }
+
+  private load(insn: ScannedInsn, ld: { size: number; hit: W; ext?: W }, pc: number, k: number): void {
+    const f = this.f;
+    this.address(insn.rs1, insn.imm);
+    this.tlbHit(ld.size, READ_LO, READ_HI);
+    this.openIf(I64);
+    this.hostAddress(READ_HOST);
+    f.mem(ld.hit, 0, 0);
+    f.op(W.ELSE);
+    f.get(this.lo); f.get(this.hi); f.i32(ld.size); this.retiredBefore(k); f.call(Helper.LOAD);
+    f.op(W.I32_EQZ);
+    this.openIf();
+    this.leave(pc, k, TcgExit.TRAP);
+    this.closeIf();
+    f.get(P_STATE); f.mem(W.I64_LOAD, 3, HartLayout.TMP);
+    if (ld.ext !== undefined) f.op(ld.ext);
+    this.closeIf();
+    this.assign(insn.rd);
+  }
+
+  private store(insn: ScannedInsn, size: number, hit: W, pc: number, k: number): void {
+    const f = this.f;
+    this.use(insn.rs2);
+    this.address(insn.rs1, insn.imm);
+    this.tlbHit(size, WRITE_LO, WRITE_HI);
+    this.openIf();
+    this.hostAddress(WRITE_HOST);
+    this.push(insn.rs2);
+    f.mem(hit, 0, 0);
+    f.op(W.ELSE);
+    f.get(this.lo); f.get(this.hi); f.i32(size);
+    this.push(insn.rs2); f.op(W.I32_WRAP_I64);
+    this.push(insn.rs2); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64);
+    this.retiredBefore(k);
+    f.call(Helper.STORE);
+    f.tee(this.t);
+    this.openIf();
+    f.get(this.t); f.i32(StoreResult.TRAP); f.op(W.I32_EQ);
+    this.openIf();
+    this.leave(pc, k, TcgExit.TRAP);
+    this.closeIf();
+    // SYNC (2) -> TcgExit.SYNC, JUMP (3) -> TcgExit.JUMP: (3 - t) << 1.
+    f.i32(3); f.get(this.t); f.op(W.I32_SUB); f.i32(1); f.op(W.I32_SHL);
+    this.leave(pc + insn.size, k + 1, undefined);
+    this.closeIf();
+    this.closeIf();
+  }
+
+  /** M-extension division and remainder, with the spec's results for x/0 and overflow (WebAssembly would trap). */
+  private divide(op: Op, rd: number, rs1: number, rs2: number, word: boolean): void {
+    const f = this.f;
+    const signed = op === Op.DIV || op === Op.REM || op === Op.DIVW || op === Op.REMW;
+    const rem = op === Op.REM || op === Op.REMU || op === Op.REMW || op === Op.REMUW;
+    this.use(rs1); this.use(rs2);
+    // a and b as 64-bit values of the operation's width and signedness.
+    const operand = (r: number, into: number): void => {
+      this.push(r);
+      if (word) {
+        f.op(W.I32_WRAP_I64);
+        f.op(signed ? W.I64_EXTEND_I32_S : W.I64_EXTEND_I32_U);
+      }
+      f.set(into);
+    };
+    operand(rs1, this.a);
+    operand(rs2, this.b);
+    // d = b, or 1 when b is 0 or the division overflows (MIN / -1 by 1 gives MIN, and MIN % 1 gives 0, as the spec wants).
+    f.i64(1); f.get(this.b);
+    f.get(this.b); f.op(W.I64_EQZ);
+    if (signed && !word) {
+      f.get(this.b); f.i64(-1); f.op(W.I64_EQ);
+      f.get(this.a); f.i64(-(2 ** 63)); f.op(W.I64_EQ);
+      f.op(W.I32_AND); f.op(W.I32_OR);
+    }
+    f.op(W.SELECT); f.set(this.d);
+    // The operation (a word MIN / -1 cannot overflow in 64 bits).
+    f.get(this.a); f.get(this.d);
+    f.op(rem ? (signed ? W.I64_REM_S : W.I64_REM_U) : (signed ? W.I64_DIV_S : W.I64_DIV_U));
+    // x / 0 = all ones, x % 0 = x.
+    if (rem) f.get(this.a); else f.i64(-1);
+    f.get(this.b); f.op(W.I64_EQZ); f.op(W.I32_EQZ);
+    f.op(W.SELECT);
+    if (word) { f.op(W.I32_WRAP_I64); f.op(W.I64_EXTEND_I32_S); }
+    this.assign(rd);
+  }
+}

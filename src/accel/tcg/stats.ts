@@ -1,0 +1,11 @@
+/** The translator's figures as one log line (-d tcg). */
+import type { GuestRam } from "../../target/riscv/ram.js";
+import { codeCacheFor } from "./code-cache.js";
+
+export function tcgStatsLine(ram: GuestRam): string {
+  const c = codeCacheFor(ram);
+  const s = c.stats;
+  return `tcg: blocks=${s.blocks} modules=${s.modules} wasm-bytes=${s.wasmBytes} cache-bytes=${c.size} ` +
+    `compile-ms=${s.compileMs.toFixed(1)} flushes=${s.flushes} exits: jump=${s.exitsJump} trap=${s.exitsTrap} ` +
+    `sync=${s.exitsSync} interpreted-blocks=${s.interpreted}`;
+}

@@ -1,0 +1,209 @@
+/**
+ * A small WebAssembly binary encoder: just what the translator emits (one
+ * memory import, function imports, functions with i32/i64 locals, exports).
+ * Code generation must take microseconds, so this writes bytes directly; no
+ * validation beyond what WebAssembly.Module does.
+ */
+import { W } from "./opcodes.js";
+
+export const enum ValType { I32 = 0x7f, I64 = 0x7e }
+
+/** A growable byte buffer with the LEB128 forms the binary format uses. */
+export class Bytes {
+  private buf = new Uint8Array(1024);
+  length = 0;
+
+  byte(b: number): void {
+    if (this.length === this.buf.length) {
+      const next = new Uint8Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = b;
+  }
+
+  bytes(bs: ArrayLike<number>): void {
+    for (let i = 0; i < bs.length; i++) this.byte(bs[i]);
+  }
+
+  /** Unsigned LEB128 of a value below 2^32. */
+  u32(v: number): void {
+    let x = v >>> 0;
+    do {
+      const b = x & 0x7f;
+      x >>>= 7;
+      this.byte(x !== 0 ? b | 0x80 : b);
+    } while (x !== 0);
+  }
+
+  /** Signed LEB128 of an exact integer (up to 64 bits; doubles are exact to 2^53, and pcs fit). */
+  sleb(v: number): void {
+    let x = v;
+    for (;;) {
+      const b = ((x % 128) + 128) % 128;
+      x = (x - b) / 128;
+      if ((x === 0 && (b & 0x40) === 0) || (x === -1 && (b & 0x40) !== 0)) {
+        this.byte(b);
+        return;
+      }
+      this.byte(b | 0x80);
+    }
+  }
+
+  /** Signed LEB128 of a 64-bit value given as int32 halves. */
+  sleb64(hi: number, lo: number): void {
+    let v = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
+    for (;;) {
+      const b = Number(v & 0x7fn);
+      v >>= 7n;
+      if ((v === 0n && (b & 0x40) === 0) || (v === -1n && (b & 0x40) !== 0)) {
+        this.byte(b);
+        return;
+      }
+      this.byte(b | 0x80);
+    }
+  }
+
+  name(s: string): void {
+    this.u32(s.length);
+    for (let i = 0; i < s.length; i++) this.byte(s.charCodeAt(i));
+  }
+
+  append(other: Bytes): void {
+    this.bytes(other.view());
+  }
+
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/** One function body under construction: locals and instructions. */
+export class FunctionBody extends Bytes {
+  private readonly localTypes: ValType[] = [];
+
+  constructor(readonly params: readonly ValType[], readonly results: readonly ValType[]) {
+    super();
+  }
+
+  /** Declare a local; returns its index. */
+  local(type: ValType): number {
+    this.localTypes.push(type);
+    return this.params.length + this.localTypes.length - 1;
+  }
+
+  op(code: W): void { this.byte(code); }
+  i32(v: number): void { this.byte(W.I32_CONST); this.sleb(v | 0); }
+  i64(v: number): void { this.byte(W.I64_CONST); this.sleb(v); }
+  get(l: number): void { this.byte(W.LOCAL_GET); this.u32(l); }
+  set(l: number): void { this.byte(W.LOCAL_SET); this.u32(l); }
+  tee(l: number): void { this.byte(W.LOCAL_TEE); this.u32(l); }
+  call(f: number): void { this.byte(W.CALL); this.u32(f); }
+  br(depth: number): void { this.byte(W.BR); this.u32(depth); }
+  /** br_table over `targets` (label depths), `fallback` otherwise. */
+  brTable(targets: readonly number[], fallback: number): void {
+    this.byte(W.BR_TABLE);
+    this.u32(targets.length);
+    for (const t of targets) this.u32(t);
+    this.u32(fallback);
+  }
+  /** A load or store with alignment hint `align` (log2 bytes) and constant offset. */
+  mem(code: W, align: number, offset: number): void { this.byte(code); this.u32(align); this.u32(offset); }
+  /** `if` without a result, or with an i32/i64 result. */
+  if(result?: ValType): void { this.byte(W.IF); this.byte(result ?? 0x40); }
+  block(): void { this.byte(W.BLOCK); this.byte(0x40); }
+  loop(): void { this.byte(W.LOOP); this.byte(0x40); }
+  end(): void { this.byte(W.END); }
+
+  /** The encoded body: local declarations (run-length) then the code. */
+  encode(out: Bytes): void {
+    const head = new Bytes();
+    const runs: [number, ValType][] = [];
+    for (const t of this.localTypes) {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last[1] === t) last[0]++;
+      else runs.push([1, t]);
+    }
+    head.u32(runs.length);
+    for (const [n, t] of runs) { head.u32(n); head.byte(t); }
+    out.u32(head.length + this.length + 1);
+    out.append(head);
+    out.bytes(this.view());
+    out.byte(W.END);
+  }
+}
+
+interface FuncImport { module: string; name: string; type: number }
+
+/** A module: one imported memory, imported functions, defined and exported functions. */
+export class ModuleBuilder {
+  private readonly types: string[] = [];
+  private readonly typeSigs: [readonly ValType[], readonly ValType[]][] = [];
+  private readonly imports: FuncImport[] = [];
+  private readonly funcs: { type: number; body: FunctionBody }[] = [];
+  private readonly exports: { name: string; func: number }[] = [];
+
+  private typeIndex(params: readonly ValType[], results: readonly ValType[]): number {
+    const key = `${params.join(",")}>${results.join(",")}`;
+    let i = this.types.indexOf(key);
+    if (i < 0) {
+      i = this.types.length;
+      this.types.push(key);
+      this.typeSigs.push([params, results]);
+    }
+    return i;
+  }
+
+  /** Import a function (before any function is defined); returns its function index. */
+  importFunc(module: string, name: string, params: readonly ValType[], results: readonly ValType[]): number {
+    if (this.funcs.length > 0) throw new Error("imports come before functions");
+    this.imports.push({ module, name, type: this.typeIndex(params, results) });
+    return this.imports.length - 1;
+  }
+
+  /** Add a function; returns its index. */
+  addFunc(body: FunctionBody, exportName?: string): number {
+    const index = this.imports.length + this.funcs.length;
+    this.funcs.push({ type: this.typeIndex(body.params, body.results), body });
+    if (exportName !== undefined) this.exports.push({ name: exportName, func: index });
+    return index;
+  }
+
+  encode(memoryModule: string, memoryName: string): Uint8Array {
+    const out = new Bytes();
+    out.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+    const section = (id: number, fill: (s: Bytes) => void): void => {
+      const s = new Bytes();
+      fill(s);
+      out.byte(id);
+      out.u32(s.length);
+      out.append(s);
+    };
+    section(1, (s) => {
+      s.u32(this.typeSigs.length);
+      for (const [p, r] of this.typeSigs) {
+        s.byte(0x60);
+        s.u32(p.length); for (const t of p) s.byte(t);
+        s.u32(r.length); for (const t of r) s.byte(t);
+      }
+    });
+    section(2, (s) => {
+      s.u32(this.imports.length + 1);
+      s.name(memoryModule); s.name(memoryName); s.byte(0x02); s.byte(0x00); s.u32(0);
+      for (const im of this.imports) { s.name(im.module); s.name(im.name); s.byte(0x00); s.u32(im.type); }
+    });
+    section(3, (s) => {
+      s.u32(this.funcs.length);
+      for (const f of this.funcs) s.u32(f.type);
+    });
+    section(7, (s) => {
+      s.u32(this.exports.length);
+      for (const e of this.exports) { s.name(e.name); s.byte(0x00); s.u32(e.func); }
+    });
+    section(10, (s) => {
+      s.u32(this.funcs.length);
+      for (const f of this.funcs) f.body.encode(s);
+    });
+    return out.view().slice();
+  }
+}

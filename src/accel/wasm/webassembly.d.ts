@@ -1,0 +1,24 @@
+/**
+ * The part of the WebAssembly JavaScript API that tsemu uses (Node has it
+ * as a global; the Node type definitions of this version do not declare it).
+ */
+declare namespace WebAssembly {
+  interface MemoryDescriptor { initial: number; maximum?: number }
+  class Memory {
+    constructor(descriptor: MemoryDescriptor);
+    readonly buffer: ArrayBuffer;
+    grow(delta: number): number;
+  }
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  type ImportValue = Memory | ((...args: number[]) => number | void);
+  type Imports = Record<string, Record<string, ImportValue>>;
+  class Instance {
+    constructor(module: Module, imports?: Imports);
+    readonly exports: Record<string, unknown>;
+  }
+  function compile(bytes: Uint8Array): Promise<Module>;
+  function validate(bytes: Uint8Array): boolean;
+  class CompileError extends Error {}
+}

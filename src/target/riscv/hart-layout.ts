@@ -1,0 +1,31 @@
+/**
+ * Where a hart's state lives in its machine's WebAssembly.Memory, so that
+ * translated code (accel/tcg) reaches it with plain loads and stores while
+ * the interpreter reads the same bytes through typed-array views.
+ *
+ * A hart's slot, byte offsets from its base:
+ *   XL   x0..x31 and the x0 write sink, low int32 halves (33 words)
+ *   XH   the high halves
+ *   FL, FH  f0..f31 raw bits, low and high halves
+ *   PC   the pc as an int64, written by translated code when it leaves
+ *   TMP  the value of the last slow-path load (lo, hi), for translated code
+ *   TLB  byte offset of the current privilege level's TLB (see tlb.ts)
+ *   COUNT  instructions translated code retired before it returned
+ * A TLB is a slot of its own: nine arrays of TLB_SIZE int32s, in the order
+ * readLo, readHi, readHost, writeLo, writeHi, writeHost, fetchLo, fetchHi, fetchHost.
+ */
+export const enum HartLayout {
+  XL = 0,
+  XH = 136,
+  FL = 272,
+  FH = 400,
+  PC = 528,
+  TMP = 536,
+  TLB = 544,
+  COUNT = 548,
+  SIZE = 1024,
+}
+
+/** Bytes of one TLB array and of a whole TLB (nine arrays). */
+export const TLB_ARRAY_BYTES = 1024;
+export const TLB_BYTES = 9 * TLB_ARRAY_BYTES;

@@ -1,0 +1,244 @@
+/**
+ * The translator against the interpreter on the same programs, over a flat
+ * memory: every block is compiled before its first run (threshold=1,
+ * batch=1), and the final registers, pc, instret and trap must be the
+ * interpreter's, including for traps in the middle of a block, budgets that
+ * end inside one, and code that rewrites itself.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Cause, Exit, RiscvCpu, type CpuMemory } from "../../../src/target/riscv/cpu.js";
+import { GuestRam } from "../../../src/target/riscv/ram.js";
+import { Access } from "../../../src/target/riscv/tlb.js";
+import { Op } from "../../../src/target/riscv/insn-table.js";
+import { run } from "../../../src/accel/interp.js";
+import { runTranslated } from "../../../src/accel/tcg/dispatch.js";
+import { codeCacheFor, tcgSettings } from "../../../src/accel/tcg/code-cache.js";
+import { encodeOp, type Fields } from "../../target/riscv/random-insn/encode.js";
+
+const SIZE = 1 << 20;
+const CODE = 0x1000;
+const DATA = 0x20000;
+
+/** Identity-mapped memory of SIZE bytes; pages in `faults` give page faults. */
+class FlatMemory implements CpuMemory {
+  readonly ram = new GuestRam(SIZE);
+  readonly faults = new Set<number>();
+
+  translate(cpu: RiscvCpu, hi: number, lo: number, access: Access): number {
+    const addr = hi * 4294967296 + (lo >>> 0);
+    if (addr < 0 || addr >= SIZE || this.faults.has(Math.floor(addr / 4096))) {
+      cpu.raise(access === Access.READ ? Cause.LOAD_PAGE_FAULT : access === Access.WRITE ? Cause.STORE_PAGE_FAULT
+        : Cause.INSN_PAGE_FAULT, hi, lo);
+      return -1;
+    }
+    cpu.fillTlb(access, hi, lo, addr - (addr % 4096));
+    return addr;
+  }
+}
+
+type Insn = [Op, Fields];
+
+function machine(program: readonly Insn[], setup?: (cpu: RiscvCpu, mem: FlatMemory) => void): RiscvCpu {
+  const mem = new FlatMemory();
+  const cpu = new RiscvCpu(mem);
+  const dv = new DataView(mem.ram.buffer);
+  program.forEach(([op, f], i) => dv.setUint32(CODE + 4 * i, encodeOp(op, f), true));
+  // Registers with values that exercise 64-bit edge cases.
+  const values = [0n, 1n, -1n, 0x7fffffffffffffffn, -0x8000000000000000n, 0x123456789abcdefn, -7n, 3n,
+    0xffffffffn, 0x80000000n, -0x80000000n, 12345678901234n];
+  for (let r = 1; r < 32; r++) cpu.setX(r, values[r % values.length] * BigInt(r % 5 === 0 ? 3 : 1));
+  cpu.setX(10, BigInt(DATA));
+  for (let i = 0; i < 512; i++) dv.setUint32(DATA + 4 * i, Math.imul(i + 1, 0x9e3779b9), true);
+  cpu.pc = CODE;
+  setup?.(cpu, mem);
+  return cpu;
+}
+
+interface Final { exit: Exit; pc: number; instret: number; regs: bigint[]; cause: number; tval: number; data: string }
+
+function finish(cpu: RiscvCpu, exit: Exit): Final {
+  const regs: bigint[] = [];
+  for (let r = 0; r < 32; r++) regs.push(cpu.getX(r));
+  const data = Buffer.from(cpu.mem.ram.u8.subarray(DATA, DATA + 2048)).toString("hex");
+  return {
+    exit, pc: cpu.pc, instret: cpu.instret, regs, data,
+    cause: exit === Exit.TRAP ? cpu.trapCause : -1,
+    tval: exit === Exit.TRAP ? cpu.trapTvalHi * 4294967296 + (cpu.trapTvalLo >>> 0) : 0,
+  };
+}
+
+/** Run the program on both engines (in steps of `step` instructions) until it traps or `budget` runs out. */
+function both(program: readonly Insn[], budget: number, step = budget,
+  setup?: (cpu: RiscvCpu, mem: FlatMemory) => void): [Final, Final, RiscvCpu] {
+  tcgSettings.threshold = 1;
+  tcgSettings.batch = 1;
+  const go = (engine: (cpu: RiscvCpu, n: number) => Exit): [Final, RiscvCpu] => {
+    const cpu = machine(program, setup);
+    let exit = Exit.BUDGET;
+    while (cpu.instret < budget) {
+      exit = engine(cpu, Math.min(step, budget - cpu.instret));
+      if (exit === Exit.TRAP || exit === Exit.ECALL) break;
+    }
+    return [finish(cpu, exit), cpu];
+  };
+  const [a] = go(run);
+  const [b, cpu] = go(runTranslated);
+  return [a, b, cpu];
+}
+
+const I = (op: Op, f: Fields): Insn => [op, f];
+
+test("integer arithmetic, M extension edge cases and loads/stores match the interpreter", () => {
+  const alu: Insn[] = [];
+  const rOps = [Op.ADD, Op.SUB, Op.SLL, Op.SLT, Op.SLTU, Op.XOR, Op.SRL, Op.SRA, Op.OR, Op.AND,
+    Op.ADDW, Op.SUBW, Op.SLLW, Op.SRLW, Op.SRAW, Op.MUL, Op.MULH, Op.MULHSU, Op.MULHU, Op.DIV, Op.DIVU,
+    Op.REM, Op.REMU, Op.MULW, Op.DIVW, Op.DIVUW, Op.REMW, Op.REMUW];
+  // Each op over several register pairs, including x0 and the division edge cases (x/0, MIN/-1).
+  const pairs = [[1, 2], [4, 3], [3, 0], [4, 2], [2, 4], [11, 7], [9, 10], [0, 5], [5, 6]];
+  let rd = 12;
+  for (const op of rOps) {
+    for (const [a, b] of pairs) {
+      alu.push(I(op, { rd, rs1: a, rs2: b }));
+      rd = rd === 31 ? 12 : rd + 1;
+    }
+  }
+  const iOps: [Op, number][] = [[Op.ADDI, -5], [Op.SLTI, -1], [Op.SLTIU, 7], [Op.XORI, -1], [Op.ORI, 0x555],
+    [Op.ANDI, -16], [Op.SLLI, 63], [Op.SRLI, 33], [Op.SRAI, 1], [Op.ADDIW, 2047], [Op.SLLIW, 31],
+    [Op.SRLIW, 5], [Op.SRAIW, 31]];
+  for (const [op, imm] of iOps) for (const a of [1, 3, 4, 8, 9]) alu.push(I(op, { rd: 20, rs1: a, imm }), I(Op.ADD, { rd: 21, rs1: 21, rs2: 20 }));
+  alu.push(I(Op.LUI, { rd: 22, imm: 0x80000000 | 0 }), I(Op.AUIPC, { rd: 23, imm: 0x7ffff000 }));
+  for (const [op, off] of [[Op.LB, 3], [Op.LBU, 5], [Op.LH, 6], [Op.LHU, 10], [Op.LW, 12], [Op.LWU, 20], [Op.LD, 24],
+    [Op.LD, 3], [Op.LW, 2046], [Op.LH, 1]] as [Op, number][]) {
+    alu.push(I(op, { rd: 24, rs1: 10, imm: off }), I(Op.XOR, { rd: 25, rs1: 25, rs2: 24 }));
+  }
+  for (const [op, off] of [[Op.SB, 1], [Op.SH, 2], [Op.SW, 8], [Op.SD, 16], [Op.SD, 5], [Op.SW, 2045]] as [Op, number][]) {
+    alu.push(I(op, { rs1: 10, rs2: 25, imm: off }));
+  }
+  alu.push(I(Op.ECALL, {}));
+  const [a, b] = both(alu, 100000);
+  assert.equal(a.exit, Exit.ECALL);
+  assert.deepEqual(b, a);
+});
+
+test("a loop with branches and calls: chained blocks, and budgets that end inside a block", () => {
+  // x5 = 100; loop: x6 += x5 * 3; call f (x7 ^= x6); x5--; bnez x5, loop; ecall
+  const prog: Insn[] = [
+    I(Op.ADDI, { rd: 5, rs1: 0, imm: 100 }),
+    I(Op.ADDI, { rd: 6, rs1: 0, imm: 0 }),
+    I(Op.SLLI, { rd: 8, rs1: 5, imm: 1 }),           // loop (CODE + 8)
+    I(Op.ADD, { rd: 8, rs1: 8, rs2: 5 }),
+    I(Op.ADD, { rd: 6, rs1: 6, rs2: 8 }),
+    I(Op.JAL, { rd: 1, imm: 4 * 5 }),                // call f
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -4 * 5 }),
+    I(Op.ECALL, {}),
+    I(Op.EBREAK, {}),
+    I(Op.XOR, { rd: 7, rs1: 7, rs2: 6 }),            // f (CODE + 40)
+    I(Op.SD, { rs1: 10, rs2: 7, imm: 64 }),
+    I(Op.JALR, { rd: 0, rs1: 1, imm: 0 }),
+  ];
+  for (const step of [1000000, 7, 3, 1]) {
+    const [a, b] = both(prog, 5000, step);
+    assert.equal(a.exit, Exit.ECALL, `step ${step}`);
+    assert.deepEqual(b, a, `step ${step}`);
+  }
+  // Stopping after every possible count gives the same state too.
+  for (let n = 1; n < 60; n++) {
+    const [a, b] = both(prog, n);
+    assert.deepEqual(b, a, `budget ${n}`);
+  }
+});
+
+test("a page fault on the nth load of a long block leaves pc, registers, instret and tval exact", () => {
+  for (const nth of [0, 1, 4, 9]) {
+    const prog: Insn[] = [];
+    for (let k = 0; k < 12; k++) {
+      prog.push(I(Op.LD, { rd: 12 + k, rs1: 11, imm: 8 * k }), I(Op.ADDI, { rd: 24 + (k % 8), rs1: 12 + k, imm: k }));
+    }
+    prog.push(I(Op.ECALL, {}));
+    const [a, b] = both(prog, 1000, 1000, (cpu, mem) => {
+      // The nth load is the first to reach the faulting page.
+      const at = DATA + 0x4000 - 8 * nth;
+      cpu.setX(11, BigInt(at));
+      mem.faults.add((DATA + 0x4000) / 4096);
+    });
+    assert.equal(a.exit, Exit.TRAP);
+    assert.equal(a.cause, Cause.LOAD_PAGE_FAULT);
+    assert.equal(a.tval, DATA + 0x4000);
+    assert.deepEqual(b, a, `fault at load ${nth}`);
+  }
+});
+
+test("a store fault, a misaligned atomic and an illegal instruction in the middle of a block", () => {
+  const lead: Insn[] = [I(Op.ADDI, { rd: 5, rs1: 5, imm: 1 }), I(Op.SD, { rs1: 10, rs2: 5, imm: 0 }), I(Op.MUL, { rd: 6, rs1: 5, rs2: 5 })];
+  const cases: [string, Insn, number][] = [
+    ["store page fault", I(Op.SW, { rs1: 12, rs2: 6, imm: 0 }), Cause.STORE_PAGE_FAULT],
+    ["misaligned amoadd.d", I(Op.AMOADD_D, { rd: 7, rs1: 13, rs2: 6 }), Cause.STORE_MISALIGNED],
+    ["illegal", [Op.ILLEGAL, {}], Cause.ILLEGAL_INSN],
+  ];
+  for (const [name, insn, cause] of cases) {
+    const prog: Insn[] = [...lead, ...lead, insn, ...lead, I(Op.ECALL, {})];
+    const [a, b] = both(prog, 1000, 1000, (cpu, mem) => {
+      cpu.setX(12, BigInt(DATA + 0x8000));
+      cpu.setX(13, BigInt(DATA + 4));
+      mem.faults.add((DATA + 0x8000) / 4096);
+      if (insn[0] === Op.ILLEGAL) new DataView(mem.ram.buffer).setUint32(CODE + 4 * 6, 0, true);
+    });
+    assert.equal(a.exit, Exit.TRAP, name);
+    assert.equal(a.cause, cause, name);
+    assert.deepEqual(b, a, name);
+  }
+});
+
+test("self-modifying code: a store to a translated block drops it, and the new instruction runs", () => {
+  // The block at CODE+12 adds x6 to x7; the loop rewrites its addi immediate each time round.
+  const addi = (imm: number): number => encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm });
+  const prog: Insn[] = [
+    I(Op.ADDI, { rd: 5, rs1: 0, imm: 20 }),                 // 0: x5 = 20
+    I(Op.AUIPC, { rd: 9, imm: 0 }),                          // 4: x9 = CODE + 4
+    I(Op.JAL, { rd: 0, imm: 4 }),                            // 8
+    I(Op.ADDI, { rd: 7, rs1: 7, imm: 1 }),                   // 12: rewritten
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),                  // 16
+    // new immediate = x5 * 2 (in the I-immediate field: bits 31:20)
+    I(Op.SLLI, { rd: 8, rs1: 5, imm: 21 }),                  // 20
+    I(Op.LUI, { rd: 14, imm: 0 }),                           // 24
+    I(Op.ADDI, { rd: 14, rs1: 0, imm: 0x393 }),              // 28: addi x7, x7 low bits (0x00038393)
+    I(Op.LUI, { rd: 15, imm: 0x38000 }),                     // 32
+    I(Op.OR, { rd: 14, rs1: 14, rs2: 15 }),                  // 36
+    I(Op.OR, { rd: 14, rs1: 14, rs2: 8 }),                   // 40
+    I(Op.SW, { rs1: 9, rs2: 14, imm: 8 }),                   // 44: store over CODE + 12
+    I(Op.FENCE_I, {}),                                       // 48
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -40 }),                 // 52: back to CODE + 12
+    I(Op.ECALL, {}),
+  ];
+  assert.equal((addi(0) & 0xfffff) >>> 0, 0x38393);
+  const [a, b, cpu] = both(prog, 100000);
+  assert.equal(a.exit, Exit.ECALL);
+  // 1 + sum over the rewritten immediates 2*19 .. 2*1 = 1 + 380.
+  assert.equal(a.regs[7] - (machine(prog).getX(7)), 381n);
+  assert.deepEqual(b, a);
+  assert.ok(codeCacheFor(cpu.mem.ram).stats.blocks > 0, "the translator compiled blocks");
+});
+
+test("a code cache smaller than one module is flushed at every compile, and results stay exact", () => {
+  const saved = tcgSettings.cacheLimit;
+  tcgSettings.cacheLimit = 1;
+  try {
+    const prog: Insn[] = [
+      I(Op.ADDI, { rd: 5, rs1: 0, imm: 50 }),
+      I(Op.ADD, { rd: 6, rs1: 6, rs2: 5 }),      // loop
+      I(Op.JAL, { rd: 0, imm: 8 }),
+      I(Op.EBREAK, {}),
+      I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+      I(Op.BNE, { rs1: 5, rs2: 0, imm: -16 }),
+      I(Op.ECALL, {}),
+    ];
+    const [a, b, cpu] = both(prog, 10000);
+    assert.equal(a.exit, Exit.ECALL);
+    assert.deepEqual(b, a);
+    assert.ok(codeCacheFor(cpu.mem.ram).stats.flushes > 0, "the cache was flushed");
+  } finally {
+    tcgSettings.cacheLimit = saved;
+  }
+});
