@@ -1,0 +1,35 @@
+/**
+ * The link between a network frontend (a NIC: virtio-net, later e1000e) and a
+ * backend (a netdev: user-mode NAT, socket, stream, dgram), as QEMU pairs a
+ * NetClientState with its peer.  Frames are Ethernet frames without the FCS.
+ *
+ * Flow control: a backend hands frames to the frontend with `deliver`; when
+ * the frontend has no receive buffers it returns false and keeps nothing, and
+ * the backend holds the frame (bounded) until the frontend calls the backend's
+ * `resume`.  A frontend never refuses frames it sends: `send` takes the frame
+ * whatever the backend does with it (drops it when it cannot forward it).
+ */
+
+/** The frontend's side, as a backend sees it. */
+export interface NetFrontend {
+  /** A frame for the guest; false when the guest has no buffer for it now (nothing was taken). */
+  deliver(frame: Uint8Array): boolean;
+}
+
+/** A backend (`-netdev TYPE,id=ID,...`), as a frontend sees it. */
+export interface NetBackend {
+  /** The netdev's id= (QEMU's NetClientState name). */
+  readonly id: string;
+  /** The -netdev type: "user", "socket", "stream", "dgram". */
+  readonly type: string;
+  /** The frontend takes this backend's frames (one frontend per backend, as QEMU's peer). */
+  attach(frontend: NetFrontend): void;
+  /** A frame from the guest. */
+  send(frame: Uint8Array): void;
+  /** The frontend has receive buffers again: deliver what was held. */
+  resume(): void;
+  /** The text after "ID: index=0,type=TYPE," in HMP `info network` (QEMU's info_str). */
+  info(): string;
+  /** Close host sockets and timers; nothing is delivered afterwards. */
+  close(): void;
+}
