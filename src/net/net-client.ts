@@ -32,4 +32,11 @@ export interface NetBackend {
   info(): string;
   /** Close host sockets and timers; nothing is delivered afterwards. */
   close(): void;
+  /** HMP hostfwd_add (user backends): RULE as -netdev user's hostfwd=; throws NetdevError. */
+  hostfwdAdd?(rule: string): void;
+  /** HMP hostfwd_remove: `[tcp|udp]:[hostaddr]:hostport`; throws NetdevError. */
+  hostfwdRemove?(rule: string): void;
 }
+
+/** A bad -netdev option or monitor request: the message is the one line the user sees. */
+export class NetdevError extends Error {}
