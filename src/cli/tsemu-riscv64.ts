@@ -5,7 +5,6 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
 import { spawn, spawnSync, type StdioOptions } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { Process, signalForCause } from "../user/linux/process.js";
@@ -21,6 +20,7 @@ import { UserGdb, readAuxv, type UserProcess } from "../gdbstub/user.js";
 import { BlockingGdbSocket, GdbListenError } from "../host/gdb-blocking.js";
 import { DEFAULT_ACCEL, parseAccel as parseAccelArg, selectAccel, type Accel } from "../accel/engine.js";
 import { tcgStatsLine } from "../accel/tcg/stats.js";
+import { ForkDir, leaveParentDir } from "../host/fork-dir.js";
 
 const PROG = "tsemu-riscv64";
 
@@ -29,8 +29,8 @@ class UsageError extends Error {}
 interface Options {
   sysroot: string | undefined;
   strace: boolean;
-  setEnv: Map<string, string>;
-  unsetEnv: Set<string>;
+  /** -E and -U (and QEMU_SET_ENV, QEMU_UNSET_ENV) in the order given: [name, value] sets, [name] unsets. */
+  envEdits: ([string, string] | [string])[];
   argv0: string | undefined;
   stackSize: number;
   cpu: string;
@@ -105,8 +105,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
   const o: Options = {
     sysroot: env.QEMU_LD_PREFIX,
     strace: env.QEMU_STRACE !== undefined,
-    setEnv: new Map(),
-    unsetEnv: new Set(),
+    envEdits: [],
     argv0: env.QEMU_ARGV0,
     stackSize: env.QEMU_STACK_SIZE !== undefined ? parseSize(env.QEMU_STACK_SIZE) : DEFAULT_STACK_SIZE,
     cpu: env.QEMU_CPU ?? "rv64",
@@ -118,7 +117,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
     args: [],
   };
   for (const kv of (env.QEMU_SET_ENV ?? "").split(",").filter((s) => s !== "")) addEnv(o, kv);
-  for (const k of (env.QEMU_UNSET_ENV ?? "").split(",").filter((s) => s !== "")) o.unsetEnv.add(k);
+  for (const k of (env.QEMU_UNSET_ENV ?? "").split(",").filter((s) => s !== "")) o.envEdits.push([k]);
   let i = 0;
   const value = (opt: string): string => {
     if (i + 1 >= argv.length) throw new UsageError(`option '${opt}' needs an argument (see -h)`);
@@ -140,7 +139,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
       case "-s": o.stackSize = parseSize(value(arg)); break;
       case "-cpu": o.cpu = value(arg); break;
       case "-E": addEnv(o, value(arg)); break;
-      case "-U": o.unsetEnv.add(value(arg)); break;
+      case "-U": o.envEdits.push([value(arg)]); break;
       case "-0": o.argv0 = value(arg); break;
       case "-strace": o.strace = true; break;
       case "-d": o.debug.push(...value(arg).split(",")); break;
@@ -176,15 +175,24 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
 function addEnv(o: Options, kv: string): void {
   const eq = kv.indexOf("=");
   if (eq <= 0) throw new UsageError(`invalid -E argument '${kv}' (expected var=value)`);
-  o.setEnv.set(kv.slice(0, eq), kv.slice(eq + 1));
+  o.envEdits.push([kv.slice(0, eq), kv.slice(eq + 1)]);
 }
 
+/**
+ * The guest's environment in qemu-riscv64's order: its envlist puts every
+ * variable it sets at the head, the host's first, then each -E (an existing
+ * variable moves to the head), so a program that prints its environment
+ * prints the same lines in the same order.
+ */
 function guestEnv(o: Options): string[] {
   const env = new Map<string, string>();
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env.set(k, v);
-  for (const k of o.unsetEnv) env.delete(k);
-  for (const [k, v] of o.setEnv) env.set(k, v);
-  return [...env].map(([k, v]) => `${k}=${v}`);
+  const set = (k: string, v: string): void => { env.delete(k); env.set(k, v); };
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) set(k, v);
+  for (const [k, v] of o.envEdits) {
+    if (v === undefined) env.delete(k);
+    else set(k, v);
+  }
+  return [...env].map(([k, v]) => `${k}=${v}`).reverse();
 }
 
 function fail(message: string): never {
@@ -214,7 +222,6 @@ function makeProcess(c: ChildConfig): Process {
   const logFd = c.logFile !== undefined ? openLog(c.logFile) : 2;
   if (c.accelArg !== "") parseAccelArg(c.accelArg);
   selectAccel(c.accel);
-  let temp: string | undefined;
   const proc = new Process({
     sysroot: c.sysroot,
     strace: c.strace,
@@ -229,13 +236,7 @@ function makeProcess(c: ChildConfig): Process {
       gdb?.addCpu(cpu);
     },
     slice: 1 << 20,
-    tempDir: () => {
-      if (temp === undefined) {
-        temp = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-"));
-        process.on("exit", () => fs.rmSync(temp as string, { recursive: true, force: true }));
-      }
-      return temp;
-    },
+    tempDir: () => forkDir.path(),
     runHostProgram: (file, argv, envp, fdMap) => {
       const stdio: StdioOptions = [];
       for (let fd = 0; fd < Math.max(3, fdMap.length); fd++) stdio.push(fdMap[fd] ?? "ignore");
@@ -257,7 +258,7 @@ function makeProcess(c: ChildConfig): Process {
       const inherit = new Set(hostFds);
       const top = Math.max(2, ...hostFds);
       for (let fd = 0; fd <= top; fd++) stdio.push(inherit.has(fd) ? fd : "ignore");
-      const child = spawn(process.execPath, [process.argv[1], FORK_CHILD, snapshotFile, statusFile, inboxFile], {
+      const child = spawn(process.execPath, [process.argv[1], FORK_CHILD, snapshotFile, statusFile, inboxFile, String(process.pid)], {
         stdio, env: { ...process.env, TSEMU_FORK_CONFIG: JSON.stringify(c) },
       });
       child.unref();
@@ -271,7 +272,32 @@ function makeProcess(c: ChildConfig): Process {
   return proc;
 }
 
-function runToEnd(proc: Process, c: ChildConfig, statusFile: string | undefined): never {
+/** This process's fork folder; whatever way it ends, it leaves the folder as ForkDir says. */
+const forkDir = new ForkDir();
+process.on("exit", () => forkDir.leave());
+
+/** A forked child's own files in its parent's fork folder, and the parent's pid. */
+interface ParentLink {
+  statusFile: string;
+  inboxFile: string;
+  parentPid: number;
+}
+
+/**
+ * Leave the outcome where the parent's wait4 finds it, unless the parent has
+ * gone; a child outliving its parent removes its files (and the folder when it
+ * is the last one there).
+ */
+function reportToParent(link: ParentLink, outcome: Outcome): void {
+  const files = [link.statusFile, link.inboxFile, `${link.inboxFile}.taken`];
+  if (process.ppid === link.parentPid) {
+    // The parent may leave (and empty its folder) at any moment: then nobody needs the status.
+    try { fs.writeFileSync(link.statusFile, encodeOutcome(outcome)); } catch { /* the parent's folder is gone */ }
+  }
+  leaveParentDir(files, process.ppid === link.parentPid);
+}
+
+function runToEnd(proc: Process, c: ChildConfig, parent: ParentLink | undefined): never {
   let outcome: Outcome;
   try {
     outcome = proc.run();
@@ -285,7 +311,7 @@ function runToEnd(proc: Process, c: ChildConfig, statusFile: string | undefined)
     fs.writeSync(c.logFile !== undefined ? openLog(c.logFile) : 2, `${PROG}: ${line}\n`);
   }
   gdb?.exited(outcome);
-  if (statusFile !== undefined) fs.writeFileSync(statusFile, encodeOutcome(outcome));
+  if (parent !== undefined) reportToParent(parent, outcome);
   if (outcome.kind === "exit") process.exit(outcome.status);
   // QEMU prints "uncaught target signal" only after writing a guest core file, which it
   // does not do with core dumps off (our launcher turns them off); then it dies silently.
@@ -293,15 +319,20 @@ function runToEnd(proc: Process, c: ChildConfig, statusFile: string | undefined)
 }
 
 /** The child side of a fork: rebuild the process from the parent's snapshot and go on. */
-function forkChild(snapshotFile: string, statusFile: string, inboxFile: string): never {
+function forkChild(snapshotFile: string, statusFile: string, inboxFile: string, parentPid: number): never {
   const c = JSON.parse(process.env.TSEMU_FORK_CONFIG ?? "{}") as ChildConfig;
   delete process.env.TSEMU_FORK_CONFIG;
-  const data = fs.readFileSync(snapshotFile);
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(snapshotFile);
+  } catch (e) {
+    fail(`fork: the parent's snapshot is gone (${(e as Error).message}); was its temporary folder removed?`);
+  }
   fs.rmSync(snapshotFile, { force: true });
   const proc = makeProcess(c);
   restore(proc, data);
   proc.inbox = inboxFile;
-  runToEnd(proc, c, statusFile);
+  runToEnd(proc, c, { statusFile, inboxFile, parentPid });
 }
 
 /**
@@ -317,7 +348,7 @@ function restoreDefaultSignals(): void {
 
 function main(): void {
   restoreDefaultSignals();
-  if (process.argv[2] === FORK_CHILD) forkChild(process.argv[3], process.argv[4], process.argv[5]);
+  if (process.argv[2] === FORK_CHILD) forkChild(process.argv[3], process.argv[4], process.argv[5], Number(process.argv[6]));
   let o: Options | "exit";
   try {
     o = parseArgs(process.argv.slice(2), process.env);
@@ -420,6 +451,8 @@ const HOST_SIGNALS: Record<number, NodeJS.Signals> = {
 
 /** End tsemu by the signal that ended the guest, so our parent sees the same status. */
 function dieBySignal(signo: number): never {
+  // Death by a signal skips the exit handlers: leave the fork folder first.
+  forkDir.leave();
   const sig = HOST_SIGNALS[signo];
   if (sig !== undefined) {
     try {

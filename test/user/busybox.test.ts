@@ -81,3 +81,45 @@ test("busybox sh: pipelines, subshells, redirections, $(...) and background jobs
   ].join("\n");
   both(["sh", "-c", script]);
 });
+
+/** Wait (polling, up to `ms`) until `ok` holds. */
+function waitFor(ok: () => boolean, ms: number): boolean {
+  const end = Date.now() + ms;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (!ok()) {
+    if (Date.now() > end) return false;
+    Atomics.wait(nap, 0, 0, 50);
+  }
+  return true;
+}
+
+test("busybox sh: a background job outlives the shell that started it, and no temporary folder outlives either", () => {
+  // The shell forks the job and exits at once, before the child can have started.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-orphan-"));
+  const out = path.join(work, "orphan.out");
+  fs.rmSync(out, { force: true });
+  const r = spawnSync(process.execPath, [TSEMU, busybox, "sh", "-c", `(sleep 0.3; echo job ran > ${out}) & exit 0`], {
+    cwd: work, encoding: "utf8", timeout: 60_000, env: { PATH: "/usr/bin:/bin", TMPDIR: tmp },
+  });
+  assert.equal(r.stderr, "");
+  assert.equal(r.status, 0);
+  assert.ok(waitFor(() => fs.existsSync(out) && fs.readFileSync(out, "utf8") === "job ran\n", 30_000), "the background job never ran");
+  // The job's own process removes the parent's folder once it ends.
+  assert.ok(waitFor(() => fs.readdirSync(tmp).length === 0, 30_000), `left behind: ${fs.readdirSync(tmp).join(", ")}`);
+  fs.rmdirSync(tmp);
+});
+
+test("bin/tsemu-riscv64 gives the guest exactly the environment it was given, as qemu-riscv64 does", () => {
+  const opts = { cwd: work, encoding: "utf8" as const, timeout: 60_000, env: { PATH: "/usr/bin:/bin", ONLY: "this" } };
+  const q = spawnSync("qemu-riscv64", [busybox, "env"], opts);
+  const t = spawnSync(path.join(ROOT, "bin/tsemu-riscv64"), [busybox, "env"], opts);
+  assert.equal(t.stderr, "");
+  assert.equal(t.stdout, q.stdout);
+  assert.deepEqual(q.stdout.split("\n").sort(), ["", "ONLY=this", "PATH=/usr/bin:/bin"]);
+  // -E and -U edit it in the order given, and the order of the variables is QEMU's too.
+  const edits = ["-E", "D=4", "-E", "PATH=/bin", "-U", "ONLY", "-E", "ONLY=again", "-U", "D"];
+  const qe = spawnSync("qemu-riscv64", [...edits, busybox, "env"], opts);
+  const te = spawnSync(path.join(ROOT, "bin/tsemu-riscv64"), [...edits, busybox, "env"], opts);
+  assert.equal(te.stdout, qe.stdout);
+  assert.equal(qe.stdout.split("\n").length, 3);
+});
