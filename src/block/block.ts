@@ -14,6 +14,10 @@ export interface BlockBackend {
    * range past `size`.  `data` may be a view of guest RAM: copy it, never keep it.
    */
   write(offset: number, data: Uint8Array): void;
+  /** The guest no longer needs these bytes (virtio-blk DISCARD): the backend may free them or do nothing. */
+  discard(offset: number, length: number): void;
+  /** Zeros over the range (virtio-blk WRITE_ZEROES); `unmap`: the guest allows freeing them. */
+  writeZeroes(offset: number, length: number, unmap: boolean): void;
   /** Make every completed write durable (a guest flush reaches the host disk). */
   flush(): void;
   close(): void;

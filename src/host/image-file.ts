@@ -11,7 +11,25 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import type { BlockHost, ImageFile } from "../block/image-file.js";
-import { openError } from "./block-file.js";
+
+/** The reasons a user can meet, worded as QEMU (strerror) words them. */
+const REASONS: Record<string, string> = {
+  ENOENT: "No such file or directory",
+  EACCES: "Permission denied",
+  EPERM: "Operation not permitted",
+  EROFS: "Read-only file system",
+  EISDIR: "Is a directory",
+  ELOOP: "Too many levels of symbolic links",
+  ENOTDIR: "Not a directory",
+};
+
+function openError(path: string, err: unknown, readOnly: boolean): Error {
+  const code = err instanceof Error && "code" in err ? String(err.code) : "";
+  const reason = REASONS[code] ?? (err instanceof Error ? err.message : String(err));
+  const hint = !readOnly && (code === "EACCES" || code === "EPERM" || code === "EROFS")
+    ? " (add readonly=on to use it read-only)" : "";
+  return new Error(`Could not open '${path}': ${reason}${hint}`);
+}
 
 class NodeImageFile implements ImageFile {
   private fd: number;

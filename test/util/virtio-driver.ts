@@ -95,6 +95,18 @@ export class MemoryDisk implements BlockBackend {
     this.data.set(data, offset);
   }
 
+  /** Discarded ranges, in order (the bytes stay: a discard frees, it does not promise zeros). */
+  readonly discards: [number, number][] = [];
+
+  discard(offset: number, length: number): void {
+    this.discards.push([offset, length]);
+  }
+
+  writeZeroes(offset: number, length: number): void {
+    assert.ok(!this.readOnly, "write-zeroes reached a read-only disk");
+    this.data.fill(0, offset, offset + length);
+  }
+
   flush(): void {
     this.flushes++;
   }

@@ -3,8 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { VirtioMmioReg as R, VirtioStatus as S, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_RING_INDIRECT_DESC,
   VIRTIO_F_VERSION_1, VirtioMmio } from "../../../src/hw/virtio/virtio-mmio.js";
-import { VirtioBlk, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_SEG_MAX,
-  VirtioBlkStatus as St, VirtioBlkType as T } from "../../../src/hw/virtio/virtio-blk.js";
+import { VirtioBlk, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_SEG_MAX,
+  VIRTIO_BLK_F_WRITE_ZEROES, MAX_ZERO_DISCARD_SECTORS, VirtioBlkStatus as St, VirtioBlkType as T } from "../../../src/hw/virtio/virtio-blk.js";
 import { Fdt } from "../../../src/hw/core/fdt.js";
 import { IrqLevel } from "../../../src/hw/core/irq.js";
 import { Desc, DriverQueue, FakeRam, MemoryDisk, RAM_BASE, VirtioDriver } from "../../util/virtio-driver.js";
@@ -62,7 +62,7 @@ test("registers: identity, offered features, config space in bytes, halfwords an
   assert.equal(drv.r(R.DeviceID), 2);
   const f = drv.deviceFeatures();
   for (const bit of [VIRTIO_F_VERSION_1, VIRTIO_F_RING_INDIRECT_DESC, VIRTIO_F_RING_EVENT_IDX,
-    VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_SEG_MAX]) {
+    VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES]) {
     assert.notEqual(f & bit, 0n, `feature ${bit.toString(2)}`);
   }
   assert.equal(f & VIRTIO_BLK_F_RO, 0n);
@@ -73,6 +73,9 @@ test("registers: identity, offered features, config space in bytes, halfwords an
   assert.equal(cfg(1, 2), 0x1234);
   assert.equal(cfg(20, 4), 512); // blk_size
   assert.equal(cfg(12, 4), 254); // seg_max
+  // The discard and write-zeroes limits, as QEMU 7.2 gives them.
+  assert.deepEqual([cfg(36, 4), cfg(40, 4), cfg(44, 4), cfg(48, 4), cfg(52, 4), cfg(56, 1)],
+    [0x3fffff, 1, 1, 0x3fffff, 1, 1]);
   assert.equal(cfg(0x100, 4), 0xffffffff); // beyond the config space
   assert.equal(drv.r(R.ConfigGeneration), 0);
   // Control registers are 32-bit only.
@@ -153,8 +156,8 @@ test("GET_ID answers the serial, NUL-terminated, at most 20 bytes", () => {
 
 test("an unknown request type answers UNSUPP", () => {
   const { drv, q } = setup();
-  assert.equal(request(drv, q, header(11 /* DISCARD, not offered */), [], 0).status, St.UNSUPP);
   assert.equal(request(drv, q, header(0x1234), [], 0).status, St.UNSUPP);
+  assert.equal(request(drv, q, header(12 /* GET_LIFETIME, not offered */), [], 0).status, St.UNSUPP);
 });
 
 test("out-of-range and misaligned transfers answer IOERR", () => {
@@ -163,6 +166,44 @@ test("out-of-range and misaligned transfers answer IOERR", () => {
   assert.equal(request(drv, q, header(T.IN, 2 ** 40), [], 512).status, St.IOERR);
   assert.equal(request(drv, q, header(T.OUT, 0), [pattern(100, 0)], 0).status, St.IOERR);
   assert.equal(request(drv, q, header(T.IN, SECTORS - 1), [], 512).status, St.OK);
+});
+
+/** One struct virtio_blk_discard_write_zeroes. */
+function segment(sector: number, count: number, flags = 0): Uint8Array {
+  const b = new Uint8Array(16);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, sector >>> 0, true);
+  v.setUint32(4, Math.floor(sector / 2 ** 32), true);
+  v.setUint32(8, count, true);
+  v.setUint32(12, flags, true);
+  return b;
+}
+
+test("WRITE_ZEROES zeroes its range (unmap allowed or not); DISCARD reaches the backend", () => {
+  const { drv, q, disk } = setup();
+  disk.data.fill(0xee);
+  assert.equal(request(drv, q, header(T.WRITE_ZEROES), [segment(2, 3)], 0).status, St.OK);
+  assert.equal(request(drv, q, header(T.WRITE_ZEROES), [segment(10, 1, 1)], 0).status, St.OK);
+  for (let s = 0; s < SECTORS; s++) {
+    const zero = (s >= 2 && s < 5) || s === 10;
+    assert.equal(disk.data[s * 512 + 17], zero ? 0 : 0xee, `sector ${s}`);
+  }
+  assert.equal(request(drv, q, header(T.DISCARD), [segment(SECTORS - 4, 4)], 0).status, St.OK);
+  assert.deepEqual(disk.discards, [[(SECTORS - 4) * 512, 4 * 512]]);
+});
+
+test("DISCARD and WRITE_ZEROES refuse what QEMU refuses", () => {
+  const { drv, q, disk } = setup();
+  const status = (type: number, ...segs: Uint8Array[]): number => request(drv, q, header(type), segs, 0).status;
+  assert.equal(status(T.DISCARD, segment(0, 1, 1)), St.UNSUPP, "unmap flag on a discard");
+  assert.equal(status(T.WRITE_ZEROES, segment(0, 1, 2)), St.UNSUPP, "unknown flag");
+  assert.equal(status(T.WRITE_ZEROES, segment(0, 1), segment(4, 1)), St.UNSUPP, "two segments (max_write_zeroes_seg is 1)");
+  assert.equal(status(T.DISCARD, segment(SECTORS - 1, 2)), St.IOERR, "past the end");
+  assert.equal(status(T.DISCARD, segment(2 ** 40, 1)), St.IOERR, "far past the end");
+  assert.equal(status(T.WRITE_ZEROES, segment(0, MAX_ZERO_DISCARD_SECTORS + 1)), St.IOERR, "over the limit");
+  assert.deepEqual(disk.discards, []);
+  const ro = setup(new MemoryDisk(SECTORS * 512, true));
+  assert.equal(request(ro.drv, ro.q, header(T.WRITE_ZEROES), [segment(0, 1)], 0).status, St.IOERR, "read-only");
 });
 
 test("a read-only image offers VIRTIO_BLK_F_RO and rejects writes with IOERR", () => {
@@ -191,6 +232,14 @@ function assertNeedsReset(drv: VirtioDriver): void {
   assert.equal(drv.r(R.ConfigGeneration), 1);
   assert.equal(drv.log.length, 1);
 }
+
+test("a DISCARD without its segment is a broken driver, as on QEMU: DEVICE_NEEDS_RESET", () => {
+  const { drv, q } = setup();
+  q.post([header(T.DISCARD), new Uint8Array(8)], [1]);
+  q.notify();
+  assert.deepEqual(q.takeUsed(), []);
+  assertNeedsReset(drv);
+});
 
 test("a descriptor loop sets DEVICE_NEEDS_RESET instead of hanging; a reset recovers", () => {
   const { drv, q } = setup();
