@@ -418,8 +418,9 @@ function hostfwdCommand(c: Cursor, env: HmpEnv, add: boolean): void {
   const second = word(c);
   if (!c.atEnd()) throw new HmpError(`${add ? "hostfwd_add" : "hostfwd_remove"}: extraneous characters at the end of line`);
   const [id, rule] = second === undefined ? [undefined, first] : [first, second];
-  const err = env.hub.machine.network?.hostfwd(add, id, rule)
-    ?? (id === undefined ? "invalid device specified" : `unrecognized netdev id '${id}'`);
+  const network = env.hub.machine.network;
+  const err = network !== undefined ? network.hostfwd(add, id, rule)
+    : id === undefined ? "invalid device specified" : `unrecognized netdev id '${id}'`;
   if (err !== undefined) env.print(`${err}\n`);
 }
 
@@ -671,7 +672,8 @@ const COMMANDS: HmpCommand[] = [
       const state = word(c);
       if (state !== "on" && state !== "off") throw new HmpError("Expected 'on' or 'off'");
       if (!c.atEnd()) throw new HmpError("set_link: extraneous characters at the end of line");
-      const err = env.hub.machine.network?.setLink(name, state === "on") ?? `Device '${name}' not found`;
+      const network = env.hub.machine.network;
+      const err = network === undefined ? `Device '${name}' not found` : network.setLink(name, state === "on");
       if (err !== undefined) env.print(`Error: ${err}\n`);
     },
   },

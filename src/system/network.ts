@@ -32,18 +32,16 @@ export class MachineNetwork implements NetworkControl {
     this.nics.push({ ...nic, name: nic.id !== "" ? nic.id : `${nic.model}.${same}` });
   }
 
+  /** QEMU walks its clients in creation order (every netdev before the NICs): a netdev without a NIC, then each NIC with its netdev. */
   infoText(): string {
     let out = "";
-    const joined = new Set<NetBackend>();
-    for (const n of this.nics) {
-      out += `${n.name}: index=0,type=nic,model=${n.model},macaddr=${formatMac(n.device.mac)}\n`;
-      if (n.backend !== undefined) {
-        joined.add(n.backend);
-        out += ` \\ ${n.backend.id}: index=0,type=${n.backend.type},${n.backend.info()}\n`;
-      }
-    }
+    const joined = new Set(this.nics.map((n) => n.backend));
     for (const b of this.netdevs) {
       if (!joined.has(b)) out += `${b.id}: index=0,type=${b.type},${b.info()}\n`;
+    }
+    for (const n of this.nics) {
+      out += `${n.name}: index=0,type=nic,model=${n.model},macaddr=${formatMac(n.device.mac)}\n`;
+      if (n.backend !== undefined) out += ` \\ ${n.backend.id}: index=0,type=${n.backend.type},${n.backend.info()}\n`;
     }
     return out;
   }
