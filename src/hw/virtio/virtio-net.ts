@@ -52,8 +52,6 @@ const CTRL_QUEUE_SIZE = 64;
 export const MAC_TABLE_ENTRIES = 64;
 /** The largest frame either way: 64 KiB of payload plus an Ethernet header with a VLAN tag. */
 export const MAX_FRAME = 65536 + 18;
-/** Frames sent in one notification before the rest waits for the next turn (QEMU's tx_burst). */
-const TX_BURST = 256;
 
 const HDR_LEGACY = 10;
 const HDR_MRG = 12;
@@ -183,9 +181,8 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
 
   private transmit(vq: Virtqueue): void {
     const hdr = this.headerSize();
-    for (let n = 0; n < TX_BURST; n++) {
-      const chain = vq.pop();
-      if (chain === undefined) return;
+    // Bounded by the queue: the guest cannot add buffers while the device runs.
+    for (let chain = vq.pop(); chain !== undefined; chain = vq.pop()) {
       const len = chain.readableLength - hdr;
       // A chain without its header is the driver's bug (QEMU stops the device too).
       if (len < 0) {
@@ -228,9 +225,8 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
       if (!mergeable) break;
     }
     if (room < need) {
-      // One buffer per frame without MRG_RXBUF: one too small drops the frame (QEMU's "truncated" error is a driver bug).
-      rx.push(chains[0], 0);
-      host.queueUsed(rx);
+      // One buffer per frame without MRG_RXBUF: a frame bigger than it is dropped, the buffer left for the next.
+      rx.unpop(1);
       return true;
     }
     const whole = new Uint8Array(need);

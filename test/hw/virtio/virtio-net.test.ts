@@ -104,6 +104,18 @@ test("receive into mergeable buffers: a frame split over three, num_buffers 3, t
   assert.equal(drv.ackInterrupt() & 1, 1, "a used-buffer interrupt");
 });
 
+test("without MRG_RXBUF: one buffer per frame, num_buffers 1; a frame bigger than the buffer is dropped and the buffer kept", () => {
+  const { nic, rx, drv } = setup((f) => f & ~VIRTIO_NET_F_MRG_RXBUF);
+  assert.equal(nic.headerSize(), 12, "VERSION_1 keeps num_buffers");
+  const p = rx.post([], [300]);
+  rx.notify();
+  assert.equal(nic.deliver(frame([...MAC], 400)), true, "dropped");
+  assert.equal(rx.takeUsed().length, 0);
+  assert.equal(nic.deliver(frame([...MAC], 200)), true);
+  assert.deepEqual(rx.takeUsed(), [{ id: p.head, len: 212 }]);
+  assert.equal(drv.ram.bytes(p.writable[0], 12)[10], 1);
+});
+
 test("no receive buffers: deliver refuses and keeps nothing; posting buffers calls resume", () => {
   const { nic, rx, be } = setup();
   const f = frame([...MAC], 1000);
