@@ -69,15 +69,18 @@ async function up(con: Console, addr: string): Promise<void> {
 }
 
 /** `to` listens, `from` sends KIB KiB of random bytes; the sums must agree. */
-async function transfer(from: Console, to: Console, toAddr: string, port: number): Promise<void> {
+async function transfer(from: Console, to: Console, toAddr: string, port: number): Promise<number> {
   await sh(to, `rm -f /tmp/r; (nc -l -p ${port} > /tmp/r; echo DONE-${port}) &`);
+  const start = Date.now();
   const sent = await sh(from, `dd if=/dev/urandom of=/tmp/d bs=1024 count=${KIB} 2>/dev/null; md5sum /tmp/d; `
     + `nc -w 5 ${toAddr} ${port} < /tmp/d; echo rc=$?`);
   const sum = /^([0-9a-f]{32})\s/m.exec(sent)?.[1];
   assert.ok(sum !== undefined, `no md5sum from the sender:\n${sent}`);
   await to.expect(`DONE-${port}`, STEP_MS);
+  const ms = Date.now() - start;
   const got = await sh(to, "md5sum /tmp/r; wc -c < /tmp/r");
   assert.match(got, new RegExp(`^${sum}\\s`, "m"), `the receiver has other bytes:\n${got}\nsender:\n${sent}`);
+  return ms;
 }
 
 async function ping(from: Console, to: string): Promise<void> {
@@ -91,21 +94,34 @@ async function powerOff(con: Console): Promise<void> {
   assert.deepEqual(status, { code: 0, signal: null }, `the emulator ended with ${describeStatus(status)}\n${con.tail()}`);
 }
 
+/** HMP `info network` through Ctrl-A c on the multiplexed console, and back to the shell. */
+async function infoNetwork(con: Console): Promise<string> {
+  con.send("\x01c");
+  await con.expect("(qemu) ", STEP_MS);
+  con.send("info network\n");
+  const reply = (await con.expect("(qemu) ", STEP_MS)).replace(/\r/g, "");
+  con.send("\x01c\n");
+  await con.expect(PROMPT, STEP_MS);
+  return reply.slice(reply.indexOf("\n") + 1, reply.length - "(qemu) ".length);
+}
+
 /** Boot the listener, then the connector once the listener runs; both to a shell with an address. */
-async function wire(t: TestContext, a: { emu: string; args: string[] }, b: { emu: string; args: string[] }): Promise<void> {
+async function wire(t: TestContext, a: { emu: string; args: string[]; info: RegExp }, b: { emu: string; args: string[] }): Promise<void> {
   const ca = boot(a.emu, "a", a.args);
   let cb: Console | undefined;
   try {
     await ca.expect("OpenSBI", STEP_MS);
     cb = boot(b.emu, "b", b.args);
     await Promise.all([ca.expect(PROMPT, STEP_MS), cb.expect(PROMPT, STEP_MS)]);
+    const info = await infoNetwork(ca);
+    assert.match(info, a.info, "the listener's info network");
     await up(ca, "10.0.9.1");
     await up(cb, "10.0.9.2");
     await ping(ca, "10.0.9.2");
     await ping(cb, "10.0.9.1");
-    await transfer(ca, cb, "10.0.9.2", 5001);
-    await transfer(cb, ca, "10.0.9.1", 5002);
-    t.diagnostic(`${KIB} KiB each way, md5sums equal`);
+    const ab = await transfer(ca, cb, "10.0.9.2", 5001);
+    const ba = await transfer(cb, ca, "10.0.9.1", 5002);
+    t.diagnostic(`${KIB} KiB each way, md5sums equal: a to b in ${ab} ms, b to a in ${ba} ms (nc -w 5 included)`);
     await powerOff(ca);
     await powerOff(cb);
   } finally {
@@ -119,7 +135,10 @@ test("a tsemu guest and a QEMU guest on one -netdev socket wire: ping and nc bot
   if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
   const port = await freePort();
   await wire(t,
-    { emu: TSEMU, args: ["-netdev", `socket,id=n0,listen=127.0.0.1:${port}`, "-device", nic(TSEMU, "n0", "52:54:00:aa:00:01")] },
+    {
+      emu: TSEMU, args: ["-netdev", `socket,id=n0,listen=127.0.0.1:${port}`, "-device", nic(TSEMU, "n0", "52:54:00:aa:00:01")],
+      info: /^virtio-net-pci\.0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:aa:00:01\n \\ n0: index=0,type=socket,socket: connection from 127\.0\.0\.1:\d+\n$/,
+    },
     { emu: QEMU, args: ["-netdev", `socket,id=n0,connect=127.0.0.1:${port}`, "-device", nic(QEMU, "n0", "52:54:00:aa:00:02")] });
 });
 
@@ -128,6 +147,9 @@ test("two tsemu guests on one -netdev stream wire: ping and nc both ways", async
   const port = await freePort();
   const addr = `addr.type=inet,addr.host=127.0.0.1,addr.port=${port}`;
   await wire(t,
-    { emu: TSEMU, args: ["-netdev", `stream,id=n0,server=on,${addr}`, "-device", nic(TSEMU, "n0", "52:54:00:aa:00:03")] },
+    {
+      emu: TSEMU, args: ["-netdev", `stream,id=n0,server=on,${addr}`, "-device", nic(TSEMU, "n0", "52:54:00:aa:00:03")],
+      info: /^virtio-net-pci\.0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:aa:00:03\n \\ n0: index=0,type=stream,tcp:127\.0\.0\.1:\d+\n$/,
+    },
     { emu: TSEMU, args: ["-netdev", `stream,id=n0,server=off,${addr}`, "-device", nic(TSEMU, "n0", "52:54:00:aa:00:04")] });
 });
