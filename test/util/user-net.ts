@@ -71,9 +71,11 @@ async function bootUser(s: UserNetSetup, netdev: string): Promise<Console> {
   return con;
 }
 
-async function dhcp(con: Console, s: UserNetSetup): Promise<void> {
+/** With restrict=on the DHCP server names no router and no DNS server (QEMU 7.2's slirp), so only the address is checked then. */
+async function dhcp(con: Console, s: UserNetSetup, restricted = false): Promise<void> {
   const out = await shell(con, "udhcpc -i eth0 -n -q -t 5 2>&1; ip -4 addr show eth0; cat /etc/resolv.conf; ip route", PROMPT, s.stepMs);
   assert.match(out, /inet 10\.0\.2\.15\/24/, `no DHCP lease of 10.0.2.15:\n${out}`);
+  if (restricted) return;
   assert.match(out, /default via 10\.0\.2\.2 dev eth0/, `no default route:\n${out}`);
   assert.match(out, /nameserver 10\.0\.2\.3/, `no resolv.conf:\n${out}`);
 }
@@ -117,7 +119,7 @@ export async function userNetScenario(s: UserNetSetup, diag: (m: string) => void
     fwd = await freePort();
     con = await bootUser(s, `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${fwd}-:8080`);
     try {
-      await dhcp(con, s);
+      await dhcp(con, s, true);
       const out = await shell(con, `wget -q -T 5 -O /dev/null http://10.0.2.2:${server.port}/blob; echo rc=$?`, PROMPT, s.stepMs);
       assert.doesNotMatch(out, /rc=0/, `restrict=on let the download through:\n${out}`);
       await hostfwdFetch(con, s, fwd);
