@@ -68,9 +68,13 @@ async function up(con: Console, addr: string): Promise<void> {
   assert.match(out, /OK/, `eth0 did not come up:\n${out}`);
 }
 
-/** `to` listens, `from` sends KIB KiB of random bytes; the sums must agree. */
+/**
+ * `to` listens, `from` sends KIB KiB of random bytes; the sums must agree.  The
+ * listener runs in the background with its stdin from /dev/null (reading the
+ * console from the background would stop it with SIGTTIN).
+ */
 async function transfer(from: Console, to: Console, toAddr: string, port: number): Promise<number> {
-  await sh(to, `rm -f /tmp/r; (nc -l -p ${port} > /tmp/r; echo DONE-${port}) &`);
+  await sh(to, `rm -f /tmp/r; (nc -l -p ${port} < /dev/null > /tmp/r; echo DONE-${port}) &`);
   const start = Date.now();
   const sent = await sh(from, `dd if=/dev/urandom of=/tmp/d bs=1024 count=${KIB} 2>/dev/null; md5sum /tmp/d; `
     + `nc -w 5 ${toAddr} ${port} < /tmp/d; echo rc=$?`);
@@ -121,7 +125,7 @@ async function wire(t: TestContext, a: { emu: string; args: string[]; info: RegE
     await ping(cb, "10.0.9.1");
     const ab = await transfer(ca, cb, "10.0.9.2", 5001);
     const ba = await transfer(cb, ca, "10.0.9.1", 5002);
-    t.diagnostic(`${KIB} KiB each way, md5sums equal: a to b in ${ab} ms, b to a in ${ba} ms (nc -w 5 included)`);
+    t.diagnostic(`${KIB} KiB each way, md5sums equal: a to b in ${ab} ms, b to a in ${ba} ms (dd, md5sum and nc)`);
     await powerOff(ca);
     await powerOff(cb);
   } finally {
