@@ -5,6 +5,7 @@
  */
 import * as net from "node:net";
 import * as dgram from "node:dgram";
+import * as fs from "node:fs";
 import type { DatagramSocket, NetAddress, NetHost, StreamEvents, StreamListener, StreamPeer } from "../net/net-host.js";
 import { errnoText } from "./socket.js";
 
@@ -54,6 +55,12 @@ export function nodeNetHost(log: (message: string) => void): NetHost {
   return {
     log,
     listen: (addr, accept) => new Promise<StreamListener>((resolve, reject) => {
+      // A socket file left by an earlier run is replaced, as QEMU does (anything else at the path is an error).
+      if (addr.kind === "unix") {
+        try {
+          if (fs.lstatSync(addr.path).isSocket()) fs.unlinkSync(addr.path);
+        } catch { /* nothing there */ }
+      }
       const server = net.createServer((s) => {
         const peer = new NodeStreamPeer(s, remoteOf(s, addr));
         wire(s, accept(peer));

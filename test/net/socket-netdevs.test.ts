@@ -8,6 +8,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import * as dgram from "node:dgram";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { FrameReader, frameWithLength, MAX_STREAM_FRAME } from "../../src/net/frame-stream.js";
 import { netdevTypes } from "../../src/system/netdevs.js";
 import { nodeNetHost } from "../../src/host/net-sockets.js";
@@ -140,6 +143,30 @@ test("frames are held while the frontend has no buffers, and delivered in order 
   } finally {
     client.close();
     server.close();
+  }
+});
+
+test("-netdev stream over a Unix socket: addr.type=unix, QEMU's info text", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-net-"));
+  const sock = path.join(dir, "wire.sock");
+  const host = nodeNetHost(() => {});
+  const types = netdevTypes();
+  const opts = (server: string): Map<string, string> => new Map([["server", server], ["addr.type", "unix"], ["addr.path", sock]]);
+  const server = await types.create("stream", "s", opts("on"), host);
+  const client = await types.create("stream", "c", opts("off"), host);
+  try {
+    const fs1 = frontend();
+    server.attach(fs1);
+    client.attach(frontend());
+    await until(() => server.info() === `unix:${sock}`, "the server's peer");
+    assert.equal(client.info(), `unix:${sock}`);
+    client.send(new Uint8Array(1514).fill(9));
+    await until(() => fs1.frames.length === 1, "a frame over the Unix socket");
+    assert.equal(fs1.frames[0].length, 1514);
+  } finally {
+    client.close();
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
