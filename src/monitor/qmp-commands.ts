@@ -198,6 +198,14 @@ const COMMANDS: QmpCommand[] = [
       return {};
     },
   },
+  {
+    name: "query-rx-filter", args: [{ name: "name", type: "str", optional: true }],
+    run: (a, { machine }) => {
+      const r = machine.network === undefined ? [] : machine.network.rxFilters(a.name as string | undefined);
+      if (typeof r === "string") throw new QmpError("GenericError", r);
+      return r as unknown as Json;
+    },
+  },
   { name: "query-block", args: [], run: (_a, { machine }) => blockInfo(machine) },
   { name: "query-pci", args: [], run: (_a, { machine }) => [{ bus: 0, devices: machine.pciDevices().map(pciInfo) }] },
   {

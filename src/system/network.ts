@@ -15,7 +15,27 @@ export interface NetworkControl {
   setLink(name: string, up: boolean): string | undefined;
   /** hostfwd_add / hostfwd_remove: an error text, or undefined. */
   hostfwd(add: boolean, netdevId: string | undefined, rule: string): string | undefined;
+  /** query-rx-filter: every NIC's filter, or the one named; an error text when the name is not a NIC. */
+  rxFilters(name?: string): RxFilterInfo[] | string;
 }
+
+/** One NIC's receive filter as QEMU's query-rx-filter reports it. */
+export interface RxFilterInfo {
+  name: string;
+  promiscuous: boolean;
+  multicast: "normal" | "none" | "all";
+  unicast: "normal" | "none" | "all";
+  vlan: "all";
+  "broadcast-allowed": boolean;
+  "multicast-overflow": boolean;
+  "unicast-overflow": boolean;
+  "main-mac": string;
+  "vlan-table": readonly number[];
+  "unicast-table": string[];
+  "multicast-table": string[];
+}
+
+const ALL_VLANS: readonly number[] = Array.from({ length: 4096 }, (_, i) => 4095 - i);
 
 export class MachineNetwork implements NetworkControl {
   /** In creation order; `name` is the id or MODEL.N (N counting NICs of that model, as QEMU's assign_name). */
@@ -55,6 +75,26 @@ export class MachineNetwork implements NetworkControl {
     }
     if (this.netdevs.some((b) => b.id === name)) return undefined; // no NIC to tell
     return `Device '${name}' not found`;
+  }
+
+  rxFilters(name?: string): RxFilterInfo[] | string {
+    if (name !== undefined && !this.nics.some((n) => n.name === name)) {
+      return this.netdevs.some((b) => b.id === name) ? `net client(${name}) isn't a NIC` : `invalid net client name: ${name}`;
+    }
+    return this.nics.filter((n) => name === undefined || n.name === name).map((n) => {
+      const f = n.device.filter;
+      return {
+        name: n.name, promiscuous: f.promisc,
+        multicast: f.nomulti ? "none" : f.allmulti ? "all" : "normal",
+        unicast: f.nouni ? "none" : f.alluni ? "all" : "normal",
+        // No VLAN filtering is offered: every VLAN passes, and QEMU lists them all, highest first.
+        vlan: "all",
+        // QEMU 7.2 reports the NOBCAST flag under this name (false at reset, when broadcast is let through).
+        "broadcast-allowed": f.nobcast, "multicast-overflow": f.multiOverflow, "unicast-overflow": f.uniOverflow,
+        "main-mac": formatMac(n.device.mac), "vlan-table": ALL_VLANS,
+        "unicast-table": f.unicast.map(formatMac), "multicast-table": f.multicast.map(formatMac),
+      };
+    });
   }
 
   hostfwd(add: boolean, netdevId: string | undefined, rule: string): string | undefined {

@@ -102,3 +102,38 @@ test("network option errors: one line, status 1, QEMU's words", () => {
     assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
   }
 });
+
+/** QMP commands on a stopped machine over stdio; the parsed replies (events skipped). */
+async function qmp(emu: string, args: string[], commands: object[]): Promise<unknown[]> {
+  const con = new Console([emu, "-M", "virt", "-S", "-display", "none", "-serial", "none", "-qmp", "stdio", ...args]);
+  try {
+    await con.expect(/"QMP"[^\n]*\n/, STEP_MS);
+    const replies: unknown[] = [];
+    for (const c of [{ execute: "qmp_capabilities" }, ...commands]) {
+      con.send(`${JSON.stringify(c)}\n`);
+      for (;;) {
+        const line = (await con.expect("\n", STEP_MS)).trim();
+        const msg = JSON.parse(line) as Record<string, unknown>;
+        if (!("event" in msg)) { replies.push(msg); break; }
+      }
+    }
+    con.send(`${JSON.stringify({ execute: "quit" })}\n`);
+    await con.waitExit(STEP_MS);
+    return replies.slice(1);
+  } finally {
+    con.kill();
+  }
+}
+
+test("QMP query-rx-filter and set_link answer as QEMU's", async (t) => {
+  if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
+  const port = await freePort();
+  const args = (emu: string): string[] => ["-netdev", `socket,id=n0,listen=127.0.0.1:${port}`,
+    "-device", rom(emu, "virtio-net-pci,netdev=n0,id=nic0,mac=52:54:00:01:02:03")];
+  const commands = [{ execute: "query-rx-filter" }, { execute: "query-rx-filter", arguments: { name: "n0" } },
+    { execute: "query-rx-filter", arguments: { name: "nosuch" } }, { execute: "set_link", arguments: { name: "nic0", up: false } },
+    { execute: "set_link", arguments: { name: "nosuch", up: false } }];
+  const q = await qmp(QEMU, args(QEMU), commands);
+  const ts = await qmp(TSEMU, args(TSEMU), commands);
+  assert.deepEqual(ts, q);
+});
