@@ -39,7 +39,7 @@ cache="$TSEMU_CACHE_DIR/initramfs"
 epoch=0
 # Applets that /init, /etc/inittab and the console session run.
 required_applets=(sh init cttyhack mount umount mkdir chmod hostname uname sed printf
-  poweroff reboot halt sync)
+  poweroff reboot halt sync ip)
 
 [ -x "$overlay/init" ] || tsemu_die "$overlay/init is missing or not executable"
 

@@ -35,6 +35,23 @@ export interface DeviceOption {
   spec: string;
 }
 
+/** -netdev TYPE,id=ID,... */
+export interface NetdevOption {
+  type: string;
+  id?: string;
+  /** The options after TYPE (id included). */
+  options: Map<string, string>;
+  spec: string;
+}
+
+/** -nic TYPE[,model=..][,mac=..][,backend options]: a netdev and a NIC joined to it. */
+export interface NicOption {
+  netdev: NetdevOption;
+  model?: string;
+  mac?: string;
+  spec: string;
+}
+
 /** Where a character device's bytes go: a terminal, nothing, or a listening socket. */
 export type CharBackend =
   | { kind: "stdio"; mux: boolean }
@@ -96,6 +113,10 @@ export interface SystemOptions {
   rtcBase?: number;
   /** -rtc clock=vm: the RTC advances with guest time. */
   rtcClockVm?: boolean;
+  netdevs: NetdevOption[];
+  nics: NicOption[];
+  /** -nic none or -net none: no network at all. */
+  netNone: boolean;
   action: "run" | "help" | "version";
 }
 
@@ -149,13 +170,10 @@ const FLAGS = new Set(["-nographic", "-no-reboot", "-no-shutdown", "-snapshot", 
 /** Options that take an argument (an option in neither set is invalid). */
 const WITH_ARGUMENT = new Set(["-M", "-machine", "-cpu", "-accel", "-m", "-smp", "-bios", "-kernel", "-initrd",
   "-append", "-dtb", "-serial", "-display", "-monitor", "-drive", "-blockdev", "-device", "-icount", "-d", "-D", "-name", "-rtc",
-  "-qmp", "-qmp-pretty", "-chardev", "-mon", "-gdb"]);
+  "-qmp", "-qmp-pretty", "-chardev", "-mon", "-gdb", "-netdev", "-nic", "-net"]);
 /** Options that are known but not supported (yet): they fail with a clear line. */
 const UNSUPPORTED = new Map<string, string>([
   ["-enable-kvm", "KVM is not available: tsemu emulates in software (drop -enable-kvm)"],
-  ["-netdev", "networking is not supported yet"],
-  ["-nic", "networking is not supported yet"],
-  ["-net", "networking is not supported yet"],
   ["-loadvm", "snapshots are not supported yet"],
   ["-incoming", "migration is not supported yet"],
 ]);
@@ -164,7 +182,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
   const o: SystemOptions = {
     machine: "", aia: "none", ramSize: 128 * MiB, smp: 1, bios: "default", serial: [], display: "default", nographic: false,
     noReboot: false, noShutdown: false, drives: [], devices: [], snapshot: false, debug: [], action: "run", startPaused: false,
-    chardevs: [], monitors: [], monitorGiven: false,
+    chardevs: [], monitors: [], monitorGiven: false, netdevs: [], nics: [], netNone: false,
   };
   const blockdevs: string[] = [];
   /** QEMU numbers the chardevs that -monitor and -qmp create across both options. */
@@ -260,6 +278,29 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
       case "-snapshot": o.snapshot = true; break;
       case "-drive": o.drives.push(parseDrive(arg)); break;
       case "-blockdev": blockdevs.push(arg); break;
+      case "-netdev": {
+        const kv = parseKeyValues(arg, "type");
+        const type = kv.get("type") ?? "";
+        kv.delete("type");
+        o.netdevs.push({ type, id: kv.get("id"), options: kv, spec: `-netdev ${arg}` });
+        break;
+      }
+      case "-nic": {
+        const kv = parseKeyValues(arg, "type");
+        const type = kv.get("type") ?? "";
+        kv.delete("type");
+        if (type === "none") { o.netNone = true; break; }
+        const model = kv.get("model");
+        const mac = kv.get("mac");
+        kv.delete("model");
+        kv.delete("mac");
+        o.nics.push({ netdev: { type, id: kv.get("id"), options: kv, spec: `-nic ${arg}` }, model, mac, spec: `-nic ${arg}` });
+        break;
+      }
+      case "-net":
+        if (arg !== "none") throw new OptionError(`-net ${arg}: tsemu has only -net none (use -netdev with -device, or -nic)`);
+        o.netNone = true;
+        break;
       case "-device": {
         const kv = parseKeyValues(arg, "driver");
         const driver = kv.get("driver") ?? "";
@@ -465,6 +506,13 @@ goldfish RTC, sifive_test, virtio-mmio, PCIe with virtio-pci).  Options, as in q
 -blockdev driver=qcow2|raw,node-name=N,file.driver=file,file.filename=IMG  with  -device ...,drive=N
 -device TYPE[,PROP=VALUE...]  a device: virtio-blk-pci, virtio-rng-pci, virtio-blk-device,
                          virtio-rng-device; -device help lists them, -device TYPE,help their properties
+-netdev socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT|udp=HOST:PORT,localaddr=HOST:PORT
+-netdev stream,id=ID,server=on|off,addr.type=inet,addr.host=H,addr.port=P (or addr.type=unix,addr.path=P)
+-netdev dgram,id=ID,local.type=inet,local.host=H,local.port=P,remote.type=inet,remote.host=H,remote.port=P
+                         a network backend, for -device virtio-net-pci,netdev=ID[,mac=MAC]
+                         (or virtio-net-device, on virtio-mmio)
+-nic TYPE[,model=virtio-net-pci|virtio-net-device][,mac=MAC][,backend options]  a backend and its NIC
+-nic none, -net none     no network
 -snapshot                writes to disk images go to temporary qcow2 overlays, dropped at exit
 -accel tcg|interp[,prop=value...]  the engine: tcg translates hot code to WebAssembly
                          (tb-size=MiB, threshold=N, batch=N), interp only interprets

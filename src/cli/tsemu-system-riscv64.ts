@@ -31,6 +31,11 @@ import { RunControl } from "../monitor/runstate.js";
 import type { BlockDeviceInfo, ChardevInfo, MachineControl, QtreeDevice } from "../monitor/machine.js";
 import { disassembleBytes, riscvCpuView } from "../monitor/target-riscv.js";
 import type { HmpSession } from "../monitor/hmp.js";
+import { NetdevError, type NetBackend, type NetFrontend } from "../net/net-client.js";
+import { netdevTypes } from "../system/netdevs.js";
+import { MachineNetwork } from "../system/network.js";
+import { nodeNetHost } from "../host/net-sockets.js";
+import type { NetdevOption } from "./system-options.js";
 
 const PROG = "tsemu-system-riscv64";
 const DEFAULT_BIOS = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
@@ -130,7 +135,7 @@ function openDrives(o: SystemOptions): Drives {
 }
 
 /** The devices of -device and -drive if=virtio, created through the device registry as QEMU's qdev does. */
-function makeDevices(o: SystemOptions, drives: Drives): { virtio: VirtioDevice[]; pci: PciPlug[] } {
+function makeDevices(o: SystemOptions, drives: Drives, net: Net): { virtio: VirtioDevice[]; pci: PciPlug[] } {
   const registry = virtDevices();
   const virtio: VirtioDevice[] = [];
   const pci: PciPlug[] = [];
@@ -142,6 +147,9 @@ function makeDevices(o: SystemOptions, drives: Drives): { virtio: VirtioDevice[]
       const info = drives.info.find((i) => i.backend === b);
       if (info !== undefined) info.qdev = `/machine/peripheral-anon/device[${anonymous}]/virtio-backend`;
     },
+    netdevs: net.byId, usedNetdevs: new Set(),
+    defaultMac: () => Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, (0x56 + net.macIndex++) & 0xff),
+    nicCreated: (nic) => net.machine.addNic(nic),
   };
   const create = (driver: string, props: Map<string, string>, spec: string): void => {
     const type = registry.find(driver);
@@ -167,11 +175,85 @@ function makeDevices(o: SystemOptions, drives: Drives): { virtio: VirtioDevice[]
     }
     create(dev.driver, dev.props, dev.spec);
   }
+  // -nic: a NIC for each (after -device, as QEMU creates its NICs with the board).
+  for (const nic of net.nics) {
+    const props = new Map([["netdev", nic.netdevId]]);
+    if (nic.mac !== undefined) props.set("mac", nic.mac);
+    create(nic.model, props, nic.spec);
+  }
   // QEMU turns each if=virtio drive into a virtio-blk-pci after the -device options.
   for (const name of drives.virtio) {
     create("virtio-blk-pci", new Map([["drive", name]]), `virtio-blk-pci,drive=${name}`);
   }
   return { virtio, pci };
+}
+
+/** The network's backends and what -nic asked for. */
+interface Net {
+  byId: Map<string, NetBackend>;
+  machine: MachineNetwork;
+  nics: { netdevId: string; model: string; mac?: string; spec: string }[];
+  macIndex: number;
+}
+
+const NIC_MODELS = ["virtio-net-device", "virtio-net-pci"];
+
+/**
+ * The -netdev and -nic backends, made through the netdev registry.  Each is
+ * wrapped so that a frame delivered to the guest wakes the run loop (`wake`),
+ * as console input does when every hart waits in WFI.
+ */
+async function makeNetdevs(o: SystemOptions, wake: () => void): Promise<Net> {
+  const net: Net = { byId: new Map(), machine: new MachineNetwork(), nics: [], macIndex: 0 };
+  const registry = netdevTypes();
+  const host = nodeNetHost((m) => process.stderr.write(`${PROG}: ${m}\n`));
+  let anonymous = 0;
+  const make = async (nd: NetdevOption, id: string): Promise<NetBackend> => {
+    if (net.byId.has(id)) fail(`${nd.spec}: Duplicate ID '${id}' for netdev`);
+    let b: NetBackend;
+    try {
+      b = await registry.create(nd.type, id, nd.options, host);
+    } catch (e) {
+      if (e instanceof NetdevError) fail(`${nd.spec}: ${e.message}`);
+      throw e;
+    }
+    const wrapped = wakingBackend(b, wake);
+    net.byId.set(id, wrapped);
+    net.machine.addNetdev(wrapped);
+    return wrapped;
+  };
+  for (const nd of o.netdevs) {
+    if (nd.type === "") fail(`${nd.spec}: Parameter 'type' is missing`);
+    if (nd.id === undefined) fail(`${nd.spec}: Parameter 'id' is missing`);
+    await make(nd, nd.id);
+  }
+  for (const nic of o.nics) {
+    if (nic.model === "help" || nic.netdev.type === "help") {
+      process.stdout.write(`Supported NIC models:\n${NIC_MODELS.join("\n")}\n`);
+      process.exit(0);
+    }
+    const model = nic.model === undefined ? "virtio-net-pci" : nic.model === "virtio-net" ? "virtio-net-pci" : nic.model;
+    if (!NIC_MODELS.includes(model)) fail(`${nic.spec}: unsupported NIC model '${model}' (use ${NIC_MODELS.join(" or ")})`);
+    const id = nic.netdev.id ?? `#net${anonymous++}`;
+    const opts = new Map(nic.netdev.options);
+    opts.delete("id");
+    await make({ ...nic.netdev, options: opts }, id);
+    net.nics.push({ netdevId: id, model, mac: nic.mac, spec: nic.spec });
+  }
+  return net;
+}
+
+/** The backend, with every frame it delivers to its frontend followed by a wake-up of the run loop. */
+function wakingBackend(b: NetBackend, wake: () => void): NetBackend {
+  const attach = b.attach.bind(b);
+  b.attach = (frontend: NetFrontend): void => attach({
+    deliver: (frame) => {
+      const taken = frontend.deliver(frame);
+      wake();
+      return taken;
+    },
+  });
+  return b;
 }
 
 function rtcSource(o: SystemOptions, ticks: () => number): () => bigint {
@@ -223,7 +305,7 @@ function actualSize(path: string): number {
   }
 }
 
-const VIRTIO_NAMES: Record<number, string> = { 2: "virtio-blk-device", 4: "virtio-rng-device" };
+const VIRTIO_NAMES: Record<number, string> = { 1: "virtio-net-device", 2: "virtio-blk-device", 4: "virtio-rng-device" };
 
 /**
  * Guest-physical reads for the monitor: RAM and the boot ROM directly; device
@@ -350,7 +432,13 @@ async function main(): Promise<void> {
   if (o.append !== undefined && kernel === undefined) fail("-append: requires -kernel");
 
   const drives = openDrives(o);
-  const devices = makeDevices(o, drives);
+  const wakeRef: { wake?: () => void } = {};
+  const net = await makeNetdevs(o, () => wakeRef.wake?.());
+  const devices = makeDevices(o, drives, net);
+  const joined = new Set(net.machine.nics.map((n) => n.backend));
+  for (const b of net.machine.netdevs) {
+    if (!joined.has(b)) process.stderr.write(`${PROG}: warning: netdev ${b.id} has no peer\n`);
+  }
 
   let log = (text: string): void => { process.stderr.write(text); };
   if (o.logFile !== undefined) {
@@ -417,6 +505,7 @@ async function main(): Promise<void> {
         try { d.flush(); d.close(); } catch { /* the guest's data was already flushed where it asked */ }
       }
       for (const l of listeners) l.close();
+      for (const b of net.machine.netdevs) b.close();
       restoreTty();
       process.exit(status);
     };
@@ -498,6 +587,7 @@ async function main(): Promise<void> {
     scheduled = true;
     setImmediate(step);
   };
+  wakeRef.wake = schedule;
   const step = (): void => {
     scheduled = false;
     if (exiting) return;
@@ -563,6 +653,7 @@ async function main(): Promise<void> {
       ...m.bus.mapped.map((r) => ({ name: r.name, base: r.base, size: r.size, kind: "i/o" as const })),
       { name: "riscv_virt_board.ram", base: VIRT.dram, size: o.ramSize, kind: "ram" as const },
     ],
+    network: net.machine,
     pciDevices: () => m.pcie.visible().map(([devfn, cfg]) => pciFunctionInfo(0, devfn, cfg, m.pciFunctions.get(devfn)?.id ?? "")),
     qtree: (): QtreeDevice[] => {
       const slots: QtreeDevice[] = m.virtio.map((v, i) => ({

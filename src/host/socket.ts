@@ -37,6 +37,12 @@ const ERRNO_TEXT: Record<string, string> = {
   ENAMETOOLONG: "File name too long",
   EINVAL: "Invalid argument",
   EPERM: "Operation not permitted",
+  ECONNREFUSED: "Connection refused",
+  ECONNRESET: "Connection reset by peer",
+  ETIMEDOUT: "Connection timed out",
+  EHOSTUNREACH: "No route to host",
+  ENETUNREACH: "Network is unreachable",
+  ENOTFOUND: "Name or service not known",
 };
 
 /** The C library's text for a Node error (as QEMU's messages show it). */

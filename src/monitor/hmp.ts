@@ -411,6 +411,19 @@ function u64Hex(v: bigint, width: number): string {
   return BigInt.asUintN(64, v).toString(16).padStart(width, "0");
 }
 
+/** hostfwd_add / hostfwd_remove [netdev_id] RULE: the backend's own hostfwd (-netdev user has one). */
+function hostfwdCommand(c: Cursor, env: HmpEnv, add: boolean): void {
+  const first = word(c);
+  if (first === undefined) throw new HmpError(`${add ? "hostfwd_add" : "hostfwd_remove"}: string expected`);
+  const second = word(c);
+  if (!c.atEnd()) throw new HmpError(`${add ? "hostfwd_add" : "hostfwd_remove"}: extraneous characters at the end of line`);
+  const [id, rule] = second === undefined ? [undefined, first] : [first, second];
+  const network = env.hub.machine.network;
+  const err = network !== undefined ? network.hostfwd(add, id, rule)
+    : id === undefined ? "invalid device specified" : `unrecognized netdev id '${id}'`;
+  if (err !== undefined) env.print(`${err}\n`);
+}
+
 /** `info pci`, as QEMU's hmp_info_pci_device prints each function. */
 function pciText(devices: PciFunctionInfo[]): string {
   let out = "";
@@ -503,6 +516,13 @@ const INFO: HmpCommand[] = [
     },
   },
   {
+    name: "network", params: "", help: "show the network state",
+    run: (c, env, self) => {
+      noArgs(c, self);
+      env.print(env.hub.machine.network?.infoText() ?? "");
+    },
+  },
+  {
     name: "pci", params: "", help: "show PCI info",
     run: (c, env, self) => {
       noArgs(c, self);
@@ -592,6 +612,16 @@ const COMMANDS: HmpCommand[] = [
     run: () => { /* dispatched in runHmpCommand */ },
   },
   {
+    name: "hostfwd_add", params: "[netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
+    help: "redirect TCP or UDP connections from host to guest (requires -net user)",
+    run: (c, env) => hostfwdCommand(c, env, true),
+  },
+  {
+    name: "hostfwd_remove", params: "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+    help: "remove host-to-guest TCP or UDP redirection",
+    run: (c, env) => hostfwdCommand(c, env, false),
+  },
+  {
     name: "memsave", params: "addr size file", help: "save to disk virtual memory dump starting at 'addr' of size 'size'",
     run: (c, env) => {
       const addr = expr(c, env);
@@ -633,6 +663,19 @@ const COMMANDS: HmpCommand[] = [
   {
     name: "quit|q", params: "", help: "quit the emulator",
     run: (c, env, self) => { noArgs(c, self); env.hub.machine.quit(); },
+  },
+  {
+    name: "set_link", params: "name on|off", help: "change the link status of a network adapter",
+    run: (c, env) => {
+      const name = word(c);
+      if (name === undefined) throw new HmpError("set_link: string expected");
+      const state = word(c);
+      if (state !== "on" && state !== "off") throw new HmpError("Expected 'on' or 'off'");
+      if (!c.atEnd()) throw new HmpError("set_link: extraneous characters at the end of line");
+      const network = env.hub.machine.network;
+      const err = network === undefined ? `Device '${name}' not found` : network.setLink(name, state === "on");
+      if (err !== undefined) env.print(`Error: ${err}\n`);
+    },
   },
   {
     name: "stop|s", params: "", help: "stop emulation",

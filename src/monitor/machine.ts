@@ -59,6 +59,8 @@ export interface QtreeDevice {
   bus?: { name: string; type: string; devices: QtreeDevice[] };
 }
 
+import type { NetworkControl } from "../system/network.js";
+
 export interface MachineControl {
   /** "riscv64" */
   readonly arch: string;
@@ -94,6 +96,8 @@ export interface MachineControl {
   qtree(): QtreeDevice[];
   /** The PCI functions of bus 0, in slot order (query-pci, info pci). */
   pciDevices(): PciFunctionInfo[];
+  /** NICs and netdevs (info network, set_link, hostfwd_add/remove); none: no network commands work. */
+  network?: NetworkControl;
 }
 
 /** Host services the monitor's commands use (files for memsave/pmemsave). */

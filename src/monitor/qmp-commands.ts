@@ -189,6 +189,23 @@ const COMMANDS: QmpCommand[] = [
       return out.replace(/\n/g, "\r\n");
     },
   },
+  {
+    name: "set_link", args: [{ name: "name", type: "str" }, { name: "up", type: "bool" }],
+    run: (a, { machine }) => {
+      const name = a.name as string;
+      const err = machine.network === undefined ? `Device '${name}' not found` : machine.network.setLink(name, a.up as boolean);
+      if (err !== undefined) throw new QmpError("DeviceNotFound", err);
+      return {};
+    },
+  },
+  {
+    name: "query-rx-filter", args: [{ name: "name", type: "str", optional: true }],
+    run: (a, { machine }) => {
+      const r = machine.network === undefined ? [] : machine.network.rxFilters(a.name as string | undefined);
+      if (typeof r === "string") throw new QmpError("GenericError", r);
+      return r as unknown as Json;
+    },
+  },
   { name: "query-block", args: [], run: (_a, { machine }) => blockInfo(machine) },
   { name: "query-pci", args: [], run: (_a, { machine }) => [{ bus: 0, devices: machine.pciDevices().map(pciInfo) }] },
   {

@@ -10,6 +10,8 @@ import { VIRTIO_BLK_MAX_QUEUES, VirtioBlk } from "../hw/virtio/virtio-blk.js";
 import { VirtioRng } from "../hw/virtio/virtio-rng.js";
 import { VirtioPci } from "../hw/virtio/virtio-pci.js";
 import type { PciPlug } from "../hw/pci/pci-device.js";
+import { VirtioNet } from "../hw/virtio/virtio-net.js";
+import type { NetBackend } from "../net/net-client.js";
 import { DeviceError, DeviceRegistry, type PropSpec, type Props } from "./qdev.js";
 
 /** What realizing a device needs from the machine being built. */
@@ -24,6 +26,23 @@ export interface DeviceContext {
   random: (buf: Uint8Array) => void;
   /** A drive was attached to the device named (for query-block's qdev path). */
   attached(drive: BlockBackend): void;
+  /** -netdev backends by id. */
+  netdevs: ReadonlyMap<string, NetBackend>;
+  /** Netdevs already joined to a NIC. */
+  usedNetdevs: Set<string>;
+  /** The next default MAC (52:54:00:12:34:56, then ...:57: QEMU counts only NICs without mac=). */
+  defaultMac(): Uint8Array;
+  /** A NIC was made (for `info network` and set_link). */
+  nicCreated(nic: NicInfo): void;
+}
+
+/** A NIC as the monitor sees it. */
+export interface NicInfo {
+  /** The device's id=, or "" (the monitor names it MODEL.N). */
+  id: string;
+  model: "virtio-net-pci" | "virtio-net-device";
+  device: VirtioNet;
+  backend?: NetBackend;
 }
 
 export type PlannedDevice =
@@ -65,10 +84,11 @@ function takeDrive(type: string, props: Props, ctx: DeviceContext): BlockBackend
   return b;
 }
 
-function pciPlug(name: string, props: Props, classCode: number, make: () => VirtioDevice): PciPlug {
+function pciPlug(name: string, props: Props, classCode: number, make: () => VirtioDevice, defaultVectors?: number): PciPlug {
   const legacy = props.str("disable-legacy") !== "on";
   const addr = props.num("addr") ?? -1;
-  const vectors = props.num("vectors") ?? VECTORS_UNSPECIFIED;
+  let vectors = props.num("vectors") ?? VECTORS_UNSPECIFIED;
+  if (vectors === VECTORS_UNSPECIFIED && defaultVectors !== undefined) vectors = defaultVectors;
   if (vectors !== VECTORS_UNSPECIFIED && vectors > 2048) throw new DeviceError(`vectors=${vectors}: at most 2048 MSI-X vectors`);
   const device = make();
   return {
@@ -81,6 +101,43 @@ function pciPlug(name: string, props: Props, classCode: number, make: () => Virt
       return { config: fn.config, reset: () => fn.reset() };
     },
   };
+}
+
+const NETDEV: PropSpec = { name: "netdev", type: "str", description: "ID of a netdev to use as a backend" };
+const MAC: PropSpec = { name: "mac", type: "str", description: "Ethernet 6-byte MAC Address, example: 52:54:00:12:34:56" };
+/** QEMU's default for virtio-net-pci: 2 vectors per queue pair, one for the control queue, one for configuration. */
+const NET_VECTORS = 4;
+const PCI_CLASS_NETWORK_ETHERNET = 0x020000;
+
+/** "52:54:00:12:34:56" (or with dashes), as QEMU's MAC property parser. */
+export function parseMac(text: string): Uint8Array | undefined {
+  const m = /^([0-9a-f]{1,2})([:-])([0-9a-f]{1,2})\2([0-9a-f]{1,2})\2([0-9a-f]{1,2})\2([0-9a-f]{1,2})\2([0-9a-f]{1,2})$/i.exec(text);
+  if (m === null) return undefined;
+  return Uint8Array.from([m[1], m[3], m[4], m[5], m[6], m[7]].map((h) => parseInt(h, 16)));
+}
+
+/** The NIC's virtio device, joined to its netdev (the properties live on QEMU's inner virtio-net-device, and so do their errors). */
+function makeNic(model: NicInfo["model"], props: Props, ctx: DeviceContext): VirtioNet {
+  const macText = props.str("mac");
+  let mac: Uint8Array;
+  if (macText !== undefined) {
+    const parsed = parseMac(macText);
+    if (parsed === undefined) throw new DeviceError(`Property 'virtio-net-device.mac' doesn't take value '${macText}'`);
+    mac = parsed;
+  } else {
+    mac = ctx.defaultMac();
+  }
+  const id = props.str("netdev");
+  let backend: NetBackend | undefined;
+  if (id !== undefined) {
+    backend = ctx.netdevs.get(id);
+    if (backend === undefined) throw new DeviceError(`Property 'virtio-net-device.netdev' can't find value '${id}'`);
+    if (ctx.usedNetdevs.has(id)) throw new DeviceError(`Property 'virtio-net-device.netdev' can't take value '${id}', it's in use`);
+    ctx.usedNetdevs.add(id);
+  }
+  const device = new VirtioNet({ mac, backend });
+  ctx.nicCreated({ id: props.str("id") ?? "", model, device, backend });
+  return device;
 }
 
 /** The registry of the virt board's -device types. */
@@ -114,6 +171,22 @@ export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
     name: "virtio-rng-pci", bus: "PCI", alias: "virtio-rng", category: "Misc",
     props: [ADDR, DISABLE_LEGACY, VECTORS],
     realize: (p, ctx) => ({ bus: "PCI", plug: pciPlug("virtio-rng-pci", p, PCI_CLASS_OTHERS, () => new VirtioRng(ctx.random)) }),
+  });
+  r.register({
+    name: "virtio-net-device", bus: "virtio-bus", category: "Network", props: [MAC, NETDEV],
+    realize: (p, ctx) => ({ bus: "virtio-bus", device: makeNic("virtio-net-device", p, ctx) }),
+  });
+  r.register({
+    name: "virtio-net-pci", bus: "PCI", alias: "virtio-net", category: "Network",
+    props: [ADDR, DISABLE_LEGACY, MAC, NETDEV, VECTORS],
+    realize: (p, ctx) => {
+      const device = makeNic("virtio-net-pci", p, ctx);
+      const vectors = p.num("vectors") ?? VECTORS_UNSPECIFIED;
+      return {
+        bus: "PCI", plug: pciPlug("virtio-net-pci", p, PCI_CLASS_NETWORK_ETHERNET, () => device,
+          vectors === VECTORS_UNSPECIFIED ? NET_VECTORS : undefined),
+      };
+    },
   });
   return r;
 }

@@ -83,7 +83,8 @@ test("-device help and -device TYPE,help print QEMU 7.2's lines for the types an
     const name = /^name "([^"]+)"/.exec(line);
     if (name !== null) types.push(name[1]);
   }
-  assert.deepEqual(types.sort(), ["virtio-blk-device", "virtio-blk-pci", "virtio-rng-device", "virtio-rng-pci"]);
+  assert.deepEqual(types.sort(), ["virtio-blk-device", "virtio-blk-pci", "virtio-net-device", "virtio-net-pci", "virtio-rng-device",
+    "virtio-rng-pci"]);
   for (const type of types) {
     const props = run(["-M", "virt", "-device", `${type},help`]);
     assert.equal(props.status, 0);

@@ -181,7 +181,7 @@ export class VirtioPci {
   /** The driver's Status write of 0, or a machine reset: everything the driver set up is forgotten. */
   private resetTransport(): void {
     this.core.reset();
-    for (const q of this.queues) q.num = this.device.queueSize ?? VIRTQUEUE_MAX_SIZE;
+    for (const q of this.queues) q.num = this.device.queueSizes?.[q.index] ?? this.device.queueSize ?? VIRTQUEUE_MAX_SIZE;
     this.queueSel = 0;
     this.configVector = VIRTIO_MSI_NO_VECTOR;
     this.queueVectors.fill(VIRTIO_MSI_NO_VECTOR);

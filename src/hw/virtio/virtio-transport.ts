@@ -17,12 +17,34 @@ export interface VirtioDevice {
   readonly queueCount: number;
   /** The queues' size until the driver picks one (virtio-pci's queue_size; QEMU's virtio_add_queue size). */
   readonly queueSize?: number;
+  /** Per-queue sizes where they differ (virtio-net's control queue is smaller); else queueSize. */
+  readonly queueSizes?: readonly number[];
   /** Device configuration space, little-endian, read by the driver (writes are ignored). */
   readonly config: Uint8Array;
   /** The driver notified `vq`: take every available chain and push it back, synchronously. */
   notify(vq: Virtqueue): void;
   /** Device reset (the driver wrote 0 to Status, or the machine reset). */
   reset?(): void;
+  /**
+   * The transport hands the device its way back (once, when the transport is
+   * made): a device that uses buffers outside `notify` (a NIC receiving a
+   * frame) or changes its configuration on its own (link status) needs it.
+   */
+  bind?(host: VirtioDeviceHost): void;
+}
+
+/** What a device reaches in its transport outside `notify`. */
+export interface VirtioDeviceHost {
+  /** The features negotiated (for a legacy driver, those it wrote; 0 before). */
+  features(): bigint;
+  /** The device's queues, by index. */
+  readonly queues: readonly Virtqueue[];
+  /** The driver set DRIVER_OK and the device does not need a reset: the queues may be used. */
+  running(): boolean;
+  /** The device pushed buffers of `vq` on its own: interrupt if the driver wants that. */
+  queueUsed(vq: Virtqueue): void;
+  /** The device configuration changed: a new generation and a configuration interrupt. */
+  configChanged(): void;
 }
 
 export const enum VirtioStatus {
@@ -63,6 +85,18 @@ export class VirtioTransport {
     this.offered = device === undefined ? 0n : device.features | TRANSPORT_FEATURES;
     const n = device?.queueCount ?? 0;
     this.queues = Array.from({ length: n }, (_, i) => new Virtqueue(i, dma, (why) => this.needsReset(why)));
+    device?.bind?.({
+      queues: this.queues,
+      features: () => this.negotiated,
+      running: () => (this.status & (VirtioStatus.DRIVER_OK | VirtioStatus.DEVICE_NEEDS_RESET)) === VirtioStatus.DRIVER_OK,
+      queueUsed: (vq) => {
+        if (vq.shouldInterrupt()) this.hooks.queueInterrupt(vq);
+      },
+      configChanged: () => {
+        this.generation = (this.generation + 1) >>> 0;
+        if (this.status & VirtioStatus.DRIVER_OK) this.hooks.configInterrupt();
+      },
+    });
   }
 
   /** Features the driver accepted at FEATURES_OK (0 before). */

@@ -233,6 +233,27 @@ export class Virtqueue {
     return new Chain(head, readable, writable, this.dma);
   }
 
+  /**
+   * Give back the last `n` chains popped and not pushed (QEMU's
+   * virtqueue_unpop): a device that found too few buffers for a request
+   * leaves them for the next try.
+   */
+  unpop(n: number): void {
+    this.lastAvail = (this.lastAvail - n) & 0xffff;
+  }
+
+  /**
+   * The device waits for more buffers: with event idx, ask for a notification
+   * as soon as the driver adds any (avail_event = the driver's index now).
+   * Without it the driver notifies anyway (the device never sets NO_NOTIFY).
+   */
+  armNotify(): void {
+    if (!this.eventIdx || this.avail < 0 || this.used < 0 || this.num === 0) return;
+    const m = this.dma.u8;
+    wr16(m, this.used + 4 + 8 * this.num, rd16(m, this.avail + 2));
+    this.dma.written(this.deviceAddr + 4 + 8 * this.num, 2);
+  }
+
   /** Return a chain to the driver, with the number of bytes written into its writable buffers. */
   push(chain: Chain, written: number): void {
     if (this.broken || this.used < 0) return;

@@ -1,0 +1,120 @@
+/**
+ * The machine's network as the monitor sees it (QEMU's net clients): the
+ * NICs with the netdevs joined to them and the netdevs left without a NIC,
+ * `info network`'s text, set_link and the hostfwd commands.
+ */
+import { NetdevError, type NetBackend } from "../net/net-client.js";
+import { formatMac } from "../hw/virtio/virtio-net.js";
+import type { NicInfo } from "./virt-devices.js";
+
+/** What the monitor reaches (MachineControl.network). */
+export interface NetworkControl {
+  /** HMP `info network`. */
+  infoText(): string;
+  /** set_link NAME on|off: an error text, or undefined. */
+  setLink(name: string, up: boolean): string | undefined;
+  /** hostfwd_add / hostfwd_remove: an error text, or undefined. */
+  hostfwd(add: boolean, netdevId: string | undefined, rule: string): string | undefined;
+  /** query-rx-filter: every NIC's filter, or the one named; an error text when the name is not a NIC. */
+  rxFilters(name?: string): RxFilterInfo[] | string;
+}
+
+/** One NIC's receive filter as QEMU's query-rx-filter reports it. */
+export interface RxFilterInfo {
+  name: string;
+  promiscuous: boolean;
+  multicast: "normal" | "none" | "all";
+  unicast: "normal" | "none" | "all";
+  vlan: "all";
+  "broadcast-allowed": boolean;
+  "multicast-overflow": boolean;
+  "unicast-overflow": boolean;
+  "main-mac": string;
+  "vlan-table": readonly number[];
+  "unicast-table": string[];
+  "multicast-table": string[];
+}
+
+const ALL_VLANS: readonly number[] = Array.from({ length: 4096 }, (_, i) => 4095 - i);
+
+export class MachineNetwork implements NetworkControl {
+  /** In creation order; `name` is the id or MODEL.N (N counting NICs of that model, as QEMU's assign_name). */
+  readonly nics: (NicInfo & { name: string })[] = [];
+  /** Every netdev, in command-line order. */
+  readonly netdevs: NetBackend[] = [];
+
+  addNetdev(b: NetBackend): void {
+    this.netdevs.push(b);
+  }
+
+  addNic(nic: NicInfo): void {
+    const same = this.nics.filter((n) => n.model === nic.model).length;
+    this.nics.push({ ...nic, name: nic.id !== "" ? nic.id : `${nic.model}.${same}` });
+  }
+
+  /** QEMU walks its clients in creation order (every netdev before the NICs): a netdev without a NIC, then each NIC with its netdev. */
+  infoText(): string {
+    let out = "";
+    const joined = new Set(this.nics.map((n) => n.backend));
+    for (const b of this.netdevs) {
+      if (!joined.has(b)) out += `${b.id}: index=0,type=${b.type},${b.info()}\n`;
+    }
+    for (const n of this.nics) {
+      out += `${n.name}: index=0,type=nic,model=${n.model},macaddr=${formatMac(n.device.mac)}\n`;
+      if (n.backend !== undefined) out += ` \\ ${n.backend.id}: index=0,type=${n.backend.type},${n.backend.info()}\n`;
+    }
+    return out;
+  }
+
+  /** The NIC and its netdev change together, whichever is named (as QEMU's qmp_set_link). */
+  setLink(name: string, up: boolean): string | undefined {
+    const nic = this.nics.find((n) => n.name === name) ?? this.nics.find((n) => n.backend?.id === name);
+    if (nic !== undefined) {
+      nic.device.setLink(up);
+      return undefined;
+    }
+    if (this.netdevs.some((b) => b.id === name)) return undefined; // no NIC to tell
+    return `Device '${name}' not found`;
+  }
+
+  rxFilters(name?: string): RxFilterInfo[] | string {
+    if (name !== undefined && !this.nics.some((n) => n.name === name)) {
+      return this.netdevs.some((b) => b.id === name) ? `net client(${name}) isn't a NIC` : `invalid net client name: ${name}`;
+    }
+    return this.nics.filter((n) => name === undefined || n.name === name).map((n) => {
+      const f = n.device.filter;
+      return {
+        name: n.name, promiscuous: f.promisc,
+        multicast: f.nomulti ? "none" : f.allmulti ? "all" : "normal",
+        unicast: f.nouni ? "none" : f.alluni ? "all" : "normal",
+        // No VLAN filtering is offered: every VLAN passes, and QEMU lists them all, highest first.
+        vlan: "all",
+        // QEMU 7.2 reports the NOBCAST flag under this name (false at reset, when broadcast is let through).
+        "broadcast-allowed": f.nobcast, "multicast-overflow": f.multiOverflow, "unicast-overflow": f.uniOverflow,
+        "main-mac": formatMac(n.device.mac), "vlan-table": ALL_VLANS,
+        "unicast-table": f.unicast.map(formatMac), "multicast-table": f.multicast.map(formatMac),
+      };
+    });
+  }
+
+  hostfwd(add: boolean, netdevId: string | undefined, rule: string): string | undefined {
+    let b: NetBackend | undefined;
+    if (netdevId !== undefined) {
+      b = this.netdevs.find((x) => x.id === netdevId);
+      if (b === undefined) return `unrecognized netdev id '${netdevId}'`;
+      if (b.type !== "user") return "invalid device specified";
+    } else {
+      b = this.netdevs.find((x) => x.type === "user");
+      if (b === undefined) return "invalid device specified";
+    }
+    const f = add ? b.hostfwdAdd : b.hostfwdRemove;
+    if (f === undefined) return "invalid device specified";
+    try {
+      f.call(b, rule);
+    } catch (e) {
+      if (e instanceof NetdevError) return e.message;
+      throw e;
+    }
+    return undefined;
+  }
+}

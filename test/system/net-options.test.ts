@@ -1,0 +1,139 @@
+/**
+ * The network options without a guest (-S): `info network` is QEMU 7.2's
+ * line for line for the same command line, the option errors are QEMU's
+ * one line (status 1), and set_link / hostfwd_add answer as QEMU's monitor.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as net from "node:net";
+import * as path from "node:path";
+import { Console } from "../util/console.js";
+import { envInt, repoRoot, which } from "../util/env.js";
+
+const ROOT = repoRoot(import.meta.url);
+const TSEMU = path.join(ROOT, "bin/tsemu-system-riscv64");
+const QEMU = which("qemu-system-riscv64");
+const STEP_MS = envInt("TSEMU_SYSTEM_TIMEOUT_S", 180) * 1000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Run HMP commands on a stopped machine; returns each command's output (CR dropped, the echo line cut). */
+async function hmp(emu: string, args: string[], commands: string[]): Promise<string[]> {
+  const con = new Console([emu, "-M", "virt", "-S", "-display", "none", "-serial", "none", "-monitor", "stdio", ...args]);
+  try {
+    await con.expect("(qemu) ", STEP_MS);
+    const out: string[] = [];
+    for (const c of commands) {
+      con.send(`${c}\n`);
+      const reply = (await con.expect("(qemu) ", STEP_MS)).replace(/\r/g, "");
+      out.push(reply.slice(reply.indexOf("\n") + 1, reply.length - "(qemu) ".length));
+    }
+    con.send("quit\n");
+    await con.waitExit(STEP_MS);
+    return out;
+  } finally {
+    con.kill();
+  }
+}
+
+/** QEMU's virtio-net-pci wants an option ROM Debian's qemu-system-misc lacks: romfile= turns it off. */
+const rom = (emu: string, device: string): string => emu === QEMU && device.startsWith("virtio-net-pci") ? `${device},romfile=` : device;
+
+test("info network: QEMU's lines for NICs on PCI and virtio-mmio, ids, MAC increments, and a netdev without a NIC", async (t) => {
+  if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
+  const [p1, p2, p3, u1, u2, u3, u4] = await Promise.all([0, 1, 2, 3, 4, 5, 6].map(() => freePort()));
+  const args = (emu: string): string[] => [
+    "-netdev", `socket,id=a,listen=127.0.0.1:${p1}`, "-device", rom(emu, "virtio-net-pci,netdev=a"),
+    "-netdev", `stream,id=b,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port=${p2}`,
+    "-device", rom(emu, "virtio-net-pci,netdev=b,id=nic1"),
+    "-netdev", `socket,id=c,listen=127.0.0.1:${p3}`, "-device", "virtio-net-device,netdev=c,mac=52:54:00:ab:cd:ef",
+    "-netdev", `socket,id=d,udp=127.0.0.1:${u1},localaddr=127.0.0.1:${u2}`, "-device", "virtio-net-device,netdev=d",
+    "-netdev", `dgram,id=e,local.type=inet,local.host=127.0.0.1,local.port=${u3},remote.type=inet,remote.host=127.0.0.1,remote.port=${u4}`,
+  ];
+  const commands = ["info network", "set_link nic1 off", "set_link nosuch off", "set_link a maybe", "hostfwd_add a tcp::5555-:22",
+    "hostfwd_add nosuch tcp::5555-:22", "info network"];
+  const q = await hmp(QEMU, args(QEMU), commands);
+  const ts = await hmp(TSEMU, args(TSEMU), commands);
+  assert.match(q[0], /^e: index=0,type=dgram,udp=127\.0\.0\.1:\d+\/127\.0\.0\.1:\d+\nvirtio-net-pci\.0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:12:34:56\n \\ a: index=0,type=socket,\n/);
+  assert.deepEqual(ts, q);
+});
+
+test("set_link through the NIC or its netdev; -nic model=help; a netdev user fails in one line", async () => {
+  const port = await freePort();
+  const out = await hmp(TSEMU, ["-netdev", `socket,id=n0,listen=127.0.0.1:${port}`, "-device", "virtio-net-pci,netdev=n0"],
+    ["set_link virtio-net-pci.0 off", "set_link n0 on", "hostfwd_add tcp::5555-:22", "hostfwd_remove n0 tcp::5555"]);
+  assert.deepEqual(out, ["", "", "invalid device specified\n", "invalid device specified\n"]);
+  const help = spawnSync(TSEMU, ["-M", "virt", "-nic", "model=help"], { encoding: "utf8" });
+  assert.equal(help.status, 0);
+  assert.equal(help.stdout, "Supported NIC models:\nvirtio-net-device\nvirtio-net-pci\n");
+});
+
+const BAD: [string[], RegExp][] = [
+  [["-netdev", "bogus,id=x"], /^tsemu-system-riscv64: -netdev bogus,id=x: Parameter 'type' does not accept value 'bogus'\n$/],
+  [["-netdev", "socket,listen=:5000"], /-netdev socket,listen=:5000: Parameter 'id' is missing\n$/],
+  [["-netdev", "socket,id=a,listen=127.0.0.1:0", "-netdev", "socket,id=a,listen=127.0.0.1:0"],
+    /-netdev socket,id=a,listen=127\.0\.0\.1:0: Duplicate ID 'a' for netdev\n$/],
+  [["-netdev", "socket,id=a,listen=127.0.0.1:0", "-device", "virtio-net-pci,netdev=a", "-device", "virtio-net-pci,netdev=a"],
+    /-device virtio-net-pci,netdev=a: Property 'virtio-net-device\.netdev' can't take value 'a', it's in use\n$/],
+  [["-device", "virtio-net-pci,netdev=x"], /-device virtio-net-pci,netdev=x: Property 'virtio-net-device\.netdev' can't find value 'x'\n$/],
+  [["-device", "virtio-net-device,mac=zz"], /Property 'virtio-net-device\.mac' doesn't take value 'zz'\n$/],
+  [["-netdev", "socket,id=a2"], /exactly one of listen=, connect=, mcast= or udp= is required\n$/],
+  [["-netdev", "socket,id=a,listen=:5000,foo=1"], /Invalid parameter 'foo'\n$/],
+  [["-netdev", "stream,id=a"], /Parameter 'addr' is missing\n$/],
+  [["-netdev", "dgram,id=a"], /dgram requires local= parameter\n$/],
+  [["-netdev", "user,id=u"], /-netdev user,id=u: network backend 'user' is not supported by tsemu \(it has: dgram, socket, stream\)\n$/],
+  [["-nic", "bogus"], /-nic bogus: Parameter 'type' does not accept value 'bogus'\n$/],
+];
+
+test("network option errors: one line, status 1, QEMU's words", () => {
+  for (const [args, want] of BAD) {
+    const r = spawnSync(TSEMU, ["-M", "virt", "-S", "-display", "none", ...args], { encoding: "utf8", input: "", timeout: 60_000 });
+    assert.equal(r.status, 1, `${args.join(" ")}: status ${String(r.status)}\n${r.stderr}`);
+    assert.match(r.stderr, want, args.join(" "));
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+  }
+});
+
+/** QMP commands on a stopped machine over stdio; the parsed replies (events skipped). */
+async function qmp(emu: string, args: string[], commands: object[]): Promise<unknown[]> {
+  const con = new Console([emu, "-M", "virt", "-S", "-display", "none", "-serial", "none", "-qmp", "stdio", ...args]);
+  try {
+    await con.expect(/"QMP"[^\n]*\n/, STEP_MS);
+    const replies: unknown[] = [];
+    for (const c of [{ execute: "qmp_capabilities" }, ...commands]) {
+      con.send(`${JSON.stringify(c)}\n`);
+      for (;;) {
+        const line = (await con.expect("\n", STEP_MS)).trim();
+        const msg = JSON.parse(line) as Record<string, unknown>;
+        if (!("event" in msg)) { replies.push(msg); break; }
+      }
+    }
+    con.send(`${JSON.stringify({ execute: "quit" })}\n`);
+    await con.waitExit(STEP_MS);
+    return replies.slice(1);
+  } finally {
+    con.kill();
+  }
+}
+
+test("QMP query-rx-filter and set_link answer as QEMU's", async (t) => {
+  if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
+  const port = await freePort();
+  const args = (emu: string): string[] => ["-netdev", `socket,id=n0,listen=127.0.0.1:${port}`,
+    "-device", rom(emu, "virtio-net-pci,netdev=n0,id=nic0,mac=52:54:00:01:02:03")];
+  const commands = [{ execute: "query-rx-filter" }, { execute: "query-rx-filter", arguments: { name: "n0" } },
+    { execute: "query-rx-filter", arguments: { name: "nosuch" } }, { execute: "set_link", arguments: { name: "nic0", up: false } },
+    { execute: "set_link", arguments: { name: "nosuch", up: false } }];
+  const q = await qmp(QEMU, args(QEMU), commands);
+  const ts = await qmp(TSEMU, args(TSEMU), commands);
+  assert.deepEqual(ts, q);
+});

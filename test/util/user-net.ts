@@ -1,0 +1,133 @@
+/**
+ * The `-netdev user` scenario, for any emulator binary (qemu-system-riscv64
+ * today; tsemu-system-riscv64 once it has the user backend): the default
+ * guest gets its address by DHCP (10.0.2.15), fetches a 16 MiB file from an
+ * HTTP server on the host's loopback through 10.0.2.2 (sha256 equal), serves
+ * a file to the host through hostfwd, pings the gateway; with restrict=on
+ * the outbound fetch fails while hostfwd still works.
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import * as http from "node:http";
+import * as net from "node:net";
+import { Console, describeStatus, shell } from "./console.js";
+
+export interface UserNetSetup {
+  /** The emulator binary. */
+  emu: string;
+  /** Extra device properties this emulator needs (QEMU's virtio-net-pci: romfile=). */
+  nicExtra: string;
+  kernel: string;
+  initrd: string;
+  stepMs: number;
+  log?: (text: string) => void;
+}
+
+const PROMPT = "tsemu# ";
+export const BLOB_BYTES = 16 << 20;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** An HTTP server on 127.0.0.1 serving `blob` at /blob; closed by the returned function. */
+export async function blobServer(blob: Uint8Array): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (req.url !== "/blob") { res.writeHead(404).end(); return; }
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": blob.length });
+    res.end(blob);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as net.AddressInfo).port;
+  return { port, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+/** GET http://127.0.0.1:port/path from the host; the body. */
+export function hostGet(port: number, path: string, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve(Buffer.concat(chunks)));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+  });
+}
+
+const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+
+async function bootUser(s: UserNetSetup, netdev: string): Promise<Console> {
+  const con = new Console([s.emu, "-M", "virt", "-m", "256M", "-nographic", "-kernel", s.kernel, "-initrd", s.initrd,
+    "-append", "console=ttyS0", "-netdev", netdev, "-device", `virtio-net-pci,netdev=n0${s.nicExtra}`], { onOutput: s.log });
+  await con.expect(PROMPT, s.stepMs);
+  return con;
+}
+
+/** With restrict=on the DHCP server names no router and no DNS server (QEMU 7.2's slirp), so only the address is checked then. */
+async function dhcp(con: Console, s: UserNetSetup, restricted = false): Promise<void> {
+  const out = await shell(con, "udhcpc -i eth0 -n -q -t 5 2>&1; ip -4 addr show eth0; cat /etc/resolv.conf; ip route", PROMPT, s.stepMs);
+  assert.match(out, /inet 10\.0\.2\.15\/24/, `no DHCP lease of 10.0.2.15:\n${out}`);
+  if (restricted) return;
+  assert.match(out, /default via 10\.0\.2\.2 dev eth0/, `no default route:\n${out}`);
+  assert.match(out, /nameserver 10\.0\.2\.3/, `no resolv.conf:\n${out}`);
+}
+
+async function powerOff(con: Console, s: UserNetSetup): Promise<void> {
+  con.send("poweroff\n");
+  const status = await con.waitExit(s.stepMs);
+  assert.deepEqual(status, { code: 0, signal: null }, `the emulator ended with ${describeStatus(status)}\n${con.tail()}`);
+}
+
+/** Serve a small file from the guest's httpd on port 8080 and fetch it from the host through hostfwd. */
+async function hostfwdFetch(con: Console, s: UserNetSetup, hostPort: number): Promise<void> {
+  const out = await shell(con, "mkdir -p /tmp/www && echo hello-from-the-guest > /tmp/www/hi.txt && httpd -p 8080 -h /tmp/www && echo UP",
+    PROMPT, s.stepMs);
+  assert.match(out, /UP/);
+  const body = await hostGet(hostPort, "/hi.txt", s.stepMs);
+  assert.equal(body.toString(), "hello-from-the-guest\n");
+}
+
+export async function userNetScenario(s: UserNetSetup, diag: (m: string) => void): Promise<void> {
+  const blob = randomBytes(BLOB_BYTES);
+  const server = await blobServer(blob);
+  try {
+    // Open: DHCP, a 16 MiB download from the host, hostfwd to the guest, ping the gateway.
+    let fwd = await freePort();
+    let con = await bootUser(s, `user,id=n0,hostfwd=tcp:127.0.0.1:${fwd}-:8080`);
+    try {
+      await dhcp(con, s);
+      const start = Date.now();
+      const got = await shell(con, `wget -q -O - http://10.0.2.2:${server.port}/blob | sha256sum`, PROMPT, s.stepMs);
+      assert.match(got, new RegExp(`^${sha256(blob)}\\s`, "m"), `the download differs:\n${got}`);
+      diag(`16 MiB from the host in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+      await hostfwdFetch(con, s, fwd);
+      const ping = await shell(con, "ping -c 2 -W 5 10.0.2.2", PROMPT, s.stepMs);
+      assert.match(ping, /2 packets transmitted, 2 packets received/, ping);
+      await powerOff(con, s);
+    } finally {
+      con.kill();
+    }
+    // restrict=on: nothing leaves the virtual network, hostfwd still comes in.
+    fwd = await freePort();
+    con = await bootUser(s, `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${fwd}-:8080`);
+    try {
+      await dhcp(con, s, true);
+      const out = await shell(con, `wget -q -T 5 -O /dev/null http://10.0.2.2:${server.port}/blob; echo rc=$?`, PROMPT, s.stepMs);
+      assert.doesNotMatch(out, /rc=0/, `restrict=on let the download through:\n${out}`);
+      await hostfwdFetch(con, s, fwd);
+      await powerOff(con, s);
+    } finally {
+      con.kill();
+    }
+  } finally {
+    await server.close();
+  }
+}
