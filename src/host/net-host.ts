@@ -1,0 +1,138 @@
+/**
+ * The user-mode network stack's host on Node: TCP with node:net (half-open
+ * allowed, so each direction closes on its own; resetAndDestroy for RST),
+ * UDP with node:dgram, names with dns.lookup (getaddrinfo: the hosts file
+ * and the host's resolvers), timers that do not keep the process alive.
+ */
+import * as net from "node:net";
+import * as dgram from "node:dgram";
+import * as dns from "node:dns";
+import type {
+  HostAddress,
+  HostListener,
+  HostTcpAccepted,
+  HostTcpError,
+  HostTcpEvents,
+  HostTcpSocket,
+  HostUdpSocket,
+  LookupResult,
+  NetHost,
+} from "../net/user/net-host.js";
+
+function errorKind(err: NodeJS.ErrnoException): HostTcpError {
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return "refused";
+    case "ECONNRESET":
+    case "EPIPE":
+      return "reset";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "unreachable";
+    case "ETIMEDOUT":
+      return "timeout";
+    default:
+      return "other";
+  }
+}
+
+/** Wire a node socket to the stack's events; the returned handle is the stack's view of it. */
+function wrap(sock: net.Socket, events: HostTcpEvents, outbound: boolean): HostTcpSocket {
+  let done = false;
+  sock.setNoDelay(true);
+  if (outbound) sock.once("connect", () => !done && events.connected());
+  sock.on("data", (b: Buffer) => !done && events.data(new Uint8Array(b.buffer, b.byteOffset, b.length)));
+  sock.on("end", () => !done && events.end());
+  sock.on("drain", () => !done && events.drain());
+  sock.on("error", (err: NodeJS.ErrnoException) => {
+    if (done) return;
+    done = true;
+    events.error(errorKind(err));
+  });
+  sock.on("close", () => {
+    if (done) return;
+    done = true;
+    events.closed();
+  });
+  return {
+    write: (bytes) => (done || sock.destroyed ? true : sock.write(bytes)),
+    end: () => {
+      if (!done && !sock.destroyed) sock.end();
+    },
+    reset: () => {
+      done = true;
+      if (sock.destroyed) return;
+      // resetAndDestroy sends RST; before the connection exists there is nothing to reset.
+      if (sock.connecting) sock.destroy();
+      else sock.resetAndDestroy();
+    },
+    pause: () => {
+      sock.pause();
+    },
+    resume: () => {
+      sock.resume();
+    },
+  };
+}
+
+export function createNodeNetHost(warn: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): NetHost {
+  const start = process.hrtime.bigint();
+  return {
+    now: () => Number((process.hrtime.bigint() - start) / 1_000_000n),
+    setTimer(ms, fn) {
+      const t = setTimeout(fn, ms);
+      t.unref();
+      return () => clearTimeout(t);
+    },
+    tcpConnect(address, port, events) {
+      const sock = net.connect({ host: address, port, allowHalfOpen: true });
+      return wrap(sock, events, true);
+    },
+    tcpListen(address, port, accepted, failed): HostListener {
+      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => {
+        const conn: HostTcpAccepted = {
+          remoteAddress: net.isIPv4(sock.remoteAddress ?? "") ? (sock.remoteAddress ?? "") : (sock.remoteAddress ?? "").replace(/^::ffff:/, ""),
+          remotePort: sock.remotePort ?? 0,
+          open: (events) => wrap(sock, events, false),
+        };
+        accepted(conn);
+      });
+      server.on("error", (err: NodeJS.ErrnoException) => failed(err.message));
+      server.listen({ host: address === "" ? "0.0.0.0" : address, port });
+      server.unref();
+      return { close: () => server.close() };
+    },
+    udpBind(address, port, events, failed): HostUdpSocket {
+      const sock = dgram.createSocket("udp4");
+      let closed = false;
+      sock.on("message", (msg, rinfo) => !closed && events.message(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, rinfo.port));
+      sock.on("error", (err) => {
+        if (closed) return;
+        closed = true;
+        sock.close();
+        failed(err.message);
+      });
+      sock.bind({ address: address === "" ? undefined : address, port });
+      sock.unref();
+      return {
+        send: (bytes, addr, p) => {
+          if (!closed) sock.send(bytes, p, addr, () => {});
+        },
+        close: () => {
+          if (closed) return;
+          closed = true;
+          sock.close();
+        },
+      };
+    },
+    lookup(name, done) {
+      dns.lookup(name, { all: true, family: 0 }, (err, addresses) => {
+        let result: LookupResult;
+        if (err) result = { ok: false, why: err.code === "ENOTFOUND" || err.code === "ENODATA" ? "notfound" : "error" };
+        else result = { ok: true, addresses: addresses.map((a): HostAddress => ({ address: a.address, family: a.family === 6 ? 6 : 4 })) };
+        done(result);
+      });
+    },
+    warn,
+  };
+}
