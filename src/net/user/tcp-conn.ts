@@ -302,6 +302,7 @@ export class TcpConn implements HostTcpEvents {
   private processAck(seg: TcpSegment): void {
     if (seqLt(seg.ack, this.sndUna)) return; // an old ACK
     const advanced = seqDiff(seg.ack, this.sndUna);
+    const wasZero = this.sndWnd === 0;
     this.sndWnd = seg.window;
     if (advanced > 0) {
       const dataAcked = Math.min(advanced, this.sendBuf.length);
@@ -318,9 +319,11 @@ export class TcpConn implements HostTcpEvents {
         this.hostPaused = false;
         this.sock?.resume();
       }
-    } else if (this.sndWnd === 0) {
+    } else if (seg.window === 0) {
       this.retries = 0; // the guest is alive and answering our window probes
     }
+    // The window opened while a probe is out: the probe was most likely dropped; send from sndUna at once.
+    if (advanced === 0 && wasZero && seg.window > 0 && this.sndNxt !== this.sndUna && !this.finSent) this.sndNxt = this.sndUna;
     if (this.finSent && this.sndUna === this.sndNxt) {
       if (this.state === "fin-wait-1") this.state = "fin-wait-2";
       else if (this.state === "closing") this.enterTimeWait();
@@ -401,8 +404,10 @@ export class TcpConn implements HostTcpEvents {
 
   // ---- sending towards the guest ----
 
+  /** Send what the window allows from sndNxt on: new data, data again after a timeout, and the FIN after the data. */
   private trySend(): void {
-    if (this.state !== "established" && this.state !== "close-wait") return;
+    const st = this.state;
+    if (st !== "established" && st !== "close-wait" && st !== "fin-wait-1" && st !== "closing" && st !== "last-ack") return;
     for (;;) {
       const offset = seqDiff(this.sndNxt, this.sndUna);
       const unsent = this.sendBuf.length - offset;
@@ -412,16 +417,19 @@ export class TcpConn implements HostTcpEvents {
         const data = this.sendBuf.read(offset, len);
         const last = len === unsent;
         this.emit(ACK | (last ? PSH : 0), this.sndNxt, data);
-        if (!this.timed) this.timed = { seq: seqAdd(this.sndNxt, len), at: this.now };
+        if (!this.timed && this.retries === 0) this.timed = { seq: seqAdd(this.sndNxt, len), at: this.now };
         this.sndNxt = seqAdd(this.sndNxt, len);
         this.armRtx(false);
         continue;
       }
-      if (unsent === 0 && this.finQueued && !this.finSent) {
+      // The FIN takes no window; it follows the last byte, the first time or again after a timeout.
+      if (unsent === 0 && this.finQueued) {
+        if (!this.finSent) {
+          this.finSent = true;
+          this.state = this.state === "established" ? "fin-wait-1" : "last-ack";
+        }
         this.emit(FIN | ACK, this.sndNxt);
         this.sndNxt = seqAdd(this.sndNxt, 1);
-        this.finSent = true;
-        this.state = this.state === "established" ? "fin-wait-1" : "last-ack";
         this.armRtx(false);
         return;
       }
@@ -486,12 +494,15 @@ export class TcpConn implements HostTcpEvents {
     if (this.state === "syn-sent") this.emit(SYN, this.iss, undefined, OUR_MSS);
     else if (this.state === "syn-received") this.emit(SYN | ACK, this.iss, undefined, OUR_MSS);
     else {
-      const inFlight = seqDiff(this.sndNxt, this.sndUna);
-      const dataInFlight = Math.min(inFlight, this.sendBuf.length);
-      const len = Math.min(dataInFlight, this.guestMss);
-      const withFin = this.finSent && len === dataInFlight && inFlight > dataInFlight;
-      if (len > 0 || withFin) this.emit(ACK | (withFin ? FIN : 0) | (len > 0 ? PSH : 0), this.sndUna, len > 0 ? this.sendBuf.read(0, len) : undefined);
-      else if (inFlight === 0) return;
+      if (this.sndUna === this.sndNxt) return;
+      // Go back to the first unacknowledged byte and send again what the window allows (the FIN included).
+      this.sndNxt = this.sndUna;
+      if (this.sndWnd === 0 && this.sendBuf.length > 0) {
+        this.emit(ACK, this.sndNxt, this.sendBuf.read(0, 1)); // the window probe, again
+        this.sndNxt = seqAdd(this.sndNxt, 1);
+      } else {
+        this.trySend();
+      }
     }
     this.armRtx(false);
   }
