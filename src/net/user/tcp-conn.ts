@@ -35,14 +35,14 @@ const DEFAULT_MSS = 536;
 /** Our largest receive window; also what may wait for a slow host socket. */
 export const RECV_WINDOW = 65535;
 /** Host bytes kept for the guest (sent and unacknowledged, or unsent) before the host socket is paused. */
-export const SEND_BUFFER = 256 * 1024;
+export const SEND_BUFFER = 128 * 1024;
 const RTO_INITIAL = 1000;
 const RTO_MIN = 200;
 const RTO_MAX = 60_000;
 /** Retransmissions of one segment before the connection is abandoned (RST both ways). */
 const MAX_RETRIES = 12;
 const MAX_SYN_RETRIES = 6;
-/** Out-of-order segments kept from the guest. */
+/** Out-of-order segments kept from the guest (their bytes are also bounded, by the window). */
 const OOO_SEGMENTS = 32;
 /** TIME_WAIT: short, since the only peer is our own guest and ports are recycled by the host. */
 export const TIME_WAIT_MS = 2000;
@@ -373,7 +373,8 @@ export class TcpConn implements HostTcpEvents {
   private keepOutOfOrder(seq: number, data: Uint8Array, fin: boolean): void {
     if (this.ooo.length >= OOO_SEGMENTS || this.ooo.some((o) => o.seq === seq)) return;
     const wnd = this.rcvWindow();
-    const room = wnd - seqDiff(seq, this.rcvNxt);
+    const held = this.ooo.reduce((n, o) => n + o.data.length, 0);
+    const room = Math.min(wnd - seqDiff(seq, this.rcvNxt), RECV_WINDOW - held);
     if (room <= 0) return;
     this.ooo.push({ seq, data: data.slice(0, room), fin: fin && data.length <= room });
   }

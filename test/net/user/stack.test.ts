@@ -280,3 +280,21 @@ test("UDP flows: idle ones close after 240 s; their number is bounded", () => {
   for (let p = 1; p <= 1000; p++) guest.sendFrame(guest.udpFrame(p, ip("192.0.2.1"), 7, new Uint8Array(1)));
   assert.equal(host.udps.filter((u) => !u.closed).length, 256);
 });
+
+test("hostfwd=udp: a host client's datagrams reach the guest and its replies go back", () => {
+  const { host, guest } = setup([["hostfwd", "udp::5353-:53"]]);
+  const nd = guest.backend;
+  const fwd = host.udps[0];
+  assert.equal(fwd.port, 5353);
+  // The guest is known (it spoke first), so no ARP is needed.
+  guest.sendFrame(guest.udpFrame(1, ip("192.0.2.1"), 9, new Uint8Array(1)));
+  fwd.events.message(new TextEncoder().encode("query"), "127.0.0.1", 41000);
+  const [r] = guest.take();
+  assert.equal(formatIPv4(r.ip?.src ?? 0), "10.0.2.2");
+  assert.equal(r.udp?.srcPort, 41000);
+  assert.equal(r.udp?.dstPort, 53);
+  guest.sendFrame(guest.udpFrame(53, GATEWAY, 41000, new TextEncoder().encode("answer")));
+  assert.deepEqual(fwd.sent.map((s) => [s.address, s.port, Buffer.from(s.bytes).toString()]), [["127.0.0.1", 41000, "answer"]]);
+  nd.hostfwdRemove?.("udp::5353");
+  assert.equal(fwd.closed, true);
+});
