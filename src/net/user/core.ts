@@ -14,6 +14,8 @@ export interface StackCore {
    * virtual addresses, broadcast and multicast).
    */
   outboundTarget(dst: number): string | undefined;
+  /** Remember a guest address's MAC (from ARP, IPv4 sources and DHCP acks). */
+  learn(ip: number, mac: Uint8Array): void;
 }
 
 export const LOOPBACK = 0x7f000001;

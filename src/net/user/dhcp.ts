@@ -36,6 +36,7 @@ export const OPT_REQUESTED_IP = 50;
 export const OPT_LEASE_TIME = 51;
 export const OPT_MSG_TYPE = 53;
 export const OPT_SERVER_ID = 54;
+export const OPT_MESSAGE = 56;
 const OPT_PAD = 0;
 const OPT_END = 255;
 
@@ -101,6 +102,8 @@ export class DhcpServer {
           const old = this.leases.indexOf(mac);
           if (old >= 0 && old !== slot) this.leases[old] = undefined;
           this.leases[slot] = mac;
+          // As slirp: the client's MAC is known from here on (a hostfwd needs no ARP first).
+          this.core.learn(this.addressOf(slot), m.chaddr);
           this.reply(m, DHCPACK, this.addressOf(slot));
         } else {
           this.reply(m, DHCPNAK, 0);
@@ -160,6 +163,8 @@ export class DhcpServer {
       }
       add(OPT_LEASE_TIME, addr(LEASE_SECONDS));
       if (cfg.hostname !== "") add(OPT_HOSTNAME, new TextEncoder().encode(cfg.hostname));
+    } else {
+      add(OPT_MESSAGE, new TextEncoder().encode("requested address not available"));
     }
     opts.push(OPT_END);
     const b = new Uint8Array(Math.max(BOOTP_MIN, BOOTP_FIXED + 4 + opts.length));

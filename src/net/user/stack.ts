@@ -77,7 +77,7 @@ export class UserStack implements StackCore {
     return ip === this.config.host || ip === this.config.dns;
   }
 
-  private learn(ip: number, mac: Uint8Array): void {
+  learn(ip: number, mac: Uint8Array): void {
     if (!this.inNet(ip) || this.isVirtual(ip) || isMulticastMac(mac)) return;
     const broadcast = (this.config.net | ~this.config.mask) >>> 0;
     if (ip === this.config.net || ip === broadcast) return;

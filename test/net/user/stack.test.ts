@@ -128,7 +128,9 @@ test("DHCP: DISCOVER, OFFER, REQUEST, ACK with slirp's options", () => {
   const steal = dhcpMessage(3, 8, [50, 4, 10, 0, 2, 15]);
   steal.set(guest.mac, 28);
   guest.sendFrame(guest.udpFrame(68, bcast, 67, steal, 0));
-  assert.deepEqual(options(guest.take()[0].udp?.data ?? new Uint8Array()).get(53), [6]);
+  const nak = options(guest.take()[0].udp?.data ?? new Uint8Array());
+  assert.deepEqual(nak.get(53), [6]);
+  assert.equal(Buffer.from(nak.get(56) ?? []).toString(), "requested address not available");
 });
 
 test("DHCP under restrict=on gives no router and no DNS server (as slirp)", () => {
