@@ -54,6 +54,8 @@ export interface TcpOwner {
   output(conn: TcpConn, seg: TcpOut): void;
   /** The connection is over: forget it. */
   remove(conn: TcpConn): void;
+  /** The host could not reach the guest's destination: ICMP destination unreachable for its SYN (code 0 net, 1 host). */
+  unreachable(conn: TcpConn, code: number, synSeq: number): void;
 }
 
 export class TcpConn implements HostTcpEvents {
@@ -187,12 +189,12 @@ export class TcpConn implements HostTcpEvents {
     if (this.state === "closed") return;
     this.sock = undefined;
     if (this.state === "connecting") {
-      // Refused (or unreachable): the guest's SYN is answered with RST, as a host would.
-      this.owner.output(this, { srcPort: this.remotePort, dstPort: this.guestPort, seq: 0, ack: this.rcvNxt, flags: RST | ACK, window: 0 });
+      // As slirp: refused is answered with RST to the guest's SYN, an unreachable network or host with ICMP.
+      if (why === "unreachable") this.owner.unreachable(this, 1, seqAdd(this.rcvNxt, -1));
+      else this.owner.output(this, { srcPort: this.remotePort, dstPort: this.guestPort, seq: 0, ack: this.rcvNxt, flags: RST | ACK, window: 0 });
     } else if (this.state !== "time-wait") {
       this.emit(RST | ACK, this.sndNxt);
     }
-    void why;
     this.destroy();
   }
 

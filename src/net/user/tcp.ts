@@ -4,10 +4,11 @@
  * and where not allowed, RST), answers stray segments with RST, and opens
  * connections into the guest for hostfwd.
  */
-import { parseIPv4, seqAdd } from "./bytes.js";
+import { parseIPv4, put16, put32, seqAdd } from "./bytes.js";
 import type { HostFwdRule } from "./config.js";
 import { guestVisibleSource, type StackCore } from "./core.js";
-import { PROTO_TCP, type IPv4Packet } from "./ipv4.js";
+import { destinationUnreachable } from "./icmp.js";
+import { buildIPv4, PROTO_ICMP, PROTO_TCP, type IPv4Packet } from "./ipv4.js";
 import type { HostTcpAccepted, HostTcpEvents, NetHost } from "./net-host.js";
 import { TcpConn, type TcpOwner } from "./tcp-conn.js";
 import { ACK, FIN, RST, SYN, buildTcp, parseTcp, type TcpOut, type TcpSegment } from "./tcp-segment.js";
@@ -36,6 +37,16 @@ export class TcpLayer implements TcpOwner {
 
   output(conn: TcpConn, seg: TcpOut): void {
     this.core.sendIp(conn.remoteIp, conn.guestIp, PROTO_TCP, buildTcp(conn.remoteIp, conn.guestIp, seg));
+  }
+
+  unreachable(conn: TcpConn, code: number, synSeq: number): void {
+    // The quoted packet: the guest's SYN as it was (IPv4 header and the first 8 bytes of TCP).
+    const head = new Uint8Array(8);
+    put16(head, 0, conn.guestPort);
+    put16(head, 2, conn.remotePort);
+    put32(head, 4, synSeq);
+    const icmp = destinationUnreachable(code, buildIPv4(conn.guestIp, conn.remoteIp, PROTO_TCP, 0, head));
+    this.core.sendIp(this.core.config.host, conn.guestIp, PROTO_ICMP, icmp);
   }
 
   remove(conn: TcpConn): void {

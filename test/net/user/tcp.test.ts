@@ -114,6 +114,19 @@ test("a refused host connection answers the guest's SYN with RST; a host reset r
   assert.equal(sock3.wasReset, true);
   assert.equal(nd.stack.tcp.connectionCount, 0);
 
+  // An unreachable host: ICMP host unreachable from the gateway, quoting the guest's SYN.
+  const c4 = new GuestTcp(guest, 40004, ip("192.0.2.77"), 84);
+  c4.connect();
+  host.connects[host.connects.length - 1].events.error("unreachable");
+  const [icmp] = guest.take();
+  assert.equal(icmp.ip?.proto, 1);
+  assert.equal(icmp.ip?.src, GATEWAY);
+  const p = icmp.ip?.payload ?? new Uint8Array();
+  assert.deepEqual([p[0], p[1]], [3, 1]);
+  assert.deepEqual([...p.subarray(8 + 16, 8 + 20)], [192, 0, 2, 77]);
+  assert.deepEqual([(p[28] << 8) | p[29], (p[30] << 8) | p[31]], [40004, 84]);
+  assert.equal(nd.stack.tcp.connectionCount, 0);
+
   // A segment for no connection gets a RST.
   guest.sendFrame(guest.tcpFrame(GATEWAY, { srcPort: 40009, dstPort: 80, seq: 5, ack: 77, flags: ACK, window: 100 }));
   const [stray] = guest.take();
