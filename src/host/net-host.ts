@@ -126,12 +126,18 @@ export function createNodeNetHost(warn: (message: string) => void = (m) => proce
       };
     },
     lookup(name, done) {
-      dns.lookup(name, { all: true, family: 0 }, (err, addresses) => {
+      const answer = (err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]): void => {
         let result: LookupResult;
         if (err) result = { ok: false, why: err.code === "ENOTFOUND" || err.code === "ENODATA" ? "notfound" : "error" };
         else result = { ok: true, addresses: addresses.map((a): HostAddress => ({ address: a.address, family: a.family === 6 ? 6 : 4 })) };
         done(result);
-      });
+      };
+      try {
+        dns.lookup(name, { all: true, family: 0 }, answer);
+      } catch {
+        // A name Node refuses outright (e.g. one with a NUL byte) fails like a lookup would, later.
+        queueMicrotask(() => done({ ok: false, why: "error" }));
+      }
     },
     warn,
   };

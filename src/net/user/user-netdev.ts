@@ -31,6 +31,17 @@ export function createUserNetdev(id: string, props: ReadonlyArray<readonly [stri
     stack.close();
     throw e;
   }
+  // The stack is written not to throw on anything a guest sends; should a bug make it, the
+  // guest loses that frame and the emulator goes on, with one warning.
+  let warned = false;
+  const guarded = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (e) {
+      if (!warned) host.warn(`netdev ${id}: user-mode network error (frame dropped): ${e instanceof Error ? e.message : String(e)}`);
+      warned = true;
+    }
+  };
   return {
     id,
     type: "user",
@@ -39,10 +50,10 @@ export function createUserNetdev(id: string, props: ReadonlyArray<readonly [stri
       stack.attach(frontend);
     },
     send(frame: Uint8Array): void {
-      stack.input(frame);
+      guarded(() => stack.input(frame));
     },
     resume(): void {
-      stack.resume();
+      guarded(() => stack.resume());
     },
     info(): string {
       return `net=${formatIPv4(config.net)},restrict=${config.restrict ? "on" : "off"}`;

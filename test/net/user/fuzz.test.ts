@@ -138,6 +138,9 @@ for (const seed of [1, 2, 3]) {
       assert.ok(nd.stack.tcp.connectionCount <= MAX_TCP_CONNECTIONS);
     }
 
+    // The netdev turns an exception into a warning: there must be none.
+    assert.deepEqual(host.warnings, []);
+
     // The survivor still works both ways.
     guest.buffers = true;
     nd.resume();
