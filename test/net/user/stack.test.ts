@@ -300,3 +300,16 @@ test("hostfwd=udp: a host client's datagrams reach the guest and its replies go 
   nd.hostfwdRemove?.("udp::5353");
   assert.equal(fwd.closed, true);
 });
+
+test("after the DHCP ack the guest's MAC is known: a hostfwd SYN needs no ARP first", () => {
+  const { host, guest } = setup([["hostfwd", "tcp::2222-:22"]]);
+  const bcast = ip("255.255.255.255");
+  guest.sendFrame(guest.udpFrame(68, bcast, 67, dhcpMessage(1, 1), 0));
+  guest.sendFrame(guest.udpFrame(68, bcast, 67, dhcpMessage(3, 2, [50, 4, 10, 0, 2, 15]), 0));
+  assert.equal(guest.take().length, 2);
+  host.clientConnect(host.listeners[0], "127.0.0.1", 50000);
+  const [syn] = guest.take();
+  assert.equal(syn.tcp?.flags, 2);
+  assert.deepEqual([...syn.eth.dst], [...GUEST_MAC]);
+  assert.equal(syn.ip?.dst, GUEST_IP);
+});
