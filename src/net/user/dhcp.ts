@@ -121,12 +121,6 @@ export class DhcpServer {
     }
   }
 
-  /** The address a client holds, for tests and `info usernet`-style listings. */
-  leaseOf(mac: Uint8Array): number | undefined {
-    const i = this.leases.indexOf(macKey(mac));
-    return i >= 0 ? this.addressOf(i) : undefined;
-  }
-
   private addressOf(slot: number): number {
     return (this.core.config.dhcpStart + slot) >>> 0;
   }

@@ -66,7 +66,4 @@ export class HostForwards {
     this.active.length = 0;
   }
 
-  rules(): HostFwdRule[] {
-    return this.active.map((a) => a.rule);
-  }
 }

@@ -10,7 +10,7 @@
  * out-of-order segments is kept.  Window scaling, SACK and timestamps are not
  * offered, so the guest uses none.
  */
-import { formatIPv4, seqAdd, seqDiff, seqLe, seqLt } from "./bytes.js";
+import { seqAdd, seqDiff, seqLe, seqLt } from "./bytes.js";
 import { ByteQueue } from "./byte-queue.js";
 import type { HostTcpError, HostTcpEvents, HostTcpSocket, NetHost } from "./net-host.js";
 import { ACK, FIN, PSH, RST, SYN, type TcpOut, type TcpSegment } from "./tcp-segment.js";
@@ -542,10 +542,5 @@ export class TcpConn implements HostTcpEvents {
     // A socket closed in order has already ended both ways; one still open here is being abandoned.
     if (s && !(this.finReceived && this.finSent)) s.reset();
     this.owner.remove(this);
-  }
-
-  /** For `info usernet`-style listings and tests. */
-  describe(): string {
-    return `${this.state} ${formatIPv4(this.guestIp)}:${this.guestPort} <-> ${formatIPv4(this.remoteIp)}:${this.remotePort}`;
   }
 }

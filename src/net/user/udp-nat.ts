@@ -7,7 +7,7 @@
  * hostfwd=udp: datagrams to a host port go to the guest from the client's
  * address and port, and the guest's replies go back through that socket.
  */
-import { formatIPv4, parseIPv4 } from "./bytes.js";
+import { parseIPv4 } from "./bytes.js";
 import type { HostFwdRule } from "./config.js";
 import { guestVisibleSource, type StackCore } from "./core.js";
 import { DhcpServer, DHCP_SERVER_PORT } from "./dhcp.js";
@@ -157,12 +157,5 @@ export class UdpLayer {
     for (const f of [...this.flows.values()]) this.closeFlow(f);
     this.fwdClients.clear();
     this.dns.close();
-  }
-
-  describeFlows(): string[] {
-    return [...this.flows.keys()].map((k) => {
-      const [ip, port] = k.split(":");
-      return `udp ${formatIPv4(Number(ip))}:${port}`;
-    });
   }
 }
