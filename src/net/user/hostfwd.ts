@@ -65,5 +65,4 @@ export class HostForwards {
     for (const a of this.active) this.closeOne(a);
     this.active.length = 0;
   }
-
 }
