@@ -350,3 +350,27 @@ test("many connections at once carry their own data", () => {
     assert.equal(sock.text(), `request ${i}`);
   });
 });
+
+test("restrict=on: hostfwd still reaches the guest, TCP and UDP both", () => {
+  const { host, guest } = setup([["restrict", "on"], ["hostfwd", "tcp::2222-:22"], ["hostfwd", "udp::6000-:60"]]);
+  guest.sendFrame(guest.udpFrame(5000, ip("192.0.2.1"), 53, new Uint8Array(10))); // dropped, but the guest's MAC becomes known
+  assert.equal(host.udps.length, 1, "only the hostfwd socket");
+  const tcpL = host.listeners[0];
+  const client = host.clientConnect(tcpL, "127.0.0.1", 50001);
+  const c = new GuestTcp(guest, 22, GATEWAY, 50001);
+  const [syn] = c.pump();
+  assert.equal(syn.flags, SYN);
+  c.acceptSyn(syn);
+  c.pump();
+  assert.equal(c.state, "established");
+  c.write(text("hi"));
+  c.pump();
+  assert.equal(client.text(), "hi");
+  const u = host.udps[0];
+  u.events.message(text("q"), "127.0.0.1", 7000);
+  const [d] = guest.take();
+  assert.equal(d.udp?.dstPort, 60);
+  guest.sendFrame(guest.udpFrame(60, GATEWAY, 7000, text("r")));
+  assert.equal(u.sent.length, 1);
+  assert.equal(host.udps.length, 1, "no NAT socket was opened for the reply");
+});
