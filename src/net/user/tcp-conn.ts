@@ -4,7 +4,8 @@
  *
  * Towards the guest we keep what the host sent until the guest acknowledges
  * it, send within the guest's advertised window (probing a zero window),
- * and retransmit on timeout with exponential backoff (RFC 6298).  From the
+ * and retransmit on timeout with exponential backoff (RFC 6298) or after
+ * three duplicate ACKs (RFC 5681's fast retransmit).  From the
  * guest we take in-order data up to our window, which shrinks while the host
  * socket is slow; data beyond it is not acknowledged.  A bounded number of
  * out-of-order segments is kept.  Window scaling, SACK and timestamps are not
@@ -89,6 +90,7 @@ export class TcpConn implements HostTcpEvents {
   private srtt = 0;
   private rttvar = 0;
   private retries = 0;
+  private dupAcks = 0;
   private timed: { seq: number; at: number } | undefined;
   private cancelRtx: (() => void) | undefined;
   private cancelPersist: (() => void) | undefined;
@@ -305,6 +307,7 @@ export class TcpConn implements HostTcpEvents {
     if (seqLt(seg.ack, this.sndUna)) return; // an old ACK
     const advanced = seqDiff(seg.ack, this.sndUna);
     const wasZero = this.sndWnd === 0;
+    const previousWindow = this.sndWnd;
     this.sndWnd = seg.window;
     if (advanced > 0) {
       const dataAcked = Math.min(advanced, this.sendBuf.length);
@@ -321,8 +324,16 @@ export class TcpConn implements HostTcpEvents {
         this.hostPaused = false;
         this.sock?.resume();
       }
+      this.dupAcks = 0;
     } else if (seg.window === 0) {
       this.retries = 0; // the guest is alive and answering our window probes
+    } else if (seg.data.length === 0 && !(seg.flags & FIN) && seg.window === previousWindow && this.sndNxt !== this.sndUna) {
+      // Fast retransmit (RFC 5681): the third duplicate ACK means a segment was lost (the
+      // guest's receive queue overflowed, say); send again from it without waiting for the timer.
+      if (++this.dupAcks === 3) {
+        this.timed = undefined;
+        this.sndNxt = this.sndUna;
+      }
     }
     // The window opened while a probe is out: the probe was most likely dropped; send from sndUna at once.
     if (advanced === 0 && wasZero && seg.window > 0 && this.sndNxt !== this.sndUna && !this.finSent) this.sndNxt = this.sndUna;

@@ -374,3 +374,21 @@ test("restrict=on: hostfwd still reaches the guest, TCP and UDP both", () => {
   assert.equal(u.sent.length, 1);
   assert.equal(host.udps.length, 1, "no NAT socket was opened for the reply");
 });
+
+test("three duplicate ACKs bring a lost segment again before the retransmission timer", () => {
+  const { host, guest } = setup();
+  const { c, sock } = open(host, guest);
+  c.process = false;
+  sock.events.data(new Uint8Array(4 * 1460).fill(5));
+  const segs = c.pump();
+  assert.equal(segs.length, 4);
+  c.process = true;
+  // The guest got segments 2, 3 and 4 but not 1: three duplicate ACKs.
+  for (let i = 0; i < 3; i++) c.ack();
+  const again = c.pump();
+  assert.ok(again.length >= 1);
+  assert.equal(again[0].seq, segs[0].seq, "the lost segment is sent again at once");
+  assert.equal(host.time, 0);
+  for (let i = 0; i < 5; i++) c.pump();
+  assert.equal(c.received.length, 4 * 1460);
+});
