@@ -184,7 +184,7 @@ export class TcpConn implements HostTcpEvents {
     this.hostBlocked = false;
     this.hostBacklog = 0;
     // The guest may be waiting on a closed window: tell it the window is open.
-    if (this.lastAdvertised < this.guestMss && this.synchronized()) this.ackNow();
+    if (this.lastAdvertised < RECV_WINDOW / 2 && this.synchronized()) this.ackNow();
   }
 
   error(why: HostTcpError): void {
@@ -263,6 +263,10 @@ export class TcpConn implements HostTcpEvents {
   }
 
   private synchronizedSegment(seg: TcpSegment): void {
+    if (this.state === "syn-received" && (seg.flags & (SYN | ACK | RST)) === SYN && seg.seq === seqAdd(this.rcvNxt, -1)) {
+      this.emit(SYN | ACK, this.iss, undefined, OUR_MSS); // the guest did not get our SYN-ACK
+      return;
+    }
     if (!this.acceptable(seg)) {
       // Old duplicates (including retransmitted FINs in TIME_WAIT) and segments past the window: re-ACK.
       if (!(seg.flags & RST)) this.ackNow();
@@ -273,9 +277,7 @@ export class TcpConn implements HostTcpEvents {
       return;
     }
     if (seg.flags & SYN) {
-      // A retransmitted SYN while our SYN-ACK is out is answered again; otherwise a challenge ACK (RFC 5961).
-      if (this.state === "syn-received") this.emit(SYN | ACK, this.iss, undefined, OUR_MSS);
-      else this.ackNow();
+      this.ackNow(); // a SYN in the window of a synchronized connection: a challenge ACK (RFC 5961)
       return;
     }
     if (!(seg.flags & ACK)) return;

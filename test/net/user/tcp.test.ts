@@ -33,6 +33,23 @@ function open(host: FakeHost, guest: TestGuest, remote = GATEWAY, port = 80, loc
   return { c, sock };
 }
 
+test("a guest that lost our SYN-ACK and sends its SYN again gets the SYN-ACK again", () => {
+  const { host, guest } = setup();
+  const c = new GuestTcp(guest, 40100, GATEWAY, 80);
+  c.connect();
+  host.connects[0].events.connected();
+  c.process = false;
+  const [first] = c.pump();
+  c.process = true;
+  c.state = "closed";
+  c.sndNxt = c.iss;
+  c.connect();
+  const [again] = c.pump();
+  assert.equal(again.flags, SYN | ACK);
+  assert.equal(again.seq, first.seq);
+  assert.equal(c.state, "established");
+});
+
 test("handshake, data both ways, guest closes first", () => {
   const { host, guest, nd } = setup();
   const { c, sock } = open(host, guest);
