@@ -155,7 +155,12 @@ export class UserStack implements StackCore {
     // Unknown guest MAC (e.g. a hostfwd before the guest has spoken): ask, and hold a few packets.
     let waiting = this.arpWaiting.get(dst);
     if (!waiting) {
-      if (this.arpWaiting.size >= ARP_WAIT_ADDRESSES || !this.inNet(dst)) return;
+      if (!this.inNet(dst)) return;
+      if (this.arpWaiting.size >= ARP_WAIT_ADDRESSES) {
+        // The longest-waiting address has most likely no one behind it: it makes way.
+        const oldest = this.arpWaiting.keys().next().value;
+        if (oldest !== undefined) this.arpWaiting.delete(oldest);
+      }
       waiting = [];
       this.arpWaiting.set(dst, waiting);
     }
