@@ -25,7 +25,8 @@ export function createUserNetdev(id: string, props: ReadonlyArray<readonly [stri
   const stack = new UserStack(config, host);
   const forwards = new HostForwards(stack);
   try {
-    for (const rule of config.hostfwd) forwards.add(rule);
+    // QEMU sets the rules up last first: of two rules for one port, the first written is the one refused.
+    for (const rule of [...config.hostfwd].reverse()) forwards.add(rule);
   } catch (e) {
     forwards.close();
     stack.close();
