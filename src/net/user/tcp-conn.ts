@@ -67,6 +67,8 @@ export class TcpConn implements HostTcpEvents {
   private readonly iss: number;
   private sndUna: number;
   private sndNxt: number;
+  /** The highest sequence number sent: sndNxt goes back to sndUna to retransmit, this does not. */
+  private sndMax: number;
   private sndWnd = 0;
   private guestMss = DEFAULT_MSS;
   /** Host bytes from sndUna on: in flight, then unsent. */
@@ -110,6 +112,7 @@ export class TcpConn implements HostTcpEvents {
     this.iss = iss >>> 0;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
+    this.sndMax = this.iss;
   }
 
   /** The guest opened the connection with this SYN; the host socket is being connected. */
@@ -121,7 +124,7 @@ export class TcpConn implements HostTcpEvents {
 
   /** hostfwd: send our SYN to the guest (the host socket stays paused until the guest answers). */
   openToGuest(): void {
-    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
     this.emit(SYN, this.iss, undefined, OUR_MSS);
     this.armRtx();
   }
@@ -158,7 +161,7 @@ export class TcpConn implements HostTcpEvents {
   connected(): void {
     if (this.state !== "connecting") return;
     this.state = "syn-received";
-    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
     this.emit(SYN | ACK, this.iss, undefined, OUR_MSS);
     this.armRtx();
   }
@@ -195,7 +198,7 @@ export class TcpConn implements HostTcpEvents {
       if (why === "unreachable") this.owner.unreachable(this, 1, seqAdd(this.rcvNxt, -1));
       else this.owner.output(this, { srcPort: this.remotePort, dstPort: this.guestPort, seq: 0, ack: this.rcvNxt, flags: RST | ACK, window: 0 });
     } else if (this.state !== "time-wait") {
-      this.emit(RST | ACK, this.sndNxt);
+      this.emit(RST | ACK, this.resetSeq());
     }
     this.destroy();
   }
@@ -294,7 +297,7 @@ export class TcpConn implements HostTcpEvents {
       this.retries = 0;
       this.rto = RTO_INITIAL;
     }
-    if (seqLt(this.sndNxt, seg.ack)) {
+    if (seqLt(this.sndMax, seg.ack)) {
       this.ackNow(); // acknowledges what we never sent
       return;
     }
@@ -315,12 +318,13 @@ export class TcpConn implements HostTcpEvents {
       const dataAcked = Math.min(advanced, this.sendBuf.length);
       this.sendBuf.consume(dataAcked);
       this.sndUna = seg.ack;
+      if (seqLt(this.sndNxt, seg.ack)) this.sndNxt = seg.ack;
       if (this.timed && seqLe(this.timed.seq, seg.ack)) {
         if (this.retries === 0) this.rttSample(this.now - this.timed.at);
         this.timed = undefined;
       }
       this.retries = 0;
-      if (this.sndUna === this.sndNxt) this.stopRtx();
+      if (this.sndUna === this.sndMax) this.stopRtx();
       else this.armRtx(true);
       if (this.hostPaused && this.sendBuf.length < SEND_BUFFER / 2) {
         this.hostPaused = false;
@@ -329,7 +333,7 @@ export class TcpConn implements HostTcpEvents {
       this.dupAcks = 0;
     } else if (seg.window === 0) {
       this.retries = 0; // the guest is alive and answering our window probes
-    } else if (seg.data.length === 0 && !(seg.flags & FIN) && seg.window === previousWindow && this.sndNxt !== this.sndUna) {
+    } else if (seg.data.length === 0 && !(seg.flags & FIN) && seg.window === previousWindow && this.sndMax !== this.sndUna) {
       // Fast retransmit (RFC 5681): the third duplicate ACK means a segment was lost (the
       // guest's receive queue overflowed, say); send again from it without waiting for the timer.
       if (++this.dupAcks === 3) {
@@ -338,8 +342,8 @@ export class TcpConn implements HostTcpEvents {
       }
     }
     // The window opened while a probe is out: the probe was most likely dropped; send from sndUna at once.
-    if (advanced === 0 && wasZero && seg.window > 0 && this.sndNxt !== this.sndUna && !this.finSent) this.sndNxt = this.sndUna;
-    if (this.finSent && this.sndUna === this.sndNxt) {
+    if (advanced === 0 && wasZero && seg.window > 0 && this.sndMax !== this.sndUna && !this.finSent) this.sndNxt = this.sndUna;
+    if (this.finSent && this.sndUna === this.sndMax) {
       if (this.state === "fin-wait-1") this.state = "fin-wait-2";
       else if (this.state === "closing") this.enterTimeWait();
       else if (this.state === "last-ack") this.destroy();
@@ -412,7 +416,7 @@ export class TcpConn implements HostTcpEvents {
       this.ooo.length = 0;
       this.sock?.end();
       if (this.state === "established") this.state = "close-wait";
-      else if (this.state === "fin-wait-1") this.state = this.sndUna === this.sndNxt ? "time-wait" : "closing";
+      else if (this.state === "fin-wait-1") this.state = this.sndUna === this.sndMax ? "time-wait" : "closing";
       else if (this.state === "fin-wait-2") this.state = "time-wait";
       if (this.state === "time-wait") this.enterTimeWait();
     }
@@ -433,8 +437,8 @@ export class TcpConn implements HostTcpEvents {
         const data = this.sendBuf.read(offset, len);
         const last = len === unsent;
         this.emit(ACK | (last ? PSH : 0), this.sndNxt, data);
-        if (!this.timed && this.retries === 0) this.timed = { seq: seqAdd(this.sndNxt, len), at: this.now };
-        this.sndNxt = seqAdd(this.sndNxt, len);
+        if (!this.timed && this.retries === 0 && this.sndNxt === this.sndMax) this.timed = { seq: seqAdd(this.sndNxt, len), at: this.now };
+        this.advance(len);
         this.armRtx(false);
         continue;
       }
@@ -445,13 +449,26 @@ export class TcpConn implements HostTcpEvents {
           this.state = this.state === "established" ? "fin-wait-1" : "last-ack";
         }
         this.emit(FIN | ACK, this.sndNxt);
-        this.sndNxt = seqAdd(this.sndNxt, 1);
+        this.advance(1);
         this.armRtx(false);
         return;
       }
-      if (unsent > 0 && this.sndWnd === 0 && this.sndUna === this.sndNxt) this.armPersist();
+      if (unsent > 0 && this.sndWnd === 0 && this.sndUna === this.sndMax) this.armPersist();
       return;
     }
+  }
+
+  private advance(n: number): void {
+    this.sndNxt = seqAdd(this.sndNxt, n);
+    if (seqLt(this.sndMax, this.sndNxt)) this.sndMax = this.sndNxt;
+  }
+
+  /**
+   * The sequence number of a RST to the guest: a guest checks that it is exactly the next
+   * one it expects (RFC 5961), which is where its acknowledgements have got to.
+   */
+  private resetSeq(): number {
+    return this.sndUna;
   }
 
   private armPersist(): void {
@@ -459,13 +476,13 @@ export class TcpConn implements HostTcpEvents {
     this.cancelPersist = this.owner.host.setTimer(this.rto, () => {
       this.cancelPersist = undefined;
       if (this.state !== "established" && this.state !== "close-wait") return;
-      if (this.sndWnd !== 0 || this.sndUna !== this.sndNxt || this.sendBuf.length === 0) {
+      if (this.sndWnd !== 0 || this.sndUna !== this.sndMax || this.sendBuf.length === 0) {
         this.trySend();
         return;
       }
       // A zero-window probe: one byte beyond the window, then retransmitted with backoff until the window opens.
       this.emit(ACK, this.sndNxt, this.sendBuf.read(0, 1));
-      this.sndNxt = seqAdd(this.sndNxt, 1);
+      this.advance(1);
       this.armRtx(false);
     });
   }
@@ -501,7 +518,7 @@ export class TcpConn implements HostTcpEvents {
     this.retries++;
     const limit = this.state === "syn-sent" || this.state === "syn-received" ? MAX_SYN_RETRIES : MAX_RETRIES;
     if (this.retries > limit) {
-      this.emit(RST | ACK, this.sndNxt);
+      this.emit(RST | ACK, this.resetSeq());
       this.abortHost();
       return;
     }
@@ -510,12 +527,12 @@ export class TcpConn implements HostTcpEvents {
     if (this.state === "syn-sent") this.emit(SYN, this.iss, undefined, OUR_MSS);
     else if (this.state === "syn-received") this.emit(SYN | ACK, this.iss, undefined, OUR_MSS);
     else {
-      if (this.sndUna === this.sndNxt) return;
+      if (this.sndUna === this.sndMax) return;
       // Go back to the first unacknowledged byte and send again what the window allows (the FIN included).
       this.sndNxt = this.sndUna;
       if (this.sndWnd === 0 && this.sendBuf.length > 0) {
         this.emit(ACK, this.sndNxt, this.sendBuf.read(0, 1)); // the window probe, again
-        this.sndNxt = seqAdd(this.sndNxt, 1);
+        this.advance(1);
       } else {
         this.trySend();
       }

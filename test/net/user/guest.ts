@@ -105,6 +105,8 @@ export class GuestTcp {
   readonly segments: TcpSegment[] = [];
   /** When false, segments are recorded but not processed (a lost or ignored segment). */
   process = true;
+  /** Segments for which this answers true are lost (recorded, not processed). */
+  lose: (seg: TcpSegment) => boolean = () => false;
 
   constructor(
     readonly guest: TestGuest,
@@ -137,7 +139,7 @@ export class GuestTcp {
     }
     for (const s of mine) {
       this.segments.push(s);
-      if (this.process) this.handle(s);
+      if (this.process && !this.lose(s)) this.handle(s);
     }
     return mine;
   }
