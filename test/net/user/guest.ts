@@ -107,6 +107,8 @@ export class GuestTcp {
   process = true;
   /** Segments for which this answers true are lost (recorded, not processed). */
   lose: (seg: TcpSegment) => boolean = () => false;
+  /** Bare ACKs (no data, SYN or FIN) for which this answers true are lost on the way to the stack. */
+  loseAck: () => boolean = () => false;
 
   constructor(
     readonly guest: TestGuest,
@@ -116,6 +118,7 @@ export class GuestTcp {
   ) {}
 
   private send(flags: number, data?: Uint8Array, seq = this.sndNxt, mss?: number): void {
+    if (flags === ACK && (data?.length ?? 0) === 0 && this.loseAck()) return;
     this.guest.sendFrame(
       this.guest.tcpFrame(this.remote, { srcPort: this.localPort, dstPort: this.remotePort, seq, ack: flags & ACK ? this.rcvNxt : 0, flags, window: this.window, mss, data }),
     );

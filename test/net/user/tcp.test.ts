@@ -430,3 +430,32 @@ test("a lossy link: a download with one segment in seven lost arrives whole and 
   host.advance(TIME_WAIT_MS);
   assert.equal(nd.stack.tcp.connectionCount, 0);
 });
+
+test("random loss both ways (data to the guest and its ACKs): the stream and both FINs get through", () => {
+  const { host, guest, nd } = setup();
+  const { c, sock } = open(host, guest);
+  let state = 12345;
+  const random = (): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+  c.lose = (s) => random() < 0.15 && (s.data.length > 0 || (s.flags & FIN) !== 0);
+  c.loseAck = () => random() < 0.25;
+  const body = new Uint8Array(200_000).map((_, i) => (i * 7) & 0xff);
+  sock.events.data(body);
+  sock.events.end();
+  for (let round = 0; round < 4000 && !c.finReceived; round++) {
+    c.pump();
+    host.advance(100);
+  }
+  assert.ok(Buffer.from(c.received).equals(Buffer.from(body)));
+  c.loseAck = () => false;
+  c.lose = () => false;
+  c.close();
+  for (let round = 0; round < 10; round++) {
+    c.pump();
+    host.advance(1000);
+  }
+  assert.equal(sock.ended, true);
+  assert.equal(nd.stack.tcp.connectionCount, 0);
+});
