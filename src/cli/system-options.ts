@@ -41,6 +41,8 @@ export interface NetdevOption {
   id?: string;
   /** The options after TYPE (id included). */
   options: Map<string, string>;
+  /** The same in order, repeats kept (hostfwd=), without type, id, and -nic's model and mac. */
+  list: [string, string][];
   spec: string;
 }
 
@@ -132,9 +134,12 @@ export function parseRamSize(text: string): number {
   return Math.floor(bytes / 4096) * 4096;
 }
 
-/** Split "a,b=c,d=e" into the first bare value (if allowed) and key=value pairs. */
-export function parseKeyValues(text: string, implied?: string): Map<string, string> {
-  const map = new Map<string, string>();
+/**
+ * Split "a,b=c,d=e" into key=value pairs in order (a bare first value under
+ * `implied` when given; other bare keys mean "on"); repeated keys stay.
+ */
+export function parseKeyValueList(text: string, implied?: string): [string, string][] {
+  const list: [string, string][] = [];
   // QEMU escapes a comma in a value by doubling it.
   const parts: string[] = [];
   let cur = "";
@@ -147,14 +152,15 @@ export function parseKeyValues(text: string, implied?: string): Map<string, stri
   parts.forEach((p, i) => {
     if (p === "") return;
     const eq = p.indexOf("=");
-    if (eq < 0) {
-      if (i === 0 && implied !== undefined) map.set(implied, p);
-      else map.set(p, "on");
-    } else {
-      map.set(p.slice(0, eq), p.slice(eq + 1));
-    }
+    if (eq < 0) list.push(i === 0 && implied !== undefined ? [implied, p] : [p, "on"]);
+    else list.push([p.slice(0, eq), p.slice(eq + 1)]);
   });
-  return map;
+  return list;
+}
+
+/** As parseKeyValueList, the last of a repeated key winning. */
+export function parseKeyValues(text: string, implied?: string): Map<string, string> {
+  return new Map(parseKeyValueList(text, implied));
 }
 
 function onOff(opt: string, key: string, v: string | undefined): boolean {
@@ -282,7 +288,8 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
         const kv = parseKeyValues(arg, "type");
         const type = kv.get("type") ?? "";
         kv.delete("type");
-        o.netdevs.push({ type, id: kv.get("id"), options: kv, spec: `-netdev ${arg}` });
+        const list = parseKeyValueList(arg, "type").filter(([k]) => k !== "type" && k !== "id");
+        o.netdevs.push({ type, id: kv.get("id"), options: kv, list, spec: `-netdev ${arg}` });
         break;
       }
       case "-nic": {
@@ -294,7 +301,8 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
         const mac = kv.get("mac");
         kv.delete("model");
         kv.delete("mac");
-        o.nics.push({ netdev: { type, id: kv.get("id"), options: kv, spec: `-nic ${arg}` }, model, mac, spec: `-nic ${arg}` });
+        const list = parseKeyValueList(arg, "type").filter(([k]) => !["type", "id", "model", "mac"].includes(k));
+        o.nics.push({ netdev: { type, id: kv.get("id"), options: kv, list, spec: `-nic ${arg}` }, model, mac, spec: `-nic ${arg}` });
         break;
       }
       case "-net":

@@ -35,6 +35,8 @@ import { NetdevError, type NetBackend, type NetFrontend } from "../net/net-clien
 import { netdevTypes } from "../system/netdevs.js";
 import { MachineNetwork } from "../system/network.js";
 import { nodeNetHost } from "../host/net-sockets.js";
+import { createNodeNetHost } from "../host/net-host.js";
+import type { NetHost as UserNetHost } from "../net/user/net-host.js";
 import type { NetdevOption } from "./system-options.js";
 
 const PROG = "tsemu-system-riscv64";
@@ -205,14 +207,16 @@ const NIC_MODELS = ["virtio-net-device", "virtio-net-pci"];
  */
 async function makeNetdevs(o: SystemOptions, wake: () => void): Promise<Net> {
   const net: Net = { byId: new Map(), machine: new MachineNetwork(), nics: [], macIndex: 0 };
-  const registry = netdevTypes();
-  const host = nodeNetHost((m) => process.stderr.write(`${PROG}: ${m}\n`));
+  const warn = (m: string): void => { process.stderr.write(`${PROG}: ${m}\n`); };
+  let userHost: UserNetHost | undefined;
+  const registry = netdevTypes(() => (userHost ??= createNodeNetHost(warn)));
+  const host = nodeNetHost(warn);
   let anonymous = 0;
   const make = async (nd: NetdevOption, id: string): Promise<NetBackend> => {
     if (net.byId.has(id)) fail(`${nd.spec}: Duplicate ID '${id}' for netdev`);
     let b: NetBackend;
     try {
-      b = await registry.create(nd.type, id, nd.options, host);
+      b = await registry.create(nd.type, id, nd.options, host, nd.list);
     } catch (e) {
       if (e instanceof NetdevError) fail(`${nd.spec}: ${e.message}`);
       throw e;

@@ -422,6 +422,7 @@ function hostfwdCommand(c: Cursor, env: HmpEnv, add: boolean): void {
   const err = network !== undefined ? network.hostfwd(add, id, rule)
     : id === undefined ? "invalid device specified" : `unrecognized netdev id '${id}'`;
   if (err !== undefined) env.print(`${err}\n`);
+  else if (!add) env.print(`host forwarding rule for ${rule} removed\n`);
 }
 
 /** `info pci`, as QEMU's hmp_info_pci_device prints each function. */
