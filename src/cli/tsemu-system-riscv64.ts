@@ -21,7 +21,7 @@ import type { VirtioDevice } from "../hw/virtio/virtio-transport.js";
 import type { PciPlug } from "../hw/pci/pci-device.js";
 import { virtDevices, type DeviceContext } from "../system/virt-devices.js";
 import { DeviceError } from "../system/qdev.js";
-import { pciFunctionInfo } from "../hw/pci/pci-info.js";
+import { pciBusInfo } from "../hw/pci/pci-info.js";
 import { attachSystemGdb, parseGdbAddress } from "../gdbstub/system.js";
 import { disassemble } from "../target/riscv/disas.js";
 import { realtimeNs } from "../host/time.js";
@@ -143,6 +143,8 @@ function makeDevices(o: SystemOptions, drives: Drives): { virtio: VirtioDevice[]
       if (info !== undefined) info.qdev = `/machine/peripheral-anon/device[${anonymous}]/virtio-backend`;
     },
   };
+  /** The PCI buses -device bus= can name so far: the root bus and the root ports created before. */
+  const pciBuses = new Set(["pcie.0"]);
   const create = (driver: string, props: Map<string, string>, spec: string): void => {
     const type = registry.find(driver);
     if (type === undefined) fail(`-device ${spec}: '${driver}' is not a valid device model name`);
@@ -152,8 +154,17 @@ function makeDevices(o: SystemOptions, drives: Drives): { virtio: VirtioDevice[]
     }
     try {
       const planned = type.realize(registry.parse(type, props), ctx);
-      if (planned.bus === "PCI") pci.push({ ...planned.plug, spec, id: props.get("id") });
-      else virtio.push(planned.device);
+      const bus = props.get("bus");
+      if (bus !== undefined && !pciBuses.has(bus)) fail(`-device ${spec}: Bus '${bus}' not found`);
+      if (planned.bus === "PCI") {
+        pci.push({ ...planned.plug, spec, id: props.get("id"), bus });
+        // A root port's id names the bus below it, for the devices after it.
+        const id = props.get("id");
+        if (planned.plug.rootBusOnly === true && id !== undefined) pciBuses.add(id);
+      } else {
+        if (bus !== undefined) fail(`-device ${spec}: Device '${driver}' can't go on PCIE bus`);
+        virtio.push(planned.device);
+      }
     } catch (e) {
       if (e instanceof DeviceError) fail(`-device ${spec}: ${e.message}`);
       throw e;
@@ -563,7 +574,9 @@ async function main(): Promise<void> {
       ...m.bus.mapped.map((r) => ({ name: r.name, base: r.base, size: r.size, kind: "i/o" as const })),
       { name: "riscv_virt_board.ram", base: VIRT.dram, size: o.ramSize, kind: "ram" as const },
     ],
-    pciDevices: () => m.pcie.visible().map(([devfn, cfg]) => pciFunctionInfo(0, devfn, cfg, m.pciFunctions.get(devfn)?.id ?? "")),
+    pciDevices: () => pciBusInfo(m.pcie, (bridge, devfn) =>
+      (bridge === undefined ? m.pciFunctions : m.pciChildren(bridge)).get(devfn)?.id ?? ""),
+    pciFunctionById: (id) => m.pciFunctionById(id),
     qtree: (): QtreeDevice[] => {
       const slots: QtreeDevice[] = m.virtio.map((v, i) => ({
         type: "virtio-mmio", id: "", props: [], mmio: [{ base: v.base, size: v.size }],

@@ -125,12 +125,25 @@ function pciInfo(d: PciFunctionInfo): JsonObject {
   if (d.irq !== undefined) out.irq = d.irq;
   Object.assign(out, {
     slot: d.slot, class_info: desc === undefined ? { class: d.classCode } : { class: d.classCode, desc },
-    id: { device: d.device, "subsystem-vendor": d.subsystemVendor, vendor: d.vendor, subsystem: d.subsystem },
+    id: d.subsystemVendor === undefined ? { device: d.device, vendor: d.vendor }
+      : { device: d.device, "subsystem-vendor": d.subsystemVendor, vendor: d.vendor, subsystem: d.subsystem ?? 0 },
     function: d.function,
     regions: d.regions.map((r): JsonObject => r.type === "io"
       ? { bar: r.bar, size: r.size, address: r.address, type: "io" }
       : { prefetch: r.prefetch === true, mem_type_64: r.mem64 === true, bar: r.bar, size: r.size, address: r.address, type: "memory" }),
   });
+  const b = d.bridge;
+  if (b !== undefined) {
+    const range = (r: { base: number; limit: number }): JsonObject => ({ base: r.base, limit: r.limit });
+    const bridge: JsonObject = {
+      bus: {
+        number: b.number, secondary: b.secondary, subordinate: b.subordinate,
+        io_range: range(b.io), memory_range: range(b.memory), prefetchable_range: range(b.prefetch),
+      },
+    };
+    if (b.devices !== undefined) bridge.devices = b.devices.map(pciInfo);
+    out.pci_bridge = bridge;
+  }
   return out;
 }
 

@@ -83,6 +83,7 @@ export function fakeMachine(options: { noShutdown?: boolean } = {}): Fake {
     chardevs: () => [{ label: "serial0", filename: "stdio", frontendOpen: true }],
     memoryMap: () => [{ name: "riscv_virt_board.ram", base: Number(RAM_BASE), size: RAM_SIZE, kind: "ram" }],
     qtree: () => [{ type: "goldfish_rtc", id: "", props: [], mmio: [{ base: 0x101000, size: 0x1000 }] }],
+    pciFunctionById: () => undefined,
     pciDevices: () => [
       { bus: 0, slot: 0, function: 0, classCode: 0x0600, vendor: 0x1b36, device: 0x0008, subsystemVendor: 0x1af4, subsystem: 0x1100, irqPin: 0, qdevId: "", regions: [] },
       {
