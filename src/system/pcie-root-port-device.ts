@@ -12,7 +12,7 @@ const PORT: PropSpec = { name: "port", type: "uint8", description: "", default: 
 
 export function pcieRootPortType(addr: PropSpec): DeviceType<DeviceContext, PlannedDevice> {
   return {
-    name: "pcie-root-port", bus: "PCI", category: "Controller/Bridge/Hub", props: [addr, CHASSIS, PORT, SLOT],
+    name: "pcie-root-port", bus: "PCI", category: "Controller/Bridge/Hub", description: "PCI Express Root Port", props: [addr, CHASSIS, PORT, SLOT],
     realize: (p) => {
       const chassis = p.num("chassis") ?? 0;
       const slot = p.num("slot") ?? 0;

@@ -164,6 +164,10 @@ function parseValue(device: string, spec: PropSpec, text: string): PropValue {
       const n = parseInteger(text);
       if (n === undefined) throw new DeviceError(`Parameter '${spec.name}' expects integer`);
       const [lo, hi] = spec.type === "uint8" ? [0, 0xff] : spec.type === "uint16" ? [0, 0xffff] : spec.type === "uint32" ? [0, 0xffffffff] : [-(2 ** 31), 2 ** 31 - 1];
+      // QEMU's visitor refuses out-of-range 8- and 16-bit values with the C type's name.
+      if ((spec.type === "uint8" || spec.type === "uint16") && (n < lo || n > hi)) {
+        throw new DeviceError(`Parameter '${spec.name}' expects ${spec.type}_t`);
+      }
       if (n < lo || n > hi) {
         throw new DeviceError(`Property ${device}.${spec.name} doesn't take value ${n} (minimum: ${lo}, maximum: ${hi})`);
       }

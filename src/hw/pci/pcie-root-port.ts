@@ -62,6 +62,7 @@ export class PcieRootPort implements PciBridgeModel {
   /** QEMU's chassis and slot properties: no two root ports may share both. */
   readonly chassisSlot: string;
   private hpevNotified = false;
+  private resetting = false;
   private bridgeControl = 0;
 
   constructor(readonly opts: PcieRootPortOptions) {
@@ -87,7 +88,10 @@ export class PcieRootPort implements PciBridgeModel {
 
   /** Device reset: the registers as at power-on, the slot as populated, the bus below is reset by the host. */
   reset(): void {
+    // The reset tells listeners that every register changed; that is not a guest's command.
+    this.resetting = true;
     this.config.reset();
+    this.resetting = false;
     this.msix.reset();
     this.errors.reset();
     this.applySlotState();
@@ -108,6 +112,7 @@ export class PcieRootPort implements PciBridgeModel {
   }
 
   private written(offset: number, size: number): void {
+    if (this.resetting) return;
     const overlaps = (at: number, len: number): boolean => offset < at + len && offset + size > at;
     const cfg = this.config;
     if (overlaps(BridgeReg.BRIDGE_CONTROL, 2)) {
