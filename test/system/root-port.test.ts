@@ -15,7 +15,9 @@
  * - with SERR# Enable set on the port (QEMU 7.2 forwards only then),
  *   `pcie_aer_inject_error rp0 COMP_TIME` and `-c rp0 RCVR`: the monitor's
  *   replies, the kernel's AER messages and recovery, the port's
- *   configuration space afterwards.
+ *   configuration space afterwards;
+ * - a secondary bus reset (the driver unbound, `reset_method` bus): the
+ *   kernel's messages, the disk still reads what was written, the vectors.
  *
  * Without qemu-system-riscv64 tsemu is checked against the values QEMU
  * gave when this test was written.
@@ -45,10 +47,16 @@ interface Observed {
   diskConfig: string;
   msix: string[];
   infoPci: string;
+  /** query-pci's answer as JSON text (keys in the order they came). */
+  queryPci: string;
   disk: string[];
   replies: string[];
   aerLog: string[];
   portAfter: string;
+  /** After a secondary bus reset from the guest (driver unbound, reset_method bus, bound again). */
+  resetLog: string[];
+  diskAfterReset: string[];
+  msixAfterReset: string[];
 }
 
 const kernelLines = (text: string): string[] =>
@@ -81,6 +89,7 @@ async function run(emu: string, dir: string, guest: { kernel: string; initrd: st
     const diskConfig = await sh(`hexdump -C ${DISK}`);
     const msix = kernelLines(await sh("grep PCI-MSIX /proc/interrupts")).map((l) => l.trim().split(/\s+/).slice(1).join(" "));
     const infoPci = await hmp("info pci");
+    const queryPci = JSON.stringify((await (qmp as QmpClient).execute("query-pci")).reply.value.return);
     const wrote = await sh("dd if=/dev/urandom of=/tmp/p bs=4096 count=64 2>/dev/null; md5sum /tmp/p; "
       + "dd if=/tmp/p of=/dev/vda bs=4096 conv=fsync 2>/dev/null; echo 3 > /proc/sys/vm/drop_caches; "
       + "dd if=/dev/vda bs=4096 count=64 2>/dev/null | md5sum");
@@ -94,12 +103,21 @@ async function run(emu: string, dir: string, guest: { kernel: string; initrd: st
     // (The shell's drop_caches note names its process id: only the PCI lines are compared.)
     const aerLog = kernelLines(await sh("dmesg -c")).filter((l) => /0000:0[01]:/.test(l));
     const portAfter = await sh(`hexdump -C ${PORT}`);
+    // A secondary bus reset through the port's Bridge Control, as Linux does it for a bus
+    // reset of the device: the disk works again afterwards, on new vectors.
+    const dev = "/sys/bus/pci/devices/0000:01:00.0";
+    await sh(`echo 0000:01:00.0 > /sys/bus/pci/drivers/virtio-pci/unbind; echo bus > ${dev}/reset_method; echo 1 > ${dev}/reset`);
+    await sh("echo 0000:01:00.0 > /sys/bus/pci/drivers/virtio-pci/bind; sleep 1");
+    const resetLog = kernelLines(await sh("dmesg -c")).filter((l) => /0000:0[01]:|virtio_blk|vda/.test(l));
+    const again = md5sums(await sh("dd if=/dev/vda bs=4096 count=64 2>/dev/null | md5sum"));
+    const diskAfterReset = again.length === 1 && again[0] === sums[0] ? ["same"] : again;
+    const msixAfterReset = kernelLines(await sh("grep PCI-MSIX /proc/interrupts")).map((l) => l.trim().split(/\s+/).slice(1).join(" "));
     con.send("poweroff\n");
     const status = await con.waitExit(STEP_MS);
     assert.deepEqual(status, { code: 0, signal: null }, `${emu} ended with ${describeStatus(status)}\n${con.tail()}`);
     return {
-      enumeration, portConfig, diskConfig, msix, infoPci, disk: sums.length === 2 && sums[0] === sums[1] ? ["same"] : sums,
-      replies, aerLog, portAfter,
+      enumeration, portConfig, diskConfig, msix, infoPci, queryPci, disk: sums.length === 2 && sums[0] === sums[1] ? ["same"] : sums,
+      replies, aerLog, portAfter, resetLog, diskAfterReset, msixAfterReset,
     };
   } finally {
     qmp?.close();
@@ -124,6 +142,9 @@ test("a virtio-blk-pci behind pcie-root-port: enumeration, config space, vectors
     assert.ok(ts.enumeration.includes("pci 0000:01:00.0: [1af4:1042] type 00 class 0x010000 PCIe Endpoint"), ts.enumeration.join("\n"));
     assert.ok(ts.enumeration.some((l) => /^pcieport 0000:00:01\.0: AER: enabled with IRQ \d+$/.test(l)), ts.enumeration.join("\n"));
     assert.deepEqual(ts.disk, ["same"], "the disk behind the port gives back what was written");
+    assert.deepEqual(ts.diskAfterReset, ["same"], "after the secondary bus reset the disk reads the same bytes");
+    t.diagnostic(`after the bus reset: ${ts.resetLog.join(" | ")}`);
+    assert.ok(ts.resetLog.some((l) => /virtio_blk virtio\d+: \[vda\]/.test(l)), "the driver found the disk again");
     assert.deepEqual(ts.replies, Array(2).fill("OK id: rp0 root bus: 0000:00, bus: 0 devfn: 1.0\r\n"));
     assert.match(ts.msix[0], /^1 PCI-MSIX-0000:00:01\.0 0 Edge aerdrv, pciehp$/);
     // COMP_TIME reaches the AER driver; the correctable RCVR does not (QEMU 7.2 forwards no correctable message).
@@ -137,9 +158,13 @@ test("a virtio-blk-pci behind pcie-root-port: enumeration, config space, vectors
       assert.deepEqual([ts.msix[0], ...ts.msix.slice(1).map((l) => l.replace(/^\d+ /, ""))],
         [oracle.msix[0], ...oracle.msix.slice(1).map((l) => l.replace(/^\d+ /, ""))]);
       assert.equal(ts.infoPci, oracle.infoPci);
+      assert.equal(ts.queryPci, oracle.queryPci);
       assert.deepEqual(ts.replies, oracle.replies);
       assert.deepEqual(ts.aerLog, oracle.aerLog);
       assert.equal(ts.portAfter, oracle.portAfter);
+      assert.deepEqual(ts.resetLog, oracle.resetLog);
+      assert.deepEqual([ts.msixAfterReset[0], ...ts.msixAfterReset.slice(1).map((l) => l.replace(/^\d+ /, ""))],
+        [oracle.msixAfterReset[0], ...oracle.msixAfterReset.slice(1).map((l) => l.replace(/^\d+ /, ""))]);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
