@@ -17,7 +17,8 @@
  *   replies, the kernel's AER messages and recovery, the port's
  *   configuration space afterwards;
  * - a secondary bus reset (the driver unbound, `reset_method` bus): the
- *   kernel's messages, the disk still reads what was written, the vectors.
+ *   kernel's messages, the disk still reads what was written, the vectors;
+ * - system_reset from the monitor: after the second boot the same again.
  *
  * Without qemu-system-riscv64 tsemu is checked against the values QEMU
  * gave when this test was written.
@@ -57,6 +58,9 @@ interface Observed {
   resetLog: string[];
   diskAfterReset: string[];
   msixAfterReset: string[];
+  /** After system_reset from the monitor and a second boot. */
+  diskAfterSystemReset: string[];
+  msixAfterSystemReset: string[];
 }
 
 const kernelLines = (text: string): string[] =>
@@ -112,12 +116,18 @@ async function run(emu: string, dir: string, guest: { kernel: string; initrd: st
     const again = md5sums(await sh("dd if=/dev/vda bs=4096 count=64 2>/dev/null | md5sum"));
     const diskAfterReset = again.length === 1 && again[0] === sums[0] ? ["same"] : again;
     const msixAfterReset = kernelLines(await sh("grep PCI-MSIX /proc/interrupts")).map((l) => l.trim().split(/\s+/).slice(1).join(" "));
+    // system_reset: the port and the disk start over; the guest finds them again.
+    await hmp("system_reset");
+    await con.expect(PROMPT, STEP_MS);
+    const third = md5sums(await sh("dd if=/dev/vda bs=4096 count=64 2>/dev/null | md5sum"));
+    const diskAfterSystemReset = third.length === 1 && third[0] === sums[0] ? ["same"] : third;
+    const msixAfterSystemReset = kernelLines(await sh("grep PCI-MSIX /proc/interrupts")).map((l) => l.trim().split(/\s+/).slice(1).join(" "));
     con.send("poweroff\n");
     const status = await con.waitExit(STEP_MS);
     assert.deepEqual(status, { code: 0, signal: null }, `${emu} ended with ${describeStatus(status)}\n${con.tail()}`);
     return {
       enumeration, portConfig, diskConfig, msix, infoPci, queryPci, disk: sums.length === 2 && sums[0] === sums[1] ? ["same"] : sums,
-      replies, aerLog, portAfter, resetLog, diskAfterReset, msixAfterReset,
+      replies, aerLog, portAfter, resetLog, diskAfterReset, msixAfterReset, diskAfterSystemReset, msixAfterSystemReset,
     };
   } finally {
     qmp?.close();
@@ -143,6 +153,8 @@ test("a virtio-blk-pci behind pcie-root-port: enumeration, config space, vectors
     assert.ok(ts.enumeration.some((l) => /^pcieport 0000:00:01\.0: AER: enabled with IRQ \d+$/.test(l)), ts.enumeration.join("\n"));
     assert.deepEqual(ts.disk, ["same"], "the disk behind the port gives back what was written");
     assert.deepEqual(ts.diskAfterReset, ["same"], "after the secondary bus reset the disk reads the same bytes");
+    assert.deepEqual(ts.diskAfterSystemReset, ["same"], "after system_reset the disk reads the same bytes");
+    assert.match(ts.msixAfterSystemReset[0] ?? "", /PCI-MSIX-0000:00:01\.0 0 Edge aerdrv, pciehp$/);
     t.diagnostic(`after the bus reset: ${ts.resetLog.join(" | ")}`);
     assert.ok(ts.resetLog.some((l) => /virtio_blk virtio\d+: \[vda\]/.test(l)), "the driver found the disk again");
     assert.deepEqual(ts.replies, Array(2).fill("OK id: rp0 root bus: 0000:00, bus: 0 devfn: 1.0\r\n"));
@@ -165,6 +177,7 @@ test("a virtio-blk-pci behind pcie-root-port: enumeration, config space, vectors
       assert.deepEqual(ts.resetLog, oracle.resetLog);
       assert.deepEqual([ts.msixAfterReset[0], ...ts.msixAfterReset.slice(1).map((l) => l.replace(/^\d+ /, ""))],
         [oracle.msixAfterReset[0], ...oracle.msixAfterReset.slice(1).map((l) => l.replace(/^\d+ /, ""))]);
+      assert.deepEqual(ts.msixAfterSystemReset.map((l) => l.replace(/^\d+ /, "")), oracle.msixAfterSystemReset.map((l) => l.replace(/^\d+ /, "")));
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
