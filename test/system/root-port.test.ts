@@ -2,7 +2,7 @@
  * A PCIe root port with a disk behind it, end to end: Linux 6.12 on
  * `-M virt,aia=aplic-imsic` (console hvc0, see QEMU-COMPAT.md) with
  * `-device pcie-root-port,id=rp0,bus=pcie.0,chassis=1 -device
- * virtio-blk-pci,bus=rp0,drive=d0`, run on qemu-system-riscv64 7.2 and then
+ * virtio-blk-pci,bus=rp0,drive=d0,aer=on`, run on qemu-system-riscv64 7.2 and then
  * on tsemu, and compared:
  *
  * - the kernel's enumeration of 00:01.0 and 01:00.0 (bridge windows, BARs,
@@ -13,9 +13,10 @@
  * - `info pci` through QMP's human-monitor-command;
  * - the disk works behind the port (a write read back);
  * - with SERR# Enable set on the port (QEMU 7.2 forwards only then),
- *   `pcie_aer_inject_error rp0 COMP_TIME` and `-c rp0 RCVR`: the monitor's
- *   replies, the kernel's AER messages and recovery, the port's
- *   configuration space afterwards;
+ *   `pcie_aer_inject_error rp0 COMP_TIME` and `-c rp0 RCVR`, then (the disk
+ *   has aer=on) `vd COMP_ABORT` in the disk: the monitor's replies, the
+ *   kernel's AER messages and recovery, the port's configuration space
+ *   afterwards;
  * - a secondary bus reset (the driver unbound, `reset_method` bus): the
  *   kernel's messages, the disk still reads what was written, the vectors;
  * - system_reset from the monitor: after the second boot the same again.
@@ -75,7 +76,7 @@ async function run(emu: string, dir: string, guest: { kernel: string; initrd: st
   const con = new Console([emu, "-M", "virt,aia=aplic-imsic", "-smp", "1", "-m", "256M", "-nographic",
     "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=hvc0",
     "-device", "pcie-root-port,id=rp0,bus=pcie.0,chassis=1",
-    "-drive", `file=${disk},format=raw,if=none,id=d0`, "-device", "virtio-blk-pci,bus=rp0,drive=d0",
+    "-drive", `file=${disk},format=raw,if=none,id=d0`, "-device", "virtio-blk-pci,bus=rp0,drive=d0,aer=on,id=vd",
     "-qmp", `unix:${sock},server=on,wait=off`], { onOutput: LOG ? (s) => process.stderr.write(s) : undefined });
   let qmp: QmpClient | undefined;
   try {
@@ -103,6 +104,10 @@ async function run(emu: string, dir: string, guest: { kernel: string; initrd: st
     const replies = [await hmp("pcie_aer_inject_error rp0 COMP_TIME")];
     await sh("sleep 2");
     replies.push(await hmp("pcie_aer_inject_error -c rp0 RCVR"));
+    await sh("sleep 2");
+    // An error in the disk travels up through the port (SERR# set on the disk too).
+    await sh(`b=$(od -An -tu1 -j5 -N1 ${DISK}); printf "\\$(printf %o $((b | 1)))" | dd of=${DISK} bs=1 seek=5 count=1 conv=notrunc 2>/dev/null`);
+    replies.push(await hmp("pcie_aer_inject_error vd COMP_ABORT"));
     await sh("sleep 2");
     // (The shell's drop_caches note names its process id: only the PCI lines are compared.)
     const aerLog = kernelLines(await sh("dmesg -c")).filter((l) => /0000:0[01]:/.test(l));
@@ -157,11 +162,9 @@ test("a virtio-blk-pci behind pcie-root-port: enumeration, config space, vectors
     assert.match(ts.msixAfterSystemReset[0] ?? "", /PCI-MSIX-0000:00:01\.0 0 Edge aerdrv, pciehp$/);
     t.diagnostic(`after the bus reset: ${ts.resetLog.join(" | ")}`);
     assert.ok(ts.resetLog.some((l) => /virtio_blk virtio\d+: \[vda\]/.test(l)), "the driver found the disk again");
-    assert.deepEqual(ts.replies, Array(2).fill("OK id: rp0 root bus: 0000:00, bus: 0 devfn: 1.0\r\n"));
+    assert.deepEqual(ts.replies, [...Array(2).fill("OK id: rp0 root bus: 0000:00, bus: 0 devfn: 1.0\r\n"),
+      "OK id: vd root bus: 0000:00, bus: 1 devfn: 0.0\r\n"]);
     assert.match(ts.msix[0], /^1 PCI-MSIX-0000:00:01\.0 0 Edge aerdrv, pciehp$/);
-    // COMP_TIME reaches the AER driver; the correctable RCVR does not (QEMU 7.2 forwards no correctable message).
-    assert.deepEqual(ts.aerLog.filter((l) => /AER: .*received from/.test(l)),
-      ["pcieport 0000:00:01.0: AER: Uncorrectable (Non-Fatal) error message received from 0000:00:01.0"]);
     if (oracle !== undefined) {
       assert.deepEqual(ts.enumeration, oracle.enumeration);
       assert.equal(ts.portConfig, oracle.portConfig);
@@ -179,6 +182,12 @@ test("a virtio-blk-pci behind pcie-root-port: enumeration, config space, vectors
         [oracle.msixAfterReset[0], ...oracle.msixAfterReset.slice(1).map((l) => l.replace(/^\d+ /, ""))]);
       assert.deepEqual(ts.msixAfterSystemReset.map((l) => l.replace(/^\d+ /, "")), oracle.msixAfterSystemReset.map((l) => l.replace(/^\d+ /, "")));
     }
+    // COMP_TIME at the port reaches the AER driver; the correctable RCVR does not (QEMU 7.2 forwards no correctable message).
+    // (After the failed recovery from the port's error, the disk's error reaches no AER
+    // report on QEMU 7.2 either: the log above is QEMU's, line for line.)
+    assert.deepEqual(ts.aerLog.filter((l) => /AER: .*received from/.test(l)), [
+      "pcieport 0000:00:01.0: AER: Uncorrectable (Non-Fatal) error message received from 0000:00:01.0",
+    ]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

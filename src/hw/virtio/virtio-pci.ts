@@ -168,8 +168,9 @@ export class VirtioPci {
     if (express) {
       addEndpointCap(this.config, VIRTIO_PCIE_EXP_CAP);
       addPowerManagementCap(this.config, VIRTIO_PCIE_PM_CAP);
-      if (opts.aer === true) PcieErrorReporter.addCapability(this.config, VIRTIO_PCIE_EXP_CAP, VIRTIO_PCIE_AER_CAP);
-      this.errors = new PcieErrorReporter(this.config, VIRTIO_PCIE_EXP_CAP, opts.aer === true ? VIRTIO_PCIE_AER_CAP : undefined);
+      // An endpoint's AER has no header queue on QEMU 7.2 (its aer_log_max is 0): no multiple header recording.
+      if (opts.aer === true) PcieErrorReporter.addCapability(this.config, VIRTIO_PCIE_EXP_CAP, VIRTIO_PCIE_AER_CAP, 0);
+      this.errors = new PcieErrorReporter(this.config, VIRTIO_PCIE_EXP_CAP, opts.aer === true ? VIRTIO_PCIE_AER_CAP : undefined, 0);
     }
     let at = express ? VIRTIO_PCIE_CAP_COMMON : CAP_COMMON;
     for (const r of [VIRTIO_PCI_REGIONS.common, VIRTIO_PCI_REGIONS.isr, VIRTIO_PCI_REGIONS.device]) {
