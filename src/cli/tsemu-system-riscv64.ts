@@ -21,7 +21,7 @@ import type { VirtioDevice } from "../hw/virtio/virtio-transport.js";
 import type { PciPlug } from "../hw/pci/pci-device.js";
 import { virtDevices, type DeviceContext } from "../system/virt-devices.js";
 import { DeviceError } from "../system/qdev.js";
-import { pciFunctionInfo } from "../hw/pci/pci-info.js";
+import { pciBusInfo } from "../hw/pci/pci-info.js";
 import { attachSystemGdb, parseGdbAddress } from "../gdbstub/system.js";
 import { disassemble } from "../target/riscv/disas.js";
 import { realtimeNs } from "../host/time.js";
@@ -153,6 +153,8 @@ function makeDevices(o: SystemOptions, drives: Drives, net: Net): { virtio: Virt
     defaultMac: () => Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, (0x56 + net.macIndex++) & 0xff),
     nicCreated: (nic) => net.machine.addNic(nic),
   };
+  /** The PCI buses -device bus= can name so far: the root bus and the root ports created before. */
+  const pciBuses = new Set(["pcie.0"]);
   const create = (driver: string, props: Map<string, string>, spec: string): void => {
     const type = registry.find(driver);
     if (type === undefined) fail(`-device ${spec}: '${driver}' is not a valid device model name`);
@@ -162,8 +164,17 @@ function makeDevices(o: SystemOptions, drives: Drives, net: Net): { virtio: Virt
     }
     try {
       const planned = type.realize(registry.parse(type, props), ctx);
-      if (planned.bus === "PCI") pci.push({ ...planned.plug, spec, id: props.get("id") });
-      else virtio.push(planned.device);
+      const bus = props.get("bus");
+      if (bus !== undefined && !pciBuses.has(bus)) fail(`-device ${spec}: Bus '${bus}' not found`);
+      if (planned.bus === "PCI") {
+        pci.push({ ...planned.plug, spec, id: props.get("id"), bus });
+        // A root port's id names the bus below it, for the devices after it.
+        const id = props.get("id");
+        if (planned.plug.rootBusOnly === true && id !== undefined) pciBuses.add(id);
+      } else {
+        if (bus !== undefined) fail(`-device ${spec}: Device '${driver}' can't go on PCIE bus`);
+        virtio.push(planned.device);
+      }
     } catch (e) {
       if (e instanceof DeviceError) fail(`-device ${spec}: ${e.message}`);
       throw e;
@@ -658,7 +669,9 @@ async function main(): Promise<void> {
       { name: "riscv_virt_board.ram", base: VIRT.dram, size: o.ramSize, kind: "ram" as const },
     ],
     network: net.machine,
-    pciDevices: () => m.pcie.visible().map(([devfn, cfg]) => pciFunctionInfo(0, devfn, cfg, m.pciFunctions.get(devfn)?.id ?? "")),
+    pciDevices: () => pciBusInfo(m.pcie, (bridge, devfn) =>
+      (bridge === undefined ? m.pciFunctions : m.pciChildren(bridge)).get(devfn)?.id ?? ""),
+    pciFunctionById: (id) => m.pciFunctionById(id),
     qtree: (): QtreeDevice[] => {
       const slots: QtreeDevice[] = m.virtio.map((v, i) => ({
         type: "virtio-mmio", id: "", props: [], mmio: [{ base: v.base, size: v.size }],

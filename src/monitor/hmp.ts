@@ -11,6 +11,7 @@ import { QmpError } from "./qmp-error.js";
 import { versionText, QEMU_PACKAGE } from "./qmp-version.js";
 import type { QtreeDevice } from "./machine.js";
 import { pciClassName, type PciFunctionInfo } from "../hw/pci/pci-info.js";
+import { parseAerError } from "../hw/pci/pcie-aer.js";
 
 /** HMP's remembered /fmt: the format letter and the unit size in bytes. */
 export interface HmpDefaults {
@@ -432,8 +433,16 @@ function pciText(devices: PciFunctionInfo[]): string {
     out += `  Bus ${String(d.bus).padStart(2)}, device ${String(d.slot).padStart(3)}, function ${d.function}:\n`;
     const name = pciClassName(d.classCode);
     out += `    ${name ?? `Class ${String(d.classCode).padStart(4, "0")}`}: PCI device ${hex4(d.vendor)}:${hex4(d.device)}\n`;
-    out += `      PCI subsystem ${hex4(d.subsystemVendor)}:${hex4(d.subsystem)}\n`;
+    if (d.subsystemVendor !== undefined) out += `      PCI subsystem ${hex4(d.subsystemVendor)}:${hex4(d.subsystem ?? 0)}\n`;
     if (d.irq !== undefined) out += `      IRQ ${d.irq}, pin ${String.fromCharCode(64 + d.irqPin)}\n`;
+    const b = d.bridge;
+    if (b !== undefined) {
+      const range = (r: { base: number; limit: number }, width: number): string =>
+        `[0x${r.base.toString(16).padStart(width, "0")}, 0x${r.limit.toString(16).padStart(width, "0")}]`;
+      out += `      BUS ${b.number}.\n      secondary bus ${b.secondary}.\n      subordinate bus ${b.subordinate}.\n`;
+      out += `      IO range ${range(b.io, 4)}\n      memory range ${range(b.memory, 8)}\n`;
+      out += `      prefetchable memory range ${range(b.prefetch, 8)}\n`;
+    }
     for (const r of d.regions) {
       const start = BigInt(r.address);
       const end = start + BigInt(r.size) - 1n;
@@ -442,6 +451,7 @@ function pciText(devices: PciFunctionInfo[]): string {
         : `      BAR${r.bar}: ${r.mem64 === true ? 64 : 32} bit${r.prefetch === true ? " prefetchable" : ""} memory at 0x${u64Hex(start, 8)} [0x${u64Hex(end, 8)}].\n`;
     }
     out += `      id "${d.qdevId}"\n`;
+    if (b?.devices !== undefined) out += pciText(b.devices);
   }
   return out;
 }
@@ -578,6 +588,55 @@ const INFO: HmpCommand[] = [
   },
 ];
 
+/**
+ * `pcie_aer_inject_error [-a] [-c] id error [header0..3 [prefix0..3]]`, with
+ * QEMU 7.2's replies (pcie_aer.c's hmp_pcie_aer_inject_error).
+ */
+function aerInject(c: Cursor, env: HmpEnv): void {
+  let advisory = false;
+  let correctable = false;
+  for (;;) {
+    c.skipSpace();
+    if (c.ch === "-" && (c.text[c.pos + 1] === "a" || c.text[c.pos + 1] === "c")) {
+      if (c.text[c.pos + 1] === "a") advisory = true;
+      else correctable = true;
+      c.pos += 2;
+      continue;
+    }
+    break;
+  }
+  const id = word(c);
+  const status = word(c);
+  if (id === undefined || status === undefined) throw new HmpError("pcie_aer_inject_error: missing argument");
+  const header: number[] = [];
+  while (!c.atEnd() && header.length < 8) header.push(Number(BigInt.asUintN(32, expr(c, env))));
+  if (!c.atEnd()) throw new HmpError("pcie_aer_inject_error: extraneous characters at the end of line");
+  const target = env.hub.machine.pciFunctionById(id);
+  if (target === undefined) {
+    env.print(`id or pci device path is invalid or device not found. ${id}\n`);
+    return;
+  }
+  if (target.errors === undefined) {
+    env.print(`the device doesn't support pci express. ${id}\n`);
+    return;
+  }
+  const err = parseAerError(status, correctable);
+  if (err === undefined) {
+    // QEMU prints this one without a newline.
+    env.print(`invalid error status value. "${status}"`);
+    return;
+  }
+  const ok = target.errors.inject({
+    ...err, sourceId: (target.bus << 8) | target.devfn, maybeAdvisory: advisory,
+    ...(header.length > 0 ? { header: [0, 1, 2, 3].map((i) => header[i] ?? 0) } : {}),
+  });
+  if (!ok) {
+    env.print("failed to inject error: Invalid argument\n");
+    return;
+  }
+  env.print(`OK id: ${id} root bus: 0000:00, bus: ${target.bus.toString(16)} devfn: ${(target.devfn >> 3).toString(16)}.${target.devfn & 7}\n`);
+}
+
 const COMMANDS: HmpCommand[] = [
   {
     name: "cont|c", params: "", help: "resume emulation",
@@ -632,6 +691,13 @@ const COMMANDS: HmpCommand[] = [
       if (!c.atEnd()) throw new HmpError("memsave: extraneous characters at the end of line");
       qmpCall(env, () => memsave(env.hub.machine, env.hub.host, env.cpuIndex, addr, size, file));
     },
+  },
+  {
+    name: "pcie_aer_inject_error", params: "[-a] [-c] id <error_status> [<tlp header> [<tlp header prefix>]]",
+    help: "inject pcie aer error\n\t\t\t -a for advisory non fatal error\n\t\t\t -c for correctable error\n\t\t\t"
+      + "<id> = qdev device id\n\t\t\t<error_status> = error string or 32bit\n\t\t\t<tlp header> = 32bit x 4\n\t\t\t"
+      + "<tlp header prefix> = 32bit x 4",
+    run: (c, env) => aerInject(c, env),
   },
   {
     name: "pmemsave", params: "addr size file", help: "save to disk physical memory dump starting at 'addr' of size 'size'",

@@ -5,6 +5,15 @@
  */
 
 import type { PciFunctionInfo } from "../hw/pci/pci-info.js";
+import type { PcieErrorReporter } from "../hw/pci/pcie-aer.js";
+
+/** A PCI function found by its -device id: where it is, and its error reporting when it is PCI Express. */
+export interface PciTarget {
+  /** The number of its bus (a bridge's secondary bus register; 0 on the root bus). */
+  bus: number;
+  devfn: number;
+  errors: PcieErrorReporter | undefined;
+}
 
 /** QEMU's RunState names (qapi/run-state.json) that tsemu can be in. */
 export type RunState = "running" | "paused" | "prelaunch" | "shutdown";
@@ -98,6 +107,8 @@ export interface MachineControl {
   pciDevices(): PciFunctionInfo[];
   /** NICs and netdevs (info network, set_link, hostfwd_add/remove); none: no network commands work. */
   network?: NetworkControl;
+  /** The PCI function with -device id=`id`, if any (pcie_aer_inject_error). */
+  pciFunctionById(id: string): PciTarget | undefined;
 }
 
 /** Host services the monitor's commands use (files for memsave/pmemsave). */

@@ -118,14 +118,28 @@ function blockInfo(m: MachineControl): Json[] {
   });
 }
 
-/** qapi PciDeviceInfo, keys in QEMU 7.2's order. */
+/** qapi PciDeviceInfo, keys in QEMU 7.2's order (its QDict's). */
 function pciInfo(d: PciFunctionInfo): JsonObject {
   const desc = pciClassName(d.classCode);
-  const out: JsonObject = { irq_pin: d.irqPin, bus: d.bus, qdev_id: d.qdevId };
+  const out: JsonObject = { irq_pin: d.irqPin, bus: d.bus };
+  const b = d.bridge;
+  if (b !== undefined) {
+    const range = (r: { base: number; limit: number }): JsonObject => ({ limit: r.limit, base: r.base });
+    const bridge: JsonObject = {
+      bus: {
+        prefetchable_range: range(b.prefetch), memory_range: range(b.memory), secondary: b.secondary,
+        io_range: range(b.io), number: b.number, subordinate: b.subordinate,
+      },
+    };
+    if (b.devices !== undefined) bridge.devices = b.devices.map(pciInfo);
+    out.pci_bridge = bridge;
+  }
+  out.qdev_id = d.qdevId;
   if (d.irq !== undefined) out.irq = d.irq;
   Object.assign(out, {
     slot: d.slot, class_info: desc === undefined ? { class: d.classCode } : { class: d.classCode, desc },
-    id: { device: d.device, "subsystem-vendor": d.subsystemVendor, vendor: d.vendor, subsystem: d.subsystem },
+    id: d.subsystemVendor === undefined ? { device: d.device, vendor: d.vendor }
+      : { device: d.device, "subsystem-vendor": d.subsystemVendor, vendor: d.vendor, subsystem: d.subsystem ?? 0 },
     function: d.function,
     regions: d.regions.map((r): JsonObject => r.type === "io"
       ? { bar: r.bar, size: r.size, address: r.address, type: "io" }

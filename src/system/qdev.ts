@@ -10,7 +10,7 @@
  * would ignore is refused as unknown rather than silently dropped.
  */
 
-export type PropType = "str" | "bool" | "uint16" | "uint32" | "int32" | "pci-devfn" | "OnOffAuto";
+export type PropType = "str" | "bool" | "uint8" | "uint16" | "uint32" | "int32" | "pci-devfn" | "OnOffAuto";
 
 export interface PropSpec {
   readonly name: string;
@@ -122,8 +122,9 @@ export class DeviceRegistry<Ctx, Out> {
       if (p.default !== undefined) values.set(p.name, p.default);
     }
     for (const [k, v] of given) {
-      if (k === "id") {
-        values.set("id", v);
+      // id= and bus= are every device's (qdev's own), not the type's.
+      if (k === "id" || k === "bus") {
+        values.set(k, v);
         continue;
       }
       const spec = type.props.find((p) => p.name === k);
@@ -156,12 +157,17 @@ function parseValue(device: string, spec: PropSpec, text: string): PropValue {
     case "OnOffAuto":
       if (text === "on" || text === "off" || text === "auto") return text;
       throw new DeviceError(`Parameter '${spec.name}' does not accept value '${text}'`);
+    case "uint8":
     case "uint16":
     case "uint32":
     case "int32": {
       const n = parseInteger(text);
       if (n === undefined) throw new DeviceError(`Parameter '${spec.name}' expects integer`);
-      const [lo, hi] = spec.type === "uint16" ? [0, 0xffff] : spec.type === "uint32" ? [0, 0xffffffff] : [-(2 ** 31), 2 ** 31 - 1];
+      const [lo, hi] = spec.type === "uint8" ? [0, 0xff] : spec.type === "uint16" ? [0, 0xffff] : spec.type === "uint32" ? [0, 0xffffffff] : [-(2 ** 31), 2 ** 31 - 1];
+      // QEMU's visitor refuses out-of-range 8- and 16-bit values with the C type's name.
+      if ((spec.type === "uint8" || spec.type === "uint16") && (n < lo || n > hi)) {
+        throw new DeviceError(`Parameter '${spec.name}' expects ${spec.type}_t`);
+      }
       if (n < lo || n > hi) {
         throw new DeviceError(`Property ${device}.${spec.name} doesn't take value ${n} (minimum: ${lo}, maximum: ${hi})`);
       }

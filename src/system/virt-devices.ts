@@ -13,6 +13,7 @@ import type { PciPlug } from "../hw/pci/pci-device.js";
 import { VirtioNet } from "../hw/virtio/virtio-net.js";
 import type { NetBackend } from "../net/net-client.js";
 import { DeviceError, DeviceRegistry, type PropSpec, type Props } from "./qdev.js";
+import { pcieRootPortType } from "./pcie-root-port-device.js";
 
 /** What realizing a device needs from the machine being built. */
 export interface DeviceContext {
@@ -70,6 +71,8 @@ function numQueues(type: string, props: Props, auto: number): number {
   if (n < 1 || n > VIRTIO_BLK_MAX_QUEUES) throw new DeviceError(`${type}: num-queues property must be 1 to ${VIRTIO_BLK_MAX_QUEUES}`);
   return n;
 }
+/** PCI Express devices (behind a port) get an AER capability with aer=on. */
+const AER: PropSpec = { name: "aer", type: "bool", description: "on/off", default: false };
 /** On the root bus (conventional PCI) auto means a transitional device, as on QEMU. */
 const DISABLE_LEGACY: PropSpec = { name: "disable-legacy", type: "OnOffAuto", description: "on/off/auto", default: "auto" };
 
@@ -85,7 +88,8 @@ function takeDrive(type: string, props: Props, ctx: DeviceContext): BlockBackend
 }
 
 function pciPlug(name: string, props: Props, classCode: number, make: () => VirtioDevice, defaultVectors?: number): PciPlug {
-  const legacy = props.str("disable-legacy") !== "on";
+  const disableLegacy = props.str("disable-legacy") ?? "auto";
+  const aer = props.bool("aer") === true;
   const addr = props.num("addr") ?? -1;
   let vectors = props.num("vectors") ?? VECTORS_UNSPECIFIED;
   if (vectors === VECTORS_UNSPECIFIED && defaultVectors !== undefined) vectors = defaultVectors;
@@ -94,11 +98,14 @@ function pciPlug(name: string, props: Props, classCode: number, make: () => Virt
   return {
     name, addr: addr < 0 ? undefined : addr,
     create: (ctx) => {
+      // Behind a PCI Express port QEMU's auto means modern only.
+      const legacy = disableLegacy === "auto" ? !ctx.express : disableLegacy === "off";
       const fn = new VirtioPci({
         device, dma: ctx.dma, send: ctx.send, routes: ctx.routes, classCode, name, log: ctx.log, legacy,
+        express: ctx.express, aer,
         vectors: vectors === VECTORS_UNSPECIFIED ? undefined : vectors,
       });
-      return { config: fn.config, reset: () => fn.reset() };
+      return { config: fn.config, reset: () => fn.reset(), errors: fn.errors };
     },
   };
 }
@@ -157,7 +164,7 @@ export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
   });
   r.register({
     name: "virtio-blk-pci", bus: "PCI", alias: "virtio-blk", category: "Storage",
-    props: [ADDR, DISABLE_LEGACY, DRIVE, NUM_QUEUES, SERIAL, VECTORS],
+    props: [ADDR, AER, DISABLE_LEGACY, DRIVE, NUM_QUEUES, SERIAL, VECTORS],
     realize: (p, ctx) => {
       const disk = takeDrive("virtio-blk-pci", p, ctx);
       const queues = numQueues("virtio-blk-pci", p, Math.min(ctx.harts, VIRTIO_BLK_MAX_QUEUES));
@@ -169,7 +176,7 @@ export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
   });
   r.register({
     name: "virtio-rng-pci", bus: "PCI", alias: "virtio-rng", category: "Misc",
-    props: [ADDR, DISABLE_LEGACY, VECTORS],
+    props: [ADDR, AER, DISABLE_LEGACY, VECTORS],
     realize: (p, ctx) => ({ bus: "PCI", plug: pciPlug("virtio-rng-pci", p, PCI_CLASS_OTHERS, () => new VirtioRng(ctx.random)) }),
   });
   r.register({
@@ -178,7 +185,7 @@ export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
   });
   r.register({
     name: "virtio-net-pci", bus: "PCI", alias: "virtio-net", category: "Network",
-    props: [ADDR, DISABLE_LEGACY, MAC, NETDEV, VECTORS],
+    props: [ADDR, AER, DISABLE_LEGACY, MAC, NETDEV, VECTORS],
     realize: (p, ctx) => {
       const device = makeNic("virtio-net-pci", p, ctx);
       const vectors = p.num("vectors") ?? VECTORS_UNSPECIFIED;
@@ -188,5 +195,6 @@ export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
       };
     },
   });
+  r.register(pcieRootPortType(ADDR));
   return r;
 }

@@ -7,6 +7,7 @@ import type { MachineControl, MonitorHost, CpuView } from "../../src/monitor/mac
 import { MonitorHub, type MonitorSession } from "../../src/monitor/monitor.js";
 import { RunControl } from "../../src/monitor/runstate.js";
 import { disassembleBytes } from "../../src/monitor/target-riscv.js";
+import { PcieRootPort } from "../../src/hw/pci/pcie-root-port.js";
 
 export const RAM_BASE = 0x80000000n;
 export const RAM_SIZE = 0x10000;
@@ -26,6 +27,8 @@ export interface Fake {
   /** Everything a session wrote. */
   output: string[];
   openQmp(pretty?: boolean): { session: MonitorSession; output: string[] };
+  /** A root port at 00:01.0 with id "rp0" (pcie_aer_inject_error's target); "rng0" is conventional PCI. */
+  rootPort: PcieRootPort;
 }
 
 export function fakeMachine(options: { noShutdown?: boolean } = {}): Fake {
@@ -38,6 +41,9 @@ export function fakeMachine(options: { noShutdown?: boolean } = {}): Fake {
   const files = new Map<string, Uint8Array>();
   const actions: string[] = [];
   const output: string[] = [];
+  const rootPort = new PcieRootPort({ chassis: 1, slot: 0, port: 0, send: () => undefined });
+  rootPort.config.snapshot();
+  rootPort.reset();
 
   const readPhysical = (addr: bigint, length: number): Uint8Array | undefined => {
     const end = addr + BigInt(length);
@@ -83,6 +89,8 @@ export function fakeMachine(options: { noShutdown?: boolean } = {}): Fake {
     chardevs: () => [{ label: "serial0", filename: "stdio", frontendOpen: true }],
     memoryMap: () => [{ name: "riscv_virt_board.ram", base: Number(RAM_BASE), size: RAM_SIZE, kind: "ram" }],
     qtree: () => [{ type: "goldfish_rtc", id: "", props: [], mmio: [{ base: 0x101000, size: 0x1000 }] }],
+    pciFunctionById: (id) => id === "rp0" ? { bus: 0, devfn: 8, errors: rootPort.errors }
+      : id === "rng0" ? { bus: 0, devfn: 16, errors: undefined } : undefined,
     pciDevices: () => [
       { bus: 0, slot: 0, function: 0, classCode: 0x0600, vendor: 0x1b36, device: 0x0008, subsystemVendor: 0x1af4, subsystem: 0x1100, irqPin: 0, qdevId: "", regions: [] },
       {
@@ -100,7 +108,7 @@ export function fakeMachine(options: { noShutdown?: boolean } = {}): Fake {
     exit: (status) => { hub.leaving = true; actions.push(`exit ${status}`); },
   }, (name, data) => hub.event(name, data), { noShutdown: options.noShutdown ?? false, noReboot: false });
   return {
-    hub, run, ram, rom, registers, files, actions, output,
+    hub, run, ram, rom, registers, files, actions, output, rootPort,
     openQmp: (pretty = false) => {
       const out: string[] = [];
       const session = hub.openQmp({ write: (t) => out.push(t) }, { pretty });

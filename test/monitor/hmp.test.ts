@@ -164,3 +164,19 @@ test("info pci: each function as QEMU 7.2 prints it; a BAR that does not decode 
     "",
   ].join("\n"));
 });
+
+test("pcie_aer_inject_error: QEMU 7.2's replies, and the error lands in the port's AER registers", () => {
+  const { run, f } = hmp();
+  const cfg = f.rootPort.config;
+  assert.equal(run("pcie_aer_inject_error rp0 COMP_TIME"), "OK id: rp0 root bus: 0000:00, bus: 0 devfn: 1.0\n");
+  assert.equal(cfg.read(0x104, 4), 0x4000, "uncorrectable status: completion timeout");
+  assert.equal(run("pcie_aer_inject_error -c rp0 0x40"), "OK id: rp0 root bus: 0000:00, bus: 0 devfn: 1.0\n");
+  assert.equal(cfg.read(0x110, 4), 0x40, "correctable status: bad TLP");
+  assert.equal(run("pcie_aer_inject_error rp0 RCVR"), "OK id: rp0 root bus: 0000:00, bus: 0 devfn: 1.0\n");
+  assert.equal(cfg.read(0x110, 4), 0x41, "a correctable name needs no -c");
+  assert.equal(run("pcie_aer_inject_error nosuch COMP_TIME"), "id or pci device path is invalid or device not found. nosuch\n");
+  assert.equal(run("pcie_aer_inject_error rng0 COMP_TIME"), "the device doesn't support pci express. rng0\n");
+  assert.equal(run("pcie_aer_inject_error rp0 BOGUS"), "invalid error status value. \"BOGUS\"");
+  assert.equal(run("pcie_aer_inject_error rp0 TRAIN"), "invalid error status value. \"TRAIN\"");
+  assert.equal(run("pcie_aer_inject_error rp0 0x3"), "failed to inject error: Invalid argument\n");
+});

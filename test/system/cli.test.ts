@@ -56,6 +56,13 @@ const BAD: [string, string[], RegExp][] = [
   ["bad aia", ["-M", "virt,aia=imsic"], /aia=imsic: invalid AIA interrupt controller type 'imsic'; valid values are none, aplic, and aplic-imsic/],
   ["unknown accelerator", ["-M", "virt", "-accel", "kvm"], /-accel kvm: unknown accelerator 'kvm'/],
   ["bad translator property", ["-M", "virt", "-accel", "tcg,threshold=0"], /threshold must be at least 1/],
+  ["root ports on one chassis and slot", ["-M", "virt", "-device", "pcie-root-port,id=a", "-device", "pcie-root-port,id=b"],
+    /-device pcie-root-port,id=b: Can't add chassis slot, error -16/],
+  ["bus not created yet", ["-M", "virt", "-device", "virtio-rng-pci,bus=rp0", "-device", "pcie-root-port,id=rp0"],
+    /-device virtio-rng-pci,bus=rp0: Bus 'rp0' not found/],
+  ["virtio-mmio device on a root port", ["-M", "virt", "-device", "pcie-root-port,id=rp0,chassis=1", "-device", "virtio-rng-device,bus=rp0"],
+    /-device virtio-rng-device,bus=rp0: Device 'virtio-rng-device' can't go on PCIE bus/],
+  ["chassis out of range", ["-M", "virt", "-device", "pcie-root-port,chassis=300"], /Parameter 'chassis' expects uint8_t/],
 ];
 
 for (const [name, args, message] of BAD) {
@@ -83,8 +90,8 @@ test("-device help and -device TYPE,help print QEMU 7.2's lines for the types an
     const name = /^name "([^"]+)"/.exec(line);
     if (name !== null) types.push(name[1]);
   }
-  assert.deepEqual(types.sort(), ["virtio-blk-device", "virtio-blk-pci", "virtio-net-device", "virtio-net-pci", "virtio-rng-device",
-    "virtio-rng-pci"]);
+  assert.deepEqual(types.sort(), ["pcie-root-port", "virtio-blk-device", "virtio-blk-pci", "virtio-net-device", "virtio-net-pci",
+    "virtio-rng-device", "virtio-rng-pci"]);
   for (const type of types) {
     const props = run(["-M", "virt", "-device", `${type},help`]);
     assert.equal(props.status, 0);

@@ -99,6 +99,11 @@ export interface PciConfigOptions {
   multifunction?: boolean;
   /** The INTx pin the function uses: 1 (INTA#) to 4 (INTD#), 0 for none. */
   interruptPin?: number;
+  /**
+   * Header type 1, a PCI-to-PCI bridge (pci-bridge.ts lays out its
+   * registers): no subsystem IDs in the header, two BARs.
+   */
+  bridge?: boolean;
 }
 
 /** Called after every configuration write with the bytes it touched. */
@@ -108,6 +113,8 @@ export type ConfigReadHook = (offset: number, size: number) => void;
 
 export class PciConfigSpace {
   readonly size: number;
+  /** Header type 1 (a PCI-to-PCI bridge). */
+  readonly bridge: boolean;
   /** The register contents, little-endian. */
   readonly config: Uint8Array;
   /** Bits the guest may write. */
@@ -134,9 +141,12 @@ export class PciConfigSpace {
     this.config[PciReg.REVISION_ID] = opts.revision ?? 0;
     this.config[PciReg.CLASS_PROG] = opts.classCode & 0xff;
     this.set16(PciReg.CLASS_DEVICE, opts.classCode >>> 8);
-    this.config[PciReg.HEADER_TYPE] = opts.multifunction === true ? 0x80 : 0;
-    this.set16(PciReg.SUBSYSTEM_VENDOR_ID, opts.subsystemVendorId ?? PCI_SUBVENDOR_ID_REDHAT_QUMRANET);
-    this.set16(PciReg.SUBSYSTEM_ID, opts.subsystemId ?? PCI_SUBDEVICE_ID_QEMU);
+    this.bridge = opts.bridge === true;
+    this.config[PciReg.HEADER_TYPE] = (opts.multifunction === true ? 0x80 : 0) | (this.bridge ? 1 : 0);
+    if (!this.bridge) {
+      this.set16(PciReg.SUBSYSTEM_VENDOR_ID, opts.subsystemVendorId ?? PCI_SUBVENDOR_ID_REDHAT_QUMRANET);
+      this.set16(PciReg.SUBSYSTEM_ID, opts.subsystemId ?? PCI_SUBDEVICE_ID_QEMU);
+    }
     this.config[PciReg.INTERRUPT_PIN] = opts.interruptPin ?? 0;
     this.setMask16(this.wmask, PciReg.COMMAND, COMMAND_WRITABLE);
     this.setMask16(this.w1cmask, PciReg.STATUS, STATUS_W1C);
@@ -167,7 +177,8 @@ export class PciConfigSpace {
    */
   registerBar(index: number, bar: PciBarSpec): void {
     const last = bar.kind === BarKind.MEM64 ? index + 1 : index;
-    if (!Number.isInteger(index) || index < 0 || last >= PCI_NUM_BARS) throw new Error(`BAR ${index}: no such BAR`);
+    // A bridge's header has room for two BARs only.
+    if (!Number.isInteger(index) || index < 0 || last >= (this.bridge ? 2 : PCI_NUM_BARS)) throw new Error(`BAR ${index}: no such BAR`);
     const min = bar.kind === BarKind.IO ? 4 : 16;
     if (bar.size < min || !Number.isInteger(Math.log2(bar.size))) {
       throw new Error(`BAR ${index}: size ${bar.size} is not a power of two of at least ${min}`);

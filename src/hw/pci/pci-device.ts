@@ -7,11 +7,28 @@ import type { DmaMemory } from "../core/memory.js";
 import type { PciConfigSpace } from "./config-space.js";
 import type { MsiRouteTable } from "./msi-route.js";
 import type { MsiSend } from "./msi.js";
+import type { PcieErrorReporter } from "./pcie-aer.js";
 
 export interface PciFunctionModel {
   readonly config: PciConfigSpace;
   /** Device reset (power-on, system_reset, a bus reset): the configuration space and the device's own state. */
   reset(): void;
+  /** A PCI Express function's error reporting (what pcie_aer_inject_error acts on). */
+  readonly errors?: PcieErrorReporter;
+  /** A bridge: the bus below it takes devices (QEMU's bus=ID). */
+  readonly bridge?: PciBridgeModel;
+}
+
+/** What the board needs of a bridge function (a PCIe root port). */
+export interface PciBridgeModel {
+  /** Set when a device is plugged at slot 0 below. */
+  populated: boolean;
+  /** Called on the guest's secondary bus reset. */
+  onSecondaryReset: (() => void) | undefined;
+  /** Its error reporting, the way up for errors of the devices below. */
+  readonly errors: PcieErrorReporter;
+  /** QEMU's chassis and slot properties: no two root ports may share both. */
+  readonly chassisSlot: string;
 }
 
 export interface PciBusContext {
@@ -20,6 +37,8 @@ export interface PciBusContext {
   routes: MsiRouteTable;
   /** Guest errors (QEMU prints them to stderr). */
   log: (message: string) => void;
+  /** The function sits behind a PCI Express port (QEMU makes virtio devices PCI Express endpoints there). */
+  express: boolean;
 }
 
 /** A device waiting to be plugged: where (devfn, or the first free slot) and how to make it. */
@@ -32,5 +51,9 @@ export interface PciPlug {
   readonly spec?: string;
   /** devfn (slot << 3 | function), or undefined for the first free slot. */
   readonly addr?: number;
+  /** The -device option's bus= ("pcie.0", or a root port's id), undefined for the root bus. */
+  readonly bus?: string;
+  /** Only on the root bus (a root port). */
+  readonly rootBusOnly?: boolean;
   create(ctx: PciBusContext): PciFunctionModel;
 }

@@ -4,6 +4,8 @@
  * each BAR with the address it decodes at (-1 when it does not).
  */
 import { BarKind, PCI_NUM_BARS, PciReg, type PciConfigSpace } from "./config-space.js";
+import { BridgeReg, ioWindow, memoryWindow, prefetchWindow, secondaryBus, subordinateBus, type BridgeRange } from "./pci-bridge.js";
+import type { PcieHost } from "./pcie-host.js";
 
 export interface PciRegionInfo {
   bar: number;
@@ -23,14 +25,28 @@ export interface PciFunctionInfo {
   classCode: number;
   vendor: number;
   device: number;
-  subsystemVendor: number;
-  subsystem: number;
+  /** Absent on a bridge (its header has no subsystem IDs). */
+  subsystemVendor?: number;
+  subsystem?: number;
   /** 1 (INTA#) to 4, 0 for none. */
   irqPin: number;
   /** The interrupt line register, when the function has a pin. */
   irq?: number;
   qdevId: string;
   regions: PciRegionInfo[];
+  /** A PCI-to-PCI bridge: its bus numbers, windows and the functions on its secondary bus. */
+  bridge?: PciBridgeInfo;
+}
+
+export interface PciBridgeInfo {
+  number: number;
+  secondary: number;
+  subordinate: number;
+  io: BridgeRange;
+  memory: BridgeRange;
+  prefetch: BridgeRange;
+  /** Listed once the guest numbered the secondary bus (QEMU lists none while it is 0). */
+  devices?: PciFunctionInfo[];
 }
 
 /** QEMU's names for the classes (hw/pci/pci.c pci_class_descriptions), for those tsemu's functions and common ones use. */
@@ -48,7 +64,7 @@ export function pciClassName(classCode: number): string | undefined {
 
 export function pciFunctionInfo(bus: number, devfn: number, cfg: PciConfigSpace, qdevId: string): PciFunctionInfo {
   const regions: PciRegionInfo[] = [];
-  for (let i = 0; i < PCI_NUM_BARS; i++) {
+  for (let i = 0; i < (cfg.bridge ? 2 : PCI_NUM_BARS); i++) {
     const bar = cfg.bar(i);
     if (bar === undefined) continue;
     const address = cfg.barAddress(i);
@@ -60,7 +76,27 @@ export function pciFunctionInfo(bus: number, devfn: number, cfg: PciConfigSpace,
   return {
     bus, slot: devfn >> 3, function: devfn & 7, classCode: cfg.get16(PciReg.CLASS_DEVICE),
     vendor: cfg.vendorId, device: cfg.deviceId,
-    subsystemVendor: cfg.get16(PciReg.SUBSYSTEM_VENDOR_ID), subsystem: cfg.get16(PciReg.SUBSYSTEM_ID),
+    ...(cfg.bridge ? {} : { subsystemVendor: cfg.get16(PciReg.SUBSYSTEM_VENDOR_ID), subsystem: cfg.get16(PciReg.SUBSYSTEM_ID) }),
     irqPin: pin, ...(pin !== 0 ? { irq: cfg.config[PciReg.INTERRUPT_LINE] } : {}), qdevId, regions,
   };
+}
+
+/**
+ * Every function the guest sees, as QEMU's query-pci nests them: bus 0,
+ * and below each bridge whose secondary bus is numbered, the functions
+ * there.  `qdevId` names a function by its bridge's devfn (undefined on bus
+ * 0) and its devfn.
+ */
+export function pciBusInfo(host: PcieHost, qdevId: (bridgeDevfn: number | undefined, devfn: number) => string): PciFunctionInfo[] {
+  return host.visible().map(([devfn, cfg]) => {
+    const info = pciFunctionInfo(0, devfn, cfg, qdevId(undefined, devfn));
+    if (!cfg.bridge) return info;
+    const sec = secondaryBus(cfg);
+    info.bridge = {
+      number: cfg.config[BridgeReg.PRIMARY_BUS], secondary: sec, subordinate: subordinateBus(cfg),
+      io: ioWindow(cfg), memory: memoryWindow(cfg), prefetch: prefetchWindow(cfg),
+      ...(sec !== 0 ? { devices: host.visibleBehind(devfn).map(([d, c]) => pciFunctionInfo(sec, d, c, qdevId(devfn, d))) } : {}),
+    };
+    return info;
+  });
 }

@@ -4,9 +4,14 @@
  * hw/riscv/virt.c:
  *
  * - ECAM (PCIe 4.0 section 7.2.2): function configuration spaces at
- *   bus << 20 | device << 15 | function << 12 | register.  Only bus 0 exists
- *   (there are no bridges); a function that is absent reads all ones and
- *   ignores writes, as a master abort does.
+ *   bus << 20 | device << 15 | function << 12 | register.  Bus 0 is the
+ *   root bus; a bridge on it (a root port) has a bus below it, which answers
+ *   to the bus number the guest wrote in the bridge's secondary bus
+ *   register.  A function that is absent reads all ones and ignores
+ *   writes, as a master abort does.
+ * - A BAR behind a bridge decodes only while the bridge forwards it: its
+ *   I/O or memory space enabled in the bridge's Command register and the
+ *   BAR inside one of the bridge's windows.
  * - Function 00:00.0 is the host bridge itself, QEMU's gpex-root: Red Hat
  *   1b36:0008 "QEMU PCIe Host bridge", class 0x0600, conventional (256 bytes
  *   of configuration space), no BARs, no interrupt.
@@ -15,13 +20,16 @@
  *   BAR reads all ones and drops writes, as on QEMU (a master abort).
  * - Legacy INTx: the four lines go to consecutive PLIC sources; a function in
  *   slot `s` with pin `p` (INTA# = 0) drives line (p + s) % 4, the standard
- *   swizzle that the device tree's interrupt-map describes.  Lines are shared
- *   (level = OR of the functions on it).
+ *   swizzle that the device tree's interrupt-map describes; behind a
+ *   bridge the pin is swizzled by the slot below, then by the bridge's slot
+ *   (pci_swizzle_map_irq_fn at each level).  Lines are shared (level = OR of
+ *   the functions on it).
  */
 import type { AccessSize, MmioOps, MmioRegion } from "../core/memory.js";
 import type { IrqLine } from "../core/irq.js";
 import { interruptSpecifier, type FdtNode } from "../core/fdt.js";
 import { BarKind, PCI_NUM_BARS, PciConfigSpace, PciReg } from "./config-space.js";
+import { forwards, secondaryBus } from "./pci-bridge.js";
 
 /** ECAM: one MiB of configuration space per bus. */
 export const ECAM_BUS_SHIFT = 20;
@@ -59,6 +67,13 @@ export interface PcieHostOptions {
   irqBase: number;
 }
 
+/** The bus below a bridge on bus 0. */
+interface SecondaryBus {
+  bridge: PciConfigSpace;
+  functions: Map<number, PciConfigSpace>;
+  resets: Map<number, () => void>;
+}
+
 /** A BAR that decodes: [start, end) in bus addresses of its space. */
 interface Mapping {
   io: boolean;
@@ -82,6 +97,8 @@ export class PcieHost {
   private readonly resets = new Map<number, () => void>();
   /** How many functions hold each INTx line high. */
   private readonly intxCount = [0, 0, 0, 0];
+  /** The buses below the bridges of bus 0, by the bridge's devfn. */
+  private readonly secondaries = new Map<number, SecondaryBus>();
   private mappings: Mapping[] = [];
   private mappingsStale = true;
 
@@ -127,19 +144,67 @@ export class PcieHost {
     fn.snapshot();
     this.functions.set(devfn, fn);
     if (reset !== undefined) this.resets.set(devfn, reset);
-    fn.listen((offset, size) => {
-      // Only the command register and the BARs move mappings.
-      if ((offset <= PciReg.COMMAND + 1 && offset + size > PciReg.COMMAND)
-        || (offset < PciReg.BAR0 + 4 * PCI_NUM_BARS && offset + size > PciReg.BAR0)) {
-        this.mappingsStale = true;
-      }
-    });
+    this.watch(fn);
     const pin = fn.interruptPin;
     if (pin >= 1 && pin <= PCI_NUM_PINS) {
       const line = intxSwizzle(devfn >> 3, pin - 1);
       fn.connectIntx((level) => this.setLine(line, level));
     }
+    if (fn.bridge) this.secondaries.set(devfn, { bridge: fn, functions: new Map(), resets: new Map() });
     this.mappingsStale = true;
+  }
+
+  /**
+   * Put a function on the bus below the bridge at `bridgeDevfn` of bus 0, at
+   * devfn there; `reset` as for `plug`.
+   */
+  plugBehind(bridgeDevfn: number, devfn: number, fn: PciConfigSpace, reset?: () => void): void {
+    const sec = this.secondaries.get(bridgeDevfn);
+    if (sec === undefined) throw new Error(`devfn ${bridgeDevfn}: not a bridge on bus 0`);
+    if (!Number.isInteger(devfn) || devfn < 0 || devfn > 0xff) throw new Error(`devfn ${devfn}: out of range`);
+    if (sec.functions.has(devfn)) throw new Error(`PCI slot ${devfn >> 3} function ${devfn & 7} is in use`);
+    fn.snapshot();
+    sec.functions.set(devfn, fn);
+    if (reset !== undefined) sec.resets.set(devfn, reset);
+    this.watch(fn);
+    const pin = fn.interruptPin;
+    if (pin >= 1 && pin <= PCI_NUM_PINS) {
+      const line = intxSwizzle(bridgeDevfn >> 3, intxSwizzle(devfn >> 3, pin - 1));
+      fn.connectIntx((level) => this.setLine(line, level));
+    }
+    this.mappingsStale = true;
+  }
+
+  /** Whether a function is plugged at devfn below the bridge at `bridgeDevfn`. */
+  hasBehind(bridgeDevfn: number, devfn: number): boolean {
+    return this.secondaries.get(bridgeDevfn)?.functions.has(devfn) === true;
+  }
+
+  /** Reset every device below the bridge at `bridgeDevfn` (a secondary bus reset). */
+  resetBehind(bridgeDevfn: number): void {
+    const sec = this.secondaries.get(bridgeDevfn);
+    if (sec === undefined) return;
+    for (const [devfn, fn] of sec.functions) (sec.resets.get(devfn) ?? (() => fn.reset()))();
+    this.mappingsStale = true;
+  }
+
+  /** The functions the guest sees below the bridge at `bridgeDevfn`, by devfn. */
+  visibleBehind(bridgeDevfn: number): [number, PciConfigSpace][] {
+    const sec = this.secondaries.get(bridgeDevfn);
+    if (sec === undefined) return [];
+    return [...sec.functions].filter(([devfn]) => (devfn & 7) === 0 || sec.functions.has(devfn & ~7))
+      .sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Mappings move with the command register, the BARs and, on a bridge, its bus numbers and windows. */
+  private watch(fn: PciConfigSpace): void {
+    fn.listen((offset, size) => {
+      if ((fn.bridge && offset < 0x40)
+        || (offset <= PciReg.COMMAND + 1 && offset + size > PciReg.COMMAND)
+        || (offset < PciReg.BAR0 + 4 * PCI_NUM_BARS && offset + size > PciReg.BAR0)) {
+        this.mappingsStale = true;
+      }
+    });
   }
 
   /** Whether a function is plugged at devfn on bus 0 (seen by the guest or not). */
@@ -152,9 +217,18 @@ export class PcieHost {
    * shows only when function 0 of its slot is there (as QEMU).
    */
   lookup(bus: number, devfn: number): PciConfigSpace | undefined {
-    if (bus !== 0) return undefined;
-    if ((devfn & 7) !== 0 && !this.functions.has(devfn & ~7)) return undefined;
-    return this.functions.get(devfn);
+    const fns = bus === 0 ? this.functions : this.busBelow(bus)?.functions;
+    if (fns === undefined) return undefined;
+    if ((devfn & 7) !== 0 && !fns.has(devfn & ~7)) return undefined;
+    return fns.get(devfn);
+  }
+
+  /** The bus the guest numbered `bus` (not 0): below a visible bridge whose secondary bus it is. */
+  private busBelow(bus: number): SecondaryBus | undefined {
+    for (const [devfn, sec] of this.secondaries) {
+      if (secondaryBus(sec.bridge) === bus && this.lookup(0, devfn) !== undefined) return sec;
+    }
+    return undefined;
   }
 
   /** The functions the guest sees on bus 0, by devfn. */
@@ -164,6 +238,7 @@ export class PcieHost {
 
   reset(): void {
     for (const [devfn, fn] of this.functions) (this.resets.get(devfn) ?? (() => fn.reset()))();
+    for (const devfn of this.secondaries.keys()) this.resetBehind(devfn);
     this.mappingsStale = true;
   }
 
@@ -254,6 +329,19 @@ export class PcieHost {
         const start = fn.barAddress(i);
         if (bar === undefined || start < 0) continue;
         this.mappings.push({ io: bar.kind === BarKind.IO, start, end: start + bar.size, ops: bar.ops });
+      }
+    }
+    for (const [bridgeDevfn, sec] of this.secondaries) {
+      if (this.lookup(0, bridgeDevfn) === undefined) continue;
+      for (const [devfn, fn] of sec.functions) {
+        if ((devfn & 7) !== 0 && !sec.functions.has(devfn & ~7)) continue;
+        for (let i = 0; i < PCI_NUM_BARS; i++) {
+          const bar = fn.bar(i);
+          const start = fn.barAddress(i);
+          const io = bar?.kind === BarKind.IO;
+          if (bar === undefined || start < 0 || !forwards(sec.bridge, io, start, bar.size)) continue;
+          this.mappings.push({ io, start, end: start + bar.size, ops: bar.ops });
+        }
       }
     }
     this.mappingsStale = false;

@@ -23,7 +23,15 @@ import { VirtioMmio, type VirtioDevice } from "../virtio/virtio-mmio.js";
 import { PcieHost } from "../pci/pcie-host.js";
 import { MsiRouteTable, type MsiFastPath } from "../pci/msi-route.js";
 import type { MsiMessage } from "../pci/msi.js";
-import type { PciFunctionModel, PciPlug } from "../pci/pci-device.js";
+import type { PciBridgeModel, PciFunctionModel, PciPlug } from "../pci/pci-device.js";
+import type { PcieErrorReporter } from "../pci/pcie-aer.js";
+
+/** A PCI function plugged from the options: its type's name, its id= and its model. */
+export interface PciFunctionEntry {
+  name: string;
+  id: string;
+  model: PciFunctionModel;
+}
 import { FwCfg } from "../nvram/fw-cfg.js";
 import { fdtAddress, loadBootImages, resetVector, type BootImages } from "./boot.js";
 
@@ -110,7 +118,9 @@ export class VirtMachine implements HartIrqs {
   /** The MSI route table of the machine's PCI functions (irqchip routes). */
   readonly msiRoutes: MsiRouteTable;
   /** The PCI functions plugged from the options, by devfn, with their type names. */
-  readonly pciFunctions = new Map<number, { name: string; id: string; model: PciFunctionModel }>();
+  readonly pciFunctions = new Map<number, PciFunctionEntry>();
+  /** The functions below each bridge of the root bus, by the bridge's devfn, then by devfn. */
+  private readonly pciBelow = new Map<number, Map<number, PciFunctionEntry>>();
   /** The device tree blob handed to the guest. */
   dtb: Uint8Array = new Uint8Array(0);
 
@@ -177,24 +187,85 @@ export class VirtMachine implements HartIrqs {
   }
 
   /**
-   * Plug a PCI function into the root bus at its address, or at the first
-   * free slot (QEMU's rule for devices without addr=); errors as QEMU's.
+   * Plug a PCI function into the root bus, or below a root port (bus=ID),
+   * at its address or at the first free slot (QEMU's rule for devices
+   * without addr=); errors as QEMU's.
    */
   private plugPci(plug: PciPlug): void {
+    const what = `-device ${plug.spec ?? plug.name}`;
+    const below = plug.bus === undefined || plug.bus === "pcie.0" ? undefined : this.pciBridgeById(plug.bus);
+    if (plug.bus !== undefined && plug.bus !== "pcie.0" && below === undefined) throw new Error(`${what}: Bus '${plug.bus}' not found`);
+    if (below !== undefined && plug.rootBusOnly === true) throw new Error(`${what}: ${plug.name} goes on pcie.0 only`);
+    const taken = (devfn: number): boolean => below === undefined ? this.pcie.has(devfn) : this.pcie.hasBehind(below.devfn, devfn);
     let devfn = plug.addr;
     if (devfn === undefined) {
       for (let slot = 0; slot < 32 && devfn === undefined; slot++) {
-        if (!this.pcie.has(slot << 3)) devfn = slot << 3;
+        if (!taken(slot << 3)) devfn = slot << 3;
       }
-      if (devfn === undefined) throw new Error(`-device ${plug.spec ?? plug.name}: PCI: no slot/function available for ${plug.name}, all in use or reserved`);
+      if (devfn === undefined) throw new Error(`${what}: PCI: no slot/function available for ${plug.name}, all in use or reserved`);
     }
-    if (this.pcie.has(devfn)) {
-      const user = devfn === 0 ? "gpex-root" : this.pciFunctions.get(devfn)?.name ?? "?";
-      throw new Error(`-device ${plug.spec ?? plug.name}: PCI: slot ${devfn >> 3} function ${devfn & 7} not available for ${plug.name}, in use by ${user},id=(null)`);
+    const fns = below === undefined ? this.pciFunctions : this.pciChildren(below.devfn);
+    if (taken(devfn)) {
+      const user = below === undefined && devfn === 0 ? "gpex-root" : fns.get(devfn)?.name ?? "?";
+      throw new Error(`${what}: PCI: slot ${devfn >> 3} function ${devfn & 7} not available for ${plug.name}, in use by ${user},id=(null)`);
     }
-    const model = plug.create({ dma: this.bus, send: (msg) => this.msiWrite(msg), routes: this.msiRoutes, log: this.opts.log });
-    this.pcie.plug(devfn, model.config, () => model.reset());
-    this.pciFunctions.set(devfn, { name: plug.name, id: plug.id ?? "", model });
+    const model = plug.create({
+      dma: this.bus, send: (msg) => this.msiWrite(msg), routes: this.msiRoutes, log: this.opts.log, express: below !== undefined,
+    });
+    const bridge = model.bridge;
+    if (bridge !== undefined) {
+      for (const f of this.pciFunctions.values()) {
+        if (f.model.bridge?.chassisSlot === bridge.chassisSlot) throw new Error(`${what}: Can't add chassis slot, error -16`);
+      }
+    }
+    if (below === undefined) {
+      this.pcie.plug(devfn, model.config, () => model.reset());
+      this.pciFunctions.set(devfn, { name: plug.name, id: plug.id ?? "", model });
+      if (bridge !== undefined) {
+        const at = devfn;
+        bridge.onSecondaryReset = () => this.pcie.resetBehind(at);
+      }
+    } else {
+      this.pcie.plugBehind(below.devfn, devfn, model.config, () => model.reset());
+      fns.set(devfn, { name: plug.name, id: plug.id ?? "", model });
+      if (devfn >> 3 === 0) below.bridge.populated = true;
+      if (model.errors !== undefined) model.errors.upstream = below.bridge.errors;
+    }
+  }
+
+  /** The bridge (root port) on the root bus with -device id=`id`. */
+  private pciBridgeById(id: string): { devfn: number; bridge: PciBridgeModel } | undefined {
+    for (const [devfn, f] of this.pciFunctions) {
+      if (f.id === id && f.model.bridge !== undefined) return { devfn, bridge: f.model.bridge };
+    }
+    return undefined;
+  }
+
+  /**
+   * The PCI function with -device id=`id`: its bus number as the guest
+   * numbered it (pci_bus_num), devfn and error reporting.
+   */
+  pciFunctionById(id: string): { bus: number; devfn: number; errors: PcieErrorReporter | undefined } | undefined {
+    if (id === "") return undefined;
+    for (const [devfn, f] of this.pciFunctions) if (f.id === id) return { bus: 0, devfn, errors: f.model.errors };
+    for (const [bridgeDevfn, fns] of this.pciBelow) {
+      for (const [devfn, f] of fns) {
+        if (f.id !== id) continue;
+        const bridge = this.pciFunctions.get(bridgeDevfn)?.model.config;
+        return { bus: bridge === undefined ? 0 : bridge.config[0x19], devfn, errors: f.model.errors };
+      }
+    }
+    return undefined;
+  }
+
+  /** The functions plugged below the bridge at `bridgeDevfn` of the root bus, by devfn. */
+  pciChildren(bridgeDevfn: number): Map<number, PciFunctionEntry> {
+    let m = this.pciBelow.get(bridgeDevfn);
+    if (m === undefined) {
+      m = new Map();
+      this.pciBelow.set(bridgeDevfn, m);
+    }
+    return m;
   }
 
   /** A message from a PCI function as bus master: a 32-bit write of its data at its address, RAM or device. */

@@ -15,6 +15,12 @@
  *   notify address is 4 * its index).
  * - Vendor-specific capabilities from 0x40 (common, ISR, device, notify,
  *   the PCI configuration access window) and MSI-X at 0x98, in QEMU's order.
+ * - Behind a PCI Express port (`express`), as QEMU makes it there: a PCI
+ *   Express endpoint with 4 KiB of configuration space, the PCI Express
+ *   capability at 0x40 and power management at 0x7c, so the virtio
+ *   capabilities start at 0x84 and MSI-X is at 0xdc; AER at 0x100 with
+ *   QEMU's aer=on.  Function level reset (Device Control bit 15) resets the
+ *   device.
  *
  * Interrupts: with MSI-X enabled, a queue's or the configuration's vector
  * (none when the driver wrote VIRTIO_MSI_NO_VECTOR) through the function's
@@ -26,6 +32,8 @@ import { BarKind, PciConfigSpace } from "../pci/config-space.js";
 import { Msix } from "../pci/msix.js";
 import { MsixRouting } from "../pci/msix-routing.js";
 import { MsiRouteTable } from "../pci/msi-route.js";
+import { addEndpointCap, addPowerManagementCap, DevCtl, PciExp } from "../pci/pcie-cap.js";
+import { PcieErrorReporter } from "../pci/pcie-aer.js";
 import type { MsiSend } from "../pci/msi.js";
 import { VIRTQUEUE_MAX_SIZE, type Virtqueue } from "./virtqueue.js";
 import { VirtioTransport, setHigh32, setLow32, type VirtioDevice } from "./virtio-transport.js";
@@ -66,6 +74,12 @@ const CAP_LEN = 16;
 const CAP_NOTIFY_LEN = 20;
 const CAP_PCI_CFG_LEN = 20;
 export const VIRTIO_PCI_MSIX_CAP = 0x98;
+/** On a PCI Express port: the PCI Express capability, power management, then the virtio ones and MSI-X. */
+export const VIRTIO_PCIE_EXP_CAP = 0x40;
+const VIRTIO_PCIE_PM_CAP = 0x7c;
+const VIRTIO_PCIE_CAP_COMMON = 0x84;
+export const VIRTIO_PCIE_MSIX_CAP = 0xdc;
+export const VIRTIO_PCIE_AER_CAP = 0x100;
 
 /** ISR bits. */
 const ISR_QUEUE = 1;
@@ -86,6 +100,9 @@ export interface VirtioPciOptions {
   legacy?: boolean;
   /** For guest errors: the device's name (virtio-blk-pci). */
   name: string;
+  /** A PCI Express endpoint (behind a PCIe port), with an AER capability when `aer`. */
+  express?: boolean;
+  aer?: boolean;
   log?: (message: string) => void;
 }
 
@@ -93,6 +110,8 @@ export class VirtioPci {
   readonly config: PciConfigSpace;
   readonly msix: Msix | undefined;
   readonly queues: readonly Virtqueue[];
+  /** A PCI Express function's error reporting (undefined on conventional PCI). */
+  readonly errors: PcieErrorReporter | undefined;
   private readonly routing: MsixRouting | undefined;
   private readonly core: VirtioTransport;
   private readonly device: VirtioDevice;
@@ -113,8 +132,9 @@ export class VirtioPci {
     const legacyId = TRANSITIONAL_DEVICE_ID[dev.deviceId];
     const legacy = opts.legacy === true;
     if (legacy && legacyId === undefined) throw new Error(`${opts.name}: virtio device ${dev.deviceId} has no transitional ID`);
+    const express = opts.express === true;
     this.config = new PciConfigSpace({
-      vendorId: PCI_VENDOR_ID_REDHAT_QUMRANET, classCode: opts.classCode, interruptPin: 1,
+      vendorId: PCI_VENDOR_ID_REDHAT_QUMRANET, classCode: opts.classCode, interruptPin: 1, express,
       ...(legacy ? { deviceId: legacyId, revision: 0, subsystemId: dev.deviceId }
         : { deviceId: VIRTIO_PCI_MODERN_DEVICE_BASE + dev.deviceId, revision: 1 }),
     });
@@ -145,7 +165,14 @@ export class VirtioPci {
     this.config.registerBar(VIRTIO_PCI_MODERN_BAR, {
       kind: BarKind.MEM64, size: MODERN_BAR_SIZE, prefetchable: true, ops: this.modern,
     });
-    let at = CAP_COMMON;
+    if (express) {
+      addEndpointCap(this.config, VIRTIO_PCIE_EXP_CAP);
+      addPowerManagementCap(this.config, VIRTIO_PCIE_PM_CAP);
+      // An endpoint's AER has no header queue on QEMU 7.2 (its aer_log_max is 0): no multiple header recording.
+      if (opts.aer === true) PcieErrorReporter.addCapability(this.config, VIRTIO_PCIE_EXP_CAP, VIRTIO_PCIE_AER_CAP, 0);
+      this.errors = new PcieErrorReporter(this.config, VIRTIO_PCIE_EXP_CAP, opts.aer === true ? VIRTIO_PCIE_AER_CAP : undefined, 0);
+    }
+    let at = express ? VIRTIO_PCIE_CAP_COMMON : CAP_COMMON;
     for (const r of [VIRTIO_PCI_REGIONS.common, VIRTIO_PCI_REGIONS.isr, VIRTIO_PCI_REGIONS.device]) {
       this.addVirtioCap(at, CAP_LEN, r.type, r.offset, r.size);
       at += CAP_LEN;
@@ -162,8 +189,9 @@ export class VirtioPci {
     this.vectors = opts.vectors ?? dev.queueCount + 1;
     if (this.vectors > 0) {
       const routes = opts.routes ?? new MsiRouteTable(() => undefined, opts.send);
-      this.msix = Msix.exclusiveBar(this.config, VIRTIO_PCI_MSIX_BAR, this.vectors, VIRTIO_PCI_MSIX_CAP, opts.send);
-      this.routing = new MsixRouting(this.msix, routes, this.config, VIRTIO_PCI_MSIX_CAP);
+      const msixCap = express ? VIRTIO_PCIE_MSIX_CAP : VIRTIO_PCI_MSIX_CAP;
+      this.msix = Msix.exclusiveBar(this.config, VIRTIO_PCI_MSIX_BAR, this.vectors, msixCap, opts.send);
+      this.routing = new MsixRouting(this.msix, routes, this.config, msixCap);
     }
     this.config.listen((offset, size) => this.configWritten(offset, size));
     this.config.onRead((offset, size) => this.configRead(offset, size));
@@ -173,6 +201,7 @@ export class VirtioPci {
   /** Device reset by the machine (power-on, system_reset, a bus reset): the function and the transport. */
   reset(): void {
     this.config.reset();
+    this.errors?.reset();
     this.msix?.reset();
     this.resetTransport();
     this.routing?.resync();
@@ -307,6 +336,13 @@ export class VirtioPci {
 
   /** MSI-X enabled: INTx goes quiet (as QEMU's msix_write_config).  The access window's data: a write goes to the BAR. */
   private configWritten(offset: number, size: number): void {
+    const devctl = VIRTIO_PCIE_EXP_CAP + PciExp.DEVCTL + 1;
+    if (this.errors !== undefined && offset <= devctl && offset + size > devctl
+      && (this.config.get16(devctl - 1) & DevCtl.BCR_FLR) !== 0) {
+      // Function level reset; Initiate FLR reads 0 again afterwards (the reset restores it).
+      this.reset();
+      return;
+    }
     if (this.msix?.enabled === true) this.config.setIntx(false);
     const data = this.pciCfgCap + 16;
     if (offset <= data && offset + size > data) {
