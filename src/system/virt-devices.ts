@@ -11,6 +11,7 @@ import { VirtioRng } from "../hw/virtio/virtio-rng.js";
 import { VirtioPci } from "../hw/virtio/virtio-pci.js";
 import type { PciPlug } from "../hw/pci/pci-device.js";
 import { DeviceError, DeviceRegistry, type PropSpec, type Props } from "./qdev.js";
+import { registerE1000e } from "./e1000e-device.js";
 
 /** What realizing a device needs from the machine being built. */
 export interface DeviceContext {
@@ -115,5 +116,6 @@ export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
     props: [ADDR, DISABLE_LEGACY, VECTORS],
     realize: (p, ctx) => ({ bus: "PCI", plug: pciPlug("virtio-rng-pci", p, PCI_CLASS_OTHERS, () => new VirtioRng(ctx.random)) }),
   });
+  registerE1000e(r);
   return r;
 }
