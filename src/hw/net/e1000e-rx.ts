@@ -9,8 +9,7 @@
  * - extended (RFCTL.EXTEN set, RCTL.DTYP 0), what Linux uses: the
  *   write-back holds MRQ/RSS, status and errors in one dword, length, VLAN.
  *
- * The device does not verify receive checksums: the status says "ignore
- * checksum" (IXSM), and the driver checks them itself.  Packet split
+ * Receive checksums are checked as RXCSUM asks (e1000e-rxcsum.ts).  Packet split
  * (RCTL.DTYP_PS, Linux's jumbo-frame mode) is not modelled: a frame that
  * arrives in that mode is dropped and counted as missed.
  *
@@ -20,11 +19,12 @@
 import { addr64, type BusMasterDma } from "./e1000e-dma.js";
 import { Ctrl, Icr, MTA_ENTRIES, RA_ENTRIES, RAH_AV, Rctl, Reg, Rfctl } from "./e1000e-regs.js";
 import { crc32 } from "./checksum.js";
+import { rxChecksum } from "./e1000e-rxcsum.js";
 
 const DESC_SIZE = 16;
-/** Status bits of a receive descriptor. */
+/** Status bits of a receive descriptor (the checksum ones are e1000e-rxcsum.ts's). */
 const enum RxStatus {
-  DD = 0x01, EOP = 0x02, IXSM = 0x04, VP = 0x08,
+  DD = 0x01, EOP = 0x02, VP = 0x08,
 }
 /** The shortest frame on the wire without FCS; shorter ones are padded with zeros (as the MAC receives them). */
 const MIN_FRAME = 60;
@@ -86,7 +86,7 @@ export class E1000eRx {
     }
     let frame = input.length < MIN_FRAME ? padded(input) : input;
     let vlan = 0;
-    let status = RxStatus.IXSM;
+    let status = 0;
     // VLAN stripping: the tag goes to the descriptor.
     if ((r[Reg.CTRL >> 2] & Ctrl.VME) !== 0 && frame.length >= 18 && be16(frame, 12) === (r[Reg.VET >> 2] & 0xffff)) {
       vlan = be16(frame, 14);
@@ -96,6 +96,8 @@ export class E1000eRx {
       stripped.set(frame.subarray(16), 12);
       frame = stripped;
     }
+    const csum = rxChecksum(frame, r[Reg.RXCSUM >> 2]);
+    status |= csum.status;
     if ((rctl & Rctl.SECRC) === 0) frame = withFcs(frame);
     const size = this.bufferSize();
     const needed = Math.ceil(frame.length / size);
@@ -123,7 +125,7 @@ export class E1000eRx {
       const w = new DataView(wb.buffer);
       if (extended) {
         // MRQ and RSS hash 0 (no RSS); status and errors; length; VLAN.
-        w.setUint32(8, st, true);
+        w.setUint32(8, (st | (csum.errors << 24)) >>> 0, true);
         w.setUint16(12, chunk.length, true);
         w.setUint16(14, vlan, true);
       } else {
@@ -131,6 +133,7 @@ export class E1000eRx {
         w.setUint32(4, dv.getUint32(4, true), true);
         w.setUint16(8, chunk.length, true);
         wb[12] = st;
+        wb[13] = csum.errors;
         w.setUint16(14, vlan, true);
       }
       this.host.dma.write(at, wb);

@@ -17,8 +17,8 @@
  *
  * Differences from QEMU's model: no interrupt throttling or delay timers
  * (ITR, EITR, RDTR, RADV, TIDV, TADV are stored but interrupts are
- * immediate), no RSS, no receive checksum verification (IXSM), no packet
- * split receive, no time stamping; see docs/e1000e.md.
+ * immediate), no RSS, no packet split receive, no time stamping; see
+ * docs/e1000e.md.
  */
 import type { AccessSize, DmaMemory, MmioOps } from "../core/memory.js";
 import { PciCommand, PciReg, type PciConfigSpace } from "../pci/config-space.js";

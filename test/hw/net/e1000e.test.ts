@@ -442,3 +442,31 @@ test("fuzz: random register, configuration and MSI-X writes, descriptors and fra
     assert.ok(b.ram.granted > 0 && b.ram.refused > 0, "the device did DMA inside and was refused outside RAM, all of it through the window");
   }
 });
+
+test("receive checksum offload: IPCS and TCPCS for good IPv4 TCP, TCPE for a bad one, IXSM for what it cannot check", () => {
+  const b = new Bench();
+  rxRing(b, true);
+  b.write(Reg.RXCSUM, 0x300); // IPOFL | TUOFL
+  const good = tcpFrame(MAC, 33);
+  const ip = onesSum(good, 14, 34);
+  good[24] = ~ip >> 8 & 0xff;
+  good[25] = ~ip & 0xff;
+  const tcp = onesSum(good, 34, good.length, onesSum(good, 26, 34, 6 + good.length - 34));
+  good[50] = ~tcp >> 8 & 0xff;
+  good[51] = ~tcp & 0xff;
+  assert.ok(checksumsValid(good));
+  const bad = good.slice();
+  bad[60] ^= 0xff;
+  const arp = tcpFrame(MAC, 30);
+  arp[12] = 0x08;
+  arp[13] = 0x06;
+  for (const f of [good, bad, arp]) assert.equal(b.nic.deliver(f), true);
+  const staterr = [0, 1, 2].map((i) => b.ram.view.getUint32(0x3000 + i * 16 + 8, true));
+  assert.equal(staterr[0] & 0xff, 0x63, "DD, EOP, TCPCS, IPCS");
+  assert.equal(staterr[0] >>> 24, 0, "no errors");
+  assert.equal(staterr[1] >>> 24, 0x20, "TCPE");
+  assert.equal(staterr[2] & 0xff, 0x07, "DD, EOP, IXSM");
+  b.write(Reg.RXCSUM, 0);
+  assert.equal(b.nic.deliver(good), true);
+  assert.equal(b.ram.view.getUint32(0x3000 + 3 * 16 + 8, true) & 0xff, 0x07, "offload off: IXSM");
+});
