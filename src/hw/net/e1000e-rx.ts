@@ -3,15 +3,17 @@
  * backend passes the address filter, is written into the buffers of the
  * descriptors from RDH on (as many as it needs at the buffer size RCTL
  * gives), and each descriptor is written back with its length and status
- * (Descriptor Done, End Of Packet on the last).  Two descriptor formats:
+ * (Descriptor Done, End Of Packet on the last).  Three descriptor formats:
  *
  * - legacy (RFCTL.EXTEN clear): length, checksum, status, errors, VLAN tag;
  * - extended (RFCTL.EXTEN set, RCTL.DTYP 0), what Linux uses: the
- *   write-back holds MRQ/RSS, status and errors in one dword, length, VLAN.
+ *   write-back holds MRQ/RSS, status and errors in one dword, length, VLAN;
+ * - packet split (RFCTL.EXTEN and RCTL.DTYP_PS, Linux's mode for jumbo
+ *   MTUs): 32-byte descriptors with four buffers of PSRCTL's sizes, filled in
+ *   order; the header is not split off (header status 0), as QEMU does when
+ *   it does not split.
  *
- * Receive checksums are checked as RXCSUM asks (e1000e-rxcsum.ts).  Packet split
- * (RCTL.DTYP_PS, Linux's jumbo-frame mode) is not modelled: a frame that
- * arrives in that mode is dropped and counted as missed.
+ * Receive checksums are checked as RXCSUM asks (e1000e-rxcsum.ts).
  *
  * When the ring has too few free descriptors the frame is refused (the
  * backend keeps it until the driver moves RDT), as QEMU's can_receive.
@@ -22,6 +24,8 @@ import { crc32 } from "./checksum.js";
 import { rxChecksum } from "./e1000e-rxcsum.js";
 
 const DESC_SIZE = 16;
+/** A packet-split descriptor: four buffer addresses to read, a longer write-back. */
+const PS_DESC_SIZE = 32;
 /** Status bits of a receive descriptor (the checksum ones are e1000e-rxcsum.ts's). */
 const enum RxStatus {
   DD = 0x01, EOP = 0x02, VP = 0x08,
@@ -63,10 +67,27 @@ export class E1000eRx {
     return 2048 >> bsize;
   }
 
+  /** Packet split (RCTL.DTYP_PS with extended descriptors): 32-byte descriptors of four buffers. */
+  private packetSplit(): boolean {
+    const r = this.host.regs;
+    return (r[Reg.RCTL >> 2] & Rctl.DTYP_PS) !== 0 && (r[Reg.RFCTL >> 2] & Rfctl.EXTEN) !== 0;
+  }
+
+  /** The buffer sizes of one descriptor: one from RCTL, or PSRCTL's four in packet-split mode (datasheet 10.2.5.3). */
+  private bufferSizes(): number[] {
+    if (!this.packetSplit()) return [this.bufferSize()];
+    const p = this.host.regs[Reg.PSRCTL >> 2];
+    return [(p & 0x7f) * 128, ((p >>> 8) & 0x3f) * 1024, ((p >>> 16) & 0x3f) * 1024, ((p >>> 24) & 0x3f) * 1024];
+  }
+
+  private descriptorSize(): number {
+    return this.packetSplit() ? PS_DESC_SIZE : DESC_SIZE;
+  }
+
   /** Free descriptors between RDH and RDT, or 0 when the ring is not set up. */
   freeDescriptors(): number {
     const r = this.host.regs;
-    const count = Math.floor(r[Reg.RDLEN >> 2] / DESC_SIZE);
+    const count = Math.floor(r[Reg.RDLEN >> 2] / this.descriptorSize());
     const head = r[Reg.RDH >> 2];
     const tail = r[Reg.RDT >> 2];
     if (count === 0 || head >= count || tail >= count) return 0;
@@ -80,10 +101,6 @@ export class E1000eRx {
     if (input.length < 14 || input.length > MAX_JUMBO) return RxResult.DROPPED;
     if (input.length > MAX_FRAME && (rctl & Rctl.LPE) === 0) return RxResult.DROPPED;
     if (!this.accepts(input)) return RxResult.DROPPED;
-    if ((rctl & Rctl.DTYP_PS) !== 0 && (r[Reg.RFCTL >> 2] & Rfctl.EXTEN) !== 0) {
-      this.missed++;
-      return RxResult.DROPPED;
-    }
     let frame = input.length < MIN_FRAME ? padded(input) : input;
     let vlan = 0;
     let status = 0;
@@ -99,10 +116,13 @@ export class E1000eRx {
     const csum = rxChecksum(frame, r[Reg.RXCSUM >> 2]);
     status |= csum.status;
     if ((rctl & Rctl.SECRC) === 0) frame = withFcs(frame);
-    const size = this.bufferSize();
-    const needed = Math.ceil(frame.length / size);
-    const count = Math.floor(r[Reg.RDLEN >> 2] / DESC_SIZE);
+    const ps = this.packetSplit();
+    const sizes = this.bufferSizes();
+    const perDescriptor = sizes.reduce((a, b) => a + b, 0);
+    const descSize = this.descriptorSize();
+    const count = Math.floor(r[Reg.RDLEN >> 2] / descSize);
     if (count === 0) return RxResult.NO_BUFFERS;
+    const needed = perDescriptor === 0 ? Infinity : Math.ceil(frame.length / perDescriptor);
     if (needed >= count) {
       // It could never fit, however many buffers the driver gives.
       this.missed++;
@@ -112,26 +132,36 @@ export class E1000eRx {
     const base = addr64(r[Reg.RDBAL >> 2], r[Reg.RDBAH >> 2]);
     const extended = (r[Reg.RFCTL >> 2] & Rfctl.EXTEN) !== 0;
     let head = r[Reg.RDH >> 2];
+    let done = 0;
     for (let i = 0; i < needed; i++) {
-      const at = base + head * DESC_SIZE;
-      const desc = this.host.dma.read(at, DESC_SIZE);
+      const at = base + head * descSize;
+      const desc = this.host.dma.read(at, descSize);
       const dv = new DataView(desc.buffer);
-      const buffer = addr64(dv.getUint32(0, true), dv.getUint32(4, true));
-      const chunk = frame.subarray(i * size, Math.min(frame.length, (i + 1) * size));
-      // A null buffer address: the descriptor is consumed without data (as the datasheet allows).
-      if (buffer !== 0) this.host.dma.write(buffer, chunk);
+      // The frame fills the descriptor's buffers in order (no header split: the header buffer takes the first bytes).
+      const lengths = sizes.map((size, k) => {
+        const chunk = frame.subarray(done, Math.min(frame.length, done + size));
+        const buffer = addr64(dv.getUint32(8 * k, true), dv.getUint32(8 * k + 4, true));
+        // A null buffer address: the bytes are not stored (as the datasheet allows).
+        if (buffer !== 0 && chunk.length > 0) this.host.dma.write(buffer, chunk);
+        done += chunk.length;
+        return chunk.length;
+      });
       const st = status | RxStatus.DD | (i === needed - 1 ? RxStatus.EOP : 0);
-      const wb = new Uint8Array(DESC_SIZE);
+      const wb = new Uint8Array(descSize);
       const w = new DataView(wb.buffer);
       if (extended) {
-        // MRQ and RSS hash 0 (no RSS); status and errors; length; VLAN.
+        // MRQ and RSS hash 0 (no RSS); status and errors; length (of buffer 0); VLAN.
         w.setUint32(8, (st | (csum.errors << 24)) >>> 0, true);
-        w.setUint16(12, chunk.length, true);
+        w.setUint16(12, lengths[0], true);
         w.setUint16(14, vlan, true);
+        if (ps) {
+          // Header status 0: no header split; then the lengths of buffers 1-3.
+          for (let k = 1; k < 4; k++) w.setUint16(16 + 2 * k, lengths[k], true);
+        }
       } else {
         w.setUint32(0, dv.getUint32(0, true), true);
         w.setUint32(4, dv.getUint32(4, true), true);
-        w.setUint16(8, chunk.length, true);
+        w.setUint16(8, lengths[0], true);
         wb[12] = st;
         wb[13] = csum.errors;
         w.setUint16(14, vlan, true);

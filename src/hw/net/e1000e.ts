@@ -17,7 +17,7 @@
  *
  * Differences from QEMU's model: no interrupt throttling or delay timers
  * (ITR, EITR, RDTR, RADV, TIDV, TADV are stored but interrupts are
- * immediate), no RSS, no packet split receive, no time stamping; see
+ * immediate), no RSS, no header split, no time stamping; see
  * docs/e1000e.md.
  */
 import type { AccessSize, DmaMemory, MmioOps } from "../core/memory.js";

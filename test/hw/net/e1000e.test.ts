@@ -181,6 +181,17 @@ test("IVAR routes RXQ0, TXQ0 and the other causes to their MSI-X vectors; EIAC a
   assert.deepEqual(b.vectors(), []);
   b.nic.msix.tableOps.write(3 * 16 + MsixEntry.VECTOR_CONTROL, 4, 0);
   assert.deepEqual(b.vectors(), [3]);
+  // The backend's link going down and up: LSC on the other vector, STATUS and the PHY follow.
+  b.write(Reg.IVAR, LINUX_IVAR);
+  b.write(Reg.ICR, 0xffffffff);
+  b.nic.setLink(false);
+  assert.deepEqual(b.vectors(), [2]);
+  assert.equal(b.read(Reg.STATUS) & Status.LU, 0);
+  assert.equal(mdic(b, "read", 1) & 0x4, 0, "PHY link down");
+  b.write(Reg.ICR, 0xffffffff);
+  b.nic.setLink(true);
+  assert.deepEqual(b.vectors(), [2]);
+  assert.equal(b.read(Reg.STATUS) & Status.LU, Status.LU);
   // An invalid entry signals nothing.
   b.write(Reg.IVAR, 0);
   b.write(Reg.ICS, Icr.RXQ0);
@@ -469,4 +480,31 @@ test("receive checksum offload: IPCS and TCPCS for good IPv4 TCP, TCPE for a bad
   b.write(Reg.RXCSUM, 0);
   assert.equal(b.nic.deliver(good), true);
   assert.equal(b.ram.view.getUint32(0x3000 + 3 * 16 + 8, true) & 0xff, 0x07, "offload off: IXSM");
+});
+
+test("receive with packet split (Linux's jumbo-MTU mode): 32-byte descriptors, the frame over PSRCTL's buffers", () => {
+  const b = new Bench();
+  // Four descriptors of four buffers: a 128-byte header buffer and pages from RAM_BASE + 0x40000.
+  for (let i = 0; i < 4; i++) {
+    for (let k = 0; k < 4; k++) b.ram.view.setUint32(0x3000 + i * 32 + 8 * k, RAM_BASE + 0x40000 + i * 0x4000 + k * 0x1000, true);
+  }
+  b.write(Reg.RDBAL, (RAM_BASE + 0x3000) >>> 0);
+  b.write(Reg.RDLEN, 128);
+  b.write(Reg.RDH, 0);
+  b.write(Reg.RDT, 3);
+  b.write(Reg.PSRCTL, 1 | (4 << 8) | (4 << 16));
+  b.write(Reg.RFCTL, Rfctl.EXTEN);
+  b.write(Reg.RCTL, Rctl.EN | Rctl.SECRC | Rctl.LPE | Rctl.DTYP_PS);
+  const frame = tcpFrame(MAC, 5000);
+  assert.equal(b.nic.deliver(frame), true);
+  assert.deepEqual(b.ram.u8.subarray(0x40000, 0x40000 + 128), frame.subarray(0, 128));
+  assert.deepEqual(b.ram.u8.subarray(0x41000, 0x41000 + 4096), frame.subarray(128, 4224));
+  assert.deepEqual(b.ram.u8.subarray(0x42000, 0x42000 + frame.length - 4224), frame.subarray(4224));
+  const v = b.ram.view;
+  assert.equal(v.getUint32(0x3000 + 8, true) & 3, 3, "DD and EOP in one descriptor");
+  assert.deepEqual([12, 18, 20, 22].map((o) => v.getUint16(0x3000 + o, true)), [128, 4096, frame.length - 4224, 0]);
+  assert.equal(b.read(Reg.RDH), 1);
+  // An 8054-byte frame fits one descriptor's 128 + 4096 + 4096 bytes.
+  assert.equal(b.nic.deliver(tcpFrame(MAC, 8000)), true);
+  assert.equal(b.read(Reg.RDH), 2);
 });
