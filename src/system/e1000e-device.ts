@@ -9,6 +9,7 @@
  * gets :57.  `defaultNicTakesFirst` says whether that default NIC exists.
  */
 import type { NetBackend } from "../net/net-client.js";
+import type { PciBusContext } from "../hw/pci/pci-device.js";
 import { E1000E_DEFAULT_SUBSYSTEM_VENDOR, E1000e } from "../hw/net/e1000e.js";
 import { DeviceError, type DeviceRegistry, type PropSpec } from "./qdev.js";
 import type { DeviceContext, PlannedDevice } from "./virt-devices.js";
@@ -60,6 +61,15 @@ class MacAllocator {
   }
 }
 
+/**
+ * Whether the function sits behind a PCI Express port, where QEMU makes it an
+ * Endpoint rather than a Root Complex Integrated Endpoint: a bus context that
+ * knows (an `express` flag) says so; one that does not is the root bus.
+ */
+function behindPort(bus: PciBusContext): boolean {
+  return "express" in bus && bus.express === true;
+}
+
 export function registerE1000e(r: DeviceRegistry<DeviceContext, PlannedDevice>, opts: E1000eRegistration = {}): void {
   const macs = new MacAllocator(opts.defaultNicTakesFirst ?? true);
   r.register({
@@ -95,6 +105,7 @@ export function registerE1000e(r: DeviceRegistry<DeviceContext, PlannedDevice>, 
           create: (bus) => {
             const nic = new E1000e({
               dma: bus.dma, send: bus.send, routes: bus.routes, mac, backend, subsystemId, subsystemVendorId, log: bus.log,
+              deviceType: behindPort(bus) ? "endpoint" : "rc-integrated",
             });
             return { config: nic.config, reset: () => nic.reset() };
           },
