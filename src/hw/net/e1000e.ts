@@ -138,6 +138,7 @@ export class E1000e implements NetFrontend {
     const s = this.reg(Reg.STATUS);
     this.setReg(Reg.STATUS, up ? s | Status.LU : s & ~Status.LU);
     this.raise(Icr.LSC);
+    if (up) this.backend?.resume();
   }
 
   /** QEMU's e1000x_rx_ready: link up, receiver enabled, bus mastering allowed. */
