@@ -36,6 +36,7 @@ import { netdevTypes } from "../system/netdevs.js";
 import { MachineNetwork } from "../system/network.js";
 import { nodeNetHost } from "../host/net-sockets.js";
 import { createNodeNetHost } from "../host/net-host.js";
+import { MacAllocator } from "../net/mac.js";
 import type { NetHost as UserNetHost } from "../net/user/net-host.js";
 import type { NetdevOption } from "./system-options.js";
 
@@ -150,7 +151,7 @@ function makeDevices(o: SystemOptions, drives: Drives, net: Net): { virtio: Virt
       if (info !== undefined) info.qdev = `/machine/peripheral-anon/device[${anonymous}]/virtio-backend`;
     },
     netdevs: net.byId, usedNetdevs: new Set(),
-    defaultMac: () => Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, (0x56 + net.macIndex++) & 0xff),
+    macs: new MacAllocator(o.netdevs.length === 0 && o.nics.length === 0 && !o.netNone),
     nicCreated: (nic) => net.machine.addNic(nic),
   };
   /** The PCI buses -device bus= can name so far: the root bus and the root ports created before. */
@@ -206,7 +207,6 @@ interface Net {
   byId: Map<string, NetBackend>;
   machine: MachineNetwork;
   nics: { netdevId: string; model: string; mac?: string; spec: string }[];
-  macIndex: number;
 }
 
 const NIC_MODELS = ["virtio-net-device", "virtio-net-pci"];
@@ -217,7 +217,7 @@ const NIC_MODELS = ["virtio-net-device", "virtio-net-pci"];
  * as console input does when every hart waits in WFI.
  */
 async function makeNetdevs(o: SystemOptions, wake: () => void): Promise<Net> {
-  const net: Net = { byId: new Map(), machine: new MachineNetwork(), nics: [], macIndex: 0 };
+  const net: Net = { byId: new Map(), machine: new MachineNetwork(), nics: [] };
   const warn = (m: string): void => { process.stderr.write(`${PROG}: ${m}\n`); };
   let userHost: UserNetHost | undefined;
   const registry = netdevTypes(() => (userHost ??= createNodeNetHost(warn)));

@@ -13,7 +13,9 @@ import type { PciPlug } from "../hw/pci/pci-device.js";
 import { VirtioNet } from "../hw/virtio/virtio-net.js";
 import type { NetBackend } from "../net/net-client.js";
 import { DeviceError, DeviceRegistry, type PropSpec, type Props } from "./qdev.js";
+import { MacAllocator, parseMac } from "../net/mac.js";
 import { pcieRootPortType } from "./pcie-root-port-device.js";
+import { registerE1000e } from "./e1000e-device.js";
 
 /** What realizing a device needs from the machine being built. */
 export interface DeviceContext {
@@ -31,8 +33,8 @@ export interface DeviceContext {
   netdevs: ReadonlyMap<string, NetBackend>;
   /** Netdevs already joined to a NIC. */
   usedNetdevs: Set<string>;
-  /** The next default MAC (52:54:00:12:34:56, then ...:57: QEMU counts only NICs without mac=). */
-  defaultMac(): Uint8Array;
+  /** Default MACs for NICs without mac=, as QEMU hands them out. */
+  macs: MacAllocator;
   /** A NIC was made (for `info network` and set_link). */
   nicCreated(nic: NicInfo): void;
 }
@@ -116,13 +118,6 @@ const MAC: PropSpec = { name: "mac", type: "str", description: "Ethernet 6-byte 
 const NET_VECTORS = 4;
 const PCI_CLASS_NETWORK_ETHERNET = 0x020000;
 
-/** "52:54:00:12:34:56" (or with dashes), as QEMU's MAC property parser. */
-export function parseMac(text: string): Uint8Array | undefined {
-  const m = /^([0-9a-f]{1,2})([:-])([0-9a-f]{1,2})\2([0-9a-f]{1,2})\2([0-9a-f]{1,2})\2([0-9a-f]{1,2})\2([0-9a-f]{1,2})$/i.exec(text);
-  if (m === null) return undefined;
-  return Uint8Array.from([m[1], m[3], m[4], m[5], m[6], m[7]].map((h) => parseInt(h, 16)));
-}
-
 /** The NIC's virtio device, joined to its netdev (the properties live on QEMU's inner virtio-net-device, and so do their errors). */
 function makeNic(model: NicInfo["model"], props: Props, ctx: DeviceContext): VirtioNet {
   const macText = props.str("mac");
@@ -131,8 +126,9 @@ function makeNic(model: NicInfo["model"], props: Props, ctx: DeviceContext): Vir
     const parsed = parseMac(macText);
     if (parsed === undefined) throw new DeviceError(`Property 'virtio-net-device.mac' doesn't take value '${macText}'`);
     mac = parsed;
+    ctx.macs.claim(mac);
   } else {
-    mac = ctx.defaultMac();
+    mac = ctx.macs.next();
   }
   const id = props.str("netdev");
   let backend: NetBackend | undefined;
@@ -196,5 +192,6 @@ export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
     },
   });
   r.register(pcieRootPortType(ADDR));
+  registerE1000e(r);
   return r;
 }

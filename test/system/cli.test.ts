@@ -44,6 +44,9 @@ const BAD: [string, string[], RegExp][] = [
   ["unknown device property", ["-M", "virt", "-device", "virtio-rng-pci,foo=1"], /Property 'virtio-rng-pci\.foo' not found/],
   ["bad PCI address", ["-M", "virt", "-device", "virtio-rng-pci,addr=zz"], /Property 'virtio-rng-pci\.addr' doesn't take value 'zz'/],
   ["bad bool", ["-M", "virt", "-device", "virtio-rng-pci,disable-legacy=maybe"], /Parameter 'disable-legacy' does not accept value 'maybe'/],
+  ["e1000e: unknown netdev", ["-M", "virt", "-device", "e1000e,netdev=n0"], /Property 'e1000e\.netdev' can't find value 'n0'/],
+  ["e1000e: bad MAC", ["-M", "virt", "-device", "e1000e,mac=52:54:00:12:34"], /Property 'e1000e\.mac' doesn't take value '52:54:00:12:34'/],
+  ["e1000e: option ROM", ["-M", "virt", "-device", "e1000e,romfile=efi-e1000e.rom"], /option ROMs are not supported/],
   ["PCI slot of the host bridge", ["-M", "virt", "-device", "virtio-rng-pci,addr=0"],
     /-device virtio-rng-pci,addr=0: PCI: slot 0 function 0 not available for virtio-rng-pci, in use by gpex-root,id=\(null\)/],
   ["PCI slot taken", ["-M", "virt", "-device", "virtio-rng-pci,addr=3", "-device", "virtio-rng-pci,addr=3"],
@@ -90,8 +93,8 @@ test("-device help and -device TYPE,help print QEMU 7.2's lines for the types an
     const name = /^name "([^"]+)"/.exec(line);
     if (name !== null) types.push(name[1]);
   }
-  assert.deepEqual(types.sort(), ["pcie-root-port", "virtio-blk-device", "virtio-blk-pci", "virtio-net-device", "virtio-net-pci",
-    "virtio-rng-device", "virtio-rng-pci"]);
+  assert.deepEqual(types.sort(), ["e1000e", "pcie-root-port", "virtio-blk-device", "virtio-blk-pci", "virtio-net-device",
+    "virtio-net-pci", "virtio-rng-device", "virtio-rng-pci"]);
   for (const type of types) {
     const props = run(["-M", "virt", "-device", `${type},help`]);
     assert.equal(props.status, 0);
