@@ -102,6 +102,8 @@ export class Process {
   inbox: string | undefined;
   private nextTid: number;
   private forks = 0;
+  /** Threads whose wait4 a child's end made runnable: they make it again first thing (see run). */
+  private readonly waitAgain = new Set<Thread>();
   private current = 0;
 
   /** -strace: undefined when off, so that the system-call path pays one test. */
@@ -173,6 +175,9 @@ export class Process {
         this.idle();
         continue;
       }
+      // A wait4 that a child's end made runnable completes before the SIGCHLD it
+      // raised is delivered, as in Linux: the handler then sees the child reaped.
+      if (this.waitAgain.size > 0 && this.waitAgain.delete(t)) this.syscall(t);
       this.deliverSignals(t);
       if (t.savedMask !== undefined) {
         // sigsuspend ended without running a handler: its mask goes back now.
@@ -314,6 +319,7 @@ export class Process {
         t.wait = undefined;
         t.cpu.setXNumber(10, t.retryA0);
         t.cpu.pc -= 4;
+        this.waitAgain.add(t);
       }
     }
   }
@@ -434,7 +440,7 @@ export class Process {
     if (act.handler === SIG_DFL) {
       // A fatal default action ends the whole process now, blocked threads and all.
       if (sig === SIGKILL || killsByDefault(sig)) {
-        this.trace?.signal(info);
+        this.trace?.signal(info, taker);
         this.die(sig);
       }
       return; // ignored, or a stop/continue signal (not emulated): no wait is disturbed
@@ -480,7 +486,7 @@ export class Process {
       if (info.signo === SIGKILL || killsByDefault(info.signo)) {
         if (this.trace !== undefined) {
           if (t.interrupted !== undefined) this.trace.interrupted(t, false);
-          this.trace.signal(info);
+          this.trace.signal(info, t);
         }
         this.die(info.signo);
       }
@@ -495,7 +501,7 @@ export class Process {
       if (restart) restartCall(t, i);
       this.trace?.interrupted(t, restart);
     }
-    this.trace?.signal(info);
+    this.trace?.signal(info, t);
     // The handler may read shared memory that the sender stored into before signalling.
     this.as.syncShared();
     if (!setupFrame(this.as, t, info, act, this.trampoline)) {

@@ -114,8 +114,18 @@ export class SyscallTrace {
     this.write(` = -1 errno=${e} (${errnoText(e)})\n`);
   }
 
-  /** A signal is being taken (a handler runs, or its default action ends the process). */
-  signal(info: PendingSignal): void {
+  /**
+   * A signal is being taken by t (a handler runs, or its default action ends
+   * the process).  A call of t's that is to be made again once the handler
+   * returns ends its line as restarted first.
+   */
+  signal(info: PendingSignal, t?: Thread): void {
+    const c = t === undefined ? undefined : this.open.get(t);
+    if (t !== undefined && c !== undefined && !this.inCall) {
+      // Back at the ecall: made again after the handler.  Still blocked: the signal ends it.
+      if (t.cpu.pc === c.pc) this.interrupted(t, true);
+      else if (t.wait !== undefined) this.interrupted(t, false);
+    }
     const line = formatSignal(siginfoView(info));
     if (this.inCall) this.deferred.push(line);
     else this.write(line);
