@@ -139,6 +139,14 @@ describe("strace formatters", () => {
     assert.equal(formatResult(29, args(1, 0x5413, 0x2000), 0n, mem), " = 0 ({24,80,0,0})\n");
     assert.equal(formatCall(29, args(1, 0x5414, 0x2000), mem), "ioctl(1,TIOCSWINSZ,{24,80,0,0})");
     assert.equal(formatCall(29, args(3, 0x1234, 0x5678), mem), "ioctl(3,0x1234,0x5678)");
+    // A terminal's settings as qemu-riscv64 printed them for busybox stty on a pty.
+    const tio = new Uint8Array(36);
+    const v = new DataView(tio.buffer);
+    [0o2400, 0o5, 0o277, 0o105073].forEach((w, i) => v.setUint32(i * 4, w, true));
+    tio.set([3, 28, 127, 21, 4], 17);
+    assert.equal(formatResult(29, args(0, 0x5401, 0x3000), 0n, memory({ 0x3000: tio })),
+      ' = 0 ({c_iflag = ICRNL|IXON,c_oflag = OPOST|ONLCR,c_cflag = B38400,CS8,CREAD,' +
+      'c_lflag = ISIG|ICANON|ECHO|ECHOE|ECHOK|ECHOCTL|ECHOKE|IEXTEN,c_cc = "\x03\x1c\x7f\x15\x04",c_line = \'\0\'})\n');
     assert.equal(formatCall(98, args(0x2000, 128, 1, 0, 0, 0), mem),
       "futex(0x0000000000002000,FUTEX_PRIVATE_FLAG|FUTEX_WAIT,1,NULL,NULL,0)");
   });
