@@ -227,6 +227,7 @@ function makeProcess(c: ChildConfig): Process {
     strace: c.strace,
     traceCpu: c.debug.includes("cpu"),
     log: (line) => fs.writeSync(logFd, line + "\n"),
+    logText: (text) => fs.writeSync(logFd, text),
     onNewCpu: (cpu) => {
       if (c.debug.includes("in_asm")) {
         cpu.onDecode = (pc, lo16, hi16) => {

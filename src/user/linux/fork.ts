@@ -108,6 +108,7 @@ export function restore(p: Process, data: Uint8Array): void {
   p.ppid = h.parentPid;
   t.clearChildTid = h.clearChildTid;
   if (h.childSetTid !== 0) as.writeU32(h.childSetTid, p.pid);
+  p.trace?.forkReturned();
 }
 
 /** The host descriptors a forked child must inherit at the same numbers. */

@@ -12,7 +12,7 @@ import { loadProgram, type LoadOptions } from "./loader.js";
 import { parseElf } from "./elf.js";
 import { execute } from "../../accel/engine.js";
 import { Cause, Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
-import { formatSyscall } from "./strace.js";
+import { SyscallTrace } from "./strace-trace.js";
 import { dumpRegisters } from "../../target/riscv/cpu-dump.js";
 import { fs, path as hostPath } from "../../host/fs.js";
 import { initialUmask } from "../../host/cwd.js";
@@ -39,6 +39,12 @@ export interface ProcessOptions {
   traceCpu: boolean;
   /** Where diagnostics (strace, -d) go. */
   log(line: string): void;
+  /**
+   * The same, without the newline: -strace writes a call before it runs and
+   * its result after (what the call itself writes comes in between), as
+   * qemu-riscv64 does.  Without it, those pieces are joined into lines for log.
+   */
+  logText?(text: string): void;
   /** Instructions a thread runs before the loop looks around. */
   slice: number;
   /** A private folder for fork snapshots and child status files (made on first use). */
@@ -96,10 +102,16 @@ export class Process {
   inbox: string | undefined;
   private nextTid: number;
   private forks = 0;
+  /** Threads whose wait4 a child's end made runnable: they make it again first thing (see run). */
+  private readonly waitAgain = new Set<Thread>();
   private current = 0;
+
+  /** -strace: undefined when off, so that the system-call path pays one test. */
+  readonly trace: SyscallTrace | undefined;
 
   constructor(readonly opts: ProcessOptions, pid: number) {
     this.pid = pid;
+    this.trace = opts.strace ? new SyscallTrace(this) : undefined;
     this.nextTid = pid + 1;
     for (let i = 0; i <= NSIG; i++) this.actions.push({ handler: SIG_DFL, flags: 0, mask: 0n });
   }
@@ -163,6 +175,9 @@ export class Process {
         this.idle();
         continue;
       }
+      // A wait4 that a child's end made runnable completes before the SIGCHLD it
+      // raised is delivered, as in Linux: the handler then sees the child reaped.
+      if (this.waitAgain.size > 0 && this.waitAgain.delete(t)) this.syscall(t);
       this.deliverSignals(t);
       if (t.savedMask !== undefined) {
         // sigsuspend ended without running a handler: its mask goes back now.
@@ -304,6 +319,7 @@ export class Process {
         t.wait = undefined;
         t.cpu.setXNumber(10, t.retryA0);
         t.cpu.pc -= 4;
+        this.waitAgain.add(t);
       }
     }
   }
@@ -324,6 +340,7 @@ export class Process {
     t.wait = undefined;
     t.onTimeout = undefined;
     t.cpu.setXNumber(10, result);
+    this.trace?.woken(t, result);
   }
 
   /** Wake up to `count` threads waiting on the futex at addr whose bitset matches; returns how many. */
@@ -346,6 +363,9 @@ export class Process {
     const nr = cpu.xl[17];
     const def = cpu.xh[17] === 0 ? syscalls.get(nr) : undefined;
     const args = new SyscallArgs(cpu.xl, cpu.xh);
+    // Tracing costs one test of a field when it is off: everything else is in the trace.
+    const trace = this.trace;
+    if (trace !== undefined) trace.enter(t, nr);
     cpu.pc += 4;
     let result: number | bigint | typeof NO_RESULT;
     if (def === undefined) {
@@ -357,7 +377,7 @@ export class Process {
       result = def.handler(this, t, args);
       this.as.syncShared();
     }
-    if (this.opts.strace) this.opts.log(formatSyscall(this.pid, nr, def?.name, args, result));
+    if (trace !== undefined) trace.leave(t, nr, result);
     if (result === NO_RESULT) return;
     if (typeof result === "bigint") {
       cpu.xl[10] = Number(BigInt.asIntN(32, result));
@@ -419,7 +439,10 @@ export class Process {
     if (taker === undefined) return; // blocked everywhere: it stays pending
     if (act.handler === SIG_DFL) {
       // A fatal default action ends the whole process now, blocked threads and all.
-      if (sig === SIGKILL || killsByDefault(sig)) this.die(sig);
+      if (sig === SIGKILL || killsByDefault(sig)) {
+        this.trace?.signal(info, taker);
+        this.die(sig);
+      }
       return; // ignored, or a stop/continue signal (not emulated): no wait is disturbed
     }
     if (act.handler === SIG_IGN) return;
@@ -452,6 +475,7 @@ export class Process {
     if (i !== undefined) {
       t.interrupted = undefined;
       if (i.mode !== "never") restartCall(t, i);
+      this.trace?.interrupted(t, i.mode !== "never");
     }
   }
 
@@ -459,7 +483,13 @@ export class Process {
     const act = this.actions[info.signo];
     if (act.handler === SIG_IGN) return;
     if (act.handler === SIG_DFL) {
-      if (info.signo === SIGKILL || killsByDefault(info.signo)) this.die(info.signo);
+      if (info.signo === SIGKILL || killsByDefault(info.signo)) {
+        if (this.trace !== undefined) {
+          if (t.interrupted !== undefined) this.trace.interrupted(t, false);
+          this.trace.signal(info, t);
+        }
+        this.die(info.signo);
+      }
       return;
     }
     // The first handler decides what becomes of a call the signal interrupted
@@ -467,8 +497,11 @@ export class Process {
     const i = t.interrupted;
     if (i !== undefined) {
       t.interrupted = undefined;
-      if (i.mode === "sys" && (act.flags & SA_RESTART) !== 0) restartCall(t, i);
+      const restart = i.mode === "sys" && (act.flags & SA_RESTART) !== 0;
+      if (restart) restartCall(t, i);
+      this.trace?.interrupted(t, restart);
     }
+    this.trace?.signal(info, t);
     // The handler may read shared memory that the sender stored into before signalling.
     this.as.syncShared();
     if (!setupFrame(this.as, t, info, act, this.trampoline)) {
