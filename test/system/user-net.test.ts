@@ -1,10 +1,10 @@
 /**
  * `-netdev user` with the default guest (test/util/user-net.ts), run against
- * each emulator in EMULATORS.  tsemu-system-riscv64 joins the list once it
- * has the user backend: add it there.
+ * qemu-system-riscv64 (with slirp) and tsemu-system-riscv64 (its own stack).
  *
  * Settings as in boot.test.ts: TSEMU_SYSTEM_TIMEOUT_S, TSEMU_SYSTEM_LOG=1.
  */
+import * as path from "node:path";
 import { before, test } from "node:test";
 import { envInt, repoRoot, which } from "../util/env.js";
 import { defaultGuest } from "../util/guest-images.js";
@@ -19,7 +19,7 @@ const LOG = process.env.TSEMU_SYSTEM_LOG === "1";
 const EMULATORS: [string, string | undefined, string][] = [
   // QEMU's virtio-net-pci wants an option ROM Debian's qemu-system-misc lacks.
   ["qemu-system-riscv64", QEMU, ",romfile="],
-  // ["tsemu-system-riscv64", path.join(ROOT, "bin/tsemu-system-riscv64"), ""],  -- once -netdev user exists
+  ["tsemu-system-riscv64", path.join(ROOT, "bin/tsemu-system-riscv64"), ""],
 ];
 
 let images: { kernel: string; initrd: string } | undefined;
