@@ -67,7 +67,7 @@ test("info network: QEMU's lines for NICs on PCI and virtio-mmio, ids, MAC incre
   assert.deepEqual(ts, q);
 });
 
-test("set_link through the NIC or its netdev; -nic model=help; a netdev user fails in one line", async () => {
+test("set_link through the NIC or its netdev; hostfwd on a socket netdev is refused; -nic model=help", async () => {
   const port = await freePort();
   const out = await hmp(TSEMU, ["-netdev", `socket,id=n0,listen=127.0.0.1:${port}`, "-device", "virtio-net-pci,netdev=n0"],
     ["set_link virtio-net-pci.0 off", "set_link n0 on", "hostfwd_add tcp::5555-:22", "hostfwd_remove n0 tcp::5555"]);
@@ -90,7 +90,8 @@ const BAD: [string[], RegExp][] = [
   [["-netdev", "socket,id=a,listen=:5000,foo=1"], /Invalid parameter 'foo'\n$/],
   [["-netdev", "stream,id=a"], /Parameter 'addr' is missing\n$/],
   [["-netdev", "dgram,id=a"], /dgram requires local= parameter\n$/],
-  [["-netdev", "user,id=u"], /-netdev user,id=u: network backend 'user' is not supported by tsemu \(it has: dgram, socket, stream\)\n$/],
+  [["-netdev", "tap,id=t"], /-netdev tap,id=t: network backend 'tap' is not supported by tsemu \(it has: dgram, socket, stream, user\)\n$/],
+  [["-netdev", "user,id=u,restrict=maybe"], /-netdev user,id=u,restrict=maybe: Parameter 'restrict' expects 'on' or 'off'\n$/],
   [["-nic", "bogus"], /-nic bogus: Parameter 'type' does not accept value 'bogus'\n$/],
 ];
 
