@@ -5,9 +5,8 @@
  * must report each, recover the NIC (a link reset for the fatal ones), bring its
  * link back up, and its MSI-X vectors must go on counting.
  *
- * qemu-system-riscv64 7.2 is the oracle. Another emulator joins by name with
- * TSEMU_AER_EMU (e.g. bin/tsemu-system-riscv64, once it has aia=aplic-imsic, the
- * root port and the e1000e): its run must then give the same `summary` as QEMU's.
+ * qemu-system-riscv64 7.2 is the oracle; tsemu-system-riscv64 must give the same
+ * `summary` (TSEMU_AER_EMU names another emulator to test instead).
  * TSEMU_AER_LOG=1 copies the guest console to stderr; TSEMU_SYSTEM_TIMEOUT_S is the
  * longest wait for one step (default 180 s).
  */
@@ -24,8 +23,9 @@ const ROOT = repoRoot(import.meta.url);
 const STEP_MS = envInt("TSEMU_SYSTEM_TIMEOUT_S", 180) * 1000;
 const LOG = process.env.TSEMU_AER_LOG === "1";
 const ORACLE = "qemu-system-riscv64";
-/** The emulators to run: the oracle, and the one named by TSEMU_AER_EMU. */
-const EMULATORS = [ORACLE, ...(process.env.TSEMU_AER_EMU !== undefined && process.env.TSEMU_AER_EMU !== "" ? [process.env.TSEMU_AER_EMU] : [])];
+/** The emulators to run: the oracle, and tsemu (or the one named by TSEMU_AER_EMU). */
+const EMULATORS = [ORACLE, process.env.TSEMU_AER_EMU !== undefined && process.env.TSEMU_AER_EMU !== ""
+  ? process.env.TSEMU_AER_EMU : path.join(ROOT, "bin/tsemu-system-riscv64")];
 const INJECTIONS: Injection[] = [COMP_TIME, DLP, COMP_TIME, DLP];
 
 let work = "";
