@@ -1,17 +1,12 @@
 /**
- * The Internet checksum (RFC 1071) over byte ranges, as a NIC computes it
- * for IP, TCP and UDP offload: a 16-bit ones' complement sum of big-endian
- * words, an odd last byte padded with zero.
+ * Checksums as a NIC computes them for offload: the Internet checksum
+ * (src/net/checksum.ts) over byte ranges, and the Ethernet FCS.
  */
+import { fold, sum16 } from "../../net/checksum.js";
 
 /** The ones' complement sum of `bytes[start, end)` added to `initial`, folded to 16 bits (not inverted). */
 export function onesSum(bytes: Uint8Array, start: number, end: number, initial = 0): number {
-  let sum = initial;
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (bytes[i] << 8) | bytes[i + 1];
-  if (i < end) sum += bytes[i] << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
+  return fold(sum16(bytes, start, end, initial));
 }
 
 /** Store the inverted sum, big-endian, at `at`. */

@@ -20,19 +20,7 @@ export function put32(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = v & 0xff;
 }
 
-/** One's-complement sum of 16-bit words (RFC 1071), not yet folded or inverted. */
-export function sum16(b: Uint8Array, start: number, end: number, acc = 0): number {
-  let i = start;
-  for (; i + 1 < end; i += 2) acc += (b[i] << 8) | b[i + 1];
-  if (i < end) acc += b[i] << 8;
-  return acc;
-}
-
-/** Fold and invert a sum into the checksum field value. */
-export function finish(acc: number): number {
-  while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 0x10000);
-  return ~acc & 0xffff;
-}
+export { finish, sum16 } from "../checksum.js";
 
 /** The sum of the IPv4 pseudo-header that TCP and UDP checksums cover. */
 export function pseudoSum(src: number, dst: number, proto: number, length: number): number {
