@@ -1,0 +1,85 @@
+/**
+ * The Node host of a machine: files by path, Debian's OpenSBI as the
+ * default firmware, disk images on disk (with QEMU's raw-probe warning and
+ * temporary overlays for -snapshot), sockets and the user-mode network.
+ */
+import * as fs from "node:fs";
+import { randomFillSync } from "node:crypto";
+import { openImage } from "../block/open.js";
+import { ConfigError } from "../system/machine-config.js";
+import type { MachineHost } from "../system/machine-host.js";
+import { nodeBlockHost } from "./image-file.js";
+import { temporaryOverlay } from "./temp-overlay.js";
+import { nodeNetHost } from "./net-sockets.js";
+import { createNodeNetHost } from "./net-host.js";
+import { errnoText } from "./socket.js";
+
+/** Debian's OpenSBI (package opensbi), as qemu-system-riscv64 uses it for -bios default. */
+export const DEFAULT_BIOS = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
+
+/** A file's bytes; an Error with the short reason the command line prints. */
+export function readHostFile(path: string): Uint8Array {
+  try {
+    if (fs.statSync(path).isDirectory()) throw new Error("is a directory");
+    return new Uint8Array(fs.readFileSync(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message);
+  }
+}
+
+/** The C library's text for a file error, as QEMU prints it. */
+function fileErrorText(e: unknown): string {
+  switch ((e as NodeJS.ErrnoException).code) {
+    case "ENOENT": return "No such file or directory";
+    case "EACCES": return "Permission denied";
+    case "EISDIR": return "Is a directory";
+    case "ENOTDIR": return "Not a directory";
+    case "EROFS": return "Read-only file system";
+    case "ENOSPC": return "No space left on device";
+    default: return errnoText(e);
+  }
+}
+
+export function nodeMachineHost(): MachineHost {
+  return {
+    readFile: (path) => Promise.resolve().then(() => readHostFile(path)),
+    defaultFirmware: () => {
+      if (!fs.existsSync(DEFAULT_BIOS)) {
+        return Promise.reject(new ConfigError(
+          `cannot find the default firmware ${DEFAULT_BIOS}: install Debian's opensbi package, or use -bios FILE or -bios none`));
+      }
+      return Promise.resolve().then(() => {
+        try {
+          return readHostFile(DEFAULT_BIOS);
+        } catch (e) {
+          throw new ConfigError(`-bios ${DEFAULT_BIOS}: ${(e as Error).message}`);
+        }
+      });
+    },
+    openDriveFile: (path, d, warn) => openImage(nodeBlockHost, path, {
+      format: d.format, readOnly: d.readOnly === true, barriers: d.cache !== "unsafe", warn,
+    }),
+    temporaryOverlay,
+    netHost: (warn) => nodeNetHost(warn),
+    userNetHost: (warn) => createNodeNetHost(warn),
+    random: (buf) => { randomFillSync(buf); },
+    soon: (fn) => { setImmediate(fn); },
+    log: (text) => { process.stderr.write(text); },
+    threadId: () => process.pid,
+    writeFile: (path, data) => {
+      try {
+        fs.writeFileSync(path, data);
+      } catch (e) {
+        throw new Error(fileErrorText(e));
+      }
+    },
+    allocatedBytes: (path) => {
+      try {
+        return fs.statSync(path).blocks * 512;
+      } catch {
+        return 0;
+      }
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * QEMU's option syntax, shared by the command line and the library: the
+ * key=value lists of -device, -netdev, -nic, -drive and -m's sizes.  Errors
+ * are OptionError with one line that names the option.
+ */
+
+export class OptionError extends Error {}
+
+export interface DeviceOption {
+  driver: string;
+  props: Map<string, string>;
+  /** The option's text, for messages. */
+  spec: string;
+}
+
+/** -netdev TYPE,id=ID,... */
+export interface NetdevOption {
+  type: string;
+  id?: string;
+  /** The options after TYPE (id included). */
+  options: Map<string, string>;
+  /** The same in order, repeats kept (hostfwd=), without type, id, and -nic's model and mac. */
+  list: [string, string][];
+  spec: string;
+}
+
+/** -nic TYPE[,model=..][,mac=..][,backend options]: a netdev and a NIC joined to it. */
+export interface NicOption {
+  netdev: NetdevOption;
+  model?: string;
+  mac?: string;
+  spec: string;
+}
+
+/** Where a character device's bytes go: a terminal, nothing, or a listening socket. */
+const MiB = 1024 * 1024;
+
+/** QEMU's size syntax: a number with an optional K/M/G/T suffix; no suffix means MiB for -m. */
+export function parseRamSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kKmMgGtT]?)(?:i?[bB])?$/.exec(text.trim());
+  if (m === null) throw new OptionError(`-m ${text}: invalid RAM size (expected e.g. 256M or 1G)`);
+  const n = Number(m[1]);
+  const unit = m[2].toUpperCase();
+  const bytes = n * (unit === "K" ? 1024 : unit === "G" ? 1024 * MiB : unit === "T" ? 1024 * 1024 * MiB : MiB);
+  return Math.floor(bytes / 4096) * 4096;
+}
+
+/**
+ * Split "a,b=c,d=e" into key=value pairs in order (a bare first value under
+ * `implied` when given; other bare keys mean "on"); repeated keys stay.
+ */
+export function parseKeyValueList(text: string, implied?: string): [string, string][] {
+  const list: [string, string][] = [];
+  // QEMU escapes a comma in a value by doubling it.
+  const parts: string[] = [];
+  let cur = "";
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== ",") cur += text[i];
+    else if (text[i + 1] === ",") { cur += ","; i++; }
+    else { parts.push(cur); cur = ""; }
+  }
+  parts.push(cur);
+  parts.forEach((p, i) => {
+    if (p === "") return;
+    const eq = p.indexOf("=");
+    if (eq < 0) list.push(i === 0 && implied !== undefined ? [implied, p] : [p, "on"]);
+    else list.push([p.slice(0, eq), p.slice(eq + 1)]);
+  });
+  return list;
+}
+
+/** As parseKeyValueList, the last of a repeated key winning. */
+export function parseKeyValues(text: string, implied?: string): Map<string, string> {
+  return new Map(parseKeyValueList(text, implied));
+}
+
+/** on/off (and QEMU's other spellings) for `key`; false when absent. */
+export function onOff(opt: string, key: string, v: string | undefined): boolean {
+  if (v === undefined) return false;
+  if (v === "on" || v === "true" || v === "yes") return true;
+  if (v === "off" || v === "false" || v === "no") return false;
+  throw new OptionError(`${opt}: ${key}=${v}: expected on or off`);
+}
+
+/** -device DRIVER,prop=value,... */
+export function parseDeviceSpec(arg: string): DeviceOption {
+  const kv = parseKeyValues(arg, "driver");
+  const driver = kv.get("driver") ?? "";
+  kv.delete("driver");
+  return { driver, props: kv, spec: arg };
+}
+
+/** -netdev TYPE,id=ID,... */
+export function parseNetdevSpec(arg: string): NetdevOption {
+  const kv = parseKeyValues(arg, "type");
+  const type = kv.get("type") ?? "";
+  kv.delete("type");
+  const list = parseKeyValueList(arg, "type").filter(([k]) => k !== "type" && k !== "id");
+  return { type, id: kv.get("id"), options: kv, list, spec: `-netdev ${arg}` };
+}
+
+/** -nic TYPE[,model=..][,mac=..][,...]; undefined for -nic none. */
+export function parseNicSpec(arg: string): NicOption | undefined {
+  const kv = parseKeyValues(arg, "type");
+  const type = kv.get("type") ?? "";
+  kv.delete("type");
+  if (type === "none") return undefined;
+  const model = kv.get("model");
+  const mac = kv.get("mac");
+  kv.delete("model");
+  kv.delete("mac");
+  const list = parseKeyValueList(arg, "type").filter(([k]) => !["type", "id", "model", "mac"].includes(k));
+  return { netdev: { type, id: kv.get("id"), options: kv, list, spec: `-nic ${arg}` }, model, mac, spec: `-nic ${arg}` };
+}
