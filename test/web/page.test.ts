@@ -131,3 +131,38 @@ test("a raw ext2 image from a URL is /dev/vda: read through range requests, writ
   assert.ok(ranges.length > 0 && ranges.every((r) => r.status === 206 && /^bytes=\d+-\d+$/.test(r.range ?? "")), "every read was a range request answered 206");
   assert.equal(createHash("sha256").update(fs.readFileSync(disk)).digest("hex"), before, "the host's image is unchanged");
 });
+
+test("with Keep writes as NAME the disk's writes outlive the machine: the guest's poweroff, Start again, the write is there", { timeout: 3 * BOOT_MS }, async (t) => {
+  if (skip !== "") return t.skip(skip);
+  assert.ok(browser && server);
+  const before = createHash("sha256").update(fs.readFileSync(disk)).digest("hex");
+  const diskUrl = diskPath(disk).slice(1);
+  const page = await PageDriver.open(browser, `${server.url}?disk=${encodeURIComponent(diskUrl)}&persist=web-test`, LOG);
+  try {
+    await page.page.click("#start");
+    await page.waitFor("the shell prompt", (text) => text.includes(PROMPT), BOOT_MS);
+    await page.shell("mkdir -p /mnt && mount -t ext2 /dev/vda /mnt", STEP_MS);
+    await page.shell("echo kept in the browser > /mnt/kept.txt && umount /mnt", STEP_MS);
+    // The guest powers itself off: the worker ends the machine and the page its worker.
+    const prompts = count(await page.text(), PROMPT);
+    await page.page.click("#terminal");
+    await page.page.keyboard.type("poweroff");
+    await page.page.keyboard.press("Enter");
+    for (let i = 0; i < 600 && await page.state() !== "shutdown"; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await page.state(), "shutdown");
+    assert.equal(count(await page.text(), PROMPT), prompts);
+
+    await page.page.click("#start");
+    await page.waitFor("the second machine's prompt", (text) => count(text, PROMPT) > prompts, BOOT_MS);
+    await page.shell("mkdir -p /mnt && mount -t ext2 /dev/vda /mnt", STEP_MS);
+    assert.equal((await page.shell("cat /mnt/kept.txt", STEP_MS)).trim(), "kept in the browser");
+    assert.equal((await page.shell("cat /mnt/hello.txt", STEP_MS)).trim(), SECRET, "the image's own file, as the server has it");
+    await page.shell("umount /mnt", STEP_MS);
+    await page.page.click("#power-off");
+    for (let i = 0; i < 100 && await page.state() !== "shutdown"; i++) await new Promise((r) => setTimeout(r, 100));
+    page.assertNoErrors();
+  } finally {
+    await page.close();
+  }
+  assert.equal(createHash("sha256").update(fs.readFileSync(disk)).digest("hex"), before, "the host's image is unchanged");
+});
