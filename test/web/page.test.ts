@@ -21,7 +21,7 @@ import * as path from "node:path";
 import type { Browser } from "playwright-core";
 import { envInt, repoRoot } from "../util/env.js";
 import { buildPage } from "../../web/server/build.js";
-import { defaultGuestFiles, diskPath, siteRoutes } from "../../web/server/site.js";
+import { defaultGuestFiles, diskPath, siteRoutes, type GuestFiles } from "../../web/server/site.js";
 import { servePage, type PageServer } from "../../web/server/serve.js";
 import { count, findChromium, launch, PageDriver, PROMPT } from "./browser.js";
 
@@ -37,6 +37,7 @@ let browser: Browser | undefined;
 let server: PageServer | undefined;
 let tmp = "";
 let disk = "";
+let guest: GuestFiles;
 const requests: { method: string; path: string; status: number; range?: string }[] = [];
 
 before(async () => {
@@ -52,7 +53,8 @@ before(async () => {
   disk = path.join(tmp, "web-test.img");
   const mk = spawnSync("mke2fs", ["-q", "-F", "-t", "ext2", "-d", files, disk, "4M"], { encoding: "utf8" });
   if (mk.status !== 0) throw new Error(`mke2fs failed: ${mk.stderr}`);
-  const routes = siteRoutes(ROOT, await buildPage(ROOT), defaultGuestFiles(ROOT), [disk]);
+  guest = defaultGuestFiles(ROOT);
+  const routes = siteRoutes(ROOT, await buildPage(ROOT), guest, [disk]);
   server = await servePage(routes, 0, (method, p, status, range) => {
     requests.push({ method, path: p, status, range });
     if (LOG) process.stderr.write(`[http] ${method} ${p} ${status} ${range ?? ""}\n`);
@@ -80,6 +82,9 @@ test("the page boots the default guest in a worker, answers commands, and boots 
     const cpuinfo = await page.shell("cat /proc/cpuinfo", STEP_MS);
     assert.match(cpuinfo, /^isa\s*:\s*rv64imafdc/m);
     assert.equal((cpuinfo.match(/^processor\s*:/gm) ?? []).length, 2, "two harts, as -smp 2");
+    // The progress bar counted the three images, whole.
+    const total = [guest.firmware, guest.kernel, guest.initrd].reduce((n, f) => n + fs.statSync(f).size, 0);
+    assert.deepEqual(await page.page.$eval("#progress", (e) => [(e as unknown as { max: number }).max, (e as unknown as { value: number }).value]), [total, total]);
     const status = await page.page.textContent("#status");
     assert.match(status ?? "", /^running \| [\d.]+ MIPS/);
     await page.page.screenshot({ path: path.join(OUT, "boot.png") });
@@ -165,4 +170,22 @@ test("with Keep writes as NAME the disk's writes outlive the machine: the guest'
     await page.close();
   }
   assert.equal(createHash("sha256").update(fs.readFileSync(disk)).digest("hex"), before, "the host's image is unchanged");
+});
+
+test("a disk URL the server does not have: the worker's error reaches the page, which stays usable", { timeout: 120_000 }, async (t) => {
+  if (skip !== "") return t.skip(skip);
+  assert.ok(browser && server);
+  const page = await PageDriver.open(browser, `${server.url}?disk=disk/missing.img`, LOG);
+  try {
+    await page.page.click("#start");
+    for (let i = 0; i < 300 && await page.state() !== "error"; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await page.state(), "error");
+    assert.equal(page.errors.length, 1, page.errors.join("\n"));
+    assert.match(page.errors[0], /^console error: tsemu: Error: disk http:\/\/127\.0\.0\.1:\d+\/disk\/missing\.img: 404 Not Found/);
+    assert.match(await page.page.textContent("#errors") ?? "", /404 Not Found/);
+    assert.equal(await page.page.isEnabled("#start"), true, "Start can be pressed again");
+    assert.equal(await page.page.isEnabled("#reset"), false);
+  } finally {
+    await page.close();
+  }
 });
