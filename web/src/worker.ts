@@ -27,8 +27,13 @@ const reportError = (e: unknown): void => {
 };
 const setState = (state: RunState, detail?: string): void => post({ type: "state", state, detail });
 
-scope.addEventListener("error", (e) => { reportError(e.error ?? e.message); e.preventDefault(); });
-scope.addEventListener("unhandledrejection", (e) => { reportError(e.reason); e.preventDefault(); });
+/** An exception nothing caught (the machine's run loop among others): the machine cannot be trusted to go on. */
+const uncaught = (e: unknown): void => {
+  reportError(e);
+  setState("error", e instanceof Error ? e.message : String(e));
+};
+scope.addEventListener("error", (e) => { uncaught(e.error ?? e.message); e.preventDefault(); });
+scope.addEventListener("unhandledrejection", (e) => { uncaught(e.reason); e.preventDefault(); });
 
 /** The whole body of `url`, read as it streams in, with progress messages under the name `file`. */
 async function download(file: string, url: string): Promise<Uint8Array> {
@@ -71,7 +76,11 @@ async function start(request: StartRequest): Promise<void> {
     memory: request.memory, cpus: request.cpus, firmware, kernel, initrd, append: request.append, drives,
   });
   machine = m;
-  m.console.onData((data) => post({ type: "console", data }, [data.buffer]));
+  // A copy is transferred: the machine may hand out views of its own buffers.
+  m.console.onData((bytes) => {
+    const data = bytes.slice();
+    post({ type: "console", data }, [data.buffer]);
+  });
   m.on("reset", () => post({ type: "reset" }));
   void m.exited.then((status) => {
     if (statsTimer !== undefined) clearInterval(statsTimer);
@@ -96,7 +105,7 @@ async function start(request: StartRequest): Promise<void> {
 function handle(message: PageToWorker): void {
   switch (message.type) {
     case "start":
-      start(message.request).catch((e: unknown) => { reportError(e); setState("error", e instanceof Error ? e.message : String(e)); });
+      start(message.request).catch(uncaught);
       return;
     case "input":
       machine?.console.write(message.data);
