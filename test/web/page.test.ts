@@ -75,6 +75,9 @@ test("the page boots the default guest in a worker, answers commands, and boots 
   const page = await PageDriver.open(browser, server.url, LOG);
   try {
     assert.equal(await page.state(), "idle");
+    // The server's COOP and COEP headers took effect: SharedArrayBuffer and Atomics are there.
+    assert.equal(await page.page.evaluate(() => (globalThis as unknown as { crossOriginIsolated: boolean }).crossOriginIsolated), true);
+    assert.equal(await page.page.evaluate(() => typeof SharedArrayBuffer), "function");
     await page.page.click("#start");
     await page.waitFor("the first boot's shell prompt", (text) => text.includes("Linux version") && text.includes(PROMPT), BOOT_MS);
     const uname = await page.shell("uname -a", STEP_MS);
