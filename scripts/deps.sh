@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tsemu's tests and guest builds need, when missing.
 # Usage: scripts/deps.sh [group...]
-#   groups: user (default), busybox, linux, linux-6.12, system, gdb, img
+#   groups: user (default), busybox, linux, linux-6.12, system, gdb, img, browser
 set -euo pipefail
 
 need=()
@@ -18,7 +18,9 @@ for g in "${groups[@]}"; do
     system) for p in qemu-system-misc opensbi u-boot-qemu device-tree-compiler e2fsprogs; do want "$p"; done ;;
     gdb) want gdb-multiarch ;;
     img) want qemu-utils ;;
-    *) echo "deps.sh: unknown group '$g' (expected: user, busybox, linux, linux-6.12, system, gdb, img)" >&2; exit 2 ;;
+    # The web page's test drives Debian's Chromium headless through playwright-core.
+    browser) want chromium ;;
+    *) echo "deps.sh: unknown group '$g' (expected: user, busybox, linux, linux-6.12, system, gdb, img, browser)" >&2; exit 2 ;;
   esac
 done
 

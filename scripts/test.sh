@@ -7,9 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh user gdb img
+scripts/deps.sh user gdb img browser
 echo "== build (tsc, strict)"
 npx tsc -p tsconfig.json
+echo "== the web page's type check (DOM library)"
+npx tsc -p web/tsconfig.json
 echo "== lint (eslint)"
 npx eslint .
 echo "== guest test programs"

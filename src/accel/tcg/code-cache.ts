@@ -154,7 +154,8 @@ export class CodeCache {
     if (code.length === 0) return;
     const bytes = buildModule(code);
     if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
-    const module = new WebAssembly.Module(bytes);
+    // The module's bytes lie in a plain ArrayBuffer; the DOM's typings (the web page's build) want that said.
+    const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
     const instance = new WebAssembly.Instance(module, this.imports);
     const run = instance.exports.run as CompiledRun;
     todo.forEach((e, i) => {
