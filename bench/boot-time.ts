@@ -9,24 +9,12 @@
  * (default bin/tsemu-system-riscv64), BENCH_SMP (default 1).
  */
 import * as path from "node:path";
-import { Console } from "../test/util/console.js";
+import { bootToShell } from "./boot-console.js";
 import { repoRoot } from "../test/util/env.js";
 
-const PROMPT = "tsemu# ";
-
-async function bootOnce(emu: string, image: string, initrd: string, smp: string): Promise<number> {
-  const start = process.hrtime.bigint();
-  const c = new Console([emu, "-M", "virt", "-m", "256M", "-smp", smp, "-nographic", "-kernel", image,
-    "-initrd", initrd, "-append", "console=ttyS0"]);
-  try {
-    await c.expect(PROMPT, 600_000);
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    c.send("poweroff\n");
-    await c.waitExit(120_000);
-    return seconds;
-  } finally {
-    c.kill();
-  }
+function bootOnce(emu: string, image: string, initrd: string, smp: string): Promise<number> {
+  return bootToShell([emu, "-M", "virt", "-m", "256M", "-smp", smp, "-nographic", "-kernel", image,
+    "-initrd", initrd, "-append", "console=ttyS0"], 600_000);
 }
 
 async function main(): Promise<void> {

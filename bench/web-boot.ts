@@ -9,7 +9,7 @@
  * usage: npm run bench:web  (BENCH_REPEAT: runs per emulator, the fastest counts)
  */
 import * as path from "node:path";
-import { Console } from "../test/util/console.js";
+import { bootToShell } from "./boot-console.js";
 import { repoRoot } from "../test/util/env.js";
 import { buildPage } from "../web/server/build.js";
 import { defaultGuestFiles, siteRoutes, type GuestFiles } from "../web/server/site.js";
@@ -18,19 +18,9 @@ import { findChromium, launch, PageDriver, PROMPT } from "../test/web/browser.js
 
 const TIMEOUT_MS = 900_000;
 
-async function bootCli(emu: string, guest: GuestFiles): Promise<number> {
-  const start = process.hrtime.bigint();
-  const c = new Console([emu, "-M", "virt", "-m", "256M", "-smp", "2", "-nographic", "-bios", guest.firmware,
-    "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0"]);
-  try {
-    await c.expect(PROMPT, TIMEOUT_MS);
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    c.send("poweroff\n");
-    await c.waitExit(120_000);
-    return seconds;
-  } finally {
-    c.kill();
-  }
+function bootCli(emu: string, guest: GuestFiles): Promise<number> {
+  return bootToShell([emu, "-M", "virt", "-m", "256M", "-smp", "2", "-nographic", "-bios", guest.firmware,
+    "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0"], TIMEOUT_MS);
 }
 
 async function main(): Promise<void> {
