@@ -7,7 +7,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { repoRoot } from "../util/env.js";
+import { defaultGuest } from "../util/guest-images.js";
 import { createMachine, ConfigError, webHost } from "../../src/node.js";
+
+const ROOT = repoRoot(import.meta.url);
+const PROMPT = "tsemu# ";
 
 
 /** An HTTP server on the loopback serving `files` by name (404 for anything else). */
@@ -51,5 +59,54 @@ test("a bad configuration is refused with one line saying what is wrong", async 
     await rejectsWith({ firmware: "none", netdevs: ["user,id=n0"] }, /network backend 'user' is not supported/, webHost());
   } finally {
     server.close();
+  }
+});
+
+test("a machine boots Linux from a URL, bytes and an in-memory disk, and is driven through the API", async (t) => {
+  if (spawnSync("mke2fs", ["-V"]).error !== undefined) { t.skip("mke2fs (e2fsprogs) is not installed"); return; }
+  const images = defaultGuest(ROOT);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-library-"));
+  const server = await serve({ Image: images.kernel });
+  try {
+    fs.mkdirSync(path.join(dir, "src"));
+    fs.writeFileSync(path.join(dir, "src", "hello.txt"), "hello from bytes in memory\n");
+    const disk = path.join(dir, "disk.img");
+    const mk = spawnSync("mke2fs", ["-q", "-F", "-t", "ext2", "-d", path.join(dir, "src"), disk, "4M"], { encoding: "utf8" });
+    assert.equal(mk.status, 0, mk.stderr);
+    const m = await createMachine({
+      memory: "256M", cpus: 2, kernel: `${server.url}/Image`, initrd: new Uint8Array(fs.readFileSync(images.initrd)),
+      append: "console=ttyS0", drives: [{ image: new Uint8Array(fs.readFileSync(disk)), format: "raw" }],
+      devices: ["virtio-rng-pci"],
+    });
+    const events: string[] = [];
+    m.on("stop", () => events.push("stop"));
+    m.on("resume", () => events.push("resume"));
+    m.on("shutdown", (cause) => events.push(`shutdown:${cause.reason}`));
+    let output = "";
+    const decoder = new TextDecoder();
+    m.console.onData((bytes) => { output += decoder.decode(bytes, { stream: true }); });
+    assert.equal(m.status(), "running");
+    m.start();
+    await m.console.waitFor(PROMPT, { timeoutMs: 240_000 });
+    m.console.write("uname -a\n");
+    assert.match(await m.console.waitFor(PROMPT, { timeoutMs: 30_000 }), /Linux tsemu 6\.1\.\S+ .* riscv64 GNU\/Linux/);
+    m.console.write("mount -t ext2 /dev/vda /mnt && cat /mnt/hello.txt\n");
+    assert.match(await m.console.waitFor(PROMPT, { timeoutMs: 30_000 }), /hello from bytes in memory/);
+    m.pause();
+    assert.equal(m.status(), "paused");
+    const stopped = m.instructions();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(m.instructions(), stopped, "no guest code runs while paused");
+    m.resume();
+    assert.equal(m.status(), "running");
+    const status = await m.qmp.execute("query-status");
+    assert.equal(status.status, "running");
+    assert.match(await m.hmp("info pci"), /Bus\s+0, device\s+\d+, function 0:/);
+    assert.equal(await m.powerOff(), 0);
+    assert.deepEqual(events, ["stop", "resume", "shutdown:host-qmp-quit"]);
+    assert.match(output, /Linux version 6\.1/);
+  } finally {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
