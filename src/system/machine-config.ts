@@ -22,6 +22,7 @@ export interface DriveConfig extends Partial<DriveSettings> {
    * The disk: a block backend of your own (read synchronously by the
    * device), bytes or a URL (loaded whole into memory; the guest's writes stay
    * there), or a file path in Node (opened as -drive file= opens it).
+   * The machine flushes and closes the backend when it ends.
    */
   image: BlockBackend | ImageSource;
   /** -drive format=: "raw" or "qcow2"; probed when absent, with QEMU's warning for raw. */

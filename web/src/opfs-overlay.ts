@@ -22,6 +22,7 @@ interface SyncFileHandle {
 
 class OpfsChunkStore implements ChunkStore {
   private map: Uint8Array;
+  private closed = false;
 
   constructor(private readonly chunks: SyncHandle, private readonly mapFile: SyncHandle, private readonly chunkSize: number) {
     this.map = new Uint8Array(mapFile.getSize());
@@ -56,7 +57,10 @@ class OpfsChunkStore implements ChunkStore {
     this.mapFile.flush();
   }
 
+  /** Flush and release the files; a second close does nothing. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.flush();
     this.chunks.close();
     this.mapFile.close();

@@ -6,7 +6,7 @@
  * shows it, and its tests fail on it.
  */
 import type { PageToWorker, RunState, StartRequest, WorkerToPage } from "./protocol.js";
-import { createMachine, type Machine } from "./placeholder-machine.js";
+import { createMachine, type Machine } from "../../src/index.js";
 import { openHttpDisk } from "./http-disk.js";
 import type { RangeDisk } from "./range-disk.js";
 import { openPersistentOverlay } from "./opfs-overlay.js";
@@ -82,12 +82,10 @@ async function start(request: StartRequest): Promise<void> {
     post({ type: "console", data }, [data.buffer]);
   });
   m.on("reset", () => post({ type: "reset" }));
+  // The machine flushes and closes its drives (the OPFS overlay too) before exited resolves.
   void m.exited.then((status) => {
     if (statsTimer !== undefined) clearInterval(statsTimer);
     statsTimer = undefined;
-    for (const d of drives) {
-      try { d.image.close(); } catch (e) { reportError(e); }
-    }
     setState("shutdown");
     post({ type: "exited", status });
   });
