@@ -12,3 +12,8 @@ setDefaultHost(nodeMachineHost());
 export * from "./index.js";
 /** The Node host, for createMachine's second argument when you wrap it in a host of your own. */
 export { nodeMachineHost } from "./host/machine-host.js";
+/** The user-mode emulator: run a riscv64 Linux program as tsemu-riscv64 does, each run a process of its own. */
+export {
+  runProgram, spawnProgram, ProgramOptionError,
+  type ProgramOptions, type ProgramExit, type ProgramResult, type RunningProgram,
+} from "./host/user-program.js";

@@ -4,7 +4,8 @@
  * "tsemu" type-checked against the installed declarations (strict), then
  * run: it boots the default guest, waits for the shell through the console's
  * readable stream, types `uname -a` through its writable stream, and powers
- * the machine off, all through the API.
+ * the machine off, all through the API; then it runs a riscv64 program
+ * under the user-mode emulator.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,10 +19,10 @@ import { defaultGuest } from "../util/guest-images.js";
 const ROOT = repoRoot(import.meta.url);
 
 /** The consumer's program: nothing in it knows where tsemu comes from but its package name. */
-const PROGRAM = `import { createMachine, ConfigError, type Machine, type MachineConfig } from "tsemu";
+const PROGRAM = `import { createMachine, runProgram, ConfigError, type Machine, type MachineConfig } from "tsemu";
 
-const [kernel, initrd] = process.argv.slice(2);
-if (kernel === undefined || initrd === undefined) throw new Error("usage: main KERNEL INITRD");
+const [kernel, initrd, busybox] = process.argv.slice(2);
+if (kernel === undefined || initrd === undefined || busybox === undefined) throw new Error("usage: main KERNEL INITRD BUSYBOX");
 
 const config: MachineConfig = { memory: "256M", kernel, initrd, append: "console=ttyS0" };
 const machine: Machine = await createMachine(config);
@@ -52,7 +53,16 @@ console.log("status: " + machine.status());
 const status = await machine.powerOff();
 console.log("exit: " + status + " events: " + events.join(","));
 console.log("ConfigError is a class: " + String(typeof ConfigError === "function"));
+
+// The user-mode emulator, the same package.
+const user = await runProgram({ program: busybox, args: ["uname", "-m"] });
+console.log("user mode: " + new TextDecoder().decode(user.stdout).trim() + " status " + String(user.status));
 `;
+
+/** Debian's BusyBox built for riscv64 (guest/build-busybox.sh prints its path; cached). */
+function busybox(): string {
+  return run("bash", [path.join(ROOT, "guest/build-busybox.sh")], ROOT).trim().split("\n").pop() as string;
+}
 
 function run(cmd: string, args: string[], cwd: string, timeout = 120_000): string {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout });
@@ -88,11 +98,12 @@ test("npm pack, install into a fresh folder, type-check and run a program that b
     }));
     run(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], app);
 
-    const out = run(process.execPath, [path.join(app, "out", "main.js"), images.kernel, images.initrd], app, 300_000);
+    const out = run(process.execPath, [path.join(app, "out", "main.js"), images.kernel, images.initrd, busybox()], app, 300_000);
     assert.match(out, /^uname: Linux tsemu 6\.1\.\S+ .* riscv64 GNU\/Linux$/m);
     assert.match(out, /^status: running$/m);
     assert.match(out, /^exit: 0 events: host-qmp-quit$/m);
     assert.match(out, /^ConfigError is a class: true$/m);
+    assert.match(out, /^user mode: riscv64 status 0$/m);
 
     // A mistake in the consumer's code is a type error against the package's declarations.
     fs.writeFileSync(path.join(app, "main.ts"), `import { createMachine } from "tsemu";\nawait createMachine({ cpus: "two" });\n`);
