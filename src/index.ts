@@ -19,7 +19,7 @@
 /** Build a machine; the Machine class and its console; the events it sends. */
 export {
   createMachine, Machine, MachineConsole,
-  type MachineEvents, type MachineEventName, type ShutdownCause, type WaitOptions,
+  type MachineEvents, type MachineEventName, type ShutdownCause, type WaitOptions, type EngineStats,
 } from "./system/machine.js";
 /** What a machine is made of, with the command line's meanings. */
 export {

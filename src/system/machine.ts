@@ -9,6 +9,8 @@ import { webHost, type MachineHost } from "./machine-host.js";
 import { loadConfig } from "./load-config.js";
 import { QmpClient } from "./qmp-client.js";
 import { VirtSystem } from "./virt-system.js";
+import { currentAccel } from "../accel/engine.js";
+import { codeCacheFor } from "../accel/tcg/code-cache.js";
 
 /** Why a reset or shutdown happened, as QMP's SHUTDOWN and RESET events say it. */
 export interface ShutdownCause {
@@ -37,6 +39,20 @@ export type MachineEventName = keyof MachineEvents;
 const EVENT_NAMES: Record<string, MachineEventName> = {
   SHUTDOWN: "shutdown", RESET: "reset", STOP: "stop", RESUME: "resume", POWERDOWN: "powerdown",
 };
+
+/** The execution engine and what the translator has made so far (all zero under the interpreter). */
+export interface EngineStats {
+  /** "interp" (the interpreter) or "tcg" (hot guest code compiled to WebAssembly). */
+  accel: "interp" | "tcg";
+  /** Guest blocks compiled to WebAssembly. */
+  blocks: number;
+  /** WebAssembly modules compiled (blocks are compiled in batches). */
+  modules: number;
+  /** Bytes of WebAssembly generated. */
+  wasmBytes: number;
+  /** Host milliseconds spent compiling. */
+  compileMs: number;
+}
 
 /** Options of MachineConsole.waitFor. */
 export interface WaitOptions {
@@ -173,6 +189,12 @@ export class Machine {
   /** Guest instructions retired so far, over every hart (for a MIPS figure). */
   instructions(): number {
     return this.system.loop.instructions();
+  }
+
+  /** The engine running guest code (MachineConfig.accel) and the translator's figures. */
+  engine(): EngineStats {
+    const s = codeCacheFor(this.system.machine.bus.ram).stats;
+    return { accel: currentAccel(), blocks: s.blocks, modules: s.modules, wasmBytes: s.wasmBytes, compileMs: s.compileMs };
   }
 
   /** Call `listener` on each `event`; returns the function that stops it. */

@@ -3,7 +3,7 @@
  * Reset and Power off buttons, a progress bar for the images and a status
  * line.  The machine runs in a worker (worker.ts); the page talks to it only
  * through the messages of protocol.ts.  Query parameters preset the form:
- * disk=URL, persist=NAME, memory=256M, smp=2, append=LINE.
+ * disk=URL, persist=NAME, accel=interp|tcg, memory=256M, smp=2, append=LINE.
  */
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
@@ -23,6 +23,7 @@ const resetButton = element<HTMLButtonElement>("reset");
 const powerOffButton = element<HTMLButtonElement>("power-off");
 const diskInput = element<HTMLInputElement>("disk-url");
 const persistInput = element<HTMLInputElement>("persist");
+const accelSelect = element<HTMLSelectElement>("accel");
 const progressRow = element<HTMLDivElement>("progress-row");
 const progress = element<HTMLProgressElement>("progress");
 const progressText = element<HTMLSpanElement>("progress-text");
@@ -32,6 +33,7 @@ const errors = element<HTMLDivElement>("errors");
 const params = new URLSearchParams(location.search);
 diskInput.value = params.get("disk") ?? "";
 persistInput.value = params.get("persist") ?? "";
+accelSelect.value = params.get("accel") === "tcg" ? "tcg" : "interp";
 
 const terminal = new Terminal({ scrollback: 100000, convertEol: false, fontSize: 14 });
 const fit = new FitAddon();
@@ -81,7 +83,7 @@ function render(): void {
   startButton.disabled = state === "loading" || live;
   resetButton.disabled = !live;
   powerOffButton.disabled = !live;
-  diskInput.disabled = persistInput.disabled = state === "loading" || live;
+  diskInput.disabled = persistInput.disabled = accelSelect.disabled = state === "loading" || live;
 }
 
 function send(message: PageToWorker): void {
@@ -113,7 +115,8 @@ function onMessage(message: WorkerToPage): void {
       render();
       return;
     case "stats":
-      stats = `${message.mips.toFixed(1)} MIPS | ${(message.instructions / 1e9).toFixed(2)} G instructions`;
+      stats = `${message.mips.toFixed(1)} MIPS | ${(message.instructions / 1e9).toFixed(2)} G instructions | ` +
+        (message.accel === "tcg" ? `translator: ${message.blocks} blocks compiled` : "interpreter");
       render();
       return;
     case "reset":
@@ -157,6 +160,7 @@ function start(): void {
     cpus: Number(params.get("smp") ?? 2),
     append: params.get("append") ?? "console=ttyS0",
     persistDisk: persistInput.value.trim() === "" ? undefined : persistInput.value.trim(),
+    accel: accelSelect.value === "tcg" ? "tcg" : "interp",
   };
   state = "loading";
   render();

@@ -24,6 +24,8 @@ export interface StartRequest {
   append: string;
   /** Keep the disk's writes in the origin-private file system, under this name. */
   persistDisk?: string;
+  /** -accel: the interpreter, or the translator (hot guest code compiled to WebAssembly in the worker). */
+  accel: "interp" | "tcg";
 }
 
 export type PageToWorker =
@@ -46,8 +48,11 @@ export type WorkerToPage =
   /** Bytes the guest wrote to its serial port. */
   | { type: "console"; data: Uint8Array }
   | { type: "state"; state: RunState; detail?: string }
-  /** Once a second while running: guest instructions retired, and the rate over the last interval. */
-  | { type: "stats"; instructions: number; mips: number }
+  /**
+   * Once a second while running: guest instructions retired, the rate over
+   * the last interval, the engine, and the guest blocks it has compiled.
+   */
+  | { type: "stats"; instructions: number; mips: number; accel: "interp" | "tcg"; blocks: number }
   /** The guest reset itself or was reset. */
   | { type: "reset" }
   /** The machine ended (guest poweroff or a powerOff request) with this status. */

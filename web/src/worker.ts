@@ -74,6 +74,7 @@ async function start(request: StartRequest): Promise<void> {
   }
   const m = await createMachine({
     memory: request.memory, cpus: request.cpus, firmware, kernel, initrd, append: request.append, drives,
+    accel: request.accel,
   });
   machine = m;
   // A copy is transferred: the machine may hand out views of its own buffers.
@@ -95,7 +96,8 @@ async function start(request: StartRequest): Promise<void> {
   statsTimer = setInterval(() => {
     const now = { at: performance.now(), instructions: m.instructions() };
     const mips = (now.instructions - last.instructions) / ((now.at - last.at) * 1000);
-    post({ type: "stats", instructions: now.instructions, mips });
+    const engine = m.engine();
+    post({ type: "stats", instructions: now.instructions, mips, accel: engine.accel, blocks: engine.blocks });
     last = now;
   }, 1000);
 }
