@@ -6,6 +6,7 @@
 export interface BlockBackend {
   /** Size in bytes (an exact integer). */
   readonly size: number;
+  /** Writes are refused (-drive readonly=on, or an image opened read-only); the device tells the guest so. */
   readonly readOnly: boolean;
   /** Fill `into` from `offset`.  Throws on a host I/O error or a range past `size`. */
   read(offset: number, into: Uint8Array): void;
@@ -20,6 +21,7 @@ export interface BlockBackend {
   writeZeroes(offset: number, length: number, unmap: boolean): void;
   /** Make every completed write durable (a guest flush reaches the host disk). */
   flush(): void;
+  /** Release what the backend holds (files, caches); the machine calls it once, after a last flush, when it ends. */
   close(): void;
 }
 

@@ -13,9 +13,13 @@
 import type { BlockBackend, BlockImage } from "./block.js";
 import { isZero } from "./bytes.js";
 
+/** The -drive options that say how guest I/O reaches the image. */
 export interface DriveSettings {
+  /** -drive cache=: "writethrough" and "directsync" flush after every write; the others flush when the guest asks. */
   cache: "writeback" | "writethrough" | "none" | "directsync" | "unsafe";
+  /** -drive discard=: "unmap" passes the guest's discards on to the image; "ignore" (the default) drops them. */
   discard: "ignore" | "unmap";
+  /** -drive detect-zeroes=: writes of zeros become write-zeroes requests ("unmap": freeing too, with discard=unmap). */
   detectZeroes: "off" | "on" | "unmap";
 }
 

@@ -41,6 +41,11 @@ function fileErrorText(e: unknown): string {
   }
 }
 
+/**
+ * Node's host: images and disks by file path (as -drive file= opens them),
+ * Debian's OpenSBI as the default firmware, temporary overlays on disk for
+ * -snapshot, and sockets for -netdev user/socket/stream/dgram.
+ */
 export function nodeMachineHost(): MachineHost {
   return {
     readFile: (path) => Promise.resolve().then(() => readHostFile(path)),

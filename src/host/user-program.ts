@@ -48,7 +48,9 @@ export interface ProgramOptions {
 
 /** How a program ended: an exit status, or the signal that killed it (then status is null). */
 export interface ProgramExit {
+  /** The exit status, or null when a signal ended the program. */
   status: number | null;
+  /** The signal that ended the program ("SIGSEGV"), or null when it exited. */
   signal: NodeJS.Signals | null;
 }
 
@@ -70,12 +72,15 @@ export interface RunningProgram {
 
 /** What runProgram gives back: the exit and everything the program wrote. */
 export interface ProgramResult extends ProgramExit {
+  /** Everything the program wrote to its stdout. */
   stdout: Uint8Array;
+  /** Everything it (and tsemu, for its own errors) wrote to stderr. */
   stderr: Uint8Array;
 }
 
 /** A ProgramOptions value that cannot be turned into a command line. */
 export class ProgramOptionError extends Error {
+  /** "ProgramOptionError" */
   override name = "ProgramOptionError";
 }
 

@@ -43,6 +43,11 @@ export type AiaMode = "none" | "aplic" | "aplic-imsic";
 /** The log items of -d that tsemu has. */
 export type LogItem = "int" | "in_asm" | "guest_errors" | "unimp" | "tcg";
 
+/**
+ * What a machine is made of, in the command line's terms: each field says
+ * which qemu-system-riscv64 option it stands for.  Everything is optional;
+ * the defaults are QEMU's (128M, one hart, the PLIC, OpenSBI in Node).
+ */
 export interface MachineConfig {
   /** -m: RAM in bytes, or QEMU's size syntax ("256M", "1G"; a bare number means MiB). Default 128 MiB, at most 2047 MiB. */
   memory?: number | string;
@@ -100,5 +105,6 @@ export interface MachineConfig {
 
 /** A machine cannot be built from this configuration: the message says what is wrong, in one line. */
 export class ConfigError extends Error {
+  /** "ConfigError" */
   override name = "ConfigError";
 }

@@ -10,6 +10,11 @@ import type { NetHost as NetBackendHost } from "../net/net-host.js";
 import type { NetHost as UserNetHost } from "../net/user/net-host.js";
 import { ConfigError } from "./machine-config.js";
 
+/**
+ * What a machine needs of the place it runs in: files, firmware, sockets,
+ * randomness, scheduling and a log.  webHost() is the portable one; Node's
+ * entry point makes nodeMachineHost() the default.
+ */
 export interface MachineHost {
   /** Bytes of a file by path; throws an Error with a short reason ("no such file"). Absent where there are no files. */
   readFile?(path: string): Promise<Uint8Array>;

@@ -34,6 +34,7 @@ export interface MachineEvents {
   powerdown: Record<string, never>;
 }
 
+/** The names Machine.on takes: "shutdown", "reset", "stop", "resume", "powerdown". */
 export type MachineEventName = keyof MachineEvents;
 
 const EVENT_NAMES: Record<string, MachineEventName> = {

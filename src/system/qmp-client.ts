@@ -9,36 +9,60 @@ import type { RunState } from "../monitor/machine.js";
 
 /** A QMP command failed: QEMU's error class ("GenericError", "CommandNotFound", ...) and its description. */
 export class QmpCommandError extends Error {
+  /** "QmpCommandError" */
   override name = "QmpCommandError";
-  constructor(readonly errorClass: string, message: string) {
+  constructor(
+    /** QEMU's error class: "GenericError", "CommandNotFound", "DeviceNotFound", ... */
+    readonly errorClass: string, message: string) {
     super(message);
   }
 }
 
 /** The commands tsemu answers, with their arguments and results as QEMU's schema gives them. */
 export interface QmpCommands {
+  /** The run state. */
   "query-status": { args: undefined; result: { status: RunState; running: boolean; singlestep: boolean } };
+  /** QEMU's version this tsemu answers as (7.2.0) and the package. */
   "query-version": { args: undefined; result: { qemu: { major: number; minor: number; micro: number }; package: string } };
+  /** The -name of the machine. */
   "query-name": { args: undefined; result: { name?: string } };
+  /** The guest architecture (riscv64). */
   "query-target": { args: undefined; result: { arch: string } };
+  /** Always disabled and absent. */
   "query-kvm": { args: undefined; result: { enabled: boolean; present: boolean } };
+  /** The QMP commands the machine answers. */
   "query-commands": { args: undefined; result: { name: string }[] };
+  /** The harts. */
   "query-cpus-fast": { args: undefined; result: { "cpu-index": number; "qom-path": string; "thread-id": number; target: string }[] };
+  /** The drives and their images. */
   "query-block": { args: undefined; result: Record<string, unknown>[] };
+  /** The PCI buses and their devices. */
   "query-pci": { args: undefined; result: Record<string, unknown>[] };
+  /** The character devices (serial0, the monitors). */
   "query-chardev": { args: undefined; result: { label: string; filename: string; "frontend-open": boolean }[] };
+  /** A NIC's receive filter (MAC, multicast); `name`: one NIC. */
   "query-rx-filter": { args: { name?: string }; result: Record<string, unknown>[] };
+  /** Stop running guest code (the STOP event follows). */
   stop: { args: undefined; result: Record<string, never> };
+  /** Run guest code again (RESUME). */
   cont: { args: undefined; result: Record<string, never> };
+  /** Reset the board (RESET). */
   system_reset: { args: undefined; result: Record<string, never> };
+  /** The POWERDOWN event (virt has no power button the guest sees). */
   system_powerdown: { args: undefined; result: Record<string, never> };
+  /** End the machine (SHUTDOWN); the disks are flushed and closed. */
   quit: { args: undefined; result: Record<string, never> };
+  /** Set a NIC's link up or down (the guest sees the link change). */
   set_link: { args: { name: string; up: boolean }; result: Record<string, never> };
+  /** Run a human-monitor command line; the result is its output. */
   "human-monitor-command": { args: { "command-line": string; "cpu-index"?: number }; result: string };
+  /** Save `size` bytes of a hart's virtual memory at `val` to a host file. */
   memsave: { args: { val: number; size: number; filename: string; "cpu-index"?: number }; result: Record<string, never> };
+  /** Save `size` bytes of physical memory at `val` to a host file. */
   pmemsave: { args: { val: number; size: number; filename: string }; result: Record<string, never> };
 }
 
+/** The QMP commands QmpClient.execute knows the types of (any other name may still be sent, untyped). */
 export type QmpCommandName = keyof QmpCommands;
 
 /** Arguments of a command: none, optional, or required, as its schema says. */
@@ -51,6 +75,11 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/**
+ * The machine's QMP, as calls: `await machine.qmp.execute("query-status")`.
+ * Commands go through a QMP session of the machine's own (capabilities
+ * negotiated), so their replies and errors are what a socket client gets.
+ */
 export class QmpClient {
   private session: MonitorSession | undefined;
   private nextId = 1;
