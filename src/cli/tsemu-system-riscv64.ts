@@ -40,11 +40,6 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   }
 }
 
-/** The option's argument: the text after "-netdev " or "-nic ". */
-function argOf(spec: string): string {
-  return spec.slice(spec.indexOf(" ") + 1);
-}
-
 /** The command line's options as the library's configuration (the same meanings, the same defaults). */
 function machineConfig(o: SystemOptions, log: (text: string) => void): MachineConfig {
   const drives: DriveConfig[] = o.drives.map((d) => ({
@@ -53,8 +48,8 @@ function machineConfig(o: SystemOptions, log: (text: string) => void): MachineCo
   }));
   return {
     memory: o.ramSize, cpus: o.smp, aia: o.aia, firmware: o.bios, kernel: o.kernel, initrd: o.initrd, append: o.append, dtb: o.dtb,
-    drives, snapshot: o.snapshot, devices: o.devices.map((d) => d.spec), netdevs: o.netdevs.map((n) => argOf(n.spec)),
-    nics: [...o.nics.map((n) => argOf(n.spec)), ...(o.netNone ? ["none"] : [])],
+    drives, snapshot: o.snapshot, devices: o.devices.map((d) => d.spec), netdevs: o.netdevs.map((n) => n.arg),
+    nics: [...o.nics.map((n) => n.arg), ...(o.netNone ? ["none"] : [])],
     icount: o.icountShift, rtcBase: o.rtcBase, rtcClock: o.rtcClockVm === undefined ? undefined : o.rtcClockVm ? "vm" : "host",
     startPaused: o.startPaused, noReboot: o.noReboot, noShutdown: o.noShutdown, accel: o.accel, name: o.name,
     debug: o.debug as MachineConfig["debug"], log, warn: (line) => { process.stderr.write(`${PROG}: ${line}\n`); },

@@ -21,6 +21,9 @@ export interface NetdevOption {
   options: Map<string, string>;
   /** The same in order, repeats kept (hostfwd=), without type, id, and -nic's model and mac. */
   list: [string, string][];
+  /** The option's argument as given ("user,id=n0"). */
+  arg: string;
+  /** The option with its name ("-netdev user,id=n0"), for messages. */
   spec: string;
 }
 
@@ -29,6 +32,9 @@ export interface NicOption {
   netdev: NetdevOption;
   model?: string;
   mac?: string;
+  /** The option's argument as given ("user,model=virtio-net-pci"). */
+  arg: string;
+  /** The option with its name ("-nic user,..."), for messages. */
   spec: string;
 }
 
@@ -96,7 +102,7 @@ export function parseNetdevSpec(arg: string): NetdevOption {
   const type = kv.get("type") ?? "";
   kv.delete("type");
   const list = parseKeyValueList(arg, "type").filter(([k]) => k !== "type" && k !== "id");
-  return { type, id: kv.get("id"), options: kv, list, spec: `-netdev ${arg}` };
+  return { type, id: kv.get("id"), options: kv, list, arg, spec: `-netdev ${arg}` };
 }
 
 /** -nic TYPE[,model=..][,mac=..][,...]; undefined for -nic none. */
@@ -110,5 +116,5 @@ export function parseNicSpec(arg: string): NicOption | undefined {
   kv.delete("model");
   kv.delete("mac");
   const list = parseKeyValueList(arg, "type").filter(([k]) => !["type", "id", "model", "mac"].includes(k));
-  return { netdev: { type, id: kv.get("id"), options: kv, list, spec: `-nic ${arg}` }, model, mac, spec: `-nic ${arg}` };
+  return { netdev: { type, id: kv.get("id"), options: kv, list, arg, spec: `-nic ${arg}` }, model, mac, arg, spec: `-nic ${arg}` };
 }
