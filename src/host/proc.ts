@@ -15,3 +15,13 @@ export function hostProcessEnded(pid: number): boolean {
   // The state is the first field after "(comm)".
   return text.slice(text.lastIndexOf(")") + 2).startsWith("Z");
 }
+
+/** Send signal number `signo` to host process `pid`; false when there is no such process (or no permission). */
+export function signalHostProcess(pid: number, signo: number): boolean {
+  try {
+    process.kill(pid, signo);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -15,7 +15,7 @@ import { CORE_SIGNALS, type Process, sleepMs } from "../process.js";
 import type { Wait } from "../thread.js";
 import { encodeOutcome, waitStatus } from "../fork.js";
 import { fs } from "../../../host/fs.js";
-import { hostProcessEnded } from "../../../host/proc.js";
+import { hostProcessEnded, signalHostProcess } from "../../../host/proc.js";
 
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 const SIGSET_SIZE = 8;
@@ -150,11 +150,7 @@ function killChild(p: Process, pid: number, sig: number): number {
       return -Errno.ESRCH;
     }
   }
-  try {
-    process.kill(pid, d === Default.STOP || d === Default.CONT ? sig : SIGKILL);
-  } catch {
-    return -Errno.ESRCH;
-  }
+  if (!signalHostProcess(pid, d === Default.STOP || d === Default.CONT ? sig : SIGKILL)) return -Errno.ESRCH;
   if (d === Default.STOP || d === Default.CONT) return 0;
   const until = performance.now() + CHILD_DEATH_WAIT_MS;
   while (!hostProcessEnded(pid) && performance.now() < until) sleepMs(1);
