@@ -34,7 +34,7 @@ before(() => {
 });
 
 for (const [name, emu, nicExtra] of EMULATORS) {
-  test(`${name}: -netdev user: DHCP, 16 MiB from the host, hostfwd, ping, restrict=on`, async (t) => {
+  test(`${name}: -netdev user: DHCP, 16 MiB from the host, nc both ways (64 MiB up), hostfwd, ping, restrict=on`, async (t) => {
     if (images === undefined) return t.skip(imagesMissing);
     if (emu === undefined) return t.skip(`${name} is not installed`);
     await userNetScenario({

@@ -1,10 +1,12 @@
 /**
  * The `-netdev user` scenario, for any emulator binary (qemu-system-riscv64
- * today; tsemu-system-riscv64 once it has the user backend): the default
- * guest gets its address by DHCP (10.0.2.15), fetches a 16 MiB file from an
- * HTTP server on the host's loopback through 10.0.2.2 (sha256 equal), serves
- * a file to the host through hostfwd, pings the gateway; with restrict=on
- * the outbound fetch fails while hostfwd still works.
+ * and tsemu-system-riscv64): the default guest gets its address by DHCP
+ * (10.0.2.15), fetches a 16 MiB file from an HTTP server on the host's
+ * loopback through 10.0.2.2 (sha256 equal), takes 4 MiB of random bytes
+ * from a host TCP server with nc (md5 equal) and sends them back 16 times
+ * over, 64 MiB, with nc (sha256 checked on the host), serves a file to the
+ * host through hostfwd, pings the gateway; with restrict=on the outbound
+ * fetch fails while hostfwd still works.
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -64,6 +66,62 @@ export function hostGet(port: number, path: string, timeoutMs: number): Promise<
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
+/** A TCP server on 127.0.0.1 that sends `data` to each client and closes. */
+async function tcpSender(data: Uint8Array): Promise<{ port: number; close: () => void }> {
+  const server = net.createServer((s) => { s.on("error", () => undefined); s.end(data); });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+/**
+ * A TCP server on 127.0.0.1 taking one stream of `expected` bytes: it hashes
+ * what comes, closes the connection once `expected` bytes are in (so that a
+ * sender that does not close on its own ends too), and resolves with the
+ * byte count and sha256.
+ */
+async function tcpSink(expected: number): Promise<{ port: number; result: Promise<{ bytes: number; sha256: string }>; close: () => void }> {
+  let resolveResult!: (r: { bytes: number; sha256: string }) => void;
+  const result = new Promise<{ bytes: number; sha256: string }>((r) => { resolveResult = r; });
+  const server = net.createServer((s) => {
+    const hash = createHash("sha256");
+    let bytes = 0;
+    s.on("data", (b: Buffer) => {
+      hash.update(b);
+      bytes += b.length;
+      if (bytes >= expected) s.end();
+    });
+    s.on("close", () => resolveResult({ bytes, sha256: hash.digest("hex") }));
+    s.on("error", () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as net.AddressInfo).port, result, close: () => server.close() };
+}
+
+/** The guest sends the 4 MiB it received this many times over: 64 MiB. */
+const UP_COPIES = 16;
+
+/** TCP both ways with BusyBox's nc: 4 MiB of random bytes from the host, then 64 MiB to it. */
+async function ncBothWays(con: Console, s: UserNetSetup, diag: (m: string) => void): Promise<void> {
+  const down = randomBytes(4 << 20);
+  const sender = await tcpSender(down);
+  const up = createHash("sha256");
+  for (let i = 0; i < UP_COPIES; i++) up.update(down);
+  const expected = { bytes: down.length * UP_COPIES, sha256: up.digest("hex") };
+  const sink = await tcpSink(expected.bytes);
+  try {
+    const md5 = createHash("md5").update(down).digest("hex");
+    const got = await shell(con, `nc 10.0.2.2 ${sender.port} < /dev/null > /tmp/down; md5sum /tmp/down`, PROMPT, s.stepMs);
+    assert.match(got, new RegExp(`^${md5}\\s`, "m"), `nc from the host gave other bytes:\n${got}`);
+    const start = Date.now();
+    await shell(con, `for i in $(seq ${UP_COPIES}); do cat /tmp/down; done | nc 10.0.2.2 ${sink.port}; rm /tmp/down`, PROMPT, s.stepMs);
+    assert.deepEqual(await sink.result, expected, "the host received other bytes than the guest sent");
+    diag(`${(expected.bytes / 2 ** 20).toFixed(1)} MiB to the host with nc in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  } finally {
+    sender.close();
+    sink.close();
+  }
+}
+
 async function bootUser(s: UserNetSetup, netdev: string): Promise<Console> {
   const con = new Console([s.emu, "-M", "virt", "-m", "256M", "-nographic", "-kernel", s.kernel, "-initrd", s.initrd,
     "-append", "console=ttyS0", "-netdev", netdev, "-device", `virtio-net-pci,netdev=n0${s.nicExtra}`], { onOutput: s.log });
@@ -108,6 +166,7 @@ export async function userNetScenario(s: UserNetSetup, diag: (m: string) => void
       const got = await shell(con, `wget -q -O - http://10.0.2.2:${server.port}/blob | sha256sum`, PROMPT, s.stepMs);
       assert.match(got, new RegExp(`^${sha256(blob)}\\s`, "m"), `the download differs:\n${got}`);
       diag(`16 MiB from the host in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+      await ncBothWays(con, s, diag);
       await hostfwdFetch(con, s, fwd);
       const ping = await shell(con, "ping -c 2 -W 5 10.0.2.2", PROMPT, s.stepMs);
       assert.match(ping, /2 packets transmitted, 2 packets received/, ping);
