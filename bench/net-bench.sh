@@ -6,9 +6,4 @@
 # Environment: BENCH_MIB (MiB each way; default 32), BENCH_CONNECTIONS (default 100),
 # QEMU_SYSTEM / TSEMU_SYSTEM (emulator commands).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/deps.sh" system >&2
-[ -f "$root/dist/bench/net-throughput.js" ] || (cd "$root" && npx tsc -p tsconfig.json)
-linux="$("$root/guest/build-linux.sh" | tail -n 1)"
-initramfs="$("$root/guest/build-initramfs.sh" | tail -n 1)"
-exec node "$root/dist/bench/net-throughput.js" "$linux/Image" "$initramfs"
+exec "$(dirname "${BASH_SOURCE[0]}")/with-guest.sh" net-throughput
