@@ -113,7 +113,9 @@ async function ncBothWays(con: Console, s: UserNetSetup, diag: (m: string) => vo
     const got = await shell(con, `nc 10.0.2.2 ${sender.port} < /dev/null > /tmp/down; md5sum /tmp/down`, PROMPT, s.stepMs);
     assert.match(got, new RegExp(`^${md5}\\s`, "m"), `nc from the host gave other bytes:\n${got}`);
     const start = Date.now();
-    await shell(con, `for i in $(seq ${UP_COPIES}); do cat /tmp/down; done | nc 10.0.2.2 ${sink.port}; rm /tmp/down`, PROMPT, s.stepMs);
+    // 64 MiB take about a minute on an idle host and several times that beside other boots:
+    // this step gets four steps' time (a transfer that stalls still fails).
+    await shell(con, `for i in $(seq ${UP_COPIES}); do cat /tmp/down; done | nc 10.0.2.2 ${sink.port}; rm /tmp/down`, PROMPT, 4 * s.stepMs);
     assert.deepEqual(await sink.result, expected, "the host received other bytes than the guest sent");
     diag(`${(expected.bytes / 2 ** 20).toFixed(1)} MiB to the host with nc in ${((Date.now() - start) / 1000).toFixed(1)} s`);
   } finally {
