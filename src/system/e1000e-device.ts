@@ -57,12 +57,15 @@ export function registerE1000e(r: DeviceRegistry<DeviceContext, PlannedDevice>):
       const addr = p.num("addr") ?? -1;
       const subsystemId = p.num("subsys") ?? 0;
       const subsystemVendorId = p.num("subsys_ven") ?? E1000E_DEFAULT_SUBSYSTEM_VENDOR;
+      // The monitor lists the NIC from now on (info network, set_link); the device itself comes with the bus.
+      let device: E1000e | undefined;
+      ctx.nicCreated({ id: p.str("id") ?? "", model: "e1000e", device: { mac, setLink: (up) => device?.setLink(up) }, backend });
       return {
         bus: "PCI",
         plug: {
           name: "e1000e", addr: addr < 0 ? undefined : addr,
           create: (bus) => {
-            const nic = new E1000e({
+            const nic = device = new E1000e({
               dma: bus.dma, send: bus.send, routes: bus.routes, mac, backend, subsystemId, subsystemVendorId, log: bus.log,
               deviceType: behindPort(bus) ? "endpoint" : "rc-integrated",
             });

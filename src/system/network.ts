@@ -81,9 +81,13 @@ export class MachineNetwork implements NetworkControl {
     if (name !== undefined && !this.nics.some((n) => n.name === name)) {
       return this.netdevs.some((b) => b.id === name) ? `net client(${name}) isn't a NIC` : `invalid net client name: ${name}`;
     }
-    return this.nics.filter((n) => name === undefined || n.name === name).map((n) => {
+    // QEMU skips NICs without the query when listing them all, and refuses one named.
+    const named = this.nics.find((n) => n.name === name);
+    if (named !== undefined && named.device.filter === undefined) return `net client(${name}) doesn't support rx-filter querying`;
+    return this.nics.filter((n) => name === undefined || n.name === name).flatMap((n) => {
       const f = n.device.filter;
-      return {
+      if (f === undefined) return [];
+      return [{
         name: n.name, promiscuous: f.promisc,
         multicast: f.nomulti ? "none" : f.allmulti ? "all" : "normal",
         unicast: f.nouni ? "none" : f.alluni ? "all" : "normal",
@@ -93,7 +97,7 @@ export class MachineNetwork implements NetworkControl {
         "broadcast-allowed": f.nobcast, "multicast-overflow": f.multiOverflow, "unicast-overflow": f.uniOverflow,
         "main-mac": formatMac(n.device.mac), "vlan-table": ALL_VLANS,
         "unicast-table": f.unicast.map(formatMac), "multicast-table": f.multicast.map(formatMac),
-      };
+      }];
     });
   }
 

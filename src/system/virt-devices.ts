@@ -10,7 +10,7 @@ import { VIRTIO_BLK_MAX_QUEUES, VirtioBlk } from "../hw/virtio/virtio-blk.js";
 import { VirtioRng } from "../hw/virtio/virtio-rng.js";
 import { VirtioPci } from "../hw/virtio/virtio-pci.js";
 import type { PciPlug } from "../hw/pci/pci-device.js";
-import { VirtioNet } from "../hw/virtio/virtio-net.js";
+import { VirtioNet, type RxFilter } from "../hw/virtio/virtio-net.js";
 import type { NetBackend } from "../net/net-client.js";
 import { DeviceError, DeviceRegistry, type PropSpec, type Props } from "./qdev.js";
 import { MacAllocator, parseMac } from "../net/mac.js";
@@ -39,12 +39,20 @@ export interface DeviceContext {
   nicCreated(nic: NicInfo): void;
 }
 
+/** What the monitor needs of a NIC: its address, its link, and the receive filter where the model reports one. */
+export interface NicDevice {
+  readonly mac: Uint8Array;
+  setLink(up: boolean): void;
+  /** The filter query-rx-filter reports (virtio-net); absent: the model does not support the query (e1000e, as on QEMU). */
+  readonly filter?: RxFilter;
+}
+
 /** A NIC as the monitor sees it. */
 export interface NicInfo {
   /** The device's id=, or "" (the monitor names it MODEL.N). */
   id: string;
-  model: "virtio-net-pci" | "virtio-net-device";
-  device: VirtioNet;
+  model: "virtio-net-pci" | "virtio-net-device" | "e1000e";
+  device: NicDevice;
   backend?: NetBackend;
 }
 

@@ -45,12 +45,13 @@ async function hmp(emu: string, args: string[], commands: string[]): Promise<str
   }
 }
 
-/** QEMU's virtio-net-pci wants an option ROM Debian's qemu-system-misc lacks: romfile= turns it off. */
-const rom = (emu: string, device: string): string => emu === QEMU && device.startsWith("virtio-net-pci") ? `${device},romfile=` : device;
+/** QEMU's virtio-net-pci and e1000e want option ROMs Debian's qemu-system-misc lacks: romfile= turns them off. */
+const rom = (emu: string, device: string): string =>
+  emu === QEMU && (device.startsWith("virtio-net-pci") || device.startsWith("e1000e")) ? `${device},romfile=` : device;
 
-test("info network: QEMU's lines for NICs on PCI and virtio-mmio, ids, MAC increments, and a netdev without a NIC", async (t) => {
+test("info network: QEMU's lines for NICs on PCI (virtio-net-pci, e1000e) and virtio-mmio, ids, MAC increments, and a netdev without a NIC", async (t) => {
   if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
-  const [p1, p2, p3, u1, u2, u3, u4] = await Promise.all([0, 1, 2, 3, 4, 5, 6].map(() => freePort()));
+  const [p1, p2, p3, u1, u2, u3, u4, p4] = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(() => freePort()));
   const args = (emu: string): string[] => [
     "-netdev", `socket,id=a,listen=127.0.0.1:${p1}`, "-device", rom(emu, "virtio-net-pci,netdev=a"),
     "-netdev", `stream,id=b,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port=${p2}`,
@@ -58,8 +59,9 @@ test("info network: QEMU's lines for NICs on PCI and virtio-mmio, ids, MAC incre
     "-netdev", `socket,id=c,listen=127.0.0.1:${p3}`, "-device", "virtio-net-device,netdev=c,mac=52:54:00:ab:cd:ef",
     "-netdev", `socket,id=d,udp=127.0.0.1:${u1},localaddr=127.0.0.1:${u2}`, "-device", "virtio-net-device,netdev=d",
     "-netdev", `dgram,id=e,local.type=inet,local.host=127.0.0.1,local.port=${u3},remote.type=inet,remote.host=127.0.0.1,remote.port=${u4}`,
+    "-netdev", `socket,id=f,listen=127.0.0.1:${p4}`, "-device", rom(emu, "e1000e,netdev=f"),
   ];
-  const commands = ["info network", "set_link nic1 off", "set_link nosuch off", "set_link a maybe", "hostfwd_add a tcp::5555-:22",
+  const commands = ["info network", "set_link nic1 off", "set_link e1000e.0 off", "set_link nosuch off", "set_link a maybe", "hostfwd_add a tcp::5555-:22",
     "hostfwd_add nosuch tcp::5555-:22", "info network"];
   const q = await hmp(QEMU, args(QEMU), commands);
   const ts = await hmp(TSEMU, args(TSEMU), commands);
@@ -126,12 +128,14 @@ async function qmp(emu: string, args: string[], commands: object[]): Promise<unk
   }
 }
 
-test("QMP query-rx-filter and set_link answer as QEMU's", async (t) => {
+test("QMP query-rx-filter and set_link answer as QEMU's (e1000e has no rx-filter query)", async (t) => {
   if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
-  const port = await freePort();
+  const [port, port2] = await Promise.all([freePort(), freePort()]);
   const args = (emu: string): string[] => ["-netdev", `socket,id=n0,listen=127.0.0.1:${port}`,
-    "-device", rom(emu, "virtio-net-pci,netdev=n0,id=nic0,mac=52:54:00:01:02:03")];
+    "-device", rom(emu, "virtio-net-pci,netdev=n0,id=nic0,mac=52:54:00:01:02:03"),
+    "-netdev", `socket,id=n1,listen=127.0.0.1:${port2}`, "-device", rom(emu, "e1000e,netdev=n1,id=nic1")];
   const commands = [{ execute: "query-rx-filter" }, { execute: "query-rx-filter", arguments: { name: "n0" } },
+    { execute: "query-rx-filter", arguments: { name: "nic1" } }, { execute: "set_link", arguments: { name: "nic1", up: false } },
     { execute: "query-rx-filter", arguments: { name: "nosuch" } }, { execute: "set_link", arguments: { name: "nic0", up: false } },
     { execute: "set_link", arguments: { name: "nosuch", up: false } }];
   const q = await qmp(QEMU, args(QEMU), commands);
