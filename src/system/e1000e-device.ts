@@ -65,10 +65,11 @@ export function registerE1000e(r: DeviceRegistry<DeviceContext, PlannedDevice>):
         plug: {
           name: "e1000e", addr: addr < 0 ? undefined : addr,
           create: (bus) => {
-            const nic = device = new E1000e({
+            const nic = new E1000e({
               dma: bus.dma, send: bus.send, routes: bus.routes, mac, backend, subsystemId, subsystemVendorId, log: bus.log,
               deviceType: behindPort(bus) ? "endpoint" : "rc-integrated",
             });
+            device = nic;
             return { config: nic.config, reset: () => nic.reset() };
           },
         },
