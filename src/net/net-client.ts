@@ -8,12 +8,23 @@
  * the backend holds the frame (bounded) until the frontend calls the backend's
  * `resume`.  A frontend never refuses frames it sends: `send` takes the frame
  * whatever the backend does with it (drops it when it cannot forward it).
+ *
+ * Offloads (QEMU's vnet header between a virtio-net and a tap): a backend
+ * with `offloads` set takes IPv4 TCP segments larger than the link's MTU from
+ * the guest, and sends such segments towards a frontend that `takesLargeTcp()`.
+ * Checksums are always complete in a frame crossing this link, either way.
  */
 
 /** The frontend's side, as a backend sees it. */
 export interface NetFrontend {
-  /** A frame for the guest; false when the guest has no buffer for it now (nothing was taken). */
-  deliver(frame: Uint8Array): boolean;
+  /**
+   * A frame for the guest; false when the guest has no buffer for it now (nothing was taken).
+   * `segmentSize` > 0 marks an IPv4 TCP segment larger than the MTU, which the guest treats as
+   * segments of that many payload bytes (only while `takesLargeTcp()` says so).
+   */
+  deliver(frame: Uint8Array, segmentSize?: number): boolean;
+  /** The guest takes IPv4 TCP segments larger than the MTU now (virtio-net's GUEST_TSO4, as negotiated). */
+  takesLargeTcp?(): boolean;
 }
 
 /** A backend (`-netdev TYPE,id=ID,...`), as a frontend sees it. */
@@ -22,6 +33,11 @@ export interface NetBackend {
   readonly id: string;
   /** The -netdev type: "user", "socket", "stream", "dgram". */
   readonly type: string;
+  /**
+   * The backend takes IPv4 TCP segments larger than the MTU and may send them (see above),
+   * so a frontend may offer checksum and segmentation offload to the guest.
+   */
+  readonly offloads?: boolean;
   /** The frontend takes this backend's frames (one frontend per backend, as QEMU's peer). */
   attach(frontend: NetFrontend): void;
   /** A frame from the guest. */

@@ -82,11 +82,12 @@ export async function makeNetdevs(netdevs: readonly NetdevOption[], nics: readon
 function wakingBackend(b: NetBackend, wake: () => void): NetBackend {
   const attach = b.attach.bind(b);
   b.attach = (frontend: NetFrontend): void => attach({
-    deliver: (frame) => {
-      const taken = frontend.deliver(frame);
+    deliver: (frame, segmentSize) => {
+      const taken = frontend.deliver(frame, segmentSize);
       wake();
       return taken;
     },
+    takesLargeTcp: () => frontend.takesLargeTcp?.() ?? false,
   });
   return b;
 }

@@ -10,7 +10,9 @@ import { VIRTIO_BLK_MAX_QUEUES, VirtioBlk } from "../hw/virtio/virtio-blk.js";
 import { VirtioRng } from "../hw/virtio/virtio-rng.js";
 import { VirtioPci } from "../hw/virtio/virtio-pci.js";
 import type { PciPlug } from "../hw/pci/pci-device.js";
-import { VirtioNet, type RxFilter } from "../hw/virtio/virtio-net.js";
+import {
+  VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_HOST_TSO4, VirtioNet, type RxFilter,
+} from "../hw/virtio/virtio-net.js";
 import type { NetBackend } from "../net/net-client.js";
 import { DeviceError, DeviceRegistry, type PropSpec, type Props } from "./qdev.js";
 import { MacAllocator, parseMac } from "../net/mac.js";
@@ -121,6 +123,13 @@ function pciPlug(name: string, props: Props, classCode: number, make: () => Virt
 }
 
 const NETDEV: PropSpec = { name: "netdev", type: "str", description: "ID of a netdev to use as a backend" };
+/** virtio-net's offload switches, QEMU's names and defaults (they matter only with a backend that has offloads). */
+const NET_OFFLOADS: ReadonlyArray<readonly [PropSpec, bigint]> = [
+  [{ name: "csum", type: "bool", description: "on/off", default: true }, VIRTIO_NET_F_CSUM],
+  [{ name: "guest_csum", type: "bool", description: "on/off", default: true }, VIRTIO_NET_F_GUEST_CSUM],
+  [{ name: "guest_tso4", type: "bool", description: "on/off", default: true }, VIRTIO_NET_F_GUEST_TSO4],
+  [{ name: "host_tso4", type: "bool", description: "on/off", default: true }, VIRTIO_NET_F_HOST_TSO4],
+];
 const MAC: PropSpec = { name: "mac", type: "str", description: "Ethernet 6-byte MAC Address, example: 52:54:00:12:34:56" };
 /** QEMU's default for virtio-net-pci: 2 vectors per queue pair, one for the control queue, one for configuration. */
 const NET_VECTORS = 4;
@@ -146,7 +155,9 @@ function makeNic(model: NicInfo["model"], props: Props, ctx: DeviceContext): Vir
     if (ctx.usedNetdevs.has(id)) throw new DeviceError(`Property 'virtio-net-device.netdev' can't take value '${id}', it's in use`);
     ctx.usedNetdevs.add(id);
   }
-  const device = new VirtioNet({ mac, backend });
+  let offloads = 0n;
+  for (const [spec, feature] of NET_OFFLOADS) if (props.bool(spec.name) ?? true) offloads |= feature;
+  const device = new VirtioNet({ mac, backend, offloads });
   ctx.nicCreated({ id: props.str("id") ?? "", model, device, backend });
   return device;
 }
@@ -184,12 +195,12 @@ export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
     realize: (p, ctx) => ({ bus: "PCI", plug: pciPlug("virtio-rng-pci", p, PCI_CLASS_OTHERS, () => new VirtioRng(ctx.random)) }),
   });
   r.register({
-    name: "virtio-net-device", bus: "virtio-bus", category: "Network", props: [MAC, NETDEV],
+    name: "virtio-net-device", bus: "virtio-bus", category: "Network", props: [MAC, NETDEV, ...NET_OFFLOADS.map(([spec]) => spec)],
     realize: (p, ctx) => ({ bus: "virtio-bus", device: makeNic("virtio-net-device", p, ctx) }),
   });
   r.register({
     name: "virtio-net-pci", bus: "PCI", alias: "virtio-net", category: "Network",
-    props: [ADDR, AER, DISABLE_LEGACY, MAC, NETDEV, VECTORS],
+    props: [ADDR, AER, DISABLE_LEGACY, MAC, NETDEV, VECTORS, ...NET_OFFLOADS.map(([spec]) => spec)],
     realize: (p, ctx) => {
       const device = makeNic("virtio-net-pci", p, ctx);
       const vectors = p.num("vectors") ?? VECTORS_UNSPECIFIED;

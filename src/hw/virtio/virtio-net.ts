@@ -5,9 +5,18 @@
  *
  * Every frame is preceded in guest memory by struct virtio_net_hdr: 10 bytes
  * for a legacy driver without MRG_RXBUF, 12 (num_buffers added) with
- * MRG_RXBUF or VERSION_1.  No offload is offered, so the header of a frame
- * the guest sends asks for nothing and the device writes a zero header
- * (num_buffers aside) in front of a frame it receives.
+ * MRG_RXBUF or VERSION_1.
+ *
+ * Offloads (section 5.1.6.2), offered only with a backend that takes large
+ * TCP segments (QEMU offers them only with a peer that has a vnet header):
+ * CSUM lets the guest send frames with a partial checksum, which the device
+ * completes before the backend sees them; HOST_TSO4 lets it send IPv4 TCP
+ * segments of up to 64 KiB, which the backend takes whole (their checksums
+ * computed here); GUEST_CSUM marks every frame it receives DATA_VALID (the
+ * backend's checksums are always complete), so the guest checks none; and
+ * GUEST_TSO4 lets the backend send it large TCP segments, which its stack
+ * takes as many.  Without them the header of a frame the guest sends asks for
+ * nothing and the device writes a zero header (num_buffers aside).
  *
  * Receive: a frame from the backend goes into the buffers the driver posted
  * (several chains when MRG_RXBUF was negotiated, num_buffers saying how
@@ -22,16 +31,31 @@ import type { NetBackend, NetFrontend } from "../../net/net-client.js";
 import type { VirtioDevice, VirtioDeviceHost } from "./virtio-transport.js";
 import { VIRTIO_F_VERSION_1 } from "./virtio-transport.js";
 import type { Chain, Virtqueue } from "./virtqueue.js";
+import { completeOffloads, largeSegmentHeader } from "./virtio-net-offload.js";
 
 export const VIRTIO_ID_NET = 1;
 
+export const VIRTIO_NET_F_CSUM = 1n << 0n;
+export const VIRTIO_NET_F_GUEST_CSUM = 1n << 1n;
 export const VIRTIO_NET_F_MAC = 1n << 5n;
+export const VIRTIO_NET_F_GUEST_TSO4 = 1n << 7n;
+export const VIRTIO_NET_F_HOST_TSO4 = 1n << 11n;
 export const VIRTIO_NET_F_MRG_RXBUF = 1n << 15n;
 export const VIRTIO_NET_F_STATUS = 1n << 16n;
 export const VIRTIO_NET_F_CTRL_VQ = 1n << 17n;
 export const VIRTIO_NET_F_CTRL_RX = 1n << 18n;
 export const VIRTIO_NET_F_CTRL_RX_EXTRA = 1n << 20n;
 export const VIRTIO_NET_F_CTRL_MAC_ADDR = 1n << 23n;
+
+/** The features a backend with offloads adds, QEMU's defaults (csum, guest_csum, host_tso4, guest_tso4 on). */
+export const OFFLOAD_FEATURES = VIRTIO_NET_F_CSUM | VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_GUEST_TSO4;
+
+/** struct virtio_net_hdr's flags and gso_type. */
+export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
+export const VIRTIO_NET_HDR_GSO_NONE = 0;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
 /** The config's status field. */
 export const VIRTIO_NET_S_LINK_UP = 1;
@@ -96,11 +120,16 @@ export interface VirtioNetOptions {
   backend?: NetBackend;
   /** The MAC changed or the filter changed (QEMU's info_str update and NIC_RX_FILTER_CHANGED). */
   onRxFilterChanged?: () => void;
+  /**
+   * The offload features to offer when the backend has offloads (default: all of OFFLOAD_FEATURES,
+   * as QEMU's properties default to on); none are offered to a backend without them.
+   */
+  offloads?: bigint;
 }
 
 export class VirtioNet implements VirtioDevice, NetFrontend {
   readonly deviceId = VIRTIO_ID_NET;
-  readonly features = DEFAULT_NET_FEATURES;
+  readonly features: bigint;
   readonly queueCount = 3;
   readonly queueSize = DATA_QUEUE_SIZE;
   readonly queueSizes = [DATA_QUEUE_SIZE, DATA_QUEUE_SIZE, CTRL_QUEUE_SIZE];
@@ -121,6 +150,8 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
     if (opts.mac.length !== 6) throw new Error("virtio-net: a MAC address has 6 bytes");
     this.permanentMac = opts.mac.slice();
     this.backend = opts.backend;
+    const offloads = this.backend?.offloads === true ? (opts.offloads ?? OFFLOAD_FEATURES) & OFFLOAD_FEATURES : 0n;
+    this.features = DEFAULT_NET_FEATURES | offloads;
     this.onRxFilterChanged = opts.onRxFilterChanged ?? ((): void => {});
     this.reset();
     this.backend?.attach(this);
@@ -190,9 +221,11 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
         return;
       }
       if (len > 0 && len <= MAX_FRAME && this.linkUp && this.backend !== undefined) {
-        const frame = new Uint8Array(len);
-        chain.read(hdr, frame);
-        this.backend.send(frame);
+        const whole = new Uint8Array(hdr + len);
+        chain.read(0, whole);
+        const frame = whole.subarray(hdr);
+        if (whole[0] === 0 && whole[1] === VIRTIO_NET_HDR_GSO_NONE) this.backend.send(frame);
+        else if (completeOffloads(whole, frame, this.negotiated())) this.backend.send(frame);
       }
       vq.push(chain, 0);
     }
@@ -200,10 +233,16 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
 
   // --- Receive ----------------------------------------------------------------
 
+  takesLargeTcp(): boolean {
+    return (this.negotiated() & VIRTIO_NET_F_GUEST_TSO4) !== 0n;
+  }
+
   /** A frame for the guest: false when it has too few buffers (nothing taken; resume follows). */
-  deliver(frame: Uint8Array): boolean {
+  deliver(frame: Uint8Array, segmentSize = 0): boolean {
     // Link down, or a frame no guest could take: dropped, as QEMU's receive does.
     if (!this.linkUp || frame.length > MAX_FRAME || frame.length < 14) return true;
+    // A large segment sent before the driver dropped GUEST_TSO4 (a reset): lost, TCP sends it again.
+    if (segmentSize > 0 && !this.takesLargeTcp()) return true;
     const host = this.host;
     if (host === undefined || !host.running()) return this.refuse(undefined);
     const rx = host.queues[VirtioNetQueue.RX];
@@ -230,7 +269,10 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
       return true;
     }
     const whole = new Uint8Array(need);
-    // The header asks for nothing (no offloads); num_buffers says how many chains the frame took.
+    // The backend's checksums are complete: with GUEST_CSUM the guest need not check them.
+    // A large TCP segment says how the guest's stack is to count it; num_buffers how many chains it took.
+    if ((this.negotiated() & VIRTIO_NET_F_GUEST_CSUM) !== 0n) whole[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+    if (segmentSize > 0) largeSegmentHeader(whole, frame, segmentSize);
     if (hdr === HDR_MRG) {
       whole[10] = chains.length & 0xff;
       whole[11] = chains.length >>> 8;

@@ -5,8 +5,13 @@ import type { NetHost } from "./net-host.js";
 export interface StackCore {
   readonly config: UserNetConfig;
   readonly host: NetHost;
-  /** Send an IPv4 packet to the guest (to the Ethernet broadcast address when broadcast is set). */
-  sendIp(src: number, dst: number, proto: number, payload: Uint8Array, broadcast?: boolean): void;
+  /**
+   * Send an IPv4 packet to the guest (to the Ethernet broadcast address when broadcast is set).
+   * `segmentSize` > 0: a TCP segment larger than the MTU, for a guest that takes them (see takesLargeTcp).
+   */
+  sendIp(src: number, dst: number, proto: number, payload: Uint8Array, broadcast?: boolean, segmentSize?: number): void;
+  /** The guest takes TCP segments larger than the MTU now (its NIC's segmentation offload). */
+  takesLargeTcp(): boolean;
   /**
    * Where a guest's outbound connection to dst goes on the host: the gateway
    * address is the host's loopback, other addresses outside the virtual

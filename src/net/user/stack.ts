@@ -35,8 +35,8 @@ export class UserStack implements StackCore {
   private frontend: NetFrontend | undefined;
   private readonly ourMac: Uint8Array;
   private readonly arpTable = new Map<number, Uint8Array>();
-  private readonly arpWaiting = new Map<number, Uint8Array[]>();
-  private readonly queue: Uint8Array[] = [];
+  private readonly arpWaiting = new Map<number, Packet[]>();
+  private readonly queue: Packet[] = [];
   private ipId = 0;
   private closed = false;
   /** Frames dropped because the output queue was full (for tests and diagnostics). */
@@ -92,7 +92,7 @@ export class UserStack implements StackCore {
     const waiting = this.arpWaiting.get(ip);
     if (waiting) {
       this.arpWaiting.delete(ip);
-      for (const packet of waiting) this.toGuest(buildEthernet(mac, this.ourMac, ETHERTYPE_IPV4, packet));
+      for (const p of waiting) this.toGuest(buildEthernet(mac, this.ourMac, ETHERTYPE_IPV4, p.bytes), p.segmentSize);
     }
   }
 
@@ -140,16 +140,22 @@ export class UserStack implements StackCore {
     return formatIPv4(dst);
   }
 
-  sendIp(src: number, dst: number, proto: number, payload: Uint8Array, broadcast = false): void {
+  takesLargeTcp(): boolean {
+    return this.frontend?.takesLargeTcp?.() ?? false;
+  }
+
+  sendIp(src: number, dst: number, proto: number, payload: Uint8Array, broadcast = false, segmentSize = 0): void {
     if (this.closed) return;
-    const packets = this.fragment(src, dst, proto, payload);
+    const packets: Packet[] = segmentSize > 0
+      ? [{ bytes: buildIPv4(src, dst, proto, this.ipId++ & 0xffff, payload), segmentSize }]
+      : this.fragment(src, dst, proto, payload).map((bytes) => ({ bytes, segmentSize: 0 }));
     if (broadcast) {
-      for (const p of packets) this.toGuest(buildEthernet(BROADCAST_MAC, this.ourMac, ETHERTYPE_IPV4, p));
+      for (const p of packets) this.toGuest(buildEthernet(BROADCAST_MAC, this.ourMac, ETHERTYPE_IPV4, p.bytes), p.segmentSize);
       return;
     }
     const mac = this.arpTable.get(dst);
     if (mac) {
-      for (const p of packets) this.toGuest(buildEthernet(mac, this.ourMac, ETHERTYPE_IPV4, p));
+      for (const p of packets) this.toGuest(buildEthernet(mac, this.ourMac, ETHERTYPE_IPV4, p.bytes), p.segmentSize);
       return;
     }
     // Unknown guest MAC (e.g. a hostfwd before the guest has spoken): ask, and hold a few packets.
@@ -191,21 +197,22 @@ export class UserStack implements StackCore {
   }
 
   /** Deliver a frame now, or queue it (bounded) until the guest has buffers. */
-  private toGuest(frame: Uint8Array): void {
+  private toGuest(frame: Uint8Array, segmentSize = 0): void {
     if (this.closed || !this.frontend) return;
-    if (this.queue.length === 0 && this.frontend.deliver(frame)) return;
+    if (this.queue.length === 0 && this.frontend.deliver(frame, segmentSize)) return;
     if (this.queue.length >= OUTPUT_QUEUE_FRAMES) {
       this.droppedFrames++;
       return;
     }
-    this.queue.push(frame);
+    this.queue.push({ bytes: frame, segmentSize });
   }
 
   /** The guest has receive buffers again. */
   resume(): void {
     if (!this.frontend) return;
     while (this.queue.length > 0 && !this.closed) {
-      if (!this.frontend.deliver(this.queue[0])) return;
+      const next = this.queue[0];
+      if (!this.frontend.deliver(next.bytes, next.segmentSize)) return;
       this.queue.shift();
     }
   }
@@ -218,6 +225,12 @@ export class UserStack implements StackCore {
     this.queue.length = 0;
     this.arpWaiting.clear();
   }
+}
+
+/** A packet or frame on its way to the guest; segmentSize > 0 for a TCP segment larger than the MTU. */
+interface Packet {
+  readonly bytes: Uint8Array;
+  readonly segmentSize: number;
 }
 
 /** ARP frames are padded to Ethernet's 60-byte minimum, as hosts do. */

@@ -53,6 +53,8 @@ export interface TcpOwner {
   readonly host: NetHost;
   /** A segment from remote to the guest. */
   output(conn: TcpConn, seg: TcpOut): void;
+  /** The most data one segment to the guest may carry, for a guest whose MSS is `mss` (more with segmentation offload). */
+  maxSegment(mss: number): number;
   /** The connection is over: forget it. */
   remove(conn: TcpConn): void;
   /** The host could not reach the guest's destination: ICMP destination unreachable for its SYN (code 0 net, 1 host). */
@@ -71,6 +73,10 @@ export class TcpConn implements HostTcpEvents {
   private sndMax: number;
   private sndWnd = 0;
   private guestMss = DEFAULT_MSS;
+  /** The guest's MSS: the payload of each segment the guest takes (a larger segment is split by its NIC). */
+  get mss(): number {
+    return this.guestMss;
+  }
   /** Host bytes from sndUna on: in flight, then unsent. */
   private readonly sendBuf = new ByteQueue();
   /** The host ended its stream: FIN follows the buffered data. */
@@ -433,7 +439,7 @@ export class TcpConn implements HostTcpEvents {
       const unsent = this.sendBuf.length - offset;
       const usable = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
       if (unsent > 0 && usable > 0) {
-        const len = Math.min(unsent, usable, this.guestMss);
+        const len = Math.min(unsent, usable, this.owner.maxSegment(this.guestMss));
         const data = this.sendBuf.read(offset, len);
         const last = len === unsent;
         this.emit(ACK | (last ? PSH : 0), this.sndNxt, data);

@@ -14,6 +14,8 @@ import { TcpConn, type TcpOwner } from "./tcp-conn.js";
 import { ACK, FIN, RST, SYN, buildTcp, parseTcp, type TcpOut, type TcpSegment } from "./tcp-segment.js";
 
 export const MAX_TCP_CONNECTIONS = 1024;
+/** The most TCP payload in one IPv4 packet without TCP options. */
+const LARGE_SEGMENT = 65535 - 20 - 20;
 
 const IGNORE_EVENTS: HostTcpEvents = { connected() {}, data() {}, end() {}, drain() {}, error() {}, closed() {} };
 
@@ -36,7 +38,13 @@ export class TcpLayer implements TcpOwner {
   }
 
   output(conn: TcpConn, seg: TcpOut): void {
-    this.core.sendIp(conn.remoteIp, conn.guestIp, PROTO_TCP, buildTcp(conn.remoteIp, conn.guestIp, seg));
+    const large = seg.data !== undefined && seg.data.length > conn.mss;
+    this.core.sendIp(conn.remoteIp, conn.guestIp, PROTO_TCP, buildTcp(conn.remoteIp, conn.guestIp, seg), false, large ? conn.mss : 0);
+  }
+
+  maxSegment(mss: number): number {
+    // As many whole segments as fit in one IPv4 packet (64 KiB less the IPv4 and TCP headers).
+    return this.core.takesLargeTcp() ? Math.floor(LARGE_SEGMENT / mss) * mss : mss;
   }
 
   unreachable(conn: TcpConn, code: number, synSeq: number): void {

@@ -46,6 +46,7 @@ export function createUserNetdev(id: string, props: ReadonlyArray<readonly [stri
   return {
     id,
     type: "user",
+    offloads: true,
     stack,
     attach(frontend: NetFrontend): void {
       stack.attach(frontend);

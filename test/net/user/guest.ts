@@ -30,6 +30,8 @@ export interface Received {
   readonly udp?: UdpDatagram;
   /** An IPv4 fragment (not decoded further). */
   readonly fragment?: boolean;
+  /** For a TCP segment larger than the MTU: the payload of each segment it stands for. */
+  readonly segmentSize?: number;
 }
 
 export function decode(frame: Uint8Array): Received {
@@ -52,15 +54,21 @@ export class TestGuest implements NetFrontend {
   buffers = true;
   mac = GUEST_MAC;
   addr = GUEST_IP;
+  /** Whether the guest takes TCP segments larger than the MTU (a NIC with segmentation offload). */
+  largeTcp = false;
 
   constructor(readonly backend: NetBackend) {
     backend.attach(this);
   }
 
-  deliver(frame: Uint8Array): boolean {
+  deliver(frame: Uint8Array, segmentSize = 0): boolean {
     if (!this.buffers) return false;
-    this.inbox.push(decode(frame.slice()));
+    this.inbox.push(segmentSize > 0 ? { ...decode(frame.slice()), segmentSize } : decode(frame.slice()));
     return true;
+  }
+
+  takesLargeTcp(): boolean {
+    return this.largeTcp;
   }
 
   /** All frames received since the last take. */

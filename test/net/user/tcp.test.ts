@@ -459,3 +459,28 @@ test("random loss both ways (data to the guest and its ACKs): the stream and bot
   assert.equal(sock.ended, true);
   assert.equal(nd.stack.tcp.connectionCount, 0);
 });
+
+test("a guest that takes large segments (segmentation offload) gets up to 64 KiB in one, marked with its MSS; others never", () => {
+  for (const large of [true, false]) {
+    const { host, guest } = setup();
+    guest.largeTcp = large;
+    const { c, sock } = open(host, guest);
+    c.window = 65535;
+    c.ack();
+    const data = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+    sock.events.data(data);
+    const sizes: number[] = [];
+    for (let i = 0; i < 50 && c.received.length < data.length; i++) {
+      for (const r of guest.inbox) {
+        if (r.tcp === undefined || r.tcp.data.length === 0) continue;
+        sizes.push(r.tcp.data.length);
+        // A segment larger than the MSS comes marked, and only then.
+        assert.equal(r.segmentSize, r.tcp.data.length > 1460 ? 1460 : undefined);
+      }
+      c.pump();
+    }
+    assert.deepEqual(c.received, [...data], "the stream arrives whole and in order");
+    if (large) assert.equal(Math.max(...sizes), 44 * 1460, "as many whole segments as fit in one IPv4 packet");
+    else assert.equal(Math.max(...sizes), 1460);
+  }
+});
