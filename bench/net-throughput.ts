@@ -1,7 +1,8 @@
 /**
  * Network throughput through -netdev user (virtio-net-pci in the default
  * guest, Linux + BusyBox): host-to-guest (the guest's wget of N MiB from an
- * HTTP server on the host's loopback, reached as 10.0.2.2), guest-to-host
+ * HTTP server on the host's loopback, reached as 10.0.2.2, into a file in
+ * the guest's tmpfs), guest-to-host
  * (dd | nc into a TCP sink on the host that checks the byte count), and
  * connection setup (a guest loop of wget fetching a 16-byte file, one TCP
  * connection and one wget process each), under qemu-system-riscv64 (slirp)
@@ -10,7 +11,8 @@
  *
  * usage: node dist/bench/net-throughput.js IMAGE INITRD
  * Environment: QEMU_SYSTEM, TSEMU_SYSTEM, BENCH_MIB (default 32),
- * BENCH_CONNECTIONS (default 100).
+ * BENCH_CONNECTIONS (default 100), BENCH_RUNS (transfers each way, the
+ * median reported; default 3).
  */
 import * as net from "node:net";
 import * as path from "node:path";
@@ -44,7 +46,13 @@ async function sink(bytes: number): Promise<{ port: number; received: () => numb
   return { port: (server.address() as net.AddressInfo).port, received: () => received, close: () => server.close() };
 }
 
-async function measure(emu: string, nicExtra: string, image: string, initrd: string, mib: number, connections: number): Promise<Result> {
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function measure(emu: string, nicExtra: string, image: string, initrd: string, mib: number, connections: number,
+  runs: number): Promise<Result> {
   const bytes = mib << 20;
   const big = await blobServer(new Uint8Array(bytes).fill(0x5a));
   const small = await blobServer(new Uint8Array(16).fill(0x61));
@@ -60,16 +68,25 @@ async function measure(emu: string, nicExtra: string, image: string, initrd: str
       const out = await shell(c, command, PROMPT, STEP_MS);
       return [Number(process.hrtime.bigint() - start) / 1e9, out];
     };
-    const [download, got] = await timed(`wget -q -O - http://10.0.2.2:${big.port}/blob | wc -c`);
-    if (!got.includes(String(bytes))) throw new Error(`${emu}: the download gave ${got.trim()} bytes, not ${bytes}`);
-    const [upload] = await timed(`dd if=/dev/zero bs=64k count=${mib * 16} 2>/dev/null | nc 10.0.2.2 ${up.port}`);
-    if (up.received() !== bytes) throw new Error(`${emu}: the host received ${up.received()} of ${bytes} bytes`);
+    // Into a file, its length checked with stat: a pipe into BusyBox's wc -c would measure
+    // wc (it reads byte by byte), not the network.
+    // Each transfer runs `runs` times; the median counts (single transfers vary by a third here).
+    const downloads: number[] = [];
+    const uploads: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const [download, got] = await timed(`wget -q -O /tmp/blob http://10.0.2.2:${big.port}/blob; stat -c size=%s /tmp/blob; rm -f /tmp/blob`);
+      if (!got.includes(`size=${bytes}`)) throw new Error(`${emu}: the download gave ${got.trim()}, not size=${bytes}`);
+      downloads.push(download);
+      const [upload] = await timed(`dd if=/dev/zero bs=64k count=${mib * 16} 2>/dev/null | nc 10.0.2.2 ${up.port}`);
+      if (up.received() !== bytes * (i + 1)) throw new Error(`${emu}: the host received ${up.received() - bytes * i} of ${bytes} bytes`);
+      uploads.push(upload);
+    }
     const [conn, loop] = await timed(`i=0; while [ $i -lt ${connections} ] && wget -q -O /dev/null http://10.0.2.2:${small.port}/blob; ` +
       `do i=$((i+1)); done; echo done=$i`);
     if (!loop.includes(`done=${connections}`)) throw new Error(`${emu}: the connection loop stopped: ${loop.trim()}`);
     c.send("poweroff\n");
     await c.waitExit(120_000);
-    return { download, upload, connections: conn };
+    return { download: median(downloads), upload: median(uploads), connections: conn };
   } finally {
     c.kill();
     await big.close();
@@ -87,16 +104,21 @@ async function main(): Promise<void> {
   const root = repoRoot(import.meta.url);
   const mib = Number(process.env.BENCH_MIB ?? "32");
   const connections = Number(process.env.BENCH_CONNECTIONS ?? "100");
+  const runs = Number(process.env.BENCH_RUNS ?? "3");
+  if (!Number.isInteger(runs) || runs < 1) {
+    process.stderr.write(`net-throughput: BENCH_RUNS must be a positive integer, not '${process.env.BENCH_RUNS ?? ""}'\n`);
+    process.exit(2);
+  }
   const qemu = process.env.QEMU_SYSTEM ?? "qemu-system-riscv64";
   const tsemu = process.env.TSEMU_SYSTEM ?? path.join(root, "bin", "tsemu-system-riscv64");
   // QEMU's virtio-net-pci wants an option ROM Debian's qemu-system-misc lacks.
-  const q = await measure(qemu, ",romfile=", image, initrd, mib, connections);
-  const t = await measure(tsemu, "", image, initrd, mib, connections);
+  const q = await measure(qemu, ",romfile=", image, initrd, mib, connections, runs);
+  const t = await measure(tsemu, "", image, initrd, mib, connections, runs);
   const mbs = (s: number): string => (mib * 1.048576 / s).toFixed(1);
   const rate = (s: number): string => (connections / s).toFixed(1);
-  process.stdout.write(`-netdev user, virtio-net-pci, ${mib} MiB each way, ${connections} connections\n`);
+  process.stdout.write(`-netdev user, virtio-net-pci, ${mib} MiB each way (median of ${runs}), ${connections} connections\n`);
   process.stdout.write("| measurement | qemu | tsemu | tsemu time / qemu time |\n| --- | --- | --- | --- |\n");
-  process.stdout.write(`| host to guest (wget) MB/s | ${mbs(q.download)} | ${mbs(t.download)} | ${(t.download / q.download).toFixed(1)}x |\n`);
+  process.stdout.write(`| host to guest (wget to a file) MB/s | ${mbs(q.download)} | ${mbs(t.download)} | ${(t.download / q.download).toFixed(1)}x |\n`);
   process.stdout.write(`| guest to host (dd \\| nc) MB/s | ${mbs(q.upload)} | ${mbs(t.upload)} | ${(t.upload / q.upload).toFixed(1)}x |\n`);
   process.stdout.write(`| connections/s (a wget each) | ${rate(q.connections)} | ${rate(t.connections)} | ${(t.connections / q.connections).toFixed(1)}x |\n`);
 }
