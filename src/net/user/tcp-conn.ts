@@ -73,10 +73,6 @@ export class TcpConn implements HostTcpEvents {
   private sndMax: number;
   private sndWnd = 0;
   private guestMss = DEFAULT_MSS;
-  /** The guest's MSS: the payload of each segment the guest takes (a larger segment is split by its NIC). */
-  get mss(): number {
-    return this.guestMss;
-  }
   /** Host bytes from sndUna on: in flight, then unsent. */
   private readonly sendBuf = new ByteQueue();
   /** The host ended its stream: FIN follows the buffered data. */
@@ -119,6 +115,11 @@ export class TcpConn implements HostTcpEvents {
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     this.sndMax = this.iss;
+  }
+
+  /** The guest's MSS: the payload of each segment the guest takes (a larger segment is split by its NIC). */
+  get mss(): number {
+    return this.guestMss;
   }
 
   /** The guest opened the connection with this SYN; the host socket is being connected. */
