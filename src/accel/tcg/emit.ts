@@ -18,7 +18,7 @@ import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
 import { INSNS, Op } from "../../target/riscv/insn-table.js";
 import { HartLayout, TLB_ARRAY_BYTES } from "../../target/riscv/hart-layout.js";
-import { PAGE_MASK } from "../../target/riscv/tlb.js";
+import { PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../../target/riscv/tlb.js";
 import type { ScannedBlock, ScannedInsn } from "./scan.js";
 
 /** What run() returns. */
@@ -355,7 +355,7 @@ class Gen {
     this.use(rs1);
     this.push(rs1); f.i64(imm); f.op(W.I64_ADD); f.tee(this.addr);
     f.op(W.I32_WRAP_I64); f.tee(this.lo);
-    f.i32(12); f.op(W.I32_SHR_U); f.i32(255); f.op(W.I32_AND); f.i32(2); f.op(W.I32_SHL);
+    f.i32(PAGE_SHIFT); f.op(W.I32_SHR_U); f.i32(TLB_MASK); f.op(W.I32_AND); f.i32(2); f.op(W.I32_SHL);
     f.get(this.tlb); f.op(W.I32_ADD); f.set(this.t);
     f.get(this.addr); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64); f.set(this.hi);
   }

@@ -14,6 +14,8 @@
  * A TLB is a slot of its own: nine arrays of TLB_SIZE int32s, in the order
  * readLo, readHi, readHost, writeLo, writeHi, writeHost, fetchLo, fetchHi, fetchHost.
  */
+import { TLB_SIZE } from "./tlb.js";
+
 export const enum HartLayout {
   XL = 0,
   XH = 136,
@@ -27,5 +29,5 @@ export const enum HartLayout {
 }
 
 /** Bytes of one TLB array and of a whole TLB (nine arrays). */
-export const TLB_ARRAY_BYTES = 1024;
+export const TLB_ARRAY_BYTES = 4 * TLB_SIZE;
 export const TLB_BYTES = 9 * TLB_ARRAY_BYTES;
