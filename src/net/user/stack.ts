@@ -21,6 +21,8 @@ import { UdpLayer } from "./udp-nat.js";
 
 /** Frames held for a guest without receive buffers. */
 export const OUTPUT_QUEUE_FRAMES = 256;
+/** ... and bytes (large TCP segments for a guest with segmentation offload are up to 64 KiB each). */
+export const OUTPUT_QUEUE_BYTES = 4 * 1024 * 1024;
 /** Guest addresses whose MACs are remembered. */
 const ARP_TABLE_SIZE = 64;
 /** Frames waiting for an ARP reply, per address and addresses at once. */
@@ -37,6 +39,7 @@ export class UserStack implements StackCore {
   private readonly arpTable = new Map<number, Uint8Array>();
   private readonly arpWaiting = new Map<number, Packet[]>();
   private readonly queue: Packet[] = [];
+  private heldBytes = 0;
   private ipId = 0;
   private closed = false;
   /** Frames dropped because the output queue was full (for tests and diagnostics). */
@@ -57,6 +60,10 @@ export class UserStack implements StackCore {
 
   get queuedFrames(): number {
     return this.queue.length;
+  }
+
+  get queuedBytes(): number {
+    return this.heldBytes;
   }
 
   /** A frame from the guest.  Malformed frames are dropped; nothing the guest sends can throw. */
@@ -200,11 +207,12 @@ export class UserStack implements StackCore {
   private toGuest(frame: Uint8Array, segmentSize = 0): void {
     if (this.closed || !this.frontend) return;
     if (this.queue.length === 0 && this.frontend.deliver(frame, segmentSize)) return;
-    if (this.queue.length >= OUTPUT_QUEUE_FRAMES) {
+    if (this.queue.length >= OUTPUT_QUEUE_FRAMES || this.heldBytes + frame.length > OUTPUT_QUEUE_BYTES) {
       this.droppedFrames++;
       return;
     }
     this.queue.push({ bytes: frame, segmentSize });
+    this.heldBytes += frame.length;
   }
 
   /** The guest has receive buffers again. */
@@ -214,6 +222,7 @@ export class UserStack implements StackCore {
       const next = this.queue[0];
       if (!this.frontend.deliver(next.bytes, next.segmentSize)) return;
       this.queue.shift();
+      this.heldBytes -= next.bytes.length;
     }
   }
 
@@ -223,6 +232,7 @@ export class UserStack implements StackCore {
     this.udp.close();
     this.closed = true;
     this.queue.length = 0;
+    this.heldBytes = 0;
     this.arpWaiting.clear();
   }
 }

@@ -5,6 +5,7 @@ import { seqAdd } from "../../../src/net/user/bytes.js";
 import { ACK, FIN, PSH, RST, SYN } from "../../../src/net/user/tcp-segment.js";
 import { MAX_TCP_CONNECTIONS } from "../../../src/net/user/tcp.js";
 import { RECV_WINDOW, SEND_BUFFER, TIME_WAIT_MS } from "../../../src/net/user/tcp-conn.js";
+import { OUTPUT_QUEUE_BYTES, OUTPUT_QUEUE_FRAMES } from "../../../src/net/user/stack.js";
 import { createUserNetdev, type UserNetdev } from "../../../src/net/user/user-netdev.js";
 import { FakeHost, type FakeTcp } from "./fake-host.js";
 import { GATEWAY, GUEST_IP, GuestTcp, TestGuest, ip } from "./guest.js";
@@ -483,4 +484,21 @@ test("a guest that takes large segments (segmentation offload) gets up to 64 KiB
     if (large) assert.equal(Math.max(...sizes), 44 * 1460, "as many whole segments as fit in one IPv4 packet");
     else assert.equal(Math.max(...sizes), 1460);
   }
+});
+
+test("large segments for a guest without receive buffers: the queue is bounded in bytes as well as frames", () => {
+  const { host, guest, nd } = setup();
+  guest.largeTcp = true;
+  const socks = [];
+  for (let i = 0; i < 100; i++) {
+    const { c, sock } = open(host, guest, GATEWAY, 80, 41000 + i);
+    c.window = 65535;
+    c.ack();
+    socks.push(sock);
+  }
+  guest.buffers = false;
+  for (const sock of socks) sock.events.data(new Uint8Array(100_000).fill(7));
+  assert.ok(nd.stack.droppedFrames > 0, "some segments were dropped");
+  assert.ok(nd.stack.queuedBytes <= OUTPUT_QUEUE_BYTES && nd.stack.queuedBytes > OUTPUT_QUEUE_BYTES - 70_000, `${nd.stack.queuedBytes} bytes held`);
+  assert.ok(nd.stack.queuedFrames < OUTPUT_QUEUE_FRAMES);
 });
