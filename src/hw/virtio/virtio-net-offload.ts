@@ -5,13 +5,13 @@
  * with GUEST_TSO4.  The header is struct virtio_net_hdr (little-endian):
  * flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
  */
-import { finish, sum16 } from "../../net/checksum.js";
+import { onesSum, putChecksum } from "../net/checksum.js";
 
-const NEEDS_CSUM = 1;
-const GSO_TCPV4 = 1;
-const GSO_ECN = 0x80;
-const CSUM = 1n << 0n;
-const HOST_TSO4 = 1n << 11n;
+/** struct virtio_net_hdr's flags and gso_type values. */
+export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_VLAN = 0x8100;
@@ -47,32 +47,33 @@ function tcpFrame(frame: Uint8Array): TcpFrame | undefined {
  * Finish a frame the guest sent with an offload request in `header`: a large
  * TCP segment gets its IPv4 length and both checksums computed afresh; a
  * partial checksum is completed at csum_start + csum_offset.  False when the
- * request was not negotiated or does not fit the frame: the guest's bug, and
- * the frame is dropped.
+ * request was not negotiated (`csum`: CSUM, `tso4`: HOST_TSO4) or does not fit
+ * the frame: the guest's bug, and the frame is dropped.
  */
-export function completeOffloads(header: Uint8Array, frame: Uint8Array, negotiated: bigint): boolean {
-  const gsoType = header[1] & ~GSO_ECN;
+export function completeOffloads(header: Uint8Array, frame: Uint8Array, csum: boolean, tso4: boolean): boolean {
+  const gsoType = header[1] & ~VIRTIO_NET_HDR_GSO_ECN;
   if (gsoType !== 0) {
-    if (gsoType !== GSO_TCPV4 || (negotiated & HOST_TSO4) === 0n) return false;
+    if (gsoType !== VIRTIO_NET_HDR_GSO_TCPV4 || !tso4) return false;
     const t = tcpFrame(frame);
     if (t === undefined || frame.length - t.l3 > 0xffff) return false;
     putBe16(frame, t.l3 + 2, frame.length - t.l3);
     putBe16(frame, t.l3 + 10, 0);
-    putBe16(frame, t.l3 + 10, finish(sum16(frame, t.l3, t.l4)));
-    const tcpLength = frame.length - t.l4;
+    putChecksum(frame, t.l3 + 10, onesSum(frame, t.l3, t.l4));
     putBe16(frame, t.l4 + 16, 0);
     // The pseudo-header: source and destination addresses, protocol, TCP length.
-    const pseudo = sum16(frame, t.l3 + 12, t.l3 + 20) + PROTO_TCP + tcpLength;
-    putBe16(frame, t.l4 + 16, finish(sum16(frame, t.l4, frame.length, pseudo)));
+    const pseudo = onesSum(frame, t.l3 + 12, t.l3 + 20, PROTO_TCP + frame.length - t.l4);
+    putChecksum(frame, t.l4 + 16, onesSum(frame, t.l4, frame.length, pseudo));
     return true;
   }
-  if ((header[0] & NEEDS_CSUM) === 0) return true;
-  if ((negotiated & CSUM) === 0n) return false;
+  if ((header[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) === 0) return true;
+  if (!csum) return false;
   const start = le16(header, 6);
   const at = start + le16(header, 8);
   if (at + 2 > frame.length) return false;
-  // The field holds the pseudo-header's sum already; 0 goes out as 0xffff, as Linux's skb_checksum_help.
-  putBe16(frame, at, finish(sum16(frame, start, frame.length)) || 0xffff);
+  // The field holds the pseudo-header's sum already; a checksum of 0 goes out as 0xffff
+  // (a sum of 0xffff is written as if it were 0), as Linux's skb_checksum_help.
+  const sum = onesSum(frame, start, frame.length);
+  putChecksum(frame, at, sum === 0xffff ? 0 : sum);
   return true;
 }
 
@@ -85,7 +86,7 @@ export function largeSegmentHeader(header: Uint8Array, frame: Uint8Array, segmen
   const t = tcpFrame(frame);
   if (t === undefined) return;
   const headers = t.l4 + t.tcpHeader;
-  header[1] = GSO_TCPV4;
+  header[1] = VIRTIO_NET_HDR_GSO_TCPV4;
   header[2] = headers & 0xff;
   header[3] = headers >>> 8;
   header[4] = segmentSize & 0xff;

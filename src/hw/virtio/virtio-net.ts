@@ -31,7 +31,7 @@ import type { NetBackend, NetFrontend } from "../../net/net-client.js";
 import type { VirtioDevice, VirtioDeviceHost } from "./virtio-transport.js";
 import { VIRTIO_F_VERSION_1 } from "./virtio-transport.js";
 import type { Chain, Virtqueue } from "./virtqueue.js";
-import { completeOffloads, largeSegmentHeader } from "./virtio-net-offload.js";
+import { completeOffloads, largeSegmentHeader, VIRTIO_NET_HDR_F_DATA_VALID } from "./virtio-net-offload.js";
 
 export const VIRTIO_ID_NET = 1;
 
@@ -49,13 +49,6 @@ export const VIRTIO_NET_F_CTRL_MAC_ADDR = 1n << 23n;
 
 /** The features a backend with offloads adds, QEMU's defaults (csum, guest_csum, host_tso4, guest_tso4 on). */
 export const OFFLOAD_FEATURES = VIRTIO_NET_F_CSUM | VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_GUEST_TSO4;
-
-/** struct virtio_net_hdr's flags and gso_type. */
-export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
-export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
-export const VIRTIO_NET_HDR_GSO_NONE = 0;
-export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
-export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
 /** The config's status field. */
 export const VIRTIO_NET_S_LINK_UP = 1;
@@ -224,8 +217,8 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
         const whole = new Uint8Array(hdr + len);
         chain.read(0, whole);
         const frame = whole.subarray(hdr);
-        if (whole[0] === 0 && whole[1] === VIRTIO_NET_HDR_GSO_NONE) this.backend.send(frame);
-        else if (completeOffloads(whole, frame, this.negotiated())) this.backend.send(frame);
+        const f = this.negotiated();
+        if (completeOffloads(whole, frame, (f & VIRTIO_NET_F_CSUM) !== 0n, (f & VIRTIO_NET_F_HOST_TSO4) !== 0n)) this.backend.send(frame);
       }
       vq.push(chain, 0);
     }
