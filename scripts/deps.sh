@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tsemu's tests and guest builds need, when missing.
 # Usage: scripts/deps.sh [group...]
-#   groups: user (default), busybox, linux, linux-6.12, system, gdb, img, browser
+#   groups: user (default), native, busybox, linux, linux-6.12, system, gdb, img, browser
 set -euo pipefail
 
 need=()
@@ -12,6 +12,8 @@ groups=("$@")
 for g in "${groups[@]}"; do
   case "$g" in
     user) for p in qemu-user gcc-riscv64-linux-gnu libc6-dev-riscv64-cross time; do want "$p"; done ;;
+    # The C compiler for tsemu's native module (image locks, scripts/build-native.sh).
+    native) for p in gcc libc6-dev; do want "$p"; done ;;
     busybox) for p in dpkg-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross gcc libc6-dev make patch bzip2 xz-utils; do want "$p"; done ;;
     linux) for p in linux-source-6.1 gcc-riscv64-linux-gnu make gcc libc6-dev bc flex bison xz-utils cpio; do want "$p"; done ;;
     linux-6.12) for p in linux-source-6.12 gcc-riscv64-linux-gnu make gcc libc6-dev bc flex bison xz-utils cpio; do want "$p"; done ;;
@@ -20,7 +22,7 @@ for g in "${groups[@]}"; do
     img) want qemu-utils ;;
     # The web page's test drives Debian's Chromium headless through playwright-core.
     browser) want chromium ;;
-    *) echo "deps.sh: unknown group '$g' (expected: user, busybox, linux, linux-6.12, system, gdb, img, browser)" >&2; exit 2 ;;
+    *) echo "deps.sh: unknown group '$g' (expected: user, native, busybox, linux, linux-6.12, system, gdb, img, browser)" >&2; exit 2 ;;
   esac
 done
 

@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f dist/src/cli/tsemu-system-riscv64.js ] || npx tsc -p tsconfig.json
-scripts/deps.sh user busybox linux system
+scripts/deps.sh user native busybox linux system
+scripts/build-native.sh --require
 echo "Preparing the default guest (cached after the first build)." >&2
 linux="$(guest/build-linux.sh | tail -n 1)"
 initrd="$(guest/build-initramfs.sh | tail -n 1)"

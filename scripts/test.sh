@@ -7,9 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh user gdb img browser
-echo "== build (tsc, strict)"
+scripts/deps.sh user native gdb img browser
+echo "== build (tsc, strict; the native lock module)"
 npx tsc -p tsconfig.json
+scripts/build-native.sh --require
 echo "== the web page's type check (DOM library)"
 npx tsc -p web/tsconfig.json
 echo "== lint (eslint)"

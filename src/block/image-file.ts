@@ -4,10 +4,14 @@
  * image format needs.  src/host implements it for Node; the formats under
  * src/block never touch the file system themselves.
  */
+import type { FileLocks } from "./image-lock.js";
+
 export interface ImageFile {
   /** The name the image was opened by. */
   readonly path: string;
   readonly readOnly: boolean;
+  /** QEMU's byte locks on this open file, where the host has them (see image-lock.ts). */
+  readonly locks?: FileLocks;
   /** Current length of the file in bytes. */
   length(): number;
   /** Fill `into` from `offset`; bytes past the end of the file read as zeros (as QEMU's file driver returns them). */
@@ -27,7 +31,11 @@ export interface ImageFile {
 export interface BlockHost {
   /** Open an existing file; throws an Error with one line naming it when it cannot be used. */
   open(path: string, readOnly: boolean): ImageFile;
-  /** Create (or truncate) a file, opened for writing. */
+  /**
+   * Create a file, or open an existing one for writing without changing it
+   * yet: createImageFile (image-lock.ts) locks it and then empties it, so
+   * that an image in use elsewhere is never cut short.
+   */
   create(path: string): ImageFile;
   /** An identity of the file behind `file` (device and inode), to find loops in backing chains. */
   identity(file: ImageFile): string;

@@ -9,6 +9,7 @@ import { ImageError, INCOMPAT_DIRTY, QCOW_MAGIC } from "./qcow2/header.js";
 import { Qcow2Image } from "./qcow2/qcow2.js";
 import { checkQcow2 } from "./qcow2/check.js";
 import { RawImage } from "./raw.js";
+import { backingPermissions, devicePermissions, filePermissions, lockImage, PERM_ALL, type Locking, type Permissions } from "./image-lock.js";
 import { u32 } from "./bytes.js";
 
 export const FORMATS = ["raw", "qcow2"];
@@ -27,6 +28,12 @@ export interface OpenOptions {
   forRepair?: boolean;
   /** Called with QEMU's warning when a raw image was probed. */
   warn?: (line: string) => void;
+  /** What the image's user takes and shares (image-lock.ts); a device's disk by default. */
+  user?: Permissions;
+  /** -drive file.locking= (default "auto"). */
+  locking?: Locking;
+  /** qemu-img -U: share everything with other users (read-only opens only). */
+  forceShare?: boolean;
 }
 
 /**
@@ -76,9 +83,12 @@ function openLayer(host: BlockHost, path: string, opts: OpenOptions, seen: strin
     if (seen.includes(id)) throw new ImageError(`Backing file '${path}' is part of a loop in the backing chain`);
     if (seen.length >= MAX_CHAIN) throw new ImageError(`Backing chain of '${path}' is too deep`);
     const format = opts.format ?? probeFormat(file);
+    if (format !== "raw" && format !== "qcow2") throw new ImageError(`Unknown driver '${format}'`);
+    const user = opts.user ?? devicePermissions(!opts.readOnly);
+    const own = filePermissions(format, user, !opts.readOnly);
+    lockImage(file, opts.forceShare === true ? { perm: own.perm, shared: PERM_ALL } : own, opts.locking ?? "auto");
     if (opts.format === undefined && format === "raw" && !opts.readOnly && opts.warn !== undefined) opts.warn(rawProbeWarning(path));
     if (format === "raw") return new RawImage(file);
-    if (format !== "qcow2") throw new ImageError(`Unknown driver '${format}'`);
     const img = new Qcow2Image(file, { readOnly: opts.readOnly, host, backing: null, barriers: opts.barriers });
     if (!opts.readOnly && opts.forRepair !== true) guardWrites(img, path);
     const h = img.header;
@@ -87,7 +97,9 @@ function openLayer(host: BlockHost, path: string, opts: OpenOptions, seen: strin
       const fmt = h.backingFormat === "" ? undefined : h.backingFormat;
       if (fmt !== undefined && !FORMATS.includes(fmt)) throw new ImageError(`Could not open backing file: Unknown driver '${printable(fmt)}'`);
       try {
-        img.backing = openLayer(host, below, { format: fmt, readOnly: true, warn: opts.warn }, [...seen, id]);
+        img.backing = openLayer(host, below, {
+          format: fmt, readOnly: true, warn: opts.warn, user: backingPermissions(user), locking: opts.locking, forceShare: opts.forceShare,
+        }, [...seen, id]);
       } catch (e) {
         const msg = (e as Error).message;
         throw new ImageError(msg.startsWith("Could not open backing file") || msg.includes("loop") || msg.includes("too deep")

@@ -43,6 +43,14 @@ function parseOne(arg: string): Node {
 const KNOWN = ["driver", "node-name", "file", "filename", "read-only", "discard", "detect-zeroes", "cache.direct", "cache.no-flush",
   "auto-read-only", "file.driver", "file.filename", "file.node-name", "file.aio", "file.locking", "aio", "locking"];
 
+/** A node's locking= (or file.locking=) value, checked. */
+function lockingOf(n: Node | undefined, key: string): DriveOption["locking"] | undefined {
+  const v = n?.kv.get(key);
+  if (v === undefined || n === undefined) return undefined;
+  if (v !== "on" && v !== "off" && v !== "auto") throw new OptionError(`${n.where}: Parameter '${key}' does not accept value '${v}'`);
+  return v;
+}
+
 export function blockdevDrives(args: string[]): DriveOption[] {
   const nodes = args.map(parseOne);
   const byName = new Map(nodes.map((n) => [n.kv.get("node-name") as string, n]));
@@ -82,10 +90,12 @@ export function blockdevDrives(args: string[]): DriveOption[] {
     const on = (k: string): boolean => ["on", "true", "yes"].includes(n.kv.get(k) ?? "off");
     const detect = n.kv.get("detect-zeroes") ?? "off";
     if (!["off", "on", "unmap"].includes(detect)) throw new OptionError(`${n.where}: invalid detect-zeroes '${detect}'`);
+    const locking = lockingOf(n, driver === "file" ? "locking" : "file.locking") ?? lockingOf(byName.get(n.kv.get("file") ?? ""), "locking") ?? "auto";
     drives.push({
       file: path, id: name, format, if: "none", readOnly: on("read-only"), snapshot: false,
       cache: on("cache.no-flush") ? "unsafe" : on("cache.direct") ? "none" : "writeback",
       discard: n.kv.get("discard") === "unmap" ? "unmap" : "ignore", detectZeroes: detect as DriveOption["detectZeroes"],
+      locking,
     });
   }
   return drives;

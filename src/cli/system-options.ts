@@ -32,6 +32,8 @@ export interface DriveOption {
   cache: "writeback" | "writethrough" | "none" | "directsync" | "unsafe";
   discard: "ignore" | "unmap";
   detectZeroes: "off" | "on" | "unmap";
+  /** file.locking=: QEMU's image locks ("auto": where the host has them). */
+  locking: "on" | "off" | "auto";
 }
 
 export type CharBackend =
@@ -375,9 +377,10 @@ function parseDrive(arg: string): DriveOption {
     cache: choice(arg, kv, "cache", ["writeback", "writethrough", "none", "directsync", "unsafe"] as const, "writeback"),
     discard: choice(arg, kv, "discard", ["ignore", "unmap"] as const, "ignore"),
     detectZeroes: choice(arg, kv, "detect-zeroes", ["off", "on", "unmap"] as const, "off"),
+    locking: choice(arg, kv, "file.locking", ["on", "off", "auto"] as const, "auto"),
   };
   for (const k of kv.keys()) {
-    if (!["file", "id", "format", "if", "readonly", "snapshot", "media", "cache", "discard", "detect-zeroes"].includes(k)) {
+    if (!["file", "id", "format", "if", "readonly", "snapshot", "media", "cache", "discard", "detect-zeroes", "file.locking"].includes(k)) {
       throw new OptionError(`-drive ${arg}: property '${k}' is not supported`);
     }
   }
@@ -419,7 +422,8 @@ goldfish RTC, sifive_test, virtio-mmio, PCIe with virtio-pci).  Options, as in q
 -no-reboot               exit when the guest resets
 -no-shutdown             stay (paused) when the guest powers off
 -drive file=IMG,format=raw|qcow2,if=virtio[,readonly=on][,snapshot=on][,cache=MODE]
-       [,discard=ignore|unmap][,detect-zeroes=off|on|unmap]   a virtio-blk-pci disk (no format=: probed)
+       [,discard=ignore|unmap][,detect-zeroes=off|on|unmap][,file.locking=auto|on|off]
+                         a virtio-blk-pci disk (no format=: probed; locked as QEMU locks it)
 -drive file=IMG,format=raw|qcow2,if=none,id=ID  with  -device virtio-blk-pci,drive=ID
                          (or virtio-blk-device, on virtio-mmio)
 -blockdev driver=qcow2|raw,node-name=N,file.driver=file,file.filename=IMG  with  -device ...,drive=N

@@ -4,6 +4,7 @@
  */
 import type { BlockImage } from "../block/block.js";
 import { backingPath } from "../block/image-file.js";
+import { createImageFile, toolPermissions } from "../block/image-lock.js";
 import { FORMATS, openImage, probeFormat } from "../block/open.js";
 import { checkQcow2, type CheckResult } from "../block/qcow2/check.js";
 import { createQcow2, type Qcow2CreateOptions } from "../block/qcow2/create.js";
@@ -44,7 +45,7 @@ Command syntax:
   snapshot [-l | -a snapshot | -c snapshot | -d snapshot] filename
 
 Supported formats: raw qcow2
-Image locking is not implemented: tsemu cannot take QEMU's OFD locks from Node.
+Images are locked as QEMU locks them (where the native lock module is built); -U shares a read-only image.
 `;
 
 interface Parsed {
@@ -127,10 +128,33 @@ function onOff(k: string, v: string): boolean {
   throw new Fail(`Parameter '${k}' expects 'on' or 'off'`);
 }
 
-function open(path: string, format: string | undefined, readOnly: boolean, noBacking = false, forRepair = false, barriers = true): BlockImage {
+/** How a command opens an image (qemu-img's open flags). */
+interface OpenHow {
+  readOnly: boolean;
+  /** Without the backing chain (BDRV_O_NO_BACKING). */
+  noBacking?: boolean;
+  /** For check -r: open a corrupt image for writing. */
+  forRepair?: boolean;
+  /** Flush between dependent metadata writes (off for a convert target). */
+  barriers?: boolean;
+  /** The command changes the image's size (BDRV_O_RESIZE). */
+  resize?: boolean;
+  /** -U, --force-share: leave the image to other users, even writers (read-only opens only). */
+  forceShare?: boolean;
+}
+
+/** -U or --force-share given. */
+const forceShare = (p: Parsed): boolean => p.flags.has("-U") || p.flags.has("--force-share");
+
+function open(path: string, format: string | undefined, how: OpenHow): BlockImage {
   if (format !== undefined && !FORMATS.includes(format)) throw new Fail(`Unknown file format '${format}'`);
+  const { readOnly, noBacking, forRepair, barriers } = how;
+  if (how.forceShare === true && !readOnly) throw new Fail(`Could not open '${path}': force-share=on can only be used with read-only images`);
   try {
-    return openImage(host, path, { format, readOnly, noBacking, forRepair, barriers, warn: (w) => err(`${w}\n`) });
+    return openImage(host, path, {
+      format, readOnly, noBacking, forRepair, barriers, forceShare: how.forceShare, warn: (w) => err(`${w}\n`),
+      user: toolPermissions(!readOnly, how.resize === true),
+    });
   } catch (e) {
     const msg = (e as Error).message;
     throw new Fail(msg.startsWith("Could not open") && !msg.startsWith("Could not open backing file") ? msg : `Could not open '${path}': ${msg}`);
@@ -154,7 +178,10 @@ function cmdCreate(argv: string[]): number {
     if (backingFmt === "") throw new Fail(`${path}: Backing file specified without backing format (name it with -F)`);
     if (size === undefined || !p.flags.has("-u")) {
       try {
-        const b = openImage(host, backingPath(host, path, backing), { format: backingFmt, readOnly: true });
+        // As qemu-img, the backing image is read with everything shared (it may be in use).
+        const b = openImage(host, backingPath(host, path, backing), {
+          format: backingFmt, readOnly: true, forceShare: true, user: toolPermissions(false, false),
+        });
         size ??= b.size;
         b.close();
       } catch (e) {
@@ -173,7 +200,12 @@ function cmdCreate(argv: string[]): number {
     const prealloc = o.get("preallocation") ?? "off";
     if (!["off", "falloc", "full"].includes(prealloc)) throw new Fail(`${path}: Invalid parameter '${prealloc}'`);
     say(`Formatting '${path}', fmt=raw size=${size}${prealloc !== "off" ? ` preallocation=${prealloc}` : ""}\n`);
-    const f = host.create(path);
+    let f;
+    try {
+      f = createImageFile(host, path);
+    } catch (e) {
+      throw new Fail(`${path}: ${(e as Error).message}`);
+    }
     if (prealloc === "full") {
       const zeros = new Uint8Array(1 << 20);
       for (let at = 0; at < size; at += zeros.length) f.write(at, zeros.subarray(0, Math.min(zeros.length, size - at)));
@@ -270,7 +302,7 @@ function cmdInfo(argv: string[]): number {
   let fmt = last(p, "-f");
   const seen = new Set<string>();
   for (;;) {
-    const img = open(path, fmt, true, true);
+    const img = open(path, fmt, { readOnly: true, noBacking: true, forceShare: forceShare(p) });
     try {
       const id = host.identity(img instanceof Qcow2Image ? img.file : (img as RawImage).hostFile);
       if (seen.has(id)) throw new Fail(`Backing file '${path}' creates an infinite loop.`);
@@ -326,7 +358,7 @@ function cmdCheck(argv: string[]): number {
   const json = last(p, "--output") === "json";
   const path = p.args[0];
   // As qemu-img does, the backing chain must open too.
-  const img = open(path, last(p, "-f"), repair === undefined, false, true);
+  const img = open(path, last(p, "-f"), { readOnly: repair === undefined, forRepair: true, forceShare: forceShare(p) });
   try {
     if (!(img instanceof Qcow2Image)) throw new Fail("This image format does not support checks", 63);
     let r = checkQcow2(img);
@@ -356,7 +388,7 @@ function cmdConvert(argv: string[]): number {
   if (!FORMATS.includes(outFmt)) throw new Fail(`Unknown file format '${outFmt}'`);
   const compress = p.flags.has("-c");
   if (compress && outFmt !== "qcow2") throw new Fail("Compression not supported for this file format");
-  const src = open(srcPath, last(p, "-f"), true);
+  const src = open(srcPath, last(p, "-f"), { readOnly: true, forceShare: forceShare(p) });
   try {
     const o = parseO(p.opts.get("-o"));
     const createArgs = ["-q", "-f", outFmt];
@@ -366,7 +398,7 @@ function cmdConvert(argv: string[]): number {
     cmdCreate(createArgs);
     quiet = wasQuiet;
     // Like qemu-img's default cache=unsafe for the output: one flush at the end.
-    const dst = open(dstPath, outFmt, false, false, false, false);
+    const dst = open(dstPath, outFmt, { readOnly: false, barriers: false });
     try {
       const progress = p.flags.has("-p") && !quiet;
       if (progress) out("    (0.00/100%)\r");
@@ -388,7 +420,7 @@ function cmdResize(argv: string[]): number {
   const sizeArg = argv.at(-1) ?? "";
   const p = parse(argv.slice(0, -1), ["-f", "--object", "--preallocation"], ["-q", "--shrink", "--image-opts", "-U"]);
   if (p.args.length !== 1) throw new Fail(`Expecting image file name and size\nTry '${PROG} --help' for more information`);
-  const img = open(p.args[0], last(p, "-f"), false, false);
+  const img = open(p.args[0], last(p, "-f"), { readOnly: false, resize: true });
   try {
     const rel = sizeArg.startsWith("+") ? 1 : sizeArg.startsWith("-") ? -1 : 0;
     const n = parseSize(rel === 0 ? sizeArg : sizeArg.slice(1));
@@ -418,7 +450,7 @@ function cmdSnapshot(argv: string[]): number {
   const ops = ["-a", "-c", "-d"].filter((o) => p.opts.has(o));
   const list = p.flags.has("-l") || ops.length === 0;
   if (ops.length + (p.flags.has("-l") ? 1 : 0) > 1) throw new Fail(`Cannot mix '-l', '-a', '-c', '-d'\nTry '${PROG} --help' for more information`);
-  const img = open(p.args[0], last(p, "-f"), list, true);
+  const img = open(p.args[0], last(p, "-f"), { readOnly: list, noBacking: true, forceShare: forceShare(p) });
   try {
     if (!(img instanceof Qcow2Image)) {
       if (list) return 0;
@@ -449,7 +481,7 @@ function cmdMap(argv: string[]): number {
   const p = parse(argv, ["-f", "--output", "--object", "--start-offset", "--max-length"], ["-U", "--force-share", "--image-opts"]);
   if (p.args.length !== 1) throw new Fail(`Expecting one image file name\nTry '${PROG} --help' for more information`);
   const json = last(p, "--output") === "json";
-  const img = open(p.args[0], last(p, "-f"), true);
+  const img = open(p.args[0], last(p, "-f"), { readOnly: true, forceShare: forceShare(p) });
   try {
     const bottom = chainLength(img) - 1;
     const rows: string[] = [];
@@ -497,8 +529,8 @@ function cmdCompare(argv: string[]): number {
   let b: BlockImage | undefined;
   try {
     try {
-      a = open(p.args[0], last(p, "-f"), true);
-      b = open(p.args[1], last(p, "-F") ?? last(p, "-f"), true);
+      a = open(p.args[0], last(p, "-f"), { readOnly: true, forceShare: forceShare(p) });
+      b = open(p.args[1], last(p, "-F") ?? last(p, "-f"), { readOnly: true, forceShare: forceShare(p) });
     } catch (e) {
       throw new Fail((e as Error).message, 2);
     }
@@ -516,11 +548,11 @@ function cmdCompare(argv: string[]): number {
 function cmdCommit(argv: string[]): number {
   const p = parse(argv, ["-f", "-t", "-b", "-r", "--object"], ["-q", "-d", "-p", "--image-opts"]);
   if (p.args.length !== 1) throw new Fail(`Expecting one image file name\nTry '${PROG} --help' for more information`);
-  const top = open(p.args[0], last(p, "-f"), false, true);
+  const top = open(p.args[0], last(p, "-f"), { readOnly: false, noBacking: true });
   try {
     if (!(top instanceof Qcow2Image) || top.header.backingFile === "") throw new Fail("Image does not have a backing file");
     const h = top.header;
-    const base = open(backingPath(host, p.args[0], h.backingFile), h.backingFormat === "" ? undefined : h.backingFormat, false);
+    const base = open(backingPath(host, p.args[0], h.backingFile), h.backingFormat === "" ? undefined : h.backingFormat, { readOnly: false });
     try {
       commitImage(top, base, !p.flags.has("-d"));
     } finally {
@@ -540,18 +572,18 @@ function cmdRebase(argv: string[]): number {
   if (newName === undefined) throw new Fail("Must specify backing file (-b) or use unsafe mode (-u)");
   const path = p.args[0];
   const unsafe = p.flags.has("-u");
-  const img = open(path, last(p, "-f"), false, true);
+  const img = open(path, last(p, "-f"), { readOnly: false, noBacking: true });
   try {
     if (!(img instanceof Qcow2Image)) throw new Fail("Operation not supported: raw images have no backing file");
     let newFmt = last(p, "-F") ?? "";
     if (!unsafe) {
       const h = img.header;
-      const oldB = h.backingFile === "" ? null : open(backingPath(host, path, h.backingFile), h.backingFormat === "" ? undefined : h.backingFormat, true);
+      const oldB = h.backingFile === "" ? null : open(backingPath(host, path, h.backingFile), h.backingFormat === "" ? undefined : h.backingFormat, { readOnly: true, forceShare: forceShare(p) });
       let newB: BlockImage | null = null;
       try {
         if (newName !== "") {
           const newPath = backingPath(host, path, newName);
-          newB = open(newPath, newFmt === "" ? undefined : newFmt, true);
+          newB = open(newPath, newFmt === "" ? undefined : newFmt, { readOnly: true, forceShare: forceShare(p) });
           if (newFmt === "") newFmt = newB.format;
         }
         rebaseImage(img, oldB, newB);
@@ -580,7 +612,7 @@ function cmdAmend(argv: string[]): number {
   if (p.args.length !== 1) throw new Fail(`Expecting one image file name\nTry '${PROG} --help' for more information`);
   const o = parseO(p.opts.get("-o"));
   if (o.size === 0) throw new Fail("Must specify options (-o)");
-  const img = open(p.args[0], last(p, "-f"), false, true);
+  const img = open(p.args[0], last(p, "-f"), { readOnly: false, noBacking: true });
   try {
     if (!(img instanceof Qcow2Image)) throw new Fail("Format driver 'raw' does not support option amendment");
     for (const [k, v] of o) {

@@ -44,7 +44,7 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 function machineConfig(o: SystemOptions, log: (text: string) => void): MachineConfig {
   const drives: DriveConfig[] = o.drives.map((d) => ({
     image: d.file as string, format: d.format === "" ? undefined : d.format as "raw" | "qcow2", interface: d.if as "virtio" | "none",
-    id: d.id, readOnly: d.readOnly, snapshot: d.snapshot, cache: d.cache, discard: d.discard, detectZeroes: d.detectZeroes,
+    id: d.id, readOnly: d.readOnly, snapshot: d.snapshot, cache: d.cache, discard: d.discard, detectZeroes: d.detectZeroes, locking: d.locking,
   }));
   return {
     memory: o.ramSize, cpus: o.smp, aia: o.aia, firmware: o.bios, kernel: o.kernel, initrd: o.initrd, append: o.append, dtb: o.dtb,
@@ -187,7 +187,10 @@ async function main(): Promise<void> {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, 1000).unref());
     return Promise.race([Promise.all(listeners.map((l) => l.flushed())).then(() => undefined), timeout]);
   };
+  // Stay until the machine ends, as QEMU does, also while it is stopped (-S, stop) with nothing else to wait for.
+  const stayAlive = setInterval(() => undefined, 2 ** 30);
   void system.exited.then((status) => {
+    clearInterval(stayAlive);
     for (const l of listeners) l.close();
     restoreTty();
     process.exit(status);

@@ -2,15 +2,15 @@
  * Image files for the block formats on Node: positioned reads and writes
  * with node:fs, zero-fill past the end (as QEMU's file driver reads), and
  * node:zlib's raw deflate for qcow2's compressed clusters.
- *
- * No image locking: QEMU takes OFD byte-range locks (fcntl F_OFD_SETLK) on
- * the image file, and Node offers no fcntl locks without a native addon, so
- * tsemu neither takes nor honours them.
+ * Each open file carries QEMU's byte locks (ofd-lock.ts) where this Node
+ * has them; creating a file does not empty it (createImageFile locks first).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import type { BlockHost, ImageFile } from "../block/image-file.js";
+import type { FileLocks } from "../block/image-lock.js";
+import { fileLocks } from "./ofd-lock.js";
 
 /** The reasons a user can meet, worded as QEMU (strerror) words them. */
 const REASONS: Record<string, string> = {
@@ -34,10 +34,12 @@ function openError(path: string, err: unknown, readOnly: boolean): Error {
 class NodeImageFile implements ImageFile {
   private fd: number;
   private size: number;
+  readonly locks: FileLocks | undefined;
 
   constructor(readonly path: string, readonly readOnly: boolean, create: boolean) {
+    const C = fs.constants;
     try {
-      this.fd = fs.openSync(path, create ? "w+" : readOnly ? "r" : "r+");
+      this.fd = fs.openSync(path, create ? C.O_RDWR | C.O_CREAT : readOnly ? C.O_RDONLY : C.O_RDWR, 0o644);
     } catch (err) {
       throw openError(path, err, readOnly);
     }
@@ -47,6 +49,7 @@ class NodeImageFile implements ImageFile {
       throw new Error(`Could not open '${path}': ${st.isDirectory() ? "Is a directory" : "not a regular file"}`);
     }
     this.size = st.size;
+    this.locks = fileLocks(this.fd);
   }
 
   length(): number {

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import { randomFillSync } from "node:crypto";
 import { openImage } from "../block/open.js";
+import { backingPermissions, devicePermissions } from "../block/image-lock.js";
 import { ConfigError } from "../system/machine-config.js";
 import type { MachineHost } from "../system/machine-host.js";
 import { nodeBlockHost } from "./image-file.js";
@@ -63,7 +64,9 @@ export function nodeMachineHost(): MachineHost {
       });
     },
     openDriveFile: (path, d, warn) => openImage(nodeBlockHost, path, {
-      format: d.format, readOnly: d.readOnly === true, barriers: d.cache !== "unsafe", warn,
+      format: d.format, readOnly: d.readOnly === true, barriers: d.cache !== "unsafe", warn, locking: d.locking,
+      // Under a -snapshot overlay the image is the overlay's backing image, as in QEMU.
+      user: d.snapshot === true ? backingPermissions(devicePermissions(true)) : devicePermissions(d.readOnly !== true),
     }),
     temporaryOverlay,
     netHost: (warn) => nodeNetHost(warn),

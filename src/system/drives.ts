@@ -56,7 +56,7 @@ function openOne(d: LoadedDrive, snapshot: boolean, host: MachineHost, warn: (li
   try {
     if ("path" in i) {
       if (host.openDriveFile === undefined) throw new Error("this host has no files: give the disk as bytes, a URL or a block backend");
-      image = host.openDriveFile(i.path, { ...d, readOnly, image: i.path }, warn);
+      image = host.openDriveFile(i.path, { ...d, readOnly, snapshot, image: i.path }, warn);
     } else {
       image = memoryImage(i.name, i.bytes, { format: d.format, readOnly, warn });
     }

@@ -62,6 +62,7 @@ async function loadDrive(d: DriveConfig, index: number, host: MachineHost): Prom
   oneOf("-drive cache", d.cache, ["writeback", "writethrough", "none", "directsync", "unsafe"]);
   oneOf("-drive discard", d.discard, ["ignore", "unmap"]);
   oneOf("-drive detect-zeroes", d.detectZeroes, ["off", "on", "unmap"]);
+  oneOf("-drive file.locking", d.locking, ["on", "off", "auto"]);
   const src = d.image;
   if (isBackend(src)) return { ...d, image: src };
   if (typeof src === "string" && !isUrl(src)) return { ...d, image: { path: src } };

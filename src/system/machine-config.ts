@@ -35,6 +35,12 @@ export interface DriveConfig extends Partial<DriveSettings> {
   readOnly?: boolean;
   /** -drive snapshot=on: the guest's writes go to a temporary overlay, the image is only read. */
   snapshot?: boolean;
+  /**
+   * -drive file.locking=: QEMU's image locks on a file path, so that no two
+   * processes (tsemu or QEMU) write one image.  "auto" (the default) locks
+   * where the host can, "on" fails where it cannot, "off" does not lock.
+   */
+  locking?: "on" | "off" | "auto";
 }
 
 /** -M virt,aia=: the interrupt controllers. */

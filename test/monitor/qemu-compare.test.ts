@@ -56,6 +56,8 @@ async function runConversation(emulator: string, work: string, tag: string): Pro
     throw new Error(`${emulator}: ${(e as Error).message}\n--- stderr:\n${stderr}`);
   } finally {
     child.kill("SIGKILL");
+    // Gone before the next emulator opens the same disk (the image lock goes with the process).
+    await exited;
   }
 }
 

@@ -21,10 +21,10 @@ const ROOT = repoRoot(import.meta.url);
 /** The consumer's program: nothing in it knows where tsemu comes from but its package name. */
 const PROGRAM = `import { createMachine, runProgram, ConfigError, type Machine, type MachineConfig } from "tsemu";
 
-const [kernel, initrd, busybox] = process.argv.slice(2);
-if (kernel === undefined || initrd === undefined || busybox === undefined) throw new Error("usage: main KERNEL INITRD BUSYBOX");
+const [kernel, initrd, busybox, disk] = process.argv.slice(2);
+if (kernel === undefined || initrd === undefined || busybox === undefined || disk === undefined) throw new Error("usage: main KERNEL INITRD BUSYBOX DISK");
 
-const config: MachineConfig = { memory: "256M", kernel, initrd, append: "console=ttyS0" };
+const config: MachineConfig = { memory: "256M", kernel, initrd, append: "console=ttyS0", drives: [{ image: disk, format: "raw" }] };
 const machine: Machine = await createMachine(config);
 const events: string[] = [];
 machine.on("shutdown", (cause) => events.push(cause.reason));
@@ -50,6 +50,13 @@ const answer = await untilPrompt(reader);
 const line = answer.split(/\\r?\\n/).find((l) => l.startsWith("Linux "));
 console.log("uname: " + String(line));
 console.log("status: " + machine.status());
+// The disk is locked while the machine has it, as QEMU locks it.
+try {
+  await createMachine(config);
+  console.log("second machine: made");
+} catch (e) {
+  console.log("second machine: " + (e instanceof ConfigError ? e.message : String(e)));
+}
 const status = await machine.powerOff();
 console.log("exit: " + status + " events: " + events.join(","));
 console.log("ConfigError is a class: " + String(typeof ConfigError === "function"));
@@ -79,6 +86,7 @@ test("npm pack, install into a fresh folder, type-check and run a program that b
     const tarball = path.join(dir, packed[0].filename);
     const files = packed[0].files.map((f) => f.path);
     assert.ok(files.includes("dist/src/node.d.ts") && files.includes("dist/src/index.d.ts"), "the declarations are in the package");
+    assert.ok(files.includes("dist/native/ofd-lock.node"), "the image lock module is in the package");
     assert.ok(!files.some((f) => f.startsWith("dist/test/") || f.startsWith("src/")), "no tests or sources in the package");
 
     const app = path.join(dir, "app");
@@ -98,9 +106,12 @@ test("npm pack, install into a fresh folder, type-check and run a program that b
     }));
     run(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], app);
 
-    const out = run(process.execPath, [path.join(app, "out", "main.js"), images.kernel, images.initrd, busybox()], app, 300_000);
+    const disk = path.join(dir, "disk.img");
+    fs.writeFileSync(disk, new Uint8Array(1 << 20));
+    const out = run(process.execPath, [path.join(app, "out", "main.js"), images.kernel, images.initrd, busybox(), disk], app, 300_000);
     assert.match(out, /^uname: Linux tsemu 6\.1\.\S+ .* riscv64 GNU\/Linux$/m);
     assert.match(out, /^status: running$/m);
+    assert.match(out, /^second machine: -drive file=.*disk\.img: Failed to get "write" lock\. Is another process using the image \[.*disk\.img\]\?$/m);
     assert.match(out, /^exit: 0 events: host-qmp-quit$/m);
     assert.match(out, /^ConfigError is a class: true$/m);
     assert.match(out, /^user mode: riscv64 status 0$/m);

@@ -5,6 +5,7 @@
  */
 import { put64 } from "../bytes.js";
 import type { BlockHost } from "../image-file.js";
+import { createImageFile } from "../image-lock.js";
 import {
   COMPAT_LAZY_REFCOUNTS, encodeHeader, ImageError, INCOMPAT_EXTL2, MAX_L1_BYTES, type Qcow2Header,
 } from "./header.js";
@@ -64,7 +65,7 @@ export function createQcow2(host: BlockHost, path: string, o: Qcow2CreateOptions
     backingFile: o.backingFile, backingFormat: o.backingFormat, otherExtensions: [],
   };
   const headerBytes = encodeHeader(h, true);
-  const file = host.create(path);
+  const file = createImageFile(host, path);
   try {
     const meta = new Uint8Array(l1Offset + l1Clusters * cs);
     meta.set(headerBytes);
