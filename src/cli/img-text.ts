@@ -40,3 +40,18 @@ export function qemuJson(v: unknown, indent = 0): string {
   }
   return JSON.stringify(v);
 }
+
+/**
+ * printf's "%.2f": the nearest two-decimal text; where the value lies
+ * exactly halfway (3.125 is exact in binary), glibc rounds to even where
+ * toFixed rounds up ("3.12" against "3.13").
+ */
+export function fixed2(x: number): string {
+  // A binary value lies exactly halfway between two hundredths only when it is an odd number of eighths.
+  const eighths = x * 8;
+  if (Number.isInteger(eighths) && Math.abs(eighths % 2) === 1) {
+    const n = Math.floor(x * 100);
+    return ((n % 2 === 0 ? n : n + 1) / 100).toFixed(2);
+  }
+  return x.toFixed(2);
+}

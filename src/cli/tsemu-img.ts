@@ -14,7 +14,7 @@ import { RawImage } from "../block/raw.js";
 import { chainLength, commitImage, compareImages, convertImage, rebaseImage } from "../block/tools.js";
 import { nodeBlockHost as host } from "../host/image-file.js";
 import { VERSION } from "../version.js";
-import { qemuJson, sizeToStr, snapshotHeader, snapshotLine } from "./img-text.js";
+import { fixed2, qemuJson, sizeToStr, snapshotHeader, snapshotLine } from "./img-text.js";
 
 const PROG = "tsemu-img";
 
@@ -343,7 +343,7 @@ function printCheck(r: CheckResult, path: string, json: boolean): void {
     if (r.checkErrors > 0) say(`\n${r.checkErrors} internal errors have occurred during the check.\n`);
   }
   if (r.totalClusters !== 0 && r.allocatedClusters !== 0) {
-    const pct = (n: number, d: number): string => (n * 100 / d).toFixed(2);
+    const pct = (n: number, d: number): string => fixed2(n * 100 / d);
     say(`${r.allocatedClusters}/${r.totalClusters} = ${pct(r.allocatedClusters, r.totalClusters)}% allocated, `
       + `${pct(r.fragmentedClusters, r.allocatedClusters)}% fragmented, ${pct(r.compressedClusters, r.allocatedClusters)}% compressed clusters\n`);
   }
@@ -361,13 +361,15 @@ function cmdCheck(argv: string[]): number {
   const img = open(path, last(p, "-f"), { readOnly: repair === undefined, forRepair: true, forceShare: forceShare(p) });
   try {
     if (!(img instanceof Qcow2Image)) throw new Fail("This image format does not support checks", 63);
-    let r = checkQcow2(img);
+    // As qemu-img: one pass (repairing with -r), and when it repaired anything a second pass to report what is left.
+    let r = checkQcow2(img, repair !== undefined, repair === "all");
     for (const m of r.messages) err(`${m}\n`);
-    if (repair !== undefined && (r.leaks > 0 || r.corruptions > 0)) {
-      const fixed = checkQcow2(img, true, repair === "all");
-      for (const m of fixed.messages) err(`${m}\n`);
-      if (!json) say(`The following inconsistencies were found and repaired:\n\n    ${fixed.leaksFixed} leaked clusters\n    ${fixed.corruptionsFixed} corruptions\n\nDouble checking the fixed image now...\n`);
-      r = { ...checkQcow2(img), leaksFixed: fixed.leaksFixed, corruptionsFixed: fixed.corruptionsFixed };
+    if (r.failed !== undefined) throw new Fail(`Check failed: ${r.failed}`);
+    if (r.leaksFixed > 0 || r.corruptionsFixed > 0) {
+      if (!json) say(`The following inconsistencies were found and repaired:\n\n    ${r.leaksFixed} leaked clusters\n    ${r.corruptionsFixed} corruptions\n\nDouble checking the fixed image now...\n`);
+      const again = checkQcow2(img);
+      for (const m of again.messages) err(`${m}\n`);
+      r = { ...again, leaksFixed: r.leaksFixed, corruptionsFixed: r.corruptionsFixed };
     }
     printCheck(r, path, json);
     return r.checkErrors > 0 ? 1 : r.corruptions > 0 ? 2 : r.leaks > 0 ? 3 : 0;
@@ -402,7 +404,7 @@ function cmdConvert(argv: string[]): number {
     try {
       const progress = p.flags.has("-p") && !quiet;
       if (progress) out("    (0.00/100%)\r");
-      convertImage(src, dst, { compress, progress: progress ? (f) => out(`    (${(f * 100).toFixed(2)}/100%)\r`) : undefined });
+      convertImage(src, dst, { compress, progress: progress ? (f) => out(`    (${fixed2(f * 100)}/100%)\r`) : undefined });
       if (progress) out("    (100.00/100%)\r\n");
     } finally {
       dst.close();

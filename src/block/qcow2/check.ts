@@ -2,8 +2,10 @@
  * qemu-img check for qcow2: count every reference the metadata makes
  * (header, L1 and L2 tables, data and compressed clusters, snapshots,
  * refcount table and blocks), compare with the stored refcounts and the
- * COPIED flags, and repair leaks (and refcount errors where the refcount
- * block exists) when asked.  Messages are QEMU's, line for line.
+ * COPIED flags, and repair leaks and refcount errors when asked: counts
+ * are patched where the structure is sound, and the whole refcount
+ * structure is rebuilt where it is not (as qemu-img check -r all does).
+ * Messages are QEMU's.
  */
 import { u32 } from "../bytes.js";
 import { ClusterType, entryOffset, type Entry, type Qcow2Image } from "./qcow2.js";
@@ -21,12 +23,14 @@ export interface CheckResult {
   imageEndOffset: number;
   /** What QEMU prints on stderr while checking, one line each. */
   messages: string[];
+  /** Set when the check could not go on (qemu-img: "Check failed: ..."). */
+  failed?: string;
 }
 
 const hex = (n: number): string => n.toString(16);
 
 /** Check `img`; with `fixLeaks`/`fixErrors` (it must be open for writing) repair what can be repaired. */
-export function checkQcow2(img: Qcow2Image, fixLeaks = false, fixErrors = false): CheckResult {
+export function checkQcow2(img: Qcow2Image, fixLeaks = false, fixErrors = false, copiedFlags = true): CheckResult {
   const cs = img.clusterSize;
   const fileClusters = Math.ceil(img.file.length() / cs);
   const refs = new Uint32Array(fileClusters);
@@ -113,43 +117,61 @@ export function checkQcow2(img: Qcow2Image, fixLeaks = false, fixErrors = false)
     }
   }
   if (img.header.nbSnapshots > 0) inc(img.header.snapshotsOffset, snapshotTableBytes(img));
+  // A broken structure (a block misplaced or shared, a referenced cluster counted 0) is rebuilt, not patched.
+  let rebuild = false;
   const rc = img.refcounts;
   inc(rc.tableOffset, rc.tableClusters * cs);
   for (let k = 0; k < rc.table.length; k++) {
     const off = rc.table[k];
     if (off === 0) continue;
+    // QEMU 7.2 (REFT_RESERVED_MASK): the low nine bits of an entry are reserved.
+    if (off % 512 !== 0) {
+      r.messages.push(`ERROR refcount table entry ${k} has reserved bits set`);
+      r.corruptions++;
+      rebuild = true;
+      continue;
+    }
     if (off % cs !== 0) {
       r.messages.push(`ERROR refcount block ${k} is not cluster aligned; refcount table entry corrupted`);
       r.corruptions++;
+      rebuild = true;
       continue;
     }
     if (off / cs >= fileClusters) {
       r.messages.push(`ERROR refcount block ${k} is outside image`);
       r.corruptions++;
+      rebuild = true;
       continue;
     }
     inc(off, cs);
     if (refs[off / cs] !== 1) {
       r.messages.push(`ERROR refcount block ${k} refcount=${refs[off / cs]}`);
       r.corruptions++;
+      rebuild = true;
     }
   }
 
   // Compare with what the refcount blocks say.
   let highest = -1;
+  // The file's current length: a rebuilt structure lies past the end the check started with.
   const stored = (c: number): number => {
     const off = rc.blockOffset(c);
-    if (off === 0 || off % cs !== 0 || off / cs >= fileClusters) return 0;
+    if (off === 0 || off % cs !== 0 || off >= img.file.length()) return 0;
     return rc.get(c);
   };
   const limit = Math.max(fileClusters, 0);
+  for (let c = 0; c < limit && !rebuild; c++) {
+    if (stored(c) === 0 && refs[c] > 0) rebuild = true;
+  }
+  // Patching counts in a broken structure could write into clusters it wrongly claims; a rebuild replaces it whole.
+  const patch = !rebuild;
   for (let c = 0; c < limit; c++) {
     const have = stored(c);
     const want = refs[c];
     if (have > 0 || want > 0) highest = c;
     if (have === want) continue;
-    const canFix = have > want ? fixLeaks : fixErrors;
-    const fixable = canFix && rc.blockOffset(c) !== 0;
+    const canFix = patch && (have > want ? fixLeaks : fixErrors);
+    const fixable = canFix && have !== 0 && rc.blockOffset(c) !== 0;
     r.messages.push(`${fixable ? "Repairing" : have < want ? "ERROR" : "Leaked"} cluster ${c} refcount=${have} reference=${want}`);
     if (fixable) {
       rc.set(c, want);
@@ -161,7 +183,26 @@ export function checkQcow2(img: Qcow2Image, fixLeaks = false, fixErrors = false)
     }
   }
 
+  if (rebuild && fixErrors) {
+    r.messages.push("Rebuilding refcount structure");
+    rc.rebuild(refs);
+    // Counted again on the new structure: the old one is a leak now, repaired (and printed) but not counted, as QEMU does.
+    const again = checkQcow2(img, true, false, false);
+    r.messages.push(...again.messages);
+    r.corruptionsFixed += r.corruptions - again.corruptions;
+    r.leaksFixed += r.leaks;
+    r.corruptions = again.corruptions;
+    r.leaks = again.leaks;
+  } else if (rebuild && fixLeaks) {
+    // -r leaks cannot mend a broken structure; QEMU stops the check here.
+    r.messages.push("ERROR need to rebuild refcount structures");
+    r.checkErrors++;
+    r.failed = "Input/output error";
+    return r;
+  }
+
   // The COPIED flags of the active tables.
+  if (!copiedFlags) return r;
   for (let i = 0; i < img.header.l1Size; i++) {
     const e = img.l1Entry(i);
     const l2off = entryOffset(e);

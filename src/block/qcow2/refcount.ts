@@ -84,25 +84,27 @@ export class Refcounts {
     }
   }
 
-  /** Store `value` in block `b` (at file offset `off`) and write the bytes that changed. */
-  private store(off: number, b: Uint8Array, i: number, value: number): void {
-    let at: number;
-    let len: number;
+  /** Put `value` into entry `i` of block `b` in memory; returns the byte range [at, at+len) that holds it. */
+  private put(b: Uint8Array, i: number, value: number): { at: number; len: number } {
     switch (this.bits) {
       case 1: case 2: case 4: {
         const perByte = 8 / this.bits;
-        at = Math.floor(i / perByte);
+        const at = Math.floor(i / perByte);
         const shift = (i % perByte) * this.bits;
         const mask = (2 ** this.bits - 1) << shift;
         b[at] = (b[at] & ~mask) | ((value << shift) & mask);
-        len = 1;
-        break;
+        return { at, len: 1 };
       }
-      case 8: at = i; len = 1; b[at] = value; break;
-      case 16: at = 2 * i; len = 2; b[at] = value >>> 8; b[at + 1] = value; break;
-      case 32: at = 4 * i; len = 4; b[at] = value >>> 24; b[at + 1] = value >>> 16; b[at + 2] = value >>> 8; b[at + 3] = value; break;
-      default: at = 8 * i; len = 8; put64(b, at, value); break;
+      case 8: b[i] = value; return { at: i, len: 1 };
+      case 16: b[2 * i] = value >>> 8; b[2 * i + 1] = value; return { at: 2 * i, len: 2 };
+      case 32: b[4 * i] = value >>> 24; b[4 * i + 1] = value >>> 16; b[4 * i + 2] = value >>> 8; b[4 * i + 3] = value; return { at: 4 * i, len: 4 };
+      default: put64(b, 8 * i, value); return { at: 8 * i, len: 8 };
     }
+  }
+
+  /** Store `value` in block `b` (at file offset `off`) and write the bytes that changed. */
+  private store(off: number, b: Uint8Array, i: number, value: number): void {
+    const { at, len } = this.put(b, i, value);
     this.file.write(off + at, b.subarray(at, at + len));
   }
 
@@ -224,7 +226,7 @@ export class Refcounts {
     for (const [j, k] of blocks.entries()) {
       const b = new Uint8Array(cs);
       for (let c = start; c < tableStart + tableClusters; c++) {
-        if (Math.floor(c / this.perBlock) === k) this.storeMem(b, c % this.perBlock, 1);
+        if (Math.floor(c / this.perBlock) === k) this.put(b, c % this.perBlock, 1);
       }
       this.file.write((start + j) * cs, b);
       this.blocks.set((start + j) * cs, b);
@@ -253,19 +255,83 @@ export class Refcounts {
     for (let c = 0; c < oldClusters; c++) this.update(oldOffset / cs + c, -1);
   }
 
-  private storeMem(b: Uint8Array, i: number, value: number): void {
-    switch (this.bits) {
-      case 1: case 2: case 4: {
-        const perByte = 8 / this.bits;
-        const shift = (i % perByte) * this.bits;
-        b[Math.floor(i / perByte)] |= value << shift;
-        break;
+  /**
+   * check -r all when the structure itself is broken (qemu-img's
+   * "Rebuilding refcount structure"), placed as QEMU 7.2 places it
+   * (rebuild_refcount_structure): `counts` holds what each cluster's
+   * refcount must be, the old structure's reachable clusters included;
+   * each range of clusters with a count gets a new block in the first free
+   * cluster at or after the range's start, the table goes in the first free
+   * run, and the header switches to it once blocks and table are on disk.
+   * Nothing is written where `counts` has a reference, so the old structure
+   * stays intact until the switch; it is a leak afterwards, for a leaks pass.
+   */
+  rebuild(counts: ArrayLike<number>): void {
+    const cs = this.cs;
+    const per = this.perBlock;
+    const refs = Array.from(counts);
+    const free = (c: number): boolean => (refs[c] ?? 0) === 0;
+    /** QEMU's alloc_clusters_imrt: the first run of `n` free clusters from `from`, counted 1. */
+    const allocate = (n: number, from: number): number => {
+      let start = from;
+      for (let run = 0; run < n; start++) run = free(start) ? run + 1 : 0;
+      start -= n;
+      for (let c = start; c < start + n; c++) refs[c] = 1;
+      return start;
+    };
+    const table: number[] = [];
+    /** Give every range with a count in [first, end) a block (QEMU's rebuild_refcounts_write_refblocks); true when the table grew. */
+    const placeBlocks = (first: number, end: number): boolean => {
+      const entries = table.length;
+      let from = 0;
+      for (let c = first; c < end; c++) {
+        if (free(c)) continue;
+        const k = Math.floor(c / per);
+        if ((table[k] ?? 0) === 0) {
+          from = Math.max(from, k * per);
+          const home = allocate(1, from);
+          while (table.length <= k) table.push(...new Array<number>(cs / 8).fill(0));
+          table[k] = home * cs;
+        }
+        c = (k + 1) * per - 1;
       }
-      case 8: b[i] = value; break;
-      case 16: b[2 * i + 1] = value; break;
-      case 32: b[4 * i + 3] = value; break;
-      default: b[8 * i + 7] = value; break;
+      return table.length > entries;
+    };
+    placeBlocks(0, refs.length);
+    let tableStart: number;
+    let tableClusters: number;
+    for (;;) {
+      tableClusters = Math.max(1, Math.ceil(table.length * 8 / cs));
+      tableStart = allocate(tableClusters, 0);
+      if (!placeBlocks(tableStart, tableStart + tableClusters)) break;
+      for (let c = tableStart; c < tableStart + tableClusters; c++) refs[c] = 0;
     }
+    if (tableClusters * cs > 8 * 1024 * 1024) throw new ImageError("the refcount table would exceed QEMU's limit of 8 MiB");
+    for (let c = 0; c < refs.length; c++) {
+      if (refs[c] > this.max) throw new ImageError(`cluster ${c} has ${refs[c]} references, more than ${this.bits}-bit refcounts can hold`);
+    }
+    this.beforeChange();
+    table.forEach((off, k) => {
+      if (off === 0) return;
+      const b = new Uint8Array(cs);
+      for (let i = 0; i < per; i++) {
+        const v = refs[k * per + i] ?? 0;
+        if (v !== 0) this.put(b, i, v);
+      }
+      this.file.write(off, b);
+    });
+    const raw = new Uint8Array(tableClusters * cs);
+    table.forEach((v, i) => put64(raw, 8 * i, v));
+    this.file.write(tableStart * cs, raw);
+    this.file.flush();
+    this.moveTable(tableStart * cs, tableClusters);
+    this.file.flush();
+    this.table.length = 0;
+    this.table.push(...table);
+    while (this.table.length < tableClusters * cs / 8) this.table.push(0);
+    this.tableOffset = tableStart * cs;
+    this.tableClusters = tableClusters;
+    this.dropCache();
   }
 
   /** Forget cached blocks (after a repair rewrote them). */
