@@ -201,16 +201,20 @@ export function checkQcow2(img: Qcow2Image, fixLeaks = false, fixErrors = false,
     return r;
   }
 
-  // The COPIED flags of the active tables.
+  // The COPIED flags of the active tables: -r all repairs them, and so does -r leaks once the
+  // refcounts are known to be right (QEMU's check_oflag_copied).
   if (!copiedFlags) return r;
+  const repairCopied = fixErrors || (fixLeaks && r.checkErrors === 0 && r.corruptions === 0 && r.leaks === 0);
+  let copiedWrong = 0;
   for (let i = 0; i < img.header.l1Size; i++) {
     const e = img.l1Entry(i);
     const l2off = entryOffset(e);
     if (l2off === 0 || l2off % cs !== 0 || l2off >= img.file.length()) continue;
     const n = stored(l2off / cs);
     if ((n === 1) !== ((e.hi & 0x80000000) !== 0)) {
-      r.messages.push(`${fixErrors ? "Repairing" : "ERROR"} OFLAG_COPIED L2 cluster: l1_index=${i} l1_entry=${l2EntryHex(e)} refcount=${n}`);
-      if (fixErrors) r.corruptionsFixed++; else r.corruptions++;
+      r.messages.push(`${repairCopied ? "Repairing" : "ERROR"} OFLAG_COPIED L2 cluster: l1_index=${i} l1_entry=${l2EntryHex(e)} refcount=${n}`);
+      copiedWrong++;
+      if (repairCopied) r.corruptionsFixed++; else r.corruptions++;
     }
     const t = img.l2Table(l2off);
     for (let j = 0; j < img.l2Entries; j++) {
@@ -222,13 +226,18 @@ export function checkQcow2(img: Qcow2Image, fixLeaks = false, fixErrors = false,
       if (off % cs !== 0 || off >= img.file.length()) continue;
       const m = stored(off / cs);
       if ((m === 1) !== ((le.hi & 0x80000000) !== 0)) {
-        r.messages.push(`${fixErrors ? "Repairing" : "ERROR"} OFLAG_COPIED data cluster: l2_entry=${l2EntryHex(le)} refcount=${m}`);
-        if (fixErrors) r.corruptionsFixed++; else r.corruptions++;
+        r.messages.push(`${repairCopied ? "Repairing" : "ERROR"} OFLAG_COPIED data cluster: l2_entry=${l2EntryHex(le)} refcount=${m}`);
+        copiedWrong++;
+        if (repairCopied) r.corruptionsFixed++; else r.corruptions++;
       }
     }
   }
-  if (fixErrors && r.corruptionsFixed > 0) img.fixCopiedFlags();
-  if (fixLeaks || fixErrors) img.flush();
+  if (repairCopied && copiedWrong > 0) img.fixCopiedFlags();
+  if (fixLeaks || fixErrors) {
+    // A repaired image is clean again (QEMU's qcow2_mark_clean and qcow2_mark_consistent).
+    if (r.corruptions === 0 && r.checkErrors === 0) img.markClean();
+    img.flush();
+  }
   r.imageEndOffset = (highest + 1) * cs;
   return r;
 }

@@ -369,6 +369,17 @@ export class Qcow2Image implements BlockImage {
     this.file.flush();
   }
 
+  /** After a repair: clear the dirty and corrupt bits (a later change under lazy refcounts sets dirty again). */
+  markClean(): void {
+    const bits = INCOMPAT_DIRTY | INCOMPAT_CORRUPT;
+    this.dirtyMarked = false;
+    if ((this.header.incompatible & bits) === 0) return;
+    this.file.flush();
+    this.header.incompatible &= ~bits;
+    this.writeFeatureBits();
+    this.file.flush();
+  }
+
   private writeFeatureBits(): void {
     const b = new Uint8Array(4);
     put32(b, 0, this.header.incompatible);
@@ -627,8 +638,9 @@ export class Qcow2Image implements BlockImage {
     }
   }
 
-  /** Add `delta` to the refcount of every cluster reachable from an L1 table (its L2 tables and their clusters). */
-  private adjustThroughL1(l1: Uint8Array, delta: number): void {
+  /** Call `fn` with each cluster an L1 table references (its L2 tables and their clusters), once per reference. */
+  private forEachReference(l1: Uint8Array, fn: (cluster: number) => void): void {
+    const cs = this.clusterSize;
     for (let i = 0; i < l1.length / 8; i++) {
       const l2off = entryOffset({ hi: u32(l1, 8 * i), lo: u32(l1, 8 * i + 4) });
       if (l2off === 0) continue;
@@ -637,17 +649,35 @@ export class Qcow2Image implements BlockImage {
         const e = { hi: u32(t, j * this.l2EntryBytes), lo: u32(t, j * this.l2EntryBytes + 4) };
         switch (this.clusterType(e)) {
           case ClusterType.Normal: case ClusterType.ZeroAlloc:
-            this.refcounts.update(entryOffset(e) / this.clusterSize, delta);
+            fn(entryOffset(e) / cs);
             break;
           case ClusterType.Compressed: {
             const r = this.compressedRange(e);
-            this.refcounts.updateRange(r.offset - (r.offset % 512), r.length + (r.offset % 512), delta);
+            const start = r.offset - (r.offset % 512);
+            const end = r.offset + r.length;
+            for (let c = Math.floor(start / cs); c <= Math.floor((end - 1) / cs); c++) fn(c);
             break;
           }
           default: break;
         }
       }
-      this.refcounts.update(l2off / this.clusterSize, delta);
+      fn(l2off / cs);
+    }
+  }
+
+  /** Add `delta` to the refcount of every cluster reachable from an L1 table. */
+  private adjustThroughL1(l1: Uint8Array, delta: number): void {
+    this.forEachReference(l1, (c) => this.refcounts.update(c, delta));
+  }
+
+  /** Refuse, before anything is written, a new reference through `l1` that a refcount could not hold. */
+  private ensureRoomFor(l1: Uint8Array): void {
+    const adds = new Map<number, number>();
+    this.forEachReference(l1, (c) => adds.set(c, (adds.get(c) ?? 0) + 1));
+    for (const [c, n] of adds) {
+      if (this.refcounts.get(c) + n > this.refcounts.max) {
+        throw new ImageError(`refcount of cluster ${c} would overflow its ${this.refcounts.bits} bits`);
+      }
     }
   }
 
@@ -682,7 +712,57 @@ export class Qcow2Image implements BlockImage {
   }
 
   createSnapshot(name: string, now: { sec: number; nsec: number }): Qcow2Snapshot {
-    return this.guarded(() => this.createSnapshotUnguarded(name, now));
+    return this.guarded(() => {
+      this.ensureRoomFor(this.l1);
+      return this.whileDirty(() => this.createSnapshotUnguarded(name, now));
+    });
+  }
+
+  /**
+   * Snapshot operations change refcounts and COPIED flags in steps that no
+   * order keeps consistent at every moment (QEMU has the same window).  On a
+   * version 3 image the dirty bit covers them, so that a process killed in
+   * between leaves an image that QEMU and tsemu repair when they next open
+   * it for writing (and `check -r all` repairs); the flags are cleared
+   * before refcounts rise, so that even then nothing is written in place
+   * over a cluster a snapshot shares.
+   */
+  private whileDirty<T>(op: () => T): T {
+    const mark = this.header.version >= 3 && (this.header.incompatible & INCOMPAT_DIRTY) === 0;
+    if (mark) {
+      this.header.incompatible |= INCOMPAT_DIRTY;
+      this.writeFeatureBits();
+      this.file.flush();
+    }
+    const result = op();
+    if (mark && !this.dirtyMarked) {
+      this.file.flush();
+      this.header.incompatible &= ~INCOMPAT_DIRTY;
+      this.writeFeatureBits();
+      this.file.flush();
+    }
+    return result;
+  }
+
+  /** Clear every COPIED flag of the active tables (before their clusters gain a reference). */
+  private clearCopiedFlags(): void {
+    for (let i = 0; i < this.header.l1Size; i++) {
+      const e = this.l1Entry(i);
+      const l2off = entryOffset(e);
+      if (l2off === 0) continue;
+      const t = this.l2Table(l2off);
+      for (let j = 0; j < this.l2Entries; j++) {
+        const at = j * this.l2EntryBytes;
+        const hi = u32(t, at);
+        if ((hi & COPIED_HI) === 0) continue;
+        put32(t, at, hi & ~COPIED_HI);
+        this.file.write(l2off + at, t.subarray(at, at + 4));
+      }
+      if ((e.hi & COPIED_HI) !== 0) {
+        this.l1[8 * i] &= 0x7f;
+        this.file.write(this.header.l1TableOffset + 8 * i, this.l1.subarray(8 * i, 8 * i + 1));
+      }
+    }
   }
 
   private createSnapshotUnguarded(name: string, now: { sec: number; nsec: number }): Qcow2Snapshot {
@@ -690,7 +770,8 @@ export class Qcow2Image implements BlockImage {
     if (this.snapshots.some((s) => s.name === name)) throw new Error(`Could not create snapshot '${name}': snapshot name already exists`);
     const ids = this.snapshots.map((s) => Number(s.id)).filter((n) => Number.isInteger(n));
     const id = String(ids.length === 0 ? 1 : Math.max(...ids) + 1);
-    // Refcounts first: every cluster the active table reaches gains a reference.
+    // Flags first, then refcounts: every cluster the active table reaches gains a reference.
+    this.clearCopiedFlags();
     this.adjustThroughL1(this.l1, 1);
     this.fixCopiedFlags();
     const l1Clusters = Math.ceil(this.l1.length / this.clusterSize);
@@ -709,7 +790,7 @@ export class Qcow2Image implements BlockImage {
   }
 
   deleteSnapshot(idOrName: string): void {
-    this.guarded(() => this.deleteSnapshotUnguarded(idOrName));
+    this.guarded(() => this.whileDirty(() => this.deleteSnapshotUnguarded(idOrName)));
   }
 
   private deleteSnapshotUnguarded(idOrName: string): void {
@@ -734,7 +815,11 @@ export class Qcow2Image implements BlockImage {
   }
 
   applySnapshot(idOrName: string): void {
-    this.guarded(() => this.applySnapshotUnguarded(idOrName));
+    this.guarded(() => {
+      const sn = this.findSnapshot(idOrName);
+      if (sn !== undefined) this.ensureRoomFor(this.readSnapshotL1(sn));
+      this.whileDirty(() => this.applySnapshotUnguarded(idOrName));
+    });
   }
 
   private applySnapshotUnguarded(idOrName: string): void {
@@ -742,6 +827,7 @@ export class Qcow2Image implements BlockImage {
     const sn = this.findSnapshot(idOrName);
     if (sn === undefined) throw new Error(`Could not apply snapshot '${idOrName}': snapshot not found`);
     const l1 = this.readSnapshotL1(sn);
+    this.clearCopiedFlags();
     this.adjustThroughL1(l1, 1);
     const old = this.l1.slice();
     const needed = Math.max(sn.l1Size, Math.ceil(sn.diskSize / (this.clusterSize * this.l2Entries)));

@@ -18,7 +18,7 @@ export interface RefcountGeometry {
 export class Refcounts {
   readonly table: number[] = [];
   private readonly cs: number;
-  private readonly bits: number;
+  readonly bits: number;
   readonly perBlock: number;
   readonly max: number;
   private readonly blocks = new Map<number, Uint8Array>();
