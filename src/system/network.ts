@@ -13,8 +13,8 @@ export interface NetworkControl {
   infoText(): string;
   /** set_link NAME on|off: an error text, or undefined. */
   setLink(name: string, up: boolean): string | undefined;
-  /** hostfwd_add / hostfwd_remove: an error text, or undefined. */
-  hostfwd(add: boolean, netdevId: string | undefined, rule: string): string | undefined;
+  /** hostfwd_add / hostfwd_remove: an error text, or undefined (once the host has bound the port or refused it). */
+  hostfwd(add: boolean, netdevId: string | undefined, rule: string): Promise<string | undefined>;
   /** query-rx-filter: every NIC's filter, or the one named; an error text when the name is not a NIC. */
   rxFilters(name?: string): RxFilterInfo[] | string;
 }
@@ -101,7 +101,7 @@ export class MachineNetwork implements NetworkControl {
     });
   }
 
-  hostfwd(add: boolean, netdevId: string | undefined, rule: string): string | undefined {
+  async hostfwd(add: boolean, netdevId: string | undefined, rule: string): Promise<string | undefined> {
     let b: NetBackend | undefined;
     if (netdevId !== undefined) {
       b = this.netdevs.find((x) => x.id === netdevId);
@@ -111,10 +111,14 @@ export class MachineNetwork implements NetworkControl {
       b = this.netdevs.find((x) => x.type === "user");
       if (b === undefined) return "invalid device specified";
     }
-    const f = add ? b.hostfwdAdd : b.hostfwdRemove;
-    if (f === undefined) return "invalid device specified";
     try {
-      f.call(b, rule);
+      if (add) {
+        if (b.hostfwdAdd === undefined) return "invalid device specified";
+        await b.hostfwdAdd(rule);
+      } else {
+        if (b.hostfwdRemove === undefined) return "invalid device specified";
+        b.hostfwdRemove(rule);
+      }
     } catch (e) {
       if (e instanceof NetdevError) return e.message;
       throw e;

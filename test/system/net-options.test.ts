@@ -1,7 +1,8 @@
 /**
  * The network options without a guest (-S): `info network` is QEMU 7.2's
  * line for line for the same command line, the option errors are QEMU's
- * one line (status 1), and set_link / hostfwd_add answer as QEMU's monitor.
+ * one line (status 1), a hostfwd port that cannot be bound fails the command
+ * line as QEMU's does, and set_link / hostfwd_add answer as QEMU's monitor.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -77,6 +78,38 @@ test("set_link through the NIC or its netdev; hostfwd on a socket netdev is refu
   const help = spawnSync(TSEMU, ["-M", "virt", "-nic", "model=help"], { encoding: "utf8" });
   assert.equal(help.status, 0);
   assert.equal(help.stdout, "Supported NIC models:\nvirtio-net-device\nvirtio-net-pci\n");
+});
+
+test("a hostfwd port that cannot be bound: QEMU's line and status 1 before the guest starts; hostfwd_add answers it and the monitor goes on", async (t) => {
+  if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  const busy = (holder.address() as net.AddressInfo).port;
+  try {
+    const start = (emu: string, netdev: string): { status: number | null; stderr: string } => {
+      const r = spawnSync(emu, ["-M", "virt", "-nographic", "-netdev", netdev, "-device", rom(emu, "virtio-net-pci,netdev=n")],
+        { encoding: "utf8", input: "", timeout: 60_000 });
+      return { status: r.status, stderr: r.stderr.replace(/^[^:]*: /, "PROG: ") };
+    };
+    for (const netdev of [`user,id=n,hostfwd=tcp:127.0.0.1:${busy}-:22`, `user,id=n,hostfwd=tcp::${busy}-:22,hostfwd=udp::${busy}-:53`]) {
+      const q = start(QEMU, netdev);
+      const ts = start(TSEMU, netdev);
+      assert.equal(q.status, 1, q.stderr);
+      assert.deepEqual(ts, q);
+    }
+    assert.equal(start(TSEMU, `user,id=n,hostfwd=tcp:127.0.0.1:${busy}-:22`).stderr,
+      `PROG: -netdev user,id=n,hostfwd=tcp:127.0.0.1:${busy}-:22: Could not set up host forwarding rule 'tcp:127.0.0.1:${busy}-:22'\n`);
+    const free = await freePort();
+    const commands = [`hostfwd_add tcp:127.0.0.1:${busy}-:22`, `hostfwd_add n tcp::${busy}-:22`, `hostfwd_remove n tcp::${busy}`,
+      `hostfwd_add n tcp:127.0.0.1:${free}-:22`, `hostfwd_add n tcp:127.0.0.1:${free}-:23`, `hostfwd_remove n tcp:127.0.0.1:${free}`, "info network"];
+    const args = (emu: string): string[] => ["-netdev", "user,id=n", "-device", rom(emu, "virtio-net-pci,netdev=n")];
+    const q = await hmp(QEMU, args(QEMU), commands);
+    const ts = await hmp(TSEMU, args(TSEMU), commands);
+    assert.equal(q[0], `Could not set up host forwarding rule 'tcp:127.0.0.1:${busy}-:22'\n`);
+    assert.deepEqual(ts, q);
+  } finally {
+    holder.close();
+  }
 });
 
 const BAD: [string[], RegExp][] = [
