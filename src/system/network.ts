@@ -1,11 +1,13 @@
 /**
  * The machine's network as the monitor sees it (QEMU's net clients): the
  * NICs with the netdevs joined to them and the netdevs left without a NIC,
- * `info network`'s text, set_link and the hostfwd commands.
+ * `info network`'s text, set_link, the hostfwd commands, query-rx-filter and
+ * the NIC_RX_FILTER_CHANGED event.
  */
 import { NetdevError, type NetBackend } from "../net/net-client.js";
 import { formatMac } from "../hw/virtio/virtio-net.js";
-import type { NicInfo } from "./virt-devices.js";
+import type { JsonObject } from "../monitor/json.js";
+import type { NicDevice, NicInfo } from "./virt-devices.js";
 
 /** What the monitor reaches (MachineControl.network). */
 export interface NetworkControl {
@@ -25,7 +27,7 @@ export interface RxFilterInfo {
   promiscuous: boolean;
   multicast: "normal" | "none" | "all";
   unicast: "normal" | "none" | "all";
-  vlan: "all";
+  vlan: "normal" | "none" | "all";
   "broadcast-allowed": boolean;
   "multicast-overflow": boolean;
   "unicast-overflow": boolean;
@@ -42,6 +44,14 @@ export class MachineNetwork implements NetworkControl {
   readonly nics: (NicInfo & { name: string })[] = [];
   /** Every netdev, in command-line order. */
   readonly netdevs: NetBackend[] = [];
+  /** Where QMP events go (the monitors, once the machine has them). */
+  event: (name: string, data: JsonObject) => void = () => undefined;
+  /**
+   * NICs that sent NIC_RX_FILTER_CHANGED and stay quiet until query-rx-filter reports
+   * them (QEMU's rxfilter_notify_enabled), so that a guest changing its filter in a loop
+   * cannot flood the monitors.
+   */
+  private readonly quiet = new Set<NicDevice>();
 
   addNetdev(b: NetBackend): void {
     this.netdevs.push(b);
@@ -77,6 +87,15 @@ export class MachineNetwork implements NetworkControl {
     return `Device '${name}' not found`;
   }
 
+  /** The driver changed a NIC's filter or MAC: the event, unless one was sent and not yet followed by a query. */
+  rxFilterChanged(device: NicDevice): void {
+    const nic = this.nics.find((n) => n.device === device);
+    if (nic?.rxFilterEvent === undefined || this.quiet.has(device)) return;
+    this.quiet.add(device);
+    const { name, path } = nic.rxFilterEvent;
+    this.event("NIC_RX_FILTER_CHANGED", name === undefined ? { path } : { name, path });
+  }
+
   rxFilters(name?: string): RxFilterInfo[] | string {
     if (name !== undefined && !this.nics.some((n) => n.name === name)) {
       return this.netdevs.some((b) => b.id === name) ? `net client(${name}) isn't a NIC` : `invalid net client name: ${name}`;
@@ -87,16 +106,19 @@ export class MachineNetwork implements NetworkControl {
     return this.nics.filter((n) => name === undefined || n.name === name).flatMap((n) => {
       const f = n.device.filter;
       if (f === undefined) return [];
+      // Reported: the NIC may send its event again.
+      this.quiet.delete(n.device);
+      // Without VLAN filtering every VLAN passes, and QEMU lists them all; it lists each table highest (or last) first.
+      const vlans = n.device.vlanIds?.();
       return [{
         name: n.name, promiscuous: f.promisc,
         multicast: f.nomulti ? "none" : f.allmulti ? "all" : "normal",
         unicast: f.nouni ? "none" : f.alluni ? "all" : "normal",
-        // No VLAN filtering is offered: every VLAN passes, and QEMU lists them all, highest first.
-        vlan: "all",
+        vlan: vlans === undefined ? "all" : vlans.length === 0 ? "none" : "normal",
         // QEMU 7.2 reports the NOBCAST flag under this name (false at reset, when broadcast is let through).
         "broadcast-allowed": f.nobcast, "multicast-overflow": f.multiOverflow, "unicast-overflow": f.uniOverflow,
-        "main-mac": formatMac(n.device.mac), "vlan-table": ALL_VLANS,
-        "unicast-table": f.unicast.map(formatMac), "multicast-table": f.multicast.map(formatMac),
+        "main-mac": formatMac(n.device.mac), "vlan-table": vlans === undefined ? ALL_VLANS : [...vlans].reverse(),
+        "unicast-table": f.unicast.map(formatMac).reverse(), "multicast-table": f.multicast.map(formatMac).reverse(),
       }];
     });
   }
