@@ -101,7 +101,7 @@ export function createNodeNetHost(warn: (message: string) => void = (m) => proce
       const sock = net.connect({ host: address, port, allowHalfOpen: true });
       return wrap(sock, events, true, guard);
     },
-    tcpListen(address, port, accepted, failed): HostListener {
+    tcpListen(address, port, accepted, failed, bound): HostListener {
       const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => {
         const conn: HostTcpAccepted = {
           remoteAddress: net.isIPv4(sock.remoteAddress ?? "") ? (sock.remoteAddress ?? "") : (sock.remoteAddress ?? "").replace(/^::ffff:/, ""),
@@ -111,11 +111,12 @@ export function createNodeNetHost(warn: (message: string) => void = (m) => proce
         guard(() => accepted(conn));
       });
       server.on("error", (err: NodeJS.ErrnoException) => guard(() => failed(err.message)));
+      if (bound !== undefined) server.once("listening", () => guard(bound));
       server.listen({ host: address === "" ? "0.0.0.0" : address, port });
       server.unref();
       return { close: () => server.close() };
     },
-    udpBind(address, port, events, failed): HostUdpSocket {
+    udpBind(address, port, events, failed, bound): HostUdpSocket {
       const sock = dgram.createSocket("udp4");
       let closed = false;
       sock.on("message", (msg, rinfo) => !closed && guard(() => events.message(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, rinfo.port)));
@@ -125,6 +126,7 @@ export function createNodeNetHost(warn: (message: string) => void = (m) => proce
         sock.close();
         guard(() => failed(err.message));
       });
+      if (bound !== undefined) sock.once("listening", () => !closed && guard(bound));
       sock.bind({ address: address === "" ? undefined : address, port });
       sock.unref();
       return {

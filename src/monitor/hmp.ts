@@ -362,7 +362,8 @@ interface HmpCommand {
   name: string;
   params: string;
   help: string;
-  run(c: Cursor, env: HmpEnv, self: HmpCommand): void;
+  /** A command that waits on the host (hostfwd_add binding a port) returns a promise: the monitor answers when it settles. */
+  run(c: Cursor, env: HmpEnv, self: HmpCommand): void | Promise<void>;
 }
 
 function noArgs(c: Cursor, self: HmpCommand): void {
@@ -412,15 +413,19 @@ function u64Hex(v: bigint, width: number): string {
   return BigInt.asUintN(64, v).toString(16).padStart(width, "0");
 }
 
-/** hostfwd_add / hostfwd_remove [netdev_id] RULE: the backend's own hostfwd (-netdev user has one). */
-function hostfwdCommand(c: Cursor, env: HmpEnv, add: boolean): void {
+/**
+ * hostfwd_add / hostfwd_remove [netdev_id] RULE: the backend's own hostfwd (-netdev user has one).
+ * The answer waits for the host to bind the port (asynchronous on Node), so that a busy port
+ * is refused in the monitor as QEMU's immediate bind refuses it.
+ */
+async function hostfwdCommand(c: Cursor, env: HmpEnv, add: boolean): Promise<void> {
   const first = word(c);
   if (first === undefined) throw new HmpError(`${add ? "hostfwd_add" : "hostfwd_remove"}: string expected`);
   const second = word(c);
   if (!c.atEnd()) throw new HmpError(`${add ? "hostfwd_add" : "hostfwd_remove"}: extraneous characters at the end of line`);
   const [id, rule] = second === undefined ? [undefined, first] : [first, second];
   const network = env.hub.machine.network;
-  const err = network !== undefined ? network.hostfwd(add, id, rule)
+  const err = network !== undefined ? await network.hostfwd(add, id, rule)
     : id === undefined ? "invalid device specified" : `unrecognized netdev id '${id}'`;
   if (err !== undefined) env.print(`${err}\n`);
   else if (!add) env.print(`host forwarding rule for ${rule} removed\n`);
@@ -815,8 +820,11 @@ function commandName(c: Cursor): string {
   return c.text.slice(start, c.pos);
 }
 
-/** Run one command line, as QEMU's handle_hmp_command. */
-export function runHmpCommand(line: string, env: HmpEnv): void {
+/**
+ * Run one command line, as QEMU's handle_hmp_command.  Returns a promise when
+ * the command waits on the host; its output is complete once that settles.
+ */
+export function runHmpCommand(line: string, env: HmpEnv): void | Promise<void> {
   const c = new Cursor(line);
   const name = commandName(c);
   if (name === "") return;
@@ -841,11 +849,15 @@ export function runHmpCommand(line: string, env: HmpEnv): void {
     c.skipSpace();
   }
   const argsAt = c.pos;
-  try {
-    cmd.run(c, env, cmd);
-  } catch (e) {
+  const usage = (e: unknown): void => {
     if (!(e instanceof HmpError)) throw e;
     env.print(`${e.message}\nTry "help ${line.slice(0, argsAt).trim()}" for more information\n`);
+  };
+  try {
+    const done = cmd.run(c, env, cmd);
+    if (done !== undefined) return done.catch(usage);
+  } catch (e) {
+    usage(e);
   }
 }
 
@@ -869,6 +881,9 @@ export class HmpSession implements MonitorSession {
   private closed = false;
   private greeted = false;
   private readonly decoder = new TextDecoder("utf-8");
+  /** Characters typed while a command waits on the host: handled once it has answered, as QEMU reads no input meanwhile. */
+  private typed: string[] = [];
+  private busy = false;
 
   constructor(private readonly hub: MonitorHub, private readonly out: MonitorOutput) {}
 
@@ -898,9 +913,17 @@ export class HmpSession implements MonitorSession {
   }
 
   input(bytes: Uint8Array): void {
-    for (const ch of this.decoder.decode(bytes, { stream: true })) {
+    this.keys([...this.decoder.decode(bytes, { stream: true })]);
+  }
+
+  private keys(chars: readonly string[]): void {
+    for (let i = 0; i < chars.length; i++) {
       if (this.closed) return;
-      this.key(ch);
+      if (this.busy) {
+        this.typed.push(...chars.slice(i));
+        return;
+      }
+      this.key(chars[i]);
     }
   }
 
@@ -957,8 +980,22 @@ export class HmpSession implements MonitorSession {
     if (line.trim() !== "" && this.history[this.history.length - 1] !== line) this.history.push(line);
     this.historyPos = this.history.length;
     const env: HmpEnv = { hub: this.hub, cpuIndex: this.cpuIndex, print: (t) => this.write(t) };
-    runHmpCommand(line, env);
-    this.cpuIndex = env.cpuIndex;
-    if (!this.hub.leaving) this.write(PROMPT);
+    const answered = (): void => {
+      this.cpuIndex = env.cpuIndex;
+      if (!this.hub.leaving) this.write(PROMPT);
+    };
+    const done = runHmpCommand(line, env);
+    if (done === undefined) {
+      answered();
+      return;
+    }
+    this.busy = true;
+    void done.finally(() => {
+      answered();
+      this.busy = false;
+      const typed = this.typed;
+      this.typed = [];
+      this.keys(typed);
+    });
   }
 }

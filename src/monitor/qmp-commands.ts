@@ -35,7 +35,8 @@ export interface QmpCommand {
   args: ArgSpec[];
   /** May run out-of-band (exec-oob). */
   allowOob?: boolean;
-  run(args: JsonObject, ctx: CommandContext): Json;
+  /** A command that waits on the host (human-monitor-command running hostfwd_add) returns a promise: its reply comes when it settles. */
+  run(args: JsonObject, ctx: CommandContext): Json | Promise<Json>;
 }
 
 const I64_MIN = -(1n << 63n);
@@ -199,8 +200,9 @@ const COMMANDS: QmpCommand[] = [
     run: (a, { hub, machine }) => {
       const cpuIndex = cpuIndexArg(machine, a);
       let out = "";
-      runHmpCommand(a["command-line"] as string, { hub, cpuIndex, print: (t) => { out += t; } });
-      return out.replace(/\n/g, "\r\n");
+      const done = runHmpCommand(a["command-line"] as string, { hub, cpuIndex, print: (t) => { out += t; } });
+      const reply = (): string => out.replace(/\n/g, "\r\n");
+      return done === undefined ? reply() : done.then(reply);
     },
   },
   {

@@ -14,7 +14,10 @@ export class QmpSession implements MonitorSession {
   private oob = false;
   private closed = false;
   private readonly decoder = new TextDecoder("utf-8");
-  private readonly parser = new JsonStreamParser((r) => this.handle(r));
+  private readonly parser = new JsonStreamParser((r) => this.request(r));
+  /** A command waits on the host; requests that come meanwhile are queued, as QMP answers in order. */
+  private busy = false;
+  private queued: StreamResult[] = [];
 
   constructor(
     private readonly hub: MonitorHub,
@@ -54,6 +57,17 @@ export class QmpSession implements MonitorSession {
     if (id !== undefined) reply.id = id;
     reply.error = { class: cls, desc };
     this.send(reply);
+  }
+
+  private request(result: StreamResult): void {
+    if (this.busy) this.queued.push(result);
+    else this.handle(result);
+  }
+
+  /** The command that was waiting has answered: handle what came meanwhile, until one waits again. */
+  private resume(): void {
+    this.busy = false;
+    for (let next = this.queued.shift(); next !== undefined; next = this.busy ? undefined : this.queued.shift()) this.handle(next);
   }
 
   private handle(result: StreamResult): void {
@@ -139,17 +153,28 @@ export class QmpSession implements MonitorSession {
         this.oob = enable.includes("oob");
       },
     };
-    let value: Json;
+    // A failing command must not take the machine down with it: it answers, as any error.
+    const failed = (e: unknown): void => {
+      if (e instanceof QmpError) this.error(id, e.errorClass, e.message);
+      else this.error(id, "GenericError", e instanceof Error ? e.message : String(e));
+    };
+    const answer = (value: Json): void => {
+      const reply: JsonObject = { return: value };
+      if (id !== undefined) reply.id = id;
+      this.send(reply);
+    };
+    let value: Json | Promise<Json>;
     try {
       value = command.run(args, ctx);
     } catch (e) {
-      // A failing command must not take the machine down with it: it answers, as any error.
-      if (e instanceof QmpError) this.error(id, e.errorClass, e.message);
-      else this.error(id, "GenericError", e instanceof Error ? e.message : String(e));
+      failed(e);
       return;
     }
-    const reply: JsonObject = { return: value };
-    if (id !== undefined) reply.id = id;
-    this.send(reply);
+    if (!(value instanceof Promise)) {
+      answer(value);
+      return;
+    }
+    this.busy = true;
+    void value.then(answer, failed).finally(() => this.resume());
   }
 }

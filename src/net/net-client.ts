@@ -48,8 +48,8 @@ export interface NetBackend {
   info(): string;
   /** Close host sockets and timers; nothing is delivered afterwards. */
   close(): void;
-  /** HMP hostfwd_add (user backends): RULE as -netdev user's hostfwd=; throws NetdevError. */
-  hostfwdAdd?(rule: string): void;
+  /** HMP hostfwd_add (user backends): RULE as -netdev user's hostfwd=; settles once the host port is bound, or rejects with NetdevError. */
+  hostfwdAdd?(rule: string): Promise<void>;
   /** HMP hostfwd_remove: `[tcp|udp]:[hostaddr]:hostport`; throws NetdevError. */
   hostfwdRemove?(rule: string): void;
 }

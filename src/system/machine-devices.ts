@@ -35,29 +35,33 @@ export function makeDevices(devices: readonly DeviceOption[], drives: Drives, ne
   random: (buf: Uint8Array) => void): MachineDevices {
   const registry = virtDevices();
   const out: MachineDevices = { virtio: [], pci: [] };
-  // QOM paths of the devices, as QEMU names anonymous devices: in the order they are created.
+  // QOM paths of the devices: /machine/peripheral/ID, or for a device without an id
+  // /machine/peripheral-anon/device[N], N counting the anonymous devices as they are created.
   let anonymous = 0;
   const ctx: DeviceContext = {
     drives: drives.byId, usedDrives: new Set(), random, harts,
     attached: (b) => {
       const info = drives.info.find((i) => i.backend === b);
-      if (info !== undefined) info.qdev = `/machine/peripheral-anon/device[${anonymous}]/virtio-backend`;
+      if (info !== undefined) info.qdev = `${ctx.qomPath}/virtio-backend`;
     },
     netdevs: net.byId, usedNetdevs: new Set(),
     macs: new MacAllocator(net.hiddenDefaultNic),
     nicCreated: (nic) => net.machine.addNic(nic),
+    rxFilterChanged: (device) => net.machine.rxFilterChanged(device),
+    qomPath: "",
   };
   /** The PCI buses -device bus= can name so far: the root bus and the root ports created before. */
   const pciBuses = new Set(["pcie.0"]);
   const create = (driver: string, props: Map<string, string>, spec: string): void => {
     const type = registry.find(driver);
     if (type === undefined) throw new ConfigError(`-device ${spec}: '${driver}' is not a valid device model name`);
+    const id = props.get("id");
+    ctx.qomPath = id !== undefined ? `/machine/peripheral/${id}` : `/machine/peripheral-anon/device[${anonymous++}]`;
     try {
       const planned = type.realize(registry.parse(type, props), ctx);
       const bus = props.get("bus");
       if (bus !== undefined && !pciBuses.has(bus)) throw new ConfigError(`-device ${spec}: Bus '${bus}' not found`);
       if (planned.bus === "PCI") {
-        const id = props.get("id");
         out.pci.push({ ...planned.plug, spec, id, bus });
         // A root port's id names the bus below it, for the devices after it.
         if (planned.plug.rootBusOnly === true && id !== undefined) pciBuses.add(id);
@@ -69,7 +73,6 @@ export function makeDevices(devices: readonly DeviceOption[], drives: Drives, ne
       if (e instanceof DeviceError) throw new ConfigError(`-device ${spec}: ${e.message}`);
       throw e;
     }
-    anonymous++;
   };
   for (const dev of devices) create(dev.driver, dev.props, dev.spec);
   // -nic: a NIC for each (after -device, as QEMU creates its NICs with the board).

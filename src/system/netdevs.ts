@@ -6,7 +6,7 @@
 import { NetdevError, type NetBackend } from "../net/net-client.js";
 import type { NetHost } from "../net/net-host.js";
 import { dgramNetdev, socketNetdev, streamNetdev, type NetdevOptions } from "../net/socket-netdevs.js";
-import { createUserNetdev } from "../net/user/user-netdev.js";
+import { openUserNetdev } from "../net/user/user-netdev.js";
 import type { NetHost as UserNetHost } from "../net/user/net-host.js";
 
 /** `list`: the options in order with repeats kept (user's hostfwd=), without type and id. */
@@ -48,7 +48,7 @@ export class NetdevRegistry {
  */
 export function netdevTypes(userHost?: () => UserNetHost): NetdevRegistry {
   const r = new NetdevRegistry();
-  if (userHost !== undefined) r.register("user", (id, _options, _host, list) => createUserNetdev(id, list, userHost()));
+  if (userHost !== undefined) r.register("user", (id, _options, _host, list) => openUserNetdev(id, list, userHost()));
   r.register("socket", socketNetdev);
   r.register("stream", streamNetdev);
   r.register("dgram", dgramNetdev);

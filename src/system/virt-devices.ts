@@ -39,6 +39,10 @@ export interface DeviceContext {
   macs: MacAllocator;
   /** A NIC was made (for `info network` and set_link). */
   nicCreated(nic: NicInfo): void;
+  /** The driver changed a NIC's receive filter or MAC (QMP's NIC_RX_FILTER_CHANGED). */
+  rxFilterChanged(device: NicDevice): void;
+  /** QEMU's canonical QOM path of the device being realized: /machine/peripheral/ID or /machine/peripheral-anon/device[N]. */
+  qomPath: string;
 }
 
 /** What the monitor needs of a NIC: its address, its link, and the receive filter where the model reports one. */
@@ -47,6 +51,8 @@ export interface NicDevice {
   setLink(up: boolean): void;
   /** The filter query-rx-filter reports (virtio-net); absent: the model does not support the query (e1000e, as on QEMU). */
   readonly filter?: RxFilter;
+  /** The VLANs the filter lets through; undefined when it does not filter VLANs (the driver took no CTRL_VLAN). */
+  vlanIds?(): number[] | undefined;
 }
 
 /** A NIC as the monitor sees it. */
@@ -56,6 +62,12 @@ export interface NicInfo {
   model: "virtio-net-pci" | "virtio-net-device" | "e1000e";
   device: NicDevice;
   backend?: NetBackend;
+  /**
+   * The data of its NIC_RX_FILTER_CHANGED event (models that send it): the QOM path of the
+   * virtio-net device (below the PCI proxy for virtio-net-pci), and as name the id that
+   * QEMU's virtio-net-pci hands its virtio-net (virtio-net-device gets none, id or not).
+   */
+  rxFilterEvent?: { name?: string; path: string };
 }
 
 export type PlannedDevice =
@@ -157,8 +169,10 @@ function makeNic(model: NicInfo["model"], props: Props, ctx: DeviceContext): Vir
   }
   let offloads = 0n;
   for (const [spec, feature] of NET_OFFLOADS) if (props.bool(spec.name) ?? true) offloads |= feature;
-  const device = new VirtioNet({ mac, backend, offloads });
-  ctx.nicCreated({ id: props.str("id") ?? "", model, device, backend });
+  const device: VirtioNet = new VirtioNet({ mac, backend, offloads, onRxFilterChanged: () => ctx.rxFilterChanged(device) });
+  const nicId = props.str("id");
+  const rxFilterEvent = model === "virtio-net-pci" ? { name: nicId, path: `${ctx.qomPath}/virtio-backend` } : { path: ctx.qomPath };
+  ctx.nicCreated({ id: nicId ?? "", model, device, backend, rxFilterEvent });
   return device;
 }
 

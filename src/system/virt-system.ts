@@ -203,6 +203,7 @@ export class VirtSystem {
       },
       nowMicros: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
     });
+    net.machine.event = (name, data) => this.hub.event(name, data);
     this.run = new RunControl({
       pause: () => { this.paused = true; this.loop.stopRequested = true; this.freezeClock(); },
       resume: () => { this.paused = false; this.thawClock(); this.schedule(); },

@@ -8,6 +8,7 @@ import { MonitorHub, type MonitorSession } from "../../src/monitor/monitor.js";
 import { RunControl } from "../../src/monitor/runstate.js";
 import { disassembleBytes } from "../../src/monitor/target-riscv.js";
 import { PcieRootPort } from "../../src/hw/pci/pcie-root-port.js";
+import type { NetworkControl } from "../../src/system/network.js";
 
 export const RAM_BASE = 0x80000000n;
 export const RAM_SIZE = 0x10000;
@@ -31,7 +32,7 @@ export interface Fake {
   rootPort: PcieRootPort;
 }
 
-export function fakeMachine(options: { noShutdown?: boolean } = {}): Fake {
+export function fakeMachine(options: { noShutdown?: boolean; network?: NetworkControl } = {}): Fake {
   const ram = new Uint8Array(RAM_SIZE);
   const rom = new Uint8Array(0x100);
   // The boot ROM's first words, as QEMU's virt has them.
@@ -80,6 +81,7 @@ export function fakeMachine(options: { noShutdown?: boolean } = {}): Fake {
     cpu: view,
     threadId: (i) => 1000 + i,
     qomPath: (i) => `/machine/soc0/harts[${i}]`,
+    network: options.network,
     readPhysical,
     disassemble: disassembleBytes,
     blockDevices: () => [{
@@ -125,4 +127,18 @@ export function exchange(s: { session: MonitorSession; output: string[] }, text:
     if (!line.endsWith("\r\n")) throw new Error(`a QMP message without CRLF: ${JSON.stringify(line)}`);
     return JSON.parse(line) as Record<string, unknown>;
   });
+}
+
+/** A network whose hostfwd_add waits until the test settles it, as a host binding a port asynchronously does. */
+export function waitingNetwork(): { network: NetworkControl; settle(error?: string): void } {
+  const pending: ((error: string | undefined) => void)[] = [];
+  return {
+    network: {
+      infoText: () => "",
+      setLink: () => undefined,
+      rxFilters: () => [],
+      hostfwd: (add) => add ? new Promise((resolve) => pending.push(resolve)) : Promise.resolve(undefined),
+    },
+    settle: (error) => pending.shift()?.(error),
+  };
 }

@@ -1,7 +1,7 @@
 /** The human monitor over a fake machine: expressions, /fmt, x and xp, help, errors, the line editor. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fakeMachine, KERNEL_VA } from "./fake-machine.js";
+import { fakeMachine, KERNEL_VA, waitingNetwork } from "./fake-machine.js";
 import { runHmpCommand } from "../../src/monitor/hmp.js";
 
 function hmp(): { run(line: string, cpu?: number): string; f: ReturnType<typeof fakeMachine> } {
@@ -145,6 +145,25 @@ test("the line editor: banner, prompt, echo, backspace, Ctrl-U, history, CR LF a
   s.focusOut();
   s.focusIn();
   assert.equal(out, "\r\n(qemu) ");
+});
+
+test("a command that waits on the host (hostfwd_add): its answer, then the prompt, then what was typed meanwhile", async () => {
+  const net = waitingNetwork();
+  const f = fakeMachine({ network: net.network });
+  let out = "";
+  const s = f.hub.openHmp({ write: (t) => { out += t; } });
+  s.start();
+  out = "";
+  s.input(new TextEncoder().encode("hostfwd_add tcp::5555-:22\rp 1\r"));
+  assert.equal(out, "hostfwd_add tcp::5555-:22\r\n", "nothing more until the host has answered");
+  net.settle("Could not set up host forwarding rule 'tcp::5555-:22'");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(out, "hostfwd_add tcp::5555-:22\r\nCould not set up host forwarding rule 'tcp::5555-:22'\r\n(qemu) p 1\r\n0x1\r\n(qemu) ");
+  // A syntax error is answered as any, with the usage hint.
+  out = "";
+  s.input(new TextEncoder().encode("hostfwd_add\r"));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(out, "hostfwd_add\r\nhostfwd_add: string expected\r\nTry \"help hostfwd_add\" for more information\r\n(qemu) ");
 });
 
 test("info pci: each function as QEMU 7.2 prints it; a BAR that does not decode shows as all ones", () => {

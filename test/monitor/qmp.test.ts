@@ -1,7 +1,7 @@
 /** QMP sessions over a fake machine: negotiation, dispatch errors, ids, events, run states. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fakeMachine, exchange, RAM_BASE } from "./fake-machine.js";
+import { fakeMachine, exchange, RAM_BASE, waitingNetwork } from "./fake-machine.js";
 
 test("greeting, then only qmp_capabilities until negotiated, and no events before", () => {
   const f = fakeMachine();
@@ -174,6 +174,26 @@ test("human-monitor-command: HMP output with CRLF line ends; cpu-index picks the
   assert.equal(hmp("p /x $a0", 1), "0x1\r\n");
   assert.equal(hmp("info cpus", 1), "  CPU #0: thread_id=1000\r\n* CPU #1: thread_id=1001\r\n");
   assert.equal(hmp("info registers -a"), "\r\nCPU#0\r\n pc       0000000000001000\r\n\r\nCPU#1\r\n pc       0000000000001000\r\n");
+});
+
+test("a command that waits on the host: later requests wait their turn, replies stay in order", async () => {
+  const net = waitingNetwork();
+  const f = fakeMachine({ network: net.network });
+  const s = f.openQmp();
+  s.session.start();
+  exchange(s, "{\"execute\": \"qmp_capabilities\"}");
+  const hostfwd = (id: number): string => JSON.stringify({ execute: "human-monitor-command", arguments: { "command-line": "hostfwd_add tcp::5555-:22" }, id });
+  assert.deepEqual(exchange(s, `${hostfwd(1)}{"execute": "query-status", "id": 2}${hostfwd(3)}{"execute": "query-kvm", "id": 4}`), []);
+  net.settle("Could not set up host forwarding rule 'tcp::5555-:22'");
+  await new Promise((r) => setImmediate(r));
+  const parse = (): Record<string, unknown>[] => s.output.map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(parse(), [
+    { return: "Could not set up host forwarding rule 'tcp::5555-:22'\r\n", id: 1 },
+    { return: { status: "running", singlestep: false, running: true }, id: 2 },
+  ]);
+  net.settle();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(parse().slice(2), [{ return: "", id: 3 }, { return: { enabled: false, present: false }, id: 4 }]);
 });
 
 test("-qmp-pretty: indented JSON, CRLF line ends", () => {

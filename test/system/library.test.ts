@@ -62,6 +62,26 @@ test("a bad configuration is refused with one line saying what is wrong", async 
   }
 });
 
+test("a hostfwd port that cannot be bound: createMachine rejects with QEMU's line, and hostfwd_add answers it", async () => {
+  const holder = http.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  const port = (holder.address() as { port: number }).port;
+  try {
+    const rule = `tcp:127.0.0.1:${port}-:22`;
+    await rejectsWith({ firmware: "none", netdevs: [`user,id=n0,hostfwd=${rule}`], devices: ["virtio-net-pci,netdev=n0"] },
+      new RegExp(`^-netdev user,id=n0,hostfwd=${rule}: Could not set up host forwarding rule '${rule}'$`));
+    const m = await createMachine({ firmware: "none", startPaused: true, netdevs: ["user,id=n0"], devices: ["virtio-net-pci,netdev=n0"] });
+    try {
+      assert.equal(await m.hmp(`hostfwd_add n0 ${rule}`), `Could not set up host forwarding rule '${rule}'\r\n`);
+      assert.equal(await m.hmp(`hostfwd_remove n0 tcp:127.0.0.1:${port}`), `host forwarding rule for tcp:127.0.0.1:${port} not found\r\n`);
+    } finally {
+      await m.powerOff();
+    }
+  } finally {
+    holder.close();
+  }
+});
+
 test("a machine boots Linux from a URL, bytes and an in-memory disk, and is driven through the API", async (t) => {
   if (spawnSync("mke2fs", ["-V"]).error !== undefined) { t.skip("mke2fs (e2fsprogs) is not installed"); return; }
   const images = defaultGuest(ROOT);

@@ -1,20 +1,28 @@
 /**
  * The network options without a guest (-S): `info network` is QEMU 7.2's
  * line for line for the same command line, the option errors are QEMU's
- * one line (status 1), and set_link / hostfwd_add answer as QEMU's monitor.
+ * one line (status 1), a hostfwd port that cannot be bound fails the command
+ * line as QEMU's does, and set_link / hostfwd_add answer as QEMU's monitor.
+ * One test boots the default guest: the NIC_RX_FILTER_CHANGED events and
+ * query-rx-filter replies while Linux drives four NICs' filters.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";
-import { Console } from "../util/console.js";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { Console, shell } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
+import { defaultGuest } from "../util/guest-images.js";
+import { QmpClient, type Message } from "../monitor/qmp-client.js";
 
 const ROOT = repoRoot(import.meta.url);
 const TSEMU = path.join(ROOT, "bin/tsemu-system-riscv64");
 const QEMU = which("qemu-system-riscv64");
 const STEP_MS = envInt("TSEMU_SYSTEM_TIMEOUT_S", 180) * 1000;
+const PROMPT = "tsemu# ";
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -79,6 +87,38 @@ test("set_link through the NIC or its netdev; hostfwd on a socket netdev is refu
   assert.equal(help.stdout, "Supported NIC models:\nvirtio-net-device\nvirtio-net-pci\n");
 });
 
+test("a hostfwd port that cannot be bound: QEMU's line and status 1 before the guest starts; hostfwd_add answers it and the monitor goes on", async (t) => {
+  if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  const busy = (holder.address() as net.AddressInfo).port;
+  try {
+    const start = (emu: string, netdev: string): { status: number | null; stderr: string } => {
+      const r = spawnSync(emu, ["-M", "virt", "-nographic", "-netdev", netdev, "-device", rom(emu, "virtio-net-pci,netdev=n")],
+        { encoding: "utf8", input: "", timeout: 60_000 });
+      return { status: r.status, stderr: r.stderr.replace(/^[^:]*: /, "PROG: ") };
+    };
+    for (const netdev of [`user,id=n,hostfwd=tcp:127.0.0.1:${busy}-:22`, `user,id=n,hostfwd=tcp::${busy}-:22,hostfwd=udp::${busy}-:53`]) {
+      const q = start(QEMU, netdev);
+      const ts = start(TSEMU, netdev);
+      assert.equal(q.status, 1, q.stderr);
+      assert.deepEqual(ts, q);
+    }
+    assert.equal(start(TSEMU, `user,id=n,hostfwd=tcp:127.0.0.1:${busy}-:22`).stderr,
+      `PROG: -netdev user,id=n,hostfwd=tcp:127.0.0.1:${busy}-:22: Could not set up host forwarding rule 'tcp:127.0.0.1:${busy}-:22'\n`);
+    const free = await freePort();
+    const commands = [`hostfwd_add tcp:127.0.0.1:${busy}-:22`, `hostfwd_add n tcp::${busy}-:22`, `hostfwd_remove n tcp::${busy}`,
+      `hostfwd_add n tcp:127.0.0.1:${free}-:22`, `hostfwd_add n tcp:127.0.0.1:${free}-:23`, `hostfwd_remove n tcp:127.0.0.1:${free}`, "info network"];
+    const args = (emu: string): string[] => ["-netdev", "user,id=n", "-device", rom(emu, "virtio-net-pci,netdev=n")];
+    const q = await hmp(QEMU, args(QEMU), commands);
+    const ts = await hmp(TSEMU, args(TSEMU), commands);
+    assert.equal(q[0], `Could not set up host forwarding rule 'tcp:127.0.0.1:${busy}-:22'\n`);
+    assert.deepEqual(ts, q);
+  } finally {
+    holder.close();
+  }
+});
+
 const BAD: [string[], RegExp][] = [
   [["-netdev", "bogus,id=x"], /^tsemu-system-riscv64: -netdev bogus,id=x: Parameter 'type' does not accept value 'bogus'\n$/],
   [["-netdev", "socket,listen=:5000"], /-netdev socket,listen=:5000: Parameter 'id' is missing\n$/],
@@ -140,5 +180,100 @@ test("QMP query-rx-filter and set_link answer as QEMU's (e1000e has no rx-filter
     { execute: "set_link", arguments: { name: "nosuch", up: false } }];
   const q = await qmp(QEMU, args(QEMU), commands);
   const ts = await qmp(TSEMU, args(TSEMU), commands);
+  assert.deepEqual(ts, q);
+});
+
+/**
+ * NIC_RX_FILTER_CHANGED with Linux driving the filters: four NICs (virtio-net-pci and
+ * virtio-net-device, each with and without an id), each brought up, set promiscuous and
+ * back, with query-rx-filter in between; the transcript of events (timestamps dropped)
+ * and replies at each step.
+ */
+async function rxFilterTranscript(emu: string, images: { kernel: string; initrd: string }): Promise<unknown[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-rxfilter-"));
+  const sock = path.join(dir, "qmp");
+  const nics = [
+    ["n0", rom(emu, "virtio-net-pci,netdev=n0,id=nic0,mac=52:54:00:00:00:01")],
+    ["n1", "virtio-net-device,netdev=n1,mac=52:54:00:00:00:02"],
+    ["n2", "virtio-net-device,netdev=n2,id=nic2,mac=52:54:00:00:00:03"],
+    ["n3", rom(emu, "virtio-net-pci,netdev=n3,mac=52:54:00:00:00:04")],
+  ];
+  const con = new Console([emu, "-M", "virt", "-m", "256M", "-nographic", "-kernel", images.kernel, "-initrd", images.initrd,
+    "-append", "console=ttyS0", "-qmp", `unix:${sock},server=on,wait=off`,
+    ...nics.flatMap(([id, dev]) => ["-netdev", `user,id=${id}`, "-device", dev])]);
+  let qmp: QmpClient | undefined;
+  try {
+    qmp = await QmpClient.connect({ path: sock }, STEP_MS);
+    await qmp.negotiate();
+    const q = qmp;
+    await con.expect(PROMPT, STEP_MS);
+    const transcript: unknown[] = [];
+    const events = (list: Message[]): void => {
+      for (const e of list) transcript.push({ event: e.value.event, data: e.value.data });
+    };
+    // A round trip: the events the guest's last command caused arrive before its reply.
+    const settle = async (): Promise<void> => events((await q.execute("query-status")).events);
+    const command = async (name: string, args?: Record<string, unknown>): Promise<Record<string, unknown>> => {
+      const r = await q.execute(name, args);
+      events(r.events);
+      transcript.push(`${name} ${JSON.stringify(args ?? {})}`);
+      return r.reply.value;
+    };
+    const guest = async (cmd: string): Promise<void> => {
+      const out = await shell(con, `${cmd}; echo rc=$?`, PROMPT, STEP_MS);
+      assert.match(out, /rc=0/, `${cmd}:\n${out}`);
+      transcript.push(`guest ${cmd}`);
+      await settle();
+    };
+    // The interface with each MAC (the probe order of PCI and virtio-mmio may differ).
+    const ifname = async (mac: string): Promise<string> => {
+      const out = await shell(con, `grep -l ${mac} /sys/class/net/*/address`, PROMPT, STEP_MS);
+      const m = /\/sys\/class\/net\/(\w+)\/address/.exec(out);
+      assert.ok(m, `no interface with ${mac}:\n${out}`);
+      return m[1];
+    };
+    const [if0, if1, if2, if3] = [await ifname("52:54:00:00:00:01"), await ifname("52:54:00:00:00:02"),
+      await ifname("52:54:00:00:00:03"), await ifname("52:54:00:00:00:04")];
+    await settle();
+    transcript.push("booted");
+    // Bringing each up sets the filter (promiscuous off, the multicast list): one event per NIC, then quiet.
+    for (const i of [if0, if1, if2, if3]) await guest(`ip link set ${i} up`);
+    await guest(`ip link set ${if0} promisc on`);
+    // A query turns the event back on for the NIC it reports.
+    const one = await command("query-rx-filter", { name: "nic0" });
+    assert.ok("return" in one, JSON.stringify(one));
+    transcript.push(one.return);
+    await guest(`ip link set ${if0} promisc off`);
+    await guest(`ip link set ${if2} promisc on`);
+    await guest(`ifconfig ${if0} allmulti`);
+    // Without a name it turns it back on for every NIC.
+    const all = await command("query-rx-filter");
+    transcript.push(all.return);
+    for (const i of [if0, if1, if2, if3]) await guest(`ip link set ${i} promisc on`);
+    await guest(`ip link set ${if3} address 52:54:00:00:00:44`);
+    await command("query-rx-filter", { name: "virtio-net-pci.1" });
+    await guest(`ip link set ${if3} address 52:54:00:00:00:45`);
+    con.send("poweroff\n");
+    await con.waitExit(STEP_MS);
+    return transcript;
+  } finally {
+    qmp?.close();
+    con.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("NIC_RX_FILTER_CHANGED: sent when Linux changes a NIC's filter or MAC, then not until query-rx-filter, as QEMU's", async (t) => {
+  if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
+  let images: { kernel: string; initrd: string };
+  try {
+    images = defaultGuest(ROOT);
+  } catch (err) {
+    return t.skip(`the guest images are not built: ${(err as Error).message}`);
+  }
+  const q = await rxFilterTranscript(QEMU, images);
+  const ts = await rxFilterTranscript(TSEMU, images);
+  // The oracle does send the events this test is about.
+  assert.deepEqual(q.filter((x) => typeof x === "object" && x !== null && "event" in x).length, 9, JSON.stringify(q));
   assert.deepEqual(ts, q);
 });

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { before, test } from "node:test";
 import { envInt, repoRoot, which } from "../util/env.js";
 import { defaultGuest } from "../util/guest-images.js";
-import { userNetScenario } from "../util/user-net.js";
+import { userNetScenario, virtioMmioNetScenario } from "../util/user-net.js";
 
 const ROOT = repoRoot(import.meta.url);
 const QEMU = which("qemu-system-riscv64");
@@ -39,6 +39,17 @@ for (const [name, emu, nicExtra] of EMULATORS) {
     if (emu === undefined) return t.skip(`${name} is not installed`);
     await userNetScenario({
       emu, nicExtra, kernel: images.kernel, initrd: images.initrd, stepMs: STEP_MS,
+      log: LOG ? (s) => process.stderr.write(s) : undefined,
+    }, (m) => t.diagnostic(m));
+  });
+}
+
+for (const [name, emu] of EMULATORS) {
+  test(`${name}: -device virtio-net-device (virtio-mmio): DHCP and 4 MiB from the host`, async (t) => {
+    if (images === undefined) return t.skip(imagesMissing);
+    if (emu === undefined) return t.skip(`${name} is not installed`);
+    await virtioMmioNetScenario({
+      emu, nicExtra: "", kernel: images.kernel, initrd: images.initrd, stepMs: STEP_MS,
       log: LOG ? (s) => process.stderr.write(s) : undefined,
     }, (m) => t.diagnostic(m));
   });

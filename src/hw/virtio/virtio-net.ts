@@ -25,7 +25,8 @@
  * The receive filter is QEMU's: promiscuous until the driver says otherwise
  * (QEMU resets to promiscuous "for compatibility"), then unicast to our MAC
  * or in the MAC table, broadcast unless NOBCAST, multicast per ALLMULTI,
- * NOMULTI and the table.
+ * NOMULTI and the table; with CTRL_VLAN, 802.1Q frames only for the VLANs
+ * the driver added (none after a reset).
  */
 import type { NetBackend, NetFrontend } from "../../net/net-client.js";
 import type { VirtioDevice, VirtioDeviceHost } from "./virtio-transport.js";
@@ -44,6 +45,7 @@ export const VIRTIO_NET_F_MRG_RXBUF = 1n << 15n;
 export const VIRTIO_NET_F_STATUS = 1n << 16n;
 export const VIRTIO_NET_F_CTRL_VQ = 1n << 17n;
 export const VIRTIO_NET_F_CTRL_RX = 1n << 18n;
+export const VIRTIO_NET_F_CTRL_VLAN = 1n << 19n;
 export const VIRTIO_NET_F_CTRL_RX_EXTRA = 1n << 20n;
 export const VIRTIO_NET_F_CTRL_MAC_ADDR = 1n << 23n;
 
@@ -54,9 +56,12 @@ export const OFFLOAD_FEATURES = VIRTIO_NET_F_CSUM | VIRTIO_NET_F_GUEST_CSUM | VI
 export const VIRTIO_NET_S_LINK_UP = 1;
 
 /** Control queue classes and commands (virtio 1.2 section 5.1.6.5). */
-export const enum VirtioNetCtrl { RX = 0, MAC = 1 }
+export const enum VirtioNetCtrl { RX = 0, MAC = 1, VLAN = 2 }
 export const enum VirtioNetCtrlRx { PROMISC = 0, ALLMULTI = 1, ALLUNI = 2, NOMULTI = 3, NOUNI = 4, NOBCAST = 5 }
 export const enum VirtioNetCtrlMac { TABLE_SET = 0, ADDR_SET = 1 }
+export const enum VirtioNetCtrlVlan { ADD = 0, DEL = 1 }
+/** VLAN ids are 12 bits. */
+export const MAX_VLAN = 4096;
 export const VIRTIO_NET_OK = 0;
 export const VIRTIO_NET_ERR = 1;
 
@@ -76,7 +81,7 @@ const HDR_MRG = 12;
 const CONFIG_SIZE = 8;
 
 export const DEFAULT_NET_FEATURES = VIRTIO_NET_F_MAC | VIRTIO_NET_F_MRG_RXBUF | VIRTIO_NET_F_STATUS
-  | VIRTIO_NET_F_CTRL_VQ | VIRTIO_NET_F_CTRL_RX | VIRTIO_NET_F_CTRL_RX_EXTRA | VIRTIO_NET_F_CTRL_MAC_ADDR;
+  | VIRTIO_NET_F_CTRL_VQ | VIRTIO_NET_F_CTRL_RX | VIRTIO_NET_F_CTRL_VLAN | VIRTIO_NET_F_CTRL_RX_EXTRA | VIRTIO_NET_F_CTRL_MAC_ADDR;
 
 /** The receive filter the driver set through the control queue. */
 export interface RxFilter {
@@ -90,12 +95,14 @@ export interface RxFilter {
   multicast: Uint8Array[];
   uniOverflow: boolean;
   multiOverflow: boolean;
+  /** The VLAN ids let through once CTRL_VLAN is negotiated, a bit each (empty at reset); without it every VLAN passes. */
+  vlans: Uint32Array;
 }
 
 function freshFilter(): RxFilter {
   return {
     promisc: true, allmulti: false, alluni: false, nomulti: false, nouni: false, nobcast: false,
-    unicast: [], multicast: [], uniOverflow: false, multiOverflow: false,
+    unicast: [], multicast: [], uniOverflow: false, multiOverflow: false, vlans: new Uint32Array(MAX_VLAN / 32),
   };
 }
 
@@ -287,10 +294,23 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
     return false;
   }
 
+  /** The VLAN ids the filter lets through, or undefined when the driver did not take CTRL_VLAN (every VLAN passes). */
+  vlanIds(): number[] | undefined {
+    if ((this.negotiated() & VIRTIO_NET_F_CTRL_VLAN) === 0n) return undefined;
+    const ids: number[] = [];
+    for (let vid = 0; vid < MAX_VLAN; vid++) if ((this.filter.vlans[vid >>> 5] >>> (vid & 31)) & 1) ids.push(vid);
+    return ids;
+  }
+
   /** QEMU's receive_filter. */
   accepts(frame: Uint8Array): boolean {
     const f = this.filter;
     if (f.promisc) return true;
+    // An 802.1Q frame: its VLAN must be in the table (when the driver filters VLANs at all).
+    if (frame[12] === 0x81 && frame[13] === 0x00 && (this.negotiated() & VIRTIO_NET_F_CTRL_VLAN) !== 0n) {
+      const vid = ((frame[14] << 8) | frame[15]) & 0xfff;
+      if (((f.vlans[vid >>> 5] >>> (vid & 31)) & 1) === 0) return false;
+    }
     if (frame[0] & 1) {
       const broadcast = frame[0] === 0xff && frame[1] === 0xff && frame[2] === 0xff && frame[3] === 0xff
         && frame[4] === 0xff && frame[5] === 0xff;
@@ -350,6 +370,18 @@ export class VirtioNet implements VirtioDevice, NetFrontend {
       if (cmd === VirtioNetCtrlMac.TABLE_SET && (negotiated & VIRTIO_NET_F_CTRL_RX) !== 0n) {
         return this.macTable(data, dataLength);
       }
+    }
+    if (cls === VirtioNetCtrl.VLAN && (negotiated & VIRTIO_NET_F_CTRL_VLAN) !== 0n) {
+      // A little-endian 16-bit id (QEMU reads the first two bytes and ignores any more).
+      if (dataLength < 2 || data.length < 2) return VIRTIO_NET_ERR;
+      const vid = data[0] | (data[1] << 8);
+      if (vid >= MAX_VLAN) return VIRTIO_NET_ERR;
+      const bit = 1 << (vid & 31);
+      if (cmd === VirtioNetCtrlVlan.ADD) this.filter.vlans[vid >>> 5] |= bit;
+      else if (cmd === VirtioNetCtrlVlan.DEL) this.filter.vlans[vid >>> 5] &= ~bit;
+      else return VIRTIO_NET_ERR;
+      this.onRxFilterChanged();
+      return VIRTIO_NET_OK;
     }
     return VIRTIO_NET_ERR;
   }

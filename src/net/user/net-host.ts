@@ -75,12 +75,14 @@ export interface NetHost {
   /** Open a TCP connection to an IPv4 address. */
   tcpConnect(address: string, port: number, events: HostTcpEvents): HostTcpSocket;
   /**
-   * Listen on address:port ("" = any).  A failure to listen is reported to
-   * failed(message) asynchronously (hosts like Node bind asynchronously).
+   * Listen on address:port ("" = any).  Hosts like Node bind asynchronously:
+   * bound() is called once listening, or failed(message) when the port cannot
+   * be bound (failed may also come after bound, should the socket fail later).
    */
-  tcpListen(address: string, port: number, accepted: (conn: HostTcpAccepted) => void, failed: (message: string) => void): HostListener;
-  /** A UDP socket bound to address:port ("" and 0 = any, ephemeral); failures go to failed(message). */
-  udpBind(address: string, port: number, events: HostUdpEvents, failed: (message: string) => void): HostUdpSocket;
+  tcpListen(address: string, port: number, accepted: (conn: HostTcpAccepted) => void, failed: (message: string) => void,
+    bound?: () => void): HostListener;
+  /** A UDP socket bound to address:port ("" and 0 = any, ephemeral); bound() and failed(message) as for tcpListen. */
+  udpBind(address: string, port: number, events: HostUdpEvents, failed: (message: string) => void, bound?: () => void): HostUdpSocket;
   /** Resolve a name to all its addresses, as getaddrinfo does (the hosts file included). */
   lookup(name: string, done: (result: LookupResult) => void): void;
   /** A warning for the user (one line), e.g. a hostfwd port that could not be bound. */

@@ -16,22 +16,41 @@ import { UserStack } from "./stack.js";
 /** The NetBackend, with the stack reachable for tests and `info usernet`-style listings. */
 export interface UserNetdev extends NetBackend {
   readonly stack: UserStack;
-  hostfwdAdd(rule: string): void;
+  /**
+   * Settles once every hostfwd= port is bound (the host may bind
+   * asynchronously); rejects with QEMU's NetdevError for a rule that could
+   * not be set up.  openUserNetdev awaits it.
+   */
+  readonly ready: Promise<void>;
+  hostfwdAdd(rule: string): Promise<void>;
   hostfwdRemove(rule: string): void;
+}
+
+/** The netdev once its hostfwd ports are bound; closed again and rejected with QEMU's NetdevError when one cannot be. */
+export async function openUserNetdev(id: string, props: ReadonlyArray<readonly [string, string]>, host: NetHost): Promise<UserNetdev> {
+  const nd = createUserNetdev(id, props, host);
+  try {
+    await nd.ready;
+  } catch (e) {
+    nd.close();
+    throw e;
+  }
+  return nd;
 }
 
 export function createUserNetdev(id: string, props: ReadonlyArray<readonly [string, string]>, host: NetHost): UserNetdev {
   const config = parseUserOptions(props);
   const stack = new UserStack(config, host);
   const forwards = new HostForwards(stack);
-  try {
-    // QEMU sets the rules up last first: of two rules for one port, the first written is the one refused.
-    for (const rule of [...config.hostfwd].reverse()) forwards.add(rule);
-  } catch (e) {
-    forwards.close();
-    stack.close();
-    throw e;
-  }
+  // QEMU sets the rules up last first and stops at the first that fails: of two rules for
+  // one port, the first written is the one refused.  The binds run together here, and the
+  // failure reported is the first in QEMU's order.
+  const binds = [...config.hostfwd].reverse().map((rule) => forwards.add(rule));
+  const ready = Promise.allSettled(binds).then((results) => {
+    for (const r of results) if (r.status === "rejected") throw r.reason;
+  });
+  // Nobody need wait for it (tests of the stack alone do not): a failure then is not an unhandled rejection.
+  ready.catch(() => undefined);
   // The stack is written not to throw on anything a guest sends; should a bug make it, the
   // guest loses that frame and the emulator goes on, with one warning.
   let warned = false;
@@ -48,6 +67,7 @@ export function createUserNetdev(id: string, props: ReadonlyArray<readonly [stri
     type: "user",
     offloads: true,
     stack,
+    ready,
     attach(frontend: NetFrontend): void {
       stack.attach(frontend);
     },
@@ -64,8 +84,8 @@ export function createUserNetdev(id: string, props: ReadonlyArray<readonly [stri
       forwards.close();
       stack.close();
     },
-    hostfwdAdd(rule: string): void {
-      forwards.add(parseHostFwd(rule, config.dhcpStart));
+    async hostfwdAdd(rule: string): Promise<void> {
+      await forwards.add(parseHostFwd(rule, config.dhcpStart));
     },
     hostfwdRemove(rule: string): void {
       const key = parseHostFwdKey(rule);

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { VirtioMmioReg as R, VIRTIO_F_VERSION_1 } from "../../../src/hw/virtio/virtio-mmio.js";
 import {
   VirtioNet, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_MAC, VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_F_STATUS,
-  VIRTIO_NET_F_CTRL_MAC_ADDR, VIRTIO_NET_OK, VIRTIO_NET_ERR,
+  VIRTIO_NET_F_CTRL_MAC_ADDR, VIRTIO_NET_F_CTRL_VLAN, VIRTIO_NET_OK, VIRTIO_NET_ERR,
 } from "../../../src/hw/virtio/virtio-net.js";
 import type { NetBackend, NetFrontend } from "../../../src/net/net-client.js";
 import { VirtioDriver, type DriverQueue } from "../../util/virtio-driver.js";
@@ -172,6 +172,57 @@ test("control queue: the receive filter as QEMU's (promiscuous at reset, then un
   assert.equal(ctrlCmd(s, 0, 0, [0, 0]), VIRTIO_NET_ERR);
   assert.equal(ctrlCmd(s, 1, 0, [5, 0, 0, 0]), VIRTIO_NET_ERR);
   assert.equal(ctrlCmd(s, 0, 9, [1]), VIRTIO_NET_ERR);
+});
+
+test("CTRL_VLAN: 802.1Q frames only for the VLANs added (none after reset); without it every VLAN passes", () => {
+  let changes = 0;
+  const make = (accept: (f: bigint) => bigint): Setup => {
+    const be = new Recorder();
+    const nic = new VirtioNet({ mac: MAC, backend: be, onRxFilterChanged: () => { changes++; } });
+    const drv = new VirtioDriver(nic);
+    assert.ok(drv.negotiate(accept));
+    const s = { drv, nic, be, rx: drv.setupQueue(0, 16), tx: drv.setupQueue(1, 16), ctrl: drv.setupQueue(2, 16) };
+    drv.driverOk();
+    for (let i = 0; i < 8; i++) s.rx.post([], [2048]);
+    s.rx.notify();
+    return s;
+  };
+  const tagged = (vid: number): Uint8Array => {
+    const f = frame([...MAC], 64);
+    f.set([0x81, 0x00, vid >> 8, vid & 0xff, 0x08, 0x00], 12);
+    return f;
+  };
+  const s = make((f) => f);
+  const taken = (f: Uint8Array): number => { s.nic.deliver(f); return s.rx.takeUsed().length; };
+  assert.notEqual(s.drv.deviceFeatures() & VIRTIO_NET_F_CTRL_VLAN, 0n);
+  assert.equal(taken(tagged(5)), 1, "promiscuous after reset: the VLAN table is not looked at");
+  assert.equal(ctrlCmd(s, 0, 0, [0]), VIRTIO_NET_OK);
+  assert.deepEqual(s.nic.vlanIds(), []);
+  assert.equal(taken(tagged(5)), 0, "no VLAN added");
+  assert.equal(taken(frame([...MAC], 64)), 1, "untagged frames are not filtered by VLAN");
+  changes = 0;
+  assert.equal(ctrlCmd(s, 2, 0, [5, 0]), VIRTIO_NET_OK);
+  assert.equal(ctrlCmd(s, 2, 0, [0xff, 0x0f, 0xaa]), VIRTIO_NET_OK, "4095; bytes after the id are ignored, as QEMU");
+  assert.equal(changes, 2);
+  assert.deepEqual(s.nic.vlanIds(), [5, 4095]);
+  assert.equal(taken(tagged(5)), 1);
+  assert.equal(taken(tagged(0x3005)), 1, "the priority bits are not part of the id");
+  assert.equal(taken(tagged(6)), 0);
+  assert.equal(ctrlCmd(s, 2, 1, [5, 0]), VIRTIO_NET_OK);
+  assert.equal(taken(tagged(5)), 0);
+  assert.equal(ctrlCmd(s, 2, 0, [0, 0x10]), VIRTIO_NET_ERR, "4096 is no VLAN id");
+  assert.equal(ctrlCmd(s, 2, 0, [5]), VIRTIO_NET_ERR, "too short");
+  assert.equal(ctrlCmd(s, 2, 2, [5, 0]), VIRTIO_NET_ERR);
+  assert.equal(changes, 3);
+  s.drv.w(R.Status, 0);
+  assert.deepEqual([...s.nic.filter.vlans].filter((w) => w !== 0), [], "reset empties the table");
+  // A driver without CTRL_VLAN: the commands are refused and no VLAN is filtered.
+  const plain = make((f) => f & ~VIRTIO_NET_F_CTRL_VLAN);
+  assert.equal(plain.nic.vlanIds(), undefined);
+  assert.equal(ctrlCmd(plain, 0, 0, [0]), VIRTIO_NET_OK);
+  assert.equal(ctrlCmd(plain, 2, 0, [5, 0]), VIRTIO_NET_ERR);
+  plain.nic.deliver(tagged(9));
+  assert.equal(plain.rx.takeUsed().length, 1);
 });
 
 test("link down: status bit clear, a configuration interrupt, frames dropped both ways; up again", () => {

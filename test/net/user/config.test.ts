@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { NetdevError } from "../../../src/net/net-client.js";
 import { formatIPv4 } from "../../../src/net/user/bytes.js";
 import { parseUserOptions } from "../../../src/net/user/config.js";
-import { createUserNetdev } from "../../../src/net/user/user-netdev.js";
+import { createUserNetdev, openUserNetdev } from "../../../src/net/user/user-netdev.js";
 import { FakeHost } from "./fake-host.js";
 
 function opts(text: string): [string, string][] {
@@ -15,9 +15,10 @@ function opts(text: string): [string, string][] {
   });
 }
 
-function message(text: string): string {
+/** The netdev's error once its hostfwd ports are bound, or "accepted". */
+async function message(text: string): Promise<string> {
   try {
-    createUserNetdev("n0", opts(text), new FakeHost());
+    (await openUserNetdev("n0", opts(text), new FakeHost())).close();
   } catch (e) {
     assert.ok(e instanceof NetdevError, `not a NetdevError: ${String(e)}`);
     return e.message;
@@ -62,11 +63,11 @@ const QEMU_MESSAGES: [string, string][] = [
   ["hostname=" + "a".repeat(256), "'vhostname' parameter cannot exceed 255 bytes"],
 ];
 
-test("bad options give QEMU 7.2's messages", () => {
-  for (const [o, want] of QEMU_MESSAGES) assert.equal(message(o), want, o);
+test("bad options give QEMU 7.2's messages", async () => {
+  for (const [o, want] of QEMU_MESSAGES) assert.equal(await message(o), want, o);
 });
 
-test("what QEMU 7.2 accepts is accepted", () => {
+test("what QEMU 7.2 accepts is accepted", async () => {
   for (const o of [
     "",
     "hostfwd=tcp::5555-1.2.3:22",
@@ -82,14 +83,14 @@ test("what QEMU 7.2 accepts is accepted", () => {
     "net=1.2.3",
     "hostfwd=tcp::5555-:22,restrict=on,hostname=foo,net=10.0.0.0/8",
   ]) {
-    assert.equal(message(o), "accepted", o);
+    assert.equal(await message(o), "accepted", o);
   }
 });
 
-test("what this stack does not provide is refused by name", () => {
-  assert.match(message("ipv6=on"), /ipv6=on is not supported/);
-  assert.match(message("tftp=/srv"), /'tftp=' is not supported/);
-  assert.match(message("guestfwd=tcp:10.0.2.100:1-cmd:x"), /'guestfwd=' is not supported/);
+test("what this stack does not provide is refused by name", async () => {
+  assert.match(await message("ipv6=on"), /ipv6=on is not supported/);
+  assert.match(await message("tftp=/srv"), /'tftp=' is not supported/);
+  assert.match(await message("guestfwd=tcp:10.0.2.100:1-cmd:x"), /'guestfwd=' is not supported/);
 });
 
 test("addresses: QEMU's defaults under other networks", () => {
@@ -108,14 +109,15 @@ test("addresses: QEMU's defaults under other networks", () => {
   assert.equal(formatIPv4(parseUserOptions(opts("hostfwd=tcp::5555-1.2.3:22")).hostfwd[0].guestAddr), "1.2.0.3");
 });
 
-test("info network text and hostfwd_add/hostfwd_remove messages match QEMU 7.2", () => {
+test("info network text and hostfwd_add/hostfwd_remove messages match QEMU 7.2", async () => {
   const host = new FakeHost();
   assert.equal(createUserNetdev("n0", [], host).info(), "net=10.0.2.0,restrict=off");
   assert.equal(createUserNetdev("n1", opts("net=10.9.8.7/255.255.0.0,restrict=on"), host).info(), "net=10.9.0.0,restrict=on");
   const nd = createUserNetdev("n2", opts("hostfwd=tcp::5555-:22"), host);
-  nd.hostfwdAdd("tcp::5556-:23");
-  assert.throws(() => nd.hostfwdAdd("tcp::5556-:23"), { message: "Could not set up host forwarding rule 'tcp::5556-:23'" });
-  assert.throws(() => nd.hostfwdAdd("bogus"), { message: "Invalid host forwarding rule 'bogus' (No : separators)" });
+  await nd.ready;
+  await nd.hostfwdAdd("tcp::5556-:23");
+  await assert.rejects(nd.hostfwdAdd("tcp::5556-:23"), { message: "Could not set up host forwarding rule 'tcp::5556-:23'" });
+  await assert.rejects(nd.hostfwdAdd("bogus"), { message: "Invalid host forwarding rule 'bogus' (No : separators)" });
   nd.hostfwdRemove("tcp::5555");
   assert.throws(() => nd.hostfwdRemove("tcp::5555"), { message: "host forwarding rule for tcp::5555 not found" });
   assert.throws(() => nd.hostfwdRemove("udp::1"), { message: "host forwarding rule for udp::1 not found" });
@@ -129,9 +131,23 @@ test("info network text and hostfwd_add/hostfwd_remove messages match QEMU 7.2",
   assert.equal(l5556?.closed, true);
 });
 
-test("a hostfwd port the host cannot bind is reported as QEMU words it", () => {
+test("a hostfwd port the host cannot bind fails the netdev, or hostfwd_add, as QEMU words it", async () => {
   const host = new FakeHost();
-  createUserNetdev("n0", opts("hostfwd=tcp:127.0.0.1:80-:80"), host);
-  host.listeners[0].failed("listen EACCES");
-  assert.deepEqual(host.warnings, ["Could not set up host forwarding rule 'tcp:127.0.0.1:80-:80'"]);
+  host.busyPorts.add(80);
+  host.busyPorts.add(81);
+  // QEMU sets the rules up last first: the last busy one written is the one reported.
+  await assert.rejects(openUserNetdev("n0", opts("hostfwd=tcp:127.0.0.1:80-:80,hostfwd=udp::81-:81,hostfwd=tcp::82-:82"), host),
+    { message: "Could not set up host forwarding rule 'udp::81-:81'" });
+  // Every rule's socket is closed again.
+  assert.ok(host.listeners.every((l) => l.closed));
+  assert.ok(host.udps.every((u) => u.closed));
+  const nd = await openUserNetdev("n1", opts("hostfwd=tcp::82-:82"), host);
+  await assert.rejects(nd.hostfwdAdd("tcp:127.0.0.1:80-:22"), { message: "Could not set up host forwarding rule 'tcp:127.0.0.1:80-:22'" });
+  // The refused rule is gone: there is nothing to remove, and a free port takes the place.
+  assert.throws(() => nd.hostfwdRemove("tcp:127.0.0.1:80"), { message: "host forwarding rule for tcp:127.0.0.1:80 not found" });
+  await nd.hostfwdAdd("tcp:127.0.0.1:83-:22");
+  // A socket that fails after it was bound drops its rule with a warning.
+  host.listeners[host.listeners.length - 1].failed("accept EMFILE");
+  assert.deepEqual(host.warnings, ["Could not set up host forwarding rule 'tcp:127.0.0.1:83-:22'"]);
+  nd.close();
 });

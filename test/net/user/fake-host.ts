@@ -78,7 +78,17 @@ export class FakeHost implements NetHost {
   readonly udps: FakeUdp[] = [];
   readonly names = new Map<string, HostAddress[]>();
   readonly warnings: string[] = [];
+  /** Ports the host refuses to bind (as another program's would be): failed() instead of bound(), a microtask later. */
+  readonly busyPorts = new Set<number>();
   lookups = 0;
+
+  /** Bind as Node does, asynchronously: a microtask later the port is bound, or refused when busy. */
+  private bind(port: number, failed: (message: string) => void, bound?: () => void): void {
+    queueMicrotask(() => {
+      if (this.busyPorts.has(port)) failed(`listen EADDRINUSE: address already in use :::${port}`);
+      else bound?.();
+    });
+  }
 
   now(): number {
     return this.time;
@@ -111,9 +121,11 @@ export class FakeHost implements NetHost {
     this.connects.push(s);
     return s;
   }
-  tcpListen(address: string, port: number, accepted: (conn: HostTcpAccepted) => void, failed: (message: string) => void): HostListener {
+  tcpListen(address: string, port: number, accepted: (conn: HostTcpAccepted) => void, failed: (message: string) => void,
+    bound?: () => void): HostListener {
     const l: FakeListener = { address, port, accepted, failed, closed: false };
     this.listeners.push(l);
+    this.bind(port, failed, bound);
     return {
       close: () => {
         l.closed = true;
@@ -135,9 +147,10 @@ export class FakeHost implements NetHost {
     if (!sock) throw new Error("the stack did not open the accepted connection");
     return sock;
   }
-  udpBind(address: string, port: number, events: HostUdpEvents): HostUdpSocket {
+  udpBind(address: string, port: number, events: HostUdpEvents, failed: (message: string) => void, bound?: () => void): HostUdpSocket {
     const s = new FakeUdp(address, port, events);
     this.udps.push(s);
+    if (port !== 0) this.bind(port, failed, bound);
     return s;
   }
   lookup(name: string, done: (result: LookupResult) => void): void {
