@@ -990,7 +990,8 @@ export class HmpSession implements MonitorSession {
       return;
     }
     this.busy = true;
-    void done.finally(() => {
+    // A command that fails in an unexpected way answers with its message; the monitor goes on.
+    void done.catch((e: unknown) => { this.write(`${e instanceof Error ? e.message : String(e)}\n`); }).finally(() => {
       answered();
       this.busy = false;
       const typed = this.typed;
