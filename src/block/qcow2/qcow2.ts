@@ -681,8 +681,11 @@ export class Qcow2Image implements BlockImage {
     }
   }
 
-  /** Set the COPIED flags of the active L1 and its L2 tables from the refcounts (QEMU's update with addend 0). */
-  fixCopiedFlags(): void {
+  /**
+   * Set the COPIED flags of the active L1 and its L2 tables from the refcounts (QEMU's update with
+   * addend 0); with `clearAll`, clear them all (before the clusters gain a reference).
+   */
+  fixCopiedFlags(clearAll = false): void {
     for (let i = 0; i < this.header.l1Size; i++) {
       const e = this.l1Entry(i);
       const l2off = entryOffset(e);
@@ -693,13 +696,13 @@ export class Qcow2Image implements BlockImage {
         const le = { hi: u32(t, at), lo: u32(t, at + 4) };
         const type = this.clusterType(le);
         if (type !== ClusterType.Normal && type !== ClusterType.ZeroAlloc) continue;
-        const one = this.refcounts.get(entryOffset(le) / this.clusterSize) === 1;
+        const one = !clearAll && this.refcounts.get(entryOffset(le) / this.clusterSize) === 1;
         if (one !== ((le.hi & COPIED_HI) !== 0)) {
           put32(t, at, one ? (le.hi | COPIED_HI) >>> 0 : le.hi & ~COPIED_HI);
           this.file.write(l2off + at, t.subarray(at, at + 4));
         }
       }
-      const one = this.refcounts.get(l2off / this.clusterSize) === 1;
+      const one = !clearAll && this.refcounts.get(l2off / this.clusterSize) === 1;
       if (one !== ((e.hi & COPIED_HI) !== 0)) {
         this.l1[8 * i] = one ? this.l1[8 * i] | 0x80 : this.l1[8 * i] & 0x7f;
         this.file.write(this.header.l1TableOffset + 8 * i, this.l1.subarray(8 * i, 8 * i + 1));
@@ -744,34 +747,13 @@ export class Qcow2Image implements BlockImage {
     return result;
   }
 
-  /** Clear every COPIED flag of the active tables (before their clusters gain a reference). */
-  private clearCopiedFlags(): void {
-    for (let i = 0; i < this.header.l1Size; i++) {
-      const e = this.l1Entry(i);
-      const l2off = entryOffset(e);
-      if (l2off === 0) continue;
-      const t = this.l2Table(l2off);
-      for (let j = 0; j < this.l2Entries; j++) {
-        const at = j * this.l2EntryBytes;
-        const hi = u32(t, at);
-        if ((hi & COPIED_HI) === 0) continue;
-        put32(t, at, hi & ~COPIED_HI);
-        this.file.write(l2off + at, t.subarray(at, at + 4));
-      }
-      if ((e.hi & COPIED_HI) !== 0) {
-        this.l1[8 * i] &= 0x7f;
-        this.file.write(this.header.l1TableOffset + 8 * i, this.l1.subarray(8 * i, 8 * i + 1));
-      }
-    }
-  }
-
   private createSnapshotUnguarded(name: string, now: { sec: number; nsec: number }): Qcow2Snapshot {
     this.checkWritable();
     if (this.snapshots.some((s) => s.name === name)) throw new Error(`Could not create snapshot '${name}': snapshot name already exists`);
     const ids = this.snapshots.map((s) => Number(s.id)).filter((n) => Number.isInteger(n));
     const id = String(ids.length === 0 ? 1 : Math.max(...ids) + 1);
     // Flags first, then refcounts: every cluster the active table reaches gains a reference.
-    this.clearCopiedFlags();
+    this.fixCopiedFlags(true);
     this.adjustThroughL1(this.l1, 1);
     this.fixCopiedFlags();
     const l1Clusters = Math.ceil(this.l1.length / this.clusterSize);
@@ -827,7 +809,7 @@ export class Qcow2Image implements BlockImage {
     const sn = this.findSnapshot(idOrName);
     if (sn === undefined) throw new Error(`Could not apply snapshot '${idOrName}': snapshot not found`);
     const l1 = this.readSnapshotL1(sn);
-    this.clearCopiedFlags();
+    this.fixCopiedFlags(true);
     this.adjustThroughL1(l1, 1);
     const old = this.l1.slice();
     const needed = Math.max(sn.l1Size, Math.ceil(sn.diskSize / (this.clusterSize * this.l2Entries)));
