@@ -95,5 +95,28 @@ export function nodeNetHost(log: (message: string) => void): NetHost {
         });
       });
     }),
+    // As QEMU's net_socket_mcast_create: SO_REUSEADDR, bound to the group and its port, joined, looped back.
+    multicast: (group, localAddr, receive) => new Promise<DatagramSocket>((resolve, reject) => {
+      const s = dgram.createSocket({ type: "udp4", reuseAddr: true });
+      s.once("error", (e) => reject(asError(e)));
+      s.on("message", (d: Buffer) => receive(new Uint8Array(d.buffer, d.byteOffset, d.length)));
+      s.bind(group.port, group.host, () => {
+        try {
+          s.addMembership(group.host, localAddr);
+          s.setMulticastLoopback(true);
+          if (localAddr !== undefined) s.setMulticastInterface(localAddr);
+        } catch (e) {
+          s.close();
+          reject(asError(e));
+          return;
+        }
+        s.removeAllListeners("error");
+        s.on("error", (e) => log(`udp socket: ${errnoText(e)}`));
+        resolve({
+          send: (bytes) => s.send(bytes, group.port, group.host),
+          close: () => s.close(),
+        });
+      });
+    }),
   };
 }

@@ -39,6 +39,13 @@ export interface NetHost {
   /** A UDP socket bound to `local`, sending to `remote`; every datagram received goes to `receive`. */
   datagram(local: NetAddress & { kind: "inet" }, remote: NetAddress & { kind: "inet" },
     receive: (bytes: Uint8Array) => void): Promise<DatagramSocket>;
+  /**
+   * A UDP socket on the multicast group `group` (bound to the group's port,
+   * other processes may share it, our own datagrams come back as theirs do),
+   * on the interface of `localAddr` when given; it sends to the group.
+   */
+  multicast(group: NetAddress & { kind: "inet" }, localAddr: string | undefined,
+    receive: (bytes: Uint8Array) => void): Promise<DatagramSocket>;
   /** A line for the user (stderr), as QEMU's error_report. */
   log(message: string): void;
 }

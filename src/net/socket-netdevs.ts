@@ -9,6 +9,8 @@
  *   sends with no peer connected are dropped.
  * - `-netdev socket,udp=HOST:PORT,localaddr=HOST:PORT` and
  *   `-netdev dgram,local.*=,remote.*=`: one frame per UDP datagram.
+ * - `-netdev socket,mcast=GROUP:PORT[,localaddr=ADDR]` and `-netdev dgram`
+ *   with a multicast remote: every machine on the group hears every frame.
  *
  * A peer announcing a length no frame can have is disconnected with a log
  * line; the guest keeps running.  `info()` gives the text QEMU's `info
@@ -134,7 +136,11 @@ export async function socketNetdev(id: string, opts: NetdevOptions, host: NetHos
   if (opts.has("localaddr") && !opts.has("udp") && !opts.has("mcast")) {
     throw new NetdevError("localaddr= is only valid with mcast= or udp=");
   }
-  if (opts.has("mcast")) throw new NetdevError("mcast= is not supported by tsemu (use udp= or -netdev dgram)");
+  const mcast = opts.get("mcast");
+  if (mcast !== undefined) {
+    const group = parseHostPort(mcast);
+    return multicastNetdev(id, "socket", host, group, opts.get("localaddr"), `socket: mcast=${group.host}:${group.port}`);
+  }
   const listen = opts.get("listen");
   if (listen !== undefined) {
     const a = parseHostPort(listen, "0.0.0.0");
@@ -261,13 +267,41 @@ async function datagramNetdev(id: string, type: string, host: NetHost, local: Ne
   return nd;
 }
 
-/** -netdev dgram,local.type=inet,local.host=,local.port=,remote.type=inet,remote.host=,remote.port= */
+/** An IPv4 multicast address (224.0.0.0/4), as IN_MULTICAST. */
+function isMulticast(host: string): boolean {
+  const m = /^(\d+)\.\d+\.\d+\.\d+$/.exec(host);
+  return m !== null && Number(m[1]) >= 224 && Number(m[1]) <= 239;
+}
+
+/** A multicast backend (socket mcast=, dgram with a multicast remote): one frame per datagram, to and from the group. */
+async function multicastNetdev(id: string, type: string, host: NetHost, group: { host: string; port: number },
+  localAddr: string | undefined, info: string): Promise<NetBackend> {
+  if (!isMulticast(group.host)) {
+    const n = group.host.split(".").reduce((v, part) => v * 256 + (Number(part) & 255), 0);
+    throw new NetdevError(`specified mcastaddr ${group.host} (0x${n.toString(16).padStart(8, "0")}) does not contain a multicast address`);
+  }
+  const nd = new DatagramNetdev(id, type, info);
+  try {
+    nd.socket = await host.multicast({ kind: "inet", ...group }, localAddr, (bytes) => {
+      if (bytes.length > 0) nd.link.receive(bytes);
+    });
+  } catch (e) {
+    throw new NetdevError(`can't join multicast group ${group.host}:${group.port}: ${(e as Error).message}`);
+  }
+  return nd;
+}
+
+/** -netdev dgram,local.type=inet,local.host=,local.port=,remote.type=inet,remote.host=,remote.port= (a multicast remote: local.* optional) */
 export async function dgramNetdev(id: string, opts: NetdevOptions, host: NetHost): Promise<NetBackend> {
   checkKeys(opts, [...INET_KEYS("local"), ...INET_KEYS("remote")]);
   const local = dottedAddress(opts, "local");
-  if (local === undefined) throw new NetdevError("dgram requires local= parameter");
   const remote = dottedAddress(opts, "remote");
-  if (remote === undefined) throw new NetdevError("dgram requires remote= parameter (tsemu has no multicast)");
-  if (local.kind !== "inet" || remote.kind !== "inet") throw new NetdevError("tsemu's dgram takes inet addresses only");
+  if (remote?.kind === "inet" && isMulticast(remote.host)) {
+    if (local !== undefined && local.kind !== "inet") throw new NetdevError("only support inet or fd type for local");
+    return multicastNetdev(id, "dgram", host, remote, local?.host, `mcast=${remote.host}:${remote.port}`);
+  }
+  if (local === undefined) throw new NetdevError("dgram requires local= parameter");
+  if (remote === undefined) throw new NetdevError("dgram requires remote= parameter");
+  if (local.kind !== "inet" || remote.kind !== "inet") throw new NetdevError("tsemu's dgram takes inet addresses only (Node has no Unix datagram sockets)");
   return datagramNetdev(id, "dgram", host, local, remote, `udp=${describe(local)}/${describe(remote)}`);
 }

@@ -30,7 +30,7 @@ export function nicHelp(): string {
 /** Sockets refused, on a host without them. */
 function noSockets(log: (m: string) => void): NetHost {
   const refuse = (): Promise<never> => Promise.reject(new Error("this host has no sockets (socket, stream and dgram netdevs need Node)"));
-  return { listen: refuse, connect: refuse, datagram: refuse, log };
+  return { listen: refuse, connect: refuse, datagram: refuse, multicast: refuse, log };
 }
 
 export async function makeNetdevs(netdevs: readonly NetdevOption[], nics: readonly NicOption[], netNone: boolean,
@@ -57,7 +57,10 @@ export async function makeNetdevs(netdevs: readonly NetdevOption[], nics: readon
     net.machine.addNetdev(wrapped);
   };
   try {
-    for (const nd of netdevs) {
+    // QEMU 7.2 creates the netdevs given in its newer syntax (stream, dgram, JSON) before the others
+    // (netdev_is_modern), which orders `info network`.
+    const modern = (nd: NetdevOption): boolean => nd.type === "stream" || nd.type === "dgram" || nd.arg.trimStart().startsWith("{");
+    for (const nd of [...netdevs.filter(modern), ...netdevs.filter((nd) => !modern(nd))]) {
       if (nd.type === "") throw new ConfigError(`${nd.spec}: Parameter 'type' is missing`);
       if (nd.id === undefined) throw new ConfigError(`${nd.spec}: Parameter 'id' is missing`);
       await make(nd, nd.id);

@@ -195,6 +195,31 @@ test("-netdev dgram and socket,udp: one frame per datagram", async () => {
   }
 });
 
+test("-netdev socket,mcast= and dgram with a multicast remote: every member hears every frame, its own too", async () => {
+  const host = nodeNetHost(() => {});
+  const port = await freePort();
+  const group = `239.255.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
+  const a = await netdevTypes().create("socket", "a", new Map([["mcast", `${group}:${port}`]]), host);
+  const b = await netdevTypes().create("dgram", "b", new Map([["remote.type", "inet"], ["remote.host", group], ["remote.port", `${port}`]]), host);
+  try {
+    assert.equal(a.info(), `socket: mcast=${group}:${port}`);
+    assert.equal(b.info(), `mcast=${group}:${port}`);
+    const fa = frontend();
+    const fb = frontend();
+    a.attach(fa);
+    b.attach(fb);
+    a.send(new Uint8Array(90).fill(7));
+    await until(() => fa.frames.length === 1 && fb.frames.length === 1, "the frame at both members");
+    b.send(new Uint8Array(70).fill(8));
+    await until(() => fa.frames.length === 2 && fb.frames.length === 2, "the second frame at both members");
+    assert.deepEqual(fa.frames.map((f) => f.length), [90, 70]);
+    assert.deepEqual(fb.frames.map((f) => f.length), [90, 70]);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
 test("option errors are one line, as QEMU's", async () => {
   const host = nodeNetHost(() => {});
   const types = netdevTypes();
@@ -212,6 +237,9 @@ test("option errors are one line, as QEMU's", async () => {
   assert.equal(await err("socket", [["listen", ":1"], ["foo", "1"]]), "Invalid parameter 'foo'");
   assert.equal(await err("stream", []), "Parameter 'addr' is missing");
   assert.equal(await err("dgram", []), "dgram requires local= parameter");
+  assert.equal(await err("socket", [["mcast", "10.0.0.1:5000"]]), "specified mcastaddr 10.0.0.1 (0x0a000001) does not contain a multicast address");
+  assert.equal(await err("dgram", [["remote.type", "inet"], ["remote.host", "239.1.2.3"], ["remote.port", "5000"], ["local.type", "unix"], ["local.path", "/x"]]),
+    "only support inet or fd type for local");
   assert.equal(await err("bogus", []), "Parameter 'type' does not accept value 'bogus'");
   assert.match(await err("user", []), /network backend 'user' is not supported by tsemu/);
   const port = await freePort();

@@ -59,7 +59,7 @@ const rom = (emu: string, device: string): string =>
 
 test("info network: QEMU's lines for NICs on PCI (virtio-net-pci, e1000e) and virtio-mmio, ids, MAC increments, and a netdev without a NIC", async (t) => {
   if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
-  const [p1, p2, p3, u1, u2, u3, u4, p4] = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(() => freePort()));
+  const [p1, p2, p3, u1, u2, u3, u4, p4, m1, m2] = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(() => freePort()));
   const args = (emu: string): string[] => [
     "-netdev", `socket,id=a,listen=127.0.0.1:${p1}`, "-device", rom(emu, "virtio-net-pci,netdev=a"),
     "-netdev", `stream,id=b,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port=${p2}`,
@@ -68,12 +68,14 @@ test("info network: QEMU's lines for NICs on PCI (virtio-net-pci, e1000e) and vi
     "-netdev", `socket,id=d,udp=127.0.0.1:${u1},localaddr=127.0.0.1:${u2}`, "-device", "virtio-net-device,netdev=d",
     "-netdev", `dgram,id=e,local.type=inet,local.host=127.0.0.1,local.port=${u3},remote.type=inet,remote.host=127.0.0.1,remote.port=${u4}`,
     "-netdev", `socket,id=f,listen=127.0.0.1:${p4}`, "-device", rom(emu, "e1000e,netdev=f"),
+    "-netdev", `socket,id=g,mcast=239.255.77.1:${m1}`,
+    "-netdev", `dgram,id=h,remote.type=inet,remote.host=239.255.77.2,remote.port=${m2}`,
   ];
   const commands = ["info network", "set_link nic1 off", "set_link e1000e.0 off", "set_link nosuch off", "set_link a maybe", "hostfwd_add a tcp::5555-:22",
     "hostfwd_add nosuch tcp::5555-:22", "info network"];
   const q = await hmp(QEMU, args(QEMU), commands);
   const ts = await hmp(TSEMU, args(TSEMU), commands);
-  assert.match(q[0], /^e: index=0,type=dgram,udp=127\.0\.0\.1:\d+\/127\.0\.0\.1:\d+\nvirtio-net-pci\.0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:12:34:56\n \\ a: index=0,type=socket,\n/);
+  assert.match(q[0], /^e: index=0,type=dgram,udp=127\.0\.0\.1:\d+\/127\.0\.0\.1:\d+\nh: index=0,type=dgram,mcast=239\.255\.77\.2:\d+\ng: index=0,type=socket,socket: mcast=239\.255\.77\.1:\d+\nvirtio-net-pci\.0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:12:34:56\n \\ a: index=0,type=socket,\n/);
   assert.deepEqual(ts, q);
 });
 

@@ -4,7 +4,9 @@
  *
  * - a tsemu guest and a qemu-system-riscv64 guest joined by `-netdev socket`
  *   (tsemu listens, QEMU connects): QEMU's framing is tsemu's;
- * - two tsemu guests joined by `-netdev stream` (server=on / server=off).
+ * - two tsemu guests joined by `-netdev stream` (server=on / server=off);
+ * - a tsemu guest (`-netdev socket,mcast=`) and a QEMU guest (`-netdev dgram`
+ *   with a multicast remote) on one multicast group.
  *
  * On each wire the guests ping each other and send 256 KiB of random bytes
  * both ways with nc; the receiver's md5sum must be the sender's.
@@ -156,4 +158,18 @@ test("two tsemu guests on one -netdev stream wire: ping and nc both ways", async
       info: /^virtio-net-pci\.0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:aa:00:03\n \\ n0: index=0,type=stream,tcp:127\.0\.0\.1:\d+\n$/,
     },
     { emu: TSEMU, args: ["-netdev", `stream,id=n0,server=off,${addr}`, "-device", nic(TSEMU, "n0", "52:54:00:aa:00:04")] });
+});
+
+test("a tsemu guest and a QEMU guest on one multicast group (socket mcast= and dgram): ping and nc both ways", async (t) => {
+  if (images === undefined) return t.skip(imagesMissing);
+  if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
+  const port = await freePort();
+  // A group of its own, so that parallel runs do not hear each other.
+  const group = `239.255.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
+  await wire(t,
+    {
+      emu: TSEMU, args: ["-netdev", `socket,id=n0,mcast=${group}:${port}`, "-device", nic(TSEMU, "n0", "52:54:00:aa:00:05")],
+      info: new RegExp(`^virtio-net-pci\\.0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:aa:00:05\\n \\\\ n0: index=0,type=socket,socket: mcast=${group.replaceAll(".", "\\.")}:${port}\\n$`),
+    },
+    { emu: QEMU, args: ["-netdev", `dgram,id=n0,remote.type=inet,remote.host=${group},remote.port=${port}`, "-device", nic(QEMU, "n0", "52:54:00:aa:00:06")] });
 });
