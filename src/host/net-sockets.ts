@@ -8,6 +8,7 @@ import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import type { DatagramSocket, NetAddress, NetHost, StreamEvents, StreamListener, StreamPeer } from "../net/net-host.js";
 import { errnoText } from "./socket.js";
+import { unixDatagram } from "./unix-dgram.js";
 
 /** Bytes queued to a slow peer before frames are dropped (the guest must not grow our memory without bound). */
 const MAX_PENDING_WRITE = 8 * 1024 * 1024;
@@ -94,6 +95,9 @@ export function nodeNetHost(log: (message: string) => void): NetHost {
           close: () => s.close(),
         });
       });
+    }),
+    unixDatagram: (localPath, remotePath, receive) => new Promise<DatagramSocket>((resolve) => {
+      resolve(unixDatagram(localPath, remotePath, receive, log));
     }),
     // As QEMU's net_socket_mcast_create: SO_REUSEADDR, bound to the group and its port, joined, looped back.
     multicast: (group, localAddr, receive) => new Promise<DatagramSocket>((resolve, reject) => {

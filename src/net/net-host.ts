@@ -46,6 +46,8 @@ export interface NetHost {
    */
   multicast(group: NetAddress & { kind: "inet" }, localAddr: string | undefined,
     receive: (bytes: Uint8Array) => void): Promise<DatagramSocket>;
+  /** A Unix datagram socket bound to `localPath`, sending to `remotePath` (-netdev dgram with unix addresses). */
+  unixDatagram(localPath: string, remotePath: string, receive: (bytes: Uint8Array) => void): Promise<DatagramSocket>;
   /** A line for the user (stderr), as QEMU's error_report. */
   log(message: string): void;
 }

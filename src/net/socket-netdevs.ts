@@ -301,7 +301,19 @@ export async function dgramNetdev(id: string, opts: NetdevOptions, host: NetHost
     return multicastNetdev(id, "dgram", host, remote, local?.host, `mcast=${remote.host}:${remote.port}`);
   }
   if (local === undefined) throw new NetdevError("dgram requires local= parameter");
-  if (remote === undefined) throw new NetdevError("dgram requires remote= parameter");
-  if (local.kind !== "inet" || remote.kind !== "inet") throw new NetdevError("tsemu's dgram takes inet addresses only (Node has no Unix datagram sockets)");
+  if (remote === undefined) throw new NetdevError("type=inet or type=unix requires remote parameter");
+  if (local.kind !== remote.kind) throw new NetdevError("remote and local types must be the same");
+  if (local.kind === "unix" && remote.kind === "unix") {
+    const nd = new DatagramNetdev(id, "dgram", `udp=${local.path}:${remote.path}`);
+    try {
+      nd.socket = await host.unixDatagram(local.path, remote.path, (bytes) => {
+        if (bytes.length > 0) nd.link.receive(bytes);
+      });
+    } catch (e) {
+      throw new NetdevError(`can't bind unix=${local.path} to socket: ${(e as Error).message}`);
+    }
+    return nd;
+  }
+  if (local.kind !== "inet" || remote.kind !== "inet") throw new NetdevError("only support inet or unix type for dgram");
   return datagramNetdev(id, "dgram", host, local, remote, `udp=${describe(local)}/${describe(remote)}`);
 }

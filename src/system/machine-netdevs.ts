@@ -30,7 +30,7 @@ export function nicHelp(): string {
 /** Sockets refused, on a host without them. */
 function noSockets(log: (m: string) => void): NetHost {
   const refuse = (): Promise<never> => Promise.reject(new Error("this host has no sockets (socket, stream and dgram netdevs need Node)"));
-  return { listen: refuse, connect: refuse, datagram: refuse, multicast: refuse, log };
+  return { listen: refuse, connect: refuse, datagram: refuse, multicast: refuse, unixDatagram: refuse, log };
 }
 
 export async function makeNetdevs(netdevs: readonly NetdevOption[], nics: readonly NicOption[], netNone: boolean,

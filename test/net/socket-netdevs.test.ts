@@ -220,6 +220,37 @@ test("-netdev socket,mcast= and dgram with a multicast remote: every member hear
   }
 });
 
+test("-netdev dgram over Unix sockets: QEMU's info text, one frame per datagram both ways, a stale socket file replaced", async () => {
+  const host = nodeNetHost(() => {});
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-udgram-"));
+  const [pa, pb] = [path.join(dir, "a.sock"), path.join(dir, "b.sock")];
+  fs.writeFileSync(pa, ""); // a stale file where a's socket goes
+  const opts = (local: string, remote: string): Map<string, string> => new Map([["local.type", "unix"], ["local.path", local],
+    ["remote.type", "unix"], ["remote.path", remote]]);
+  const a = await netdevTypes().create("dgram", "a", opts(pa, pb), host);
+  try {
+    assert.equal(a.info(), `udp=${pa}:${pb}`);
+    const fa = frontend();
+    a.attach(fa);
+    a.send(new Uint8Array(64).fill(1)); // nobody at b yet: lost, as on a wire
+    const b = await netdevTypes().create("dgram", "b", opts(pb, pa), host);
+    try {
+      const fb = frontend();
+      b.attach(fb);
+      a.send(new Uint8Array(1514).fill(2));
+      await until(() => fb.frames.length === 1, "a's frame at b");
+      b.send(new Uint8Array(60).fill(3));
+      await until(() => fa.frames.length === 1, "b's frame at a");
+      assert.deepEqual([fb.frames[0].length, fb.frames[0][0], fa.frames[0].length, fa.frames[0][0]], [1514, 2, 60, 3]);
+    } finally {
+      b.close();
+    }
+  } finally {
+    a.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("option errors are one line, as QEMU's", async () => {
   const host = nodeNetHost(() => {});
   const types = netdevTypes();
@@ -240,6 +271,11 @@ test("option errors are one line, as QEMU's", async () => {
   assert.equal(await err("socket", [["mcast", "10.0.0.1:5000"]]), "specified mcastaddr 10.0.0.1 (0x0a000001) does not contain a multicast address");
   assert.equal(await err("dgram", [["remote.type", "inet"], ["remote.host", "239.1.2.3"], ["remote.port", "5000"], ["local.type", "unix"], ["local.path", "/x"]]),
     "only support inet or fd type for local");
+  const unix = (local: string): [string, string][] => [["local.type", "unix"], ["local.path", local], ["remote.type", "unix"], ["remote.path", "/tmp/x.sock"]];
+  assert.equal(await err("dgram", unix("/nonexistent-dir/a.sock")), "can't bind unix=/nonexistent-dir/a.sock to socket: No such file or directory");
+  assert.equal(await err("dgram", [["local.type", "unix"], ["local.path", "/tmp/a.sock"]]), "type=inet or type=unix requires remote parameter");
+  assert.equal(await err("dgram", [["local.type", "inet"], ["local.host", "127.0.0.1"], ["local.port", "5555"], ["remote.type", "unix"], ["remote.path", "/tmp/x.sock"]]),
+    "remote and local types must be the same");
   assert.equal(await err("bogus", []), "Parameter 'type' does not accept value 'bogus'");
   assert.match(await err("user", []), /network backend 'user' is not supported by tsemu/);
   const port = await freePort();

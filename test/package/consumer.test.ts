@@ -86,7 +86,7 @@ test("npm pack, install into a fresh folder, type-check and run a program that b
     const tarball = path.join(dir, packed[0].filename);
     const files = packed[0].files.map((f) => f.path);
     assert.ok(files.includes("dist/src/node.d.ts") && files.includes("dist/src/index.d.ts"), "the declarations are in the package");
-    assert.ok(files.includes("dist/native/ofd-lock.node"), "the image lock module is in the package");
+    assert.ok(files.includes("dist/native/ofd-lock.node") && files.includes("dist/native/unix-dgram.node"), "the native modules are in the package");
     assert.ok(!files.some((f) => f.startsWith("dist/test/") || f.startsWith("src/")), "no tests or sources in the package");
 
     const app = path.join(dir, "app");

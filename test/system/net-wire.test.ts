@@ -6,7 +6,8 @@
  *   (tsemu listens, QEMU connects): QEMU's framing is tsemu's;
  * - two tsemu guests joined by `-netdev stream` (server=on / server=off);
  * - a tsemu guest (`-netdev socket,mcast=`) and a QEMU guest (`-netdev dgram`
- *   with a multicast remote) on one multicast group.
+ *   with a multicast remote) on one multicast group;
+ * - a tsemu guest and a QEMU guest joined by `-netdev dgram` over Unix sockets.
  *
  * On each wire the guests ping each other and send 256 KiB of random bytes
  * both ways with nc; the receiver's md5sum must be the sender's.
@@ -15,7 +16,9 @@
  */
 import { before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import { Console, describeStatus, shell } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
@@ -172,4 +175,23 @@ test("a tsemu guest and a QEMU guest on one multicast group (socket mcast= and d
       info: new RegExp(`^virtio-net-pci\\.0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:aa:00:05\\n \\\\ n0: index=0,type=socket,socket: mcast=${group.replaceAll(".", "\\.")}:${port}\\n$`),
     },
     { emu: QEMU, args: ["-netdev", `dgram,id=n0,remote.type=inet,remote.host=${group},remote.port=${port}`, "-device", nic(QEMU, "n0", "52:54:00:aa:00:06")] });
+});
+
+test("a tsemu guest and a QEMU guest on one -netdev dgram wire over Unix sockets: ping and nc both ways", async (t) => {
+  if (images === undefined) return t.skip(imagesMissing);
+  if (QEMU === undefined) return t.skip("qemu-system-riscv64 is not installed");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-wire-"));
+  const [pa, pb] = [path.join(dir, "a.sock"), path.join(dir, "b.sock")];
+  const dgram = (local: string, remote: string): string =>
+    `dgram,id=n0,local.type=unix,local.path=${local},remote.type=unix,remote.path=${remote}`;
+  try {
+    await wire(t,
+      {
+        emu: TSEMU, args: ["-netdev", dgram(pa, pb), "-device", nic(TSEMU, "n0", "52:54:00:aa:00:07")],
+        info: new RegExp(`^virtio-net-pci\\.0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:aa:00:07\\n \\\\ n0: index=0,type=dgram,udp=${pa.replaceAll(".", "\\.")}:${pb.replaceAll(".", "\\.")}\\n$`),
+      },
+      { emu: QEMU, args: ["-netdev", dgram(pb, pa), "-device", nic(QEMU, "n0", "52:54:00:aa:00:08")] });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,29 @@
+/**
+ * tsemu's native modules (native/*.c, built into dist/native/ by
+ * scripts/build-native.sh): what Node cannot do on its own.  A module that
+ * was not built (no C compiler) or cannot load (another OS) is null, and
+ * its users say what is missing.
+ */
+import { createRequire } from "node:module";
+import { constants } from "node:os";
+import { errnoText } from "./socket.js";
+
+const loaded = new Map<string, unknown>();
+
+/** dist/native/NAME.node, or null where it is not available. */
+export function nativeModule<T>(name: string): T | null {
+  if (!loaded.has(name)) {
+    try {
+      loaded.set(name, createRequire(import.meta.url)(`../../native/${name}.node`));
+    } catch {
+      loaded.set(name, null);
+    }
+  }
+  return loaded.get(name) as T | null;
+}
+
+/** An Error with the C library's text for a negative errno a native call returned. */
+export function errnoError(negErrno: number): Error {
+  const code = Object.entries(constants.errno).find(([, n]) => n === -negErrno)?.[0] ?? `errno ${-negErrno}`;
+  return new Error(errnoText(Object.assign(new Error(code), { code })));
+}
