@@ -33,8 +33,16 @@ function noSockets(log: (m: string) => void): NetHost {
   return { listen: refuse, connect: refuse, datagram: refuse, multicast: refuse, unixDatagram: refuse, log };
 }
 
+/** How the machine's run state reaches its network: frames wake the run loop, and wait while the guest does not run. */
+export interface NetRunState {
+  /** A frame reached a NIC: run the loop soon. */
+  wake(): void;
+  /** The guest runs (QEMU's runstate_is_running): frames for it are held by their backends otherwise. */
+  running(): boolean;
+}
+
 export async function makeNetdevs(netdevs: readonly NetdevOption[], nics: readonly NicOption[], netNone: boolean,
-  host: MachineHost, warn: (line: string) => void, wake: () => void): Promise<MachineNetdevs> {
+  host: MachineHost, warn: (line: string) => void, state: NetRunState): Promise<MachineNetdevs> {
   const net: MachineNetdevs = {
     byId: new Map(), machine: new MachineNetwork(), nics: [], hiddenDefaultNic: netdevs.length === 0 && nics.length === 0 && !netNone,
   };
@@ -52,7 +60,7 @@ export async function makeNetdevs(netdevs: readonly NetdevOption[], nics: readon
       if (e instanceof NetdevError) throw new ConfigError(`${nd.spec}: ${e.message}`);
       throw e;
     }
-    const wrapped = wakingBackend(b, wake);
+    const wrapped = runStateBackend(b, state);
     net.byId.set(id, wrapped);
     net.machine.addNetdev(wrapped);
   };
@@ -82,12 +90,18 @@ export async function makeNetdevs(netdevs: readonly NetdevOption[], nics: readon
 }
 
 /** The backend, with every frame it delivers to its frontend followed by a wake-up of the run loop. */
-function wakingBackend(b: NetBackend, wake: () => void): NetBackend {
+/**
+ * A backend whose frames wake the run loop, and which holds them while the guest does not run
+ * (stopped, -S, a debugger's stop), as QEMU's qemu_can_receive_packet: the NIC's device model
+ * writes nothing into guest memory then.  The machine calls `resume` when the guest runs again.
+ */
+export function runStateBackend(b: NetBackend, state: NetRunState): NetBackend {
   const attach = b.attach.bind(b);
   b.attach = (frontend: NetFrontend): void => attach({
     deliver: (frame, segmentSize) => {
+      if (!state.running()) return false;
       const taken = frontend.deliver(frame, segmentSize);
-      wake();
+      state.wake();
       return taken;
     },
     takesLargeTcp: () => frontend.takesLargeTcp?.() ?? false,

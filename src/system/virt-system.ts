@@ -129,17 +129,20 @@ export class VirtSystem {
     const log = spec.log ?? ((text: string) => host.log(text));
     const warn = spec.warn ?? ((line: string): void => log(`${line}\n`));
     const drives = openDrives(spec.drives, spec.snapshot, host, warn);
-    const wakeRef: { wake?: () => void } = {};
+    const ref: { system?: VirtSystem } = {};
     let net: MachineNetdevs;
     try {
-      net = await makeNetdevs(spec.netdevs, spec.nics, spec.netNone, host, warn, () => wakeRef.wake?.());
+      net = await makeNetdevs(spec.netdevs, spec.nics, spec.netNone, host, warn, {
+        wake: () => ref.system?.schedule(),
+        running: () => ref.system?.guestRuns() ?? false,
+      });
     } catch (e) {
       closeDrives(drives);
       throw e;
     }
     try {
       const system = new VirtSystem(spec, host, drives, net, log, warn);
-      wakeRef.wake = () => system.schedule();
+      ref.system = system;
       return system;
     } catch (e) {
       closeDrives(drives);
@@ -206,7 +209,7 @@ export class VirtSystem {
     net.machine.event = (name, data) => this.hub.event(name, data);
     this.run = new RunControl({
       pause: () => { this.paused = true; this.loop.stopRequested = true; this.freezeClock(); },
-      resume: () => { this.paused = false; this.thawClock(); this.schedule(); },
+      resume: () => { this.paused = false; this.thawClock(); this.schedule(); this.networkResumes(); },
       resetMachine: () => {
         if (this.inTurn) { this.resetRequested = true; this.loop.stopRequested = true; }
         else m.reset();
@@ -223,6 +226,18 @@ export class VirtSystem {
   start(): void {
     this.started = true;
     this.schedule();
+    this.networkResumes();
+  }
+
+  /** The guest runs: started, not stopped, not held by a debugger, not ending (frames reach its NICs only then). */
+  guestRuns(): boolean {
+    return this.started && !this.paused && !this.debuggerHolds && !this.exiting;
+  }
+
+  /** The guest runs again: every netdev delivers what it held meanwhile. */
+  private networkResumes(): void {
+    if (!this.guestRuns()) return;
+    for (const b of this.net.machine.netdevs) b.resume();
   }
 
   status(): RunState {
@@ -252,7 +267,10 @@ export class VirtSystem {
   holdForDebugger(hold: boolean): void {
     this.debuggerHolds = hold;
     if (hold) this.loop.stopRequested = true;
-    else this.schedule();
+    else {
+      this.schedule();
+      this.networkResumes();
+    }
   }
 
   /** End the machine now with `status` (as quit does, without the events): the disks are flushed and closed. */
