@@ -200,6 +200,31 @@ function trace(emulator: "qemu" | "tsemu", argv: string[], withStdout: boolean):
   return fs.readFileSync(logFile, "latin1");
 }
 
+/** Calls whose first arguments name processes, and calls whose result is one. */
+const PID_ARGS = "kill|tgkill|tkill|wait4|waitid|getpgid|setpgid|getsid|prlimit64|sched_[a-z_]+|pidfd_open|rt_sigqueueinfo|rt_tgsigqueueinfo";
+const PID_RESULTS = "getpid|gettid|getppid|getpgid|getpgrp|getsid|setsid|set_tid_address|clone|clone3|fork|vfork|wait4|waitid";
+
+/**
+ * Put `name` for the process id `pid` where a trace names a process (a line's
+ * prefix, si_pid=, the pid arguments and results of the calls above), and
+ * nowhere else: a pid that happens to equal a number in the trace (4096, a
+ * buffer size) must not turn that number into a name.
+ */
+function replacePid(text: string, pid: string, name: string): string {
+  const end = "(?![\\w.])";
+  // The argument pattern runs twice: tgkill(PID,PID,...) names the process twice, and one pass does not see the second.
+  const args = new RegExp(`((?:${PID_ARGS})\\((?:-?(?:P\\d+|PPID),)?-?)${pid}${end}`, "g");
+  return text
+    // A line's prefix, also where qemu-riscv64 cut a line and the next one starts after its ")" (see the top).
+    .replace(new RegExp(`(^|\\n|\\))${pid}(?= )`, "g"), `$1${name}`)
+    .replace(new RegExp(`(si_pid=)${pid}${end}`, "g"), `$1${name}`)
+    .replace(args, `$1${name}`).replace(args, `$1${name}`)
+    .replace(new RegExp(`((?:${PID_RESULTS})\\([^\\n]*\\) = )${pid}${end}`, "g"), `$1${name}`)
+    // The result of a call that blocked (clone or wait4 in a parent) comes later, after whatever
+    // the children printed meanwhile, at the end of some line.
+    .replace(new RegExp(`( = )${pid}(?=\\n|$)`, "g"), `$1${name}`);
+}
+
 /** Replaces what legitimately differs between two runs (see the top of this file). */
 function normalise(text: string, parentPid: number): string {
   const pids: string[] = [];
@@ -209,8 +234,8 @@ function normalise(text: string, parentPid: number): string {
     if (p !== undefined && !pids.includes(p)) pids.push(p);
   }
   let t = text;
-  pids.forEach((p, i) => { t = t.replace(new RegExp(`(?<![\\w.])${p}(?![\\w.])`, "g"), `P${i}`); });
-  t = t.replace(new RegExp(`(?<![\\w.])${parentPid}(?![\\w.])`, "g"), "PPID");
+  pids.forEach((p, i) => { t = replacePid(t, String(p), `P${i}`); });
+  t = replacePid(t, String(parentPid), "PPID");
   t = t.replace(/0x[0-9a-f]+/g, (h) => (BigInt(h) >= 0x400000n ? "ADDR" : h));
   t = t.replace(/(?<![\w.])-?\d{10,}(?![\w.])/g, (d) => (BigInt(d) >= 2n ** 32n || BigInt(d) <= -(2n ** 32n) ? "ADDR" : d));
   t = t.replace(/(tv_sec|tv_nsec|tv_usec|si_utime|si_stime) ?= ?-?\d+/g, "$1=T");
