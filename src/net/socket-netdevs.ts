@@ -167,9 +167,10 @@ export async function socketNetdev(id: string, opts: NetdevOptions, host: NetHos
   const udp = opts.get("udp") as string;
   const local = opts.get("localaddr");
   if (local === undefined) throw new NetdevError("localaddr= is mandatory with udp=");
-  const remote = parseHostPort(udp);
-  return datagramNetdev(id, "socket", host, { kind: "inet", ...parseHostPort(local, "0.0.0.0") },
-    { kind: "inet", ...remote }, `socket: udp=${remote.host}:${remote.port}`);
+  const remote: NetAddress & { kind: "inet" } = { kind: "inet", ...parseHostPort(udp) };
+  const bound: NetAddress & { kind: "inet" } = { kind: "inet", ...parseHostPort(local, "0.0.0.0") };
+  return datagramNetdev(id, "socket", `socket: udp=${remote.host}:${remote.port}`, `can't bind ip=${bound.host} to socket`,
+    (receive) => host.datagram(bound, remote, receive));
 }
 
 /** The address of -netdev stream's addr.* or dgram's local.* / remote.* keys. */
@@ -254,15 +255,19 @@ class DatagramNetdev implements NetBackend {
   }
 }
 
-async function datagramNetdev(id: string, type: string, host: NetHost, local: NetAddress & { kind: "inet" },
-  remote: NetAddress & { kind: "inet" }, info: string): Promise<NetBackend> {
+/**
+ * A datagram netdev on the socket `open` makes (UDP, multicast, Unix): received datagrams become
+ * frames; a socket that cannot be made is a NetdevError whose line starts with `failure`.
+ */
+async function datagramNetdev(id: string, type: string, info: string, failure: string,
+  open: (receive: (bytes: Uint8Array) => void) => Promise<DatagramSocket>): Promise<NetBackend> {
   const nd = new DatagramNetdev(id, type, info);
   try {
-    nd.socket = await host.datagram(local, remote, (bytes) => {
+    nd.socket = await open((bytes) => {
       if (bytes.length > 0) nd.link.receive(bytes);
     });
   } catch (e) {
-    throw new NetdevError(`can't bind ip=${local.host} to socket: ${(e as Error).message}`);
+    throw new NetdevError(`${failure}: ${(e as Error).message}`);
   }
   return nd;
 }
@@ -280,15 +285,8 @@ async function multicastNetdev(id: string, type: string, host: NetHost, group: {
     const n = group.host.split(".").reduce((v, part) => v * 256 + (Number(part) & 255), 0);
     throw new NetdevError(`specified mcastaddr ${group.host} (0x${n.toString(16).padStart(8, "0")}) does not contain a multicast address`);
   }
-  const nd = new DatagramNetdev(id, type, info);
-  try {
-    nd.socket = await host.multicast({ kind: "inet", ...group }, localAddr, (bytes) => {
-      if (bytes.length > 0) nd.link.receive(bytes);
-    });
-  } catch (e) {
-    throw new NetdevError(`can't join multicast group ${group.host}:${group.port}: ${(e as Error).message}`);
-  }
-  return nd;
+  return datagramNetdev(id, type, info, `can't join multicast group ${group.host}:${group.port}`,
+    (receive) => host.multicast({ kind: "inet", ...group }, localAddr, receive));
 }
 
 /** -netdev dgram,local.type=inet,local.host=,local.port=,remote.type=inet,remote.host=,remote.port= (a multicast remote: local.* optional) */
@@ -304,16 +302,10 @@ export async function dgramNetdev(id: string, opts: NetdevOptions, host: NetHost
   if (remote === undefined) throw new NetdevError("type=inet or type=unix requires remote parameter");
   if (local.kind !== remote.kind) throw new NetdevError("remote and local types must be the same");
   if (local.kind === "unix" && remote.kind === "unix") {
-    const nd = new DatagramNetdev(id, "dgram", `udp=${local.path}:${remote.path}`);
-    try {
-      nd.socket = await host.unixDatagram(local.path, remote.path, (bytes) => {
-        if (bytes.length > 0) nd.link.receive(bytes);
-      });
-    } catch (e) {
-      throw new NetdevError(`can't bind unix=${local.path} to socket: ${(e as Error).message}`);
-    }
-    return nd;
+    return datagramNetdev(id, "dgram", `udp=${local.path}:${remote.path}`, `can't bind unix=${local.path} to socket`,
+      (receive) => host.unixDatagram(local.path, remote.path, receive));
   }
   if (local.kind !== "inet" || remote.kind !== "inet") throw new NetdevError("only support inet or unix type for dgram");
-  return datagramNetdev(id, "dgram", host, local, remote, `udp=${describe(local)}/${describe(remote)}`);
+  return datagramNetdev(id, "dgram", `udp=${describe(local)}/${describe(remote)}`, `can't bind ip=${local.host} to socket`,
+    (receive) => host.datagram(local, remote, receive));
 }

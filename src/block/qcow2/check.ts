@@ -171,7 +171,7 @@ export function checkQcow2(img: Qcow2Image, fixLeaks = false, fixErrors = false,
     if (have > 0 || want > 0) highest = c;
     if (have === want) continue;
     const canFix = patch && (have > want ? fixLeaks : fixErrors);
-    const fixable = canFix && have !== 0 && rc.blockOffset(c) !== 0;
+    const fixable = canFix && rc.blockOffset(c) !== 0;
     r.messages.push(`${fixable ? "Repairing" : have < want ? "ERROR" : "Leaked"} cluster ${c} refcount=${have} reference=${want}`);
     if (fixable) {
       rc.set(c, want);
