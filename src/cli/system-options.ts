@@ -100,6 +100,8 @@ export interface SystemOptions {
   nics: NicOption[];
   /** -nic none or -net none: no network at all. */
   netNone: boolean;
+  /** -object, as given (parsed with the library's parser when the machine is made; help is answered first). */
+  objects: string[];
   action: "run" | "help" | "version";
 }
 
@@ -109,7 +111,7 @@ const FLAGS = new Set(["-nographic", "-no-reboot", "-no-shutdown", "-snapshot", 
 /** Options that take an argument (an option in neither set is invalid). */
 const WITH_ARGUMENT = new Set(["-M", "-machine", "-cpu", "-accel", "-m", "-smp", "-bios", "-kernel", "-initrd",
   "-append", "-dtb", "-serial", "-display", "-monitor", "-drive", "-blockdev", "-device", "-icount", "-d", "-D", "-name", "-rtc",
-  "-qmp", "-qmp-pretty", "-chardev", "-mon", "-gdb", "-netdev", "-nic", "-net"]);
+  "-qmp", "-qmp-pretty", "-chardev", "-mon", "-gdb", "-netdev", "-nic", "-net", "-object"]);
 /** Options that are known but not supported (yet): they fail with a clear line. */
 const UNSUPPORTED = new Map<string, string>([
   ["-enable-kvm", "KVM is not available: tsemu emulates in software (drop -enable-kvm)"],
@@ -121,7 +123,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
   const o: SystemOptions = {
     machine: "", aia: "none", ramSize: 128 * MiB, smp: 1, bios: "default", serial: [], display: "default", nographic: false,
     noReboot: false, noShutdown: false, drives: [], devices: [], snapshot: false, debug: [], action: "run", startPaused: false,
-    chardevs: [], monitors: [], monitorGiven: false, netdevs: [], nics: [], netNone: false,
+    chardevs: [], monitors: [], monitorGiven: false, netdevs: [], nics: [], netNone: false, objects: [],
   };
   const blockdevs: string[] = [];
   /** QEMU numbers the chardevs that -monitor and -qmp create across both options. */
@@ -229,6 +231,7 @@ export function parseSystemArgs(argv: string[]): SystemOptions {
         o.netNone = true;
         break;
       case "-device": o.devices.push(parseDeviceSpec(arg)); break;
+      case "-object": o.objects.push(arg); break;
       case "-icount": {
         const kv = parseKeyValues(arg, "shift");
         const shift = kv.get("shift") ?? "";
@@ -429,6 +432,8 @@ goldfish RTC, sifive_test, virtio-mmio, PCIe with virtio-pci).  Options, as in q
 -blockdev driver=qcow2|raw,node-name=N,file.driver=file,file.filename=IMG  with  -device ...,drive=N
 -device TYPE[,PROP=VALUE...]  a device: virtio-blk-pci, virtio-rng-pci, virtio-blk-device,
                          virtio-rng-device; -device help lists them, -device TYPE,help their properties
+-object iothread,id=ID   a worker thread; -device virtio-blk-pci,drive=D,iothread=ID serves that
+                         disk's queues on it
 -netdev socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT|udp=HOST:PORT,localaddr=HOST:PORT
 -netdev stream,id=ID,server=on|off,addr.type=inet,addr.host=H,addr.port=P (or addr.type=unix,addr.path=P)
 -netdev dgram,id=ID,local.type=inet,local.host=H,local.port=P,remote.type=inet,remote.host=H,remote.port=P

@@ -19,6 +19,7 @@ import { ConfigError, type DriveConfig, type MachineConfig } from "../system/mac
 import { loadConfig } from "../system/load-config.js";
 import { VirtSystem } from "../system/virt-system.js";
 import { deviceHelp } from "../system/machine-devices.js";
+import { objectHelp } from "../system/option-syntax.js";
 import { nicHelp } from "../system/machine-netdevs.js";
 
 const PROG = "tsemu-system-riscv64";
@@ -48,7 +49,7 @@ function machineConfig(o: SystemOptions, log: (text: string) => void): MachineCo
   }));
   return {
     memory: o.ramSize, cpus: o.smp, aia: o.aia, firmware: o.bios, kernel: o.kernel, initrd: o.initrd, append: o.append, dtb: o.dtb,
-    drives, snapshot: o.snapshot, devices: o.devices.map((d) => d.spec), netdevs: o.netdevs.map((n) => n.arg),
+    drives, snapshot: o.snapshot, devices: o.devices.map((d) => d.spec), objects: o.objects, netdevs: o.netdevs.map((n) => n.arg),
     nics: [...o.nics.map((n) => n.arg), ...(o.netNone ? ["none"] : [])],
     icount: o.icountShift, rtcBase: o.rtcBase, rtcClock: o.rtcClockVm === undefined ? undefined : o.rtcClockVm ? "vm" : "host",
     startPaused: o.startPaused, noReboot: o.noReboot, noShutdown: o.noShutdown, accel: o.accel, name: o.name,
@@ -95,6 +96,10 @@ async function main(): Promise<void> {
     if (help !== undefined) { process.stdout.write(help); return; }
   }
   if (o.nics.some((n) => n.model === "help" || n.netdev.type === "help")) { process.stdout.write(nicHelp()); return; }
+  for (const obj of o.objects) {
+    const help = objectHelp(obj);
+    if (help !== undefined) { process.stdout.write(help); return; }
+  }
 
   // Monitors and their character devices.
   const chardevs = new Map<string, Chardev>();

@@ -14,6 +14,7 @@ import { temporaryOverlay } from "./temp-overlay.js";
 import { nodeNetHost } from "./net-sockets.js";
 import { createNodeNetHost } from "./net-host.js";
 import { errnoText } from "./socket.js";
+import { startIothreadWorker } from "./iothread-host.js";
 
 /** Debian's OpenSBI (package opensbi), as qemu-system-riscv64 uses it for -bios default. */
 export const DEFAULT_BIOS = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
@@ -75,6 +76,7 @@ export function nodeMachineHost(): MachineHost {
     soon: (fn) => { setImmediate(fn); },
     log: (text) => { process.stderr.write(text); },
     threadId: () => process.pid,
+    startIothread: () => startIothreadWorker(),
     writeFile: (path, data) => {
       try {
         fs.writeFileSync(path, data);

@@ -499,6 +499,16 @@ const INFO: HmpCommand[] = [
     },
   },
   {
+    name: "iothreads", params: "", help: "show iothreads",
+    run: (c, env, self) => {
+      noArgs(c, self);
+      for (const t of env.hub.machine.iothreads?.() ?? []) {
+        env.print(`${t.id}:\n  thread_id=${t.threadId}\n  poll-max-ns=${t.pollMaxNs}\n  poll-grow=${t.pollGrow}\n`
+          + `  poll-shrink=${t.pollShrink}\n  aio-max-batch=${t.aioMaxBatch}\n`);
+      }
+    },
+  },
+  {
     name: "kvm", params: "", help: "show KVM information",
     run: (c, env, self) => { noArgs(c, self); env.print("kvm support: not compiled\n"); },
   },

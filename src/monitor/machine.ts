@@ -109,6 +109,18 @@ export interface MachineControl {
   network?: NetworkControl;
   /** The PCI function with -device id=`id`, if any (pcie_aer_inject_error). */
   pciFunctionById(id: string): PciTarget | undefined;
+  /** The -object iothread objects, in the order QEMU lists them (query-iothreads, info iothreads). */
+  iothreads?(): IothreadInfo[];
+}
+
+/** An iothread as query-iothreads reports it: its id, its thread and QEMU's tuning properties. */
+export interface IothreadInfo {
+  id: string;
+  threadId: number;
+  pollMaxNs: number;
+  pollGrow: number;
+  pollShrink: number;
+  aioMaxBatch: number;
 }
 
 /** Host services the monitor's commands use (files for memsave/pmemsave). */

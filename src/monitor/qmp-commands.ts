@@ -225,6 +225,14 @@ const COMMANDS: QmpCommand[] = [
   { name: "query-block", args: [], run: (_a, { machine }) => blockInfo(machine) },
   { name: "query-pci", args: [], run: (_a, { machine }) => [{ bus: 0, devices: machine.pciDevices().map(pciInfo) }] },
   {
+    name: "query-iothreads", args: [],
+    // QEMU 7.2's key order.
+    run: (_a, { machine }) => (machine.iothreads?.() ?? []).map((t) => ({
+      "poll-shrink": t.pollShrink, "thread-id": t.threadId, "aio-max-batch": t.aioMaxBatch, "poll-grow": t.pollGrow,
+      "poll-max-ns": t.pollMaxNs, id: t.id,
+    })),
+  },
+  {
     name: "query-chardev", args: [],
     run: (_a, { machine }) => machine.chardevs().map((c) => ({
       "frontend-open": c.frontendOpen, filename: c.filename, label: c.label,

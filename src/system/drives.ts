@@ -67,7 +67,14 @@ function openOne(d: LoadedDrive, snapshot: boolean, host: MachineHost, warn: (li
   return new Drive(image, settings);
 }
 
-export function openDrives(list: readonly LoadedDrive[], snapshotAll: boolean, host: MachineHost, warn: (line: string) => void): Drives {
+/**
+ * Open a drive elsewhere (an iothread's worker) when it belongs there:
+ * returns its stand-in, or undefined to open it here.
+ */
+export type RemoteOpen = (drive: LoadedDrive, name: string, snapshot: boolean) => BlockBackend | undefined;
+
+export function openDrives(list: readonly LoadedDrive[], snapshotAll: boolean, host: MachineHost, warn: (line: string) => void,
+  remote?: RemoteOpen): Drives {
   const d: Drives = { byId: new Map(), virtio: [], all: [], info: [] };
   let virtioIndex = 0;
   try {
@@ -76,9 +83,9 @@ export function openDrives(list: readonly LoadedDrive[], snapshotAll: boolean, h
       const iface = drive.interface ?? "virtio";
       if (iface === "none" && drive.id === undefined) throw new ConfigError(`-drive file=${where},if=none: needs id=NAME for -device ...,drive=NAME`);
       const snapshot = (snapshotAll || drive.snapshot === true) && drive.readOnly !== true;
-      const backend = openOne(drive, snapshot, host, warn);
-      d.all.push(backend);
       const name = iface === "none" ? drive.id ?? "" : drive.id ?? `virtio${virtioIndex++}`;
+      const backend = remote?.(drive, name, snapshot) ?? openOne(drive, snapshot, host, warn);
+      d.all.push(backend);
       d.info.push({ name, path: where, readOnly: drive.readOnly === true, snapshot, backend });
       if (d.byId.has(name)) throw new ConfigError(`-drive id=${name}: duplicate drive id`);
       d.byId.set(name, backend);
@@ -100,6 +107,8 @@ export function closeDrives(d: Drives): void {
 
 /** The format of the drive's image (of the image under the overlay with snapshot). */
 export function imageFormat(d: DriveInfo): string {
+  const remote = (d.backend as { format?: unknown }).format;
+  if (typeof remote === "string") return remote;
   if (!(d.backend instanceof Drive)) return "raw";
   const image = d.snapshot ? d.backend.image.backing ?? d.backend.image : d.backend.image;
   return image.format;

@@ -9,7 +9,7 @@ import { ConfigError, type DriveConfig, type ImageSource, type MachineConfig } f
 import type { MachineHost } from "./machine-host.js";
 import type { LoadedDrive } from "./drives.js";
 import type { SystemSpec } from "./virt-system.js";
-import { OptionError, parseDeviceSpec, parseNetdevSpec, parseNicSpec, parseRamSize, type NicOption } from "./option-syntax.js";
+import { OptionError, parseDeviceSpec, parseObjectSpec, parseNetdevSpec, parseNicSpec, parseRamSize, type NicOption } from "./option-syntax.js";
 
 /** A URL scheme (two letters at least, so that a DOS drive letter is not one). */
 const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]+:/;
@@ -105,7 +105,7 @@ export async function loadConfig(c: MachineConfig, host: MachineHost): Promise<S
       firmware, kernel: await optional("-kernel", c.kernel), initrd: await optional("-initrd", c.initrd),
       dtb: await optional("-dtb", c.dtb), append: c.append,
       drives: await Promise.all((c.drives ?? []).map((d, i) => loadDrive(d, i, host))), snapshot: c.snapshot === true,
-      devices: (c.devices ?? []).map(parseDeviceSpec), netdevs: (c.netdevs ?? []).map(parseNetdevSpec), nics, netNone,
+      devices: (c.devices ?? []).map(parseDeviceSpec), iothreads: (c.objects ?? []).map(parseObjectSpec), netdevs: (c.netdevs ?? []).map(parseNetdevSpec), nics, netNone,
       icountShift: c.icount, rtcBase, rtcClockVm: c.rtcClock === undefined ? undefined : c.rtcClock === "vm",
       startPaused: c.startPaused === true, noReboot: c.noReboot === true, noShutdown: c.noShutdown === true,
       accel: c.accel, name: c.name, debug: c.debug ?? [], log: c.log, warn: c.warn,

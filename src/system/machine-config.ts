@@ -81,6 +81,11 @@ export interface MachineConfig {
   snapshot?: boolean;
   /** -device, in its syntax: "virtio-rng-pci", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56". */
   devices?: string[];
+  /**
+   * -object, in its syntax: "iothread,id=io0" (with "virtio-blk-pci,drive=d0,iothread=io0" among the
+   * devices, that disk's queues are served on a worker thread; needs a host with worker threads: Node).
+   */
+  objects?: string[];
   /** -netdev, in its syntax: "user,id=n0,hostfwd=tcp::2222-:22" (needs a host with a network: Node). */
   netdevs?: string[];
   /** -nic, in its syntax: "user,model=virtio-net-pci"; "none" for no network. */

@@ -13,6 +13,23 @@ import { ConfigError } from "./machine-config.js";
 import type { Drives } from "./drives.js";
 import type { MachineNetdevs } from "./machine-netdevs.js";
 import type { DeviceOption } from "./option-syntax.js";
+import type { Iothread, IothreadMachine } from "./iothread.js";
+
+/**
+ * The drives that devices with iothread= use, by drive id: the machine
+ * opens them in that iothread's worker.
+ */
+export function iothreadDrives(devices: readonly DeviceOption[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of devices) {
+    const thread = d.props.get("iothread");
+    const drive = d.props.get("drive");
+    if (thread !== undefined && drive !== undefined && (d.driver === "virtio-blk-pci" || d.driver === "virtio-blk")) {
+      out.set(drive, thread);
+    }
+  }
+  return out;
+}
 
 export interface MachineDevices {
   virtio: VirtioDevice[];
@@ -32,7 +49,7 @@ export function deviceHelp(dev: DeviceOption): string | undefined {
 }
 
 export function makeDevices(devices: readonly DeviceOption[], drives: Drives, net: MachineNetdevs, harts: number,
-  random: (buf: Uint8Array) => void): MachineDevices {
+  random: (buf: Uint8Array) => void, iothreads: ReadonlyMap<string, Iothread>, iothreadMachine: IothreadMachine): MachineDevices {
   const registry = virtDevices();
   const out: MachineDevices = { virtio: [], pci: [] };
   // QOM paths of the devices: /machine/peripheral/ID, or for a device without an id
@@ -48,7 +65,7 @@ export function makeDevices(devices: readonly DeviceOption[], drives: Drives, ne
     macs: new MacAllocator(net.hiddenDefaultNic),
     nicCreated: (nic) => net.machine.addNic(nic),
     rxFilterChanged: (device) => net.machine.rxFilterChanged(device),
-    qomPath: "",
+    qomPath: "", iothreads, iothreadMachine,
   };
   /** The PCI buses -device bus= can name so far: the root bus and the root ports created before. */
   const pciBuses = new Set(["pcie.0"]);

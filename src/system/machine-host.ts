@@ -9,6 +9,7 @@ import type { DriveConfig } from "./machine-config.js";
 import type { NetHost as NetBackendHost } from "../net/net-host.js";
 import type { NetHost as UserNetHost } from "../net/user/net-host.js";
 import { ConfigError } from "./machine-config.js";
+import type { DataplaneChannel } from "./iothread.js";
 
 /**
  * What a machine needs of the place it runs in: files, firmware, sockets,
@@ -40,6 +41,8 @@ export interface MachineHost {
   writeFile?(path: string, data: Uint8Array): void;
   /** Bytes a file takes on the host disk (query-block's actual-size); 0 when unknown. */
   allocatedBytes?(path: string): number;
+  /** Start an iothread's worker (-object iothread); absent where there are no worker threads that can block. */
+  startIothread?(): DataplaneChannel;
 }
 
 /** setImmediate where it exists; a MessageChannel elsewhere (setTimeout(0) is clamped to 4 ms in browsers). */

@@ -10,6 +10,12 @@ import { disassembleBytes, riscvCpuView } from "../monitor/target-riscv.js";
 import { imageFormat, type Drives } from "./drives.js";
 import type { MachineNetdevs } from "./machine-netdevs.js";
 import type { MachineHost } from "./machine-host.js";
+import type { Iothread } from "./iothread.js";
+import { IOTHREAD_PROPS } from "./option-syntax.js";
+
+function iothreadSetting(t: Iothread, name: string): number {
+  return t.settings.get(name) ?? IOTHREAD_PROPS.get(name) ?? 0;
+}
 
 const VIRTIO_NAMES: Record<number, string> = { 1: "virtio-net-device", 2: "virtio-blk-device", 4: "virtio-rng-device" };
 
@@ -77,6 +83,7 @@ export interface MonitorViewParts {
   host: MachineHost;
   /** The character devices the monitor lists (the serial port's first). */
   chardevs: () => ChardevInfo[];
+  iothreads: ReadonlyMap<string, Iothread>;
 }
 
 export function machineControl(p: MonitorViewParts): MachineControl {
@@ -112,5 +119,11 @@ export function machineControl(p: MonitorViewParts): MachineControl {
       (bridge === undefined ? m.pciFunctions : m.pciChildren(bridge)).get(devfn)?.id ?? ""),
     pciFunctionById: (id) => m.pciFunctionById(id),
     qtree: () => qtree(m),
+    // QEMU lists the newest object first.
+    iothreads: () => [...p.iothreads.values()].reverse().map((t) => ({
+      id: t.id, threadId: t.threadId,
+      pollMaxNs: iothreadSetting(t, "poll-max-ns"), pollGrow: iothreadSetting(t, "poll-grow"),
+      pollShrink: iothreadSetting(t, "poll-shrink"), aioMaxBatch: iothreadSetting(t, "aio-max-batch"),
+    })),
   };
 }

@@ -118,3 +118,49 @@ export function parseNicSpec(arg: string): NicOption | undefined {
   const list = parseKeyValueList(arg, "type").filter(([k]) => !["type", "id", "model", "mac"].includes(k));
   return { netdev: { type, id: kv.get("id"), options: kv, list, arg, spec: `-nic ${arg}` }, model, mac, arg, spec: `-nic ${arg}` };
 }
+
+/** -object iothread,id=ID[,poll-max-ns=N,...]: the one object type tsemu has. */
+export interface IothreadOption {
+  id: string;
+  /** QEMU's tuning properties as given, by name (query-iothreads reports them; the worker does not poll). */
+  settings: Map<string, number>;
+  /** The option with its name, for messages. */
+  spec: string;
+}
+
+/** The iothread properties QEMU 7.2 takes, each an int64, with its default (QEMU's query-iothreads shows them). */
+export const IOTHREAD_PROPS: ReadonlyMap<string, number> = new Map([
+  ["aio-max-batch", 0], ["poll-grow", 0], ["poll-max-ns", 32768], ["poll-shrink", 0], ["thread-pool-max", 64], ["thread-pool-min", 0],
+]);
+
+/** QEMU's rule for ids: letters, digits, '-', '.', '_', starting with a letter. */
+const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+/** -object TYPE,id=ID,...: errors as QEMU's. */
+export function parseObjectSpec(arg: string): IothreadOption {
+  const spec = `-object ${arg}`;
+  const kv = parseKeyValues(arg, "qom-type");
+  const type = kv.get("qom-type") ?? "";
+  if (type !== "iothread") throw new OptionError(`${spec}: Parameter 'qom-type' does not accept value '${type}' (tsemu has iothread)`);
+  const id = kv.get("id");
+  if (id === undefined) throw new OptionError(`${spec}: Parameter 'id' is missing`);
+  if (!IDENTIFIER.test(id)) {
+    throw new OptionError(`${spec}: Parameter 'id' expects an identifier (letters, digits, '-', '.', '_', starting with a letter)`);
+  }
+  const settings = new Map<string, number>();
+  for (const [k, v] of kv) {
+    if (k === "qom-type" || k === "id") continue;
+    if (!IOTHREAD_PROPS.has(k)) throw new OptionError(`${spec}: Invalid parameter '${k}'`);
+    if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new OptionError(`${spec}: Parameter '${k}' expects an int64 value`);
+    settings.set(k, Number(v));
+  }
+  return { id, settings, spec };
+}
+
+/** -object help and -object iothread,help, as QEMU lists them (the types and properties tsemu has). */
+export function objectHelp(arg: string): string | undefined {
+  if (arg === "help" || arg === "?") return "List of user creatable objects:\n  iothread\n";
+  const kv = parseKeyValues(arg, "qom-type");
+  if (kv.get("qom-type") !== "iothread" || !kv.has("help")) return undefined;
+  return ["iothread options:", ...[...IOTHREAD_PROPS.keys()].map((k) => `  ${k}=<int>`)].join("\n") + "\n";
+}

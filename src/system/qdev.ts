@@ -10,7 +10,7 @@
  * would ignore is refused as unknown rather than silently dropped.
  */
 
-export type PropType = "str" | "bool" | "uint8" | "uint16" | "uint32" | "int32" | "pci-devfn" | "OnOffAuto";
+export type PropType = "str" | "bool" | "uint8" | "uint16" | "uint32" | "int32" | "pci-devfn" | "OnOffAuto" | "link<iothread>";
 
 export interface PropSpec {
   readonly name: string;
@@ -149,7 +149,7 @@ function helpType(t: PropType): string {
 
 function parseValue(device: string, spec: PropSpec, text: string): PropValue {
   switch (spec.type) {
-    case "str": return text;
+    case "str": case "link<iothread>": return text;
     case "bool":
       if (text === "on" || text === "true" || text === "yes") return true;
       if (text === "off" || text === "false" || text === "no") return false;

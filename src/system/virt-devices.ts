@@ -9,6 +9,7 @@ import type { VirtioDevice } from "../hw/virtio/virtio-transport.js";
 import { VIRTIO_BLK_MAX_QUEUES, VirtioBlk } from "../hw/virtio/virtio-blk.js";
 import { VirtioRng } from "../hw/virtio/virtio-rng.js";
 import { VirtioPci } from "../hw/virtio/virtio-pci.js";
+import type { SharedRoutes } from "../hw/virtio/dataplane.js";
 import type { PciPlug } from "../hw/pci/pci-device.js";
 import {
   VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_HOST_TSO4, VirtioNet, type RxFilter,
@@ -18,6 +19,7 @@ import { DeviceError, DeviceRegistry, type PropSpec, type Props } from "./qdev.j
 import { MacAllocator, parseMac } from "../net/mac.js";
 import { pcieRootPortType } from "./pcie-root-port-device.js";
 import { registerE1000e } from "./e1000e-device.js";
+import { IothreadDrive, type Iothread, type IothreadMachine } from "./iothread.js";
 
 /** What realizing a device needs from the machine being built. */
 export interface DeviceContext {
@@ -43,6 +45,10 @@ export interface DeviceContext {
   rxFilterChanged(device: NicDevice): void;
   /** QEMU's canonical QOM path of the device being realized: /machine/peripheral/ID or /machine/peripheral-anon/device[N]. */
   qomPath: string;
+  /** -object iothread objects by id. */
+  iothreads: ReadonlyMap<string, Iothread>;
+  /** What an iothread's worker needs of the machine (dropping decoded code, waking the loop). */
+  iothreadMachine: IothreadMachine;
 }
 
 /** What the monitor needs of a NIC: its address, its link, and the receive filter where the model reports one. */
@@ -95,6 +101,17 @@ function numQueues(type: string, props: Props, auto: number): number {
   if (n < 1 || n > VIRTIO_BLK_MAX_QUEUES) throw new DeviceError(`${type}: num-queues property must be 1 to ${VIRTIO_BLK_MAX_QUEUES}`);
   return n;
 }
+const IOTHREAD: PropSpec = { name: "iothread", type: "link<iothread>" };
+
+/** The iothread= of a device: the -object iothread it names (QEMU's error when there is none). */
+function iothreadOf(props: Props, ctx: DeviceContext): Iothread | undefined {
+  const id = props.str("iothread");
+  if (id === undefined) return undefined;
+  const t = ctx.iothreads.get(id);
+  if (t === undefined) throw new DeviceError(`Device '${id}' not found`);
+  return t;
+}
+
 /** PCI Express devices (behind a port) get an AER capability with aer=on. */
 const AER: PropSpec = { name: "aer", type: "bool", description: "on/off", default: false };
 /** On the root bus (conventional PCI) auto means a transitional device, as on QEMU. */
@@ -111,7 +128,15 @@ function takeDrive(type: string, props: Props, ctx: DeviceContext): BlockBackend
   return b;
 }
 
-function pciPlug(name: string, props: Props, classCode: number, make: () => VirtioDevice, defaultVectors?: number): PciPlug {
+/** A virtio-blk-pci whose queues an iothread serves: the drive was opened in its worker. */
+interface Dataplane {
+  drive: IothreadDrive;
+  serial: string | undefined;
+  machine: IothreadMachine;
+}
+
+function pciPlug(name: string, props: Props, classCode: number, make: () => VirtioDevice, defaultVectors?: number,
+  dataplane?: Dataplane): PciPlug {
   const disableLegacy = props.str("disable-legacy") ?? "auto";
   const aer = props.bool("aer") === true;
   const addr = props.num("addr") ?? -1;
@@ -124,10 +149,20 @@ function pciPlug(name: string, props: Props, classCode: number, make: () => Virt
     create: (ctx) => {
       // Behind a PCI Express port QEMU's auto means modern only.
       const legacy = disableLegacy === "auto" ? !ctx.express : disableLegacy === "off";
+      const count = vectors === VECTORS_UNSPECIFIED ? device.queueCount + 1 : vectors;
+      let served: VirtioDevice = device;
+      let shared: { queueVectors: Uint16Array; routes: SharedRoutes } | undefined;
+      if (dataplane !== undefined) {
+        if (ctx.shared === undefined) throw new DeviceError("iothread: the machine has no shared memory");
+        const thread = dataplane.drive.thread;
+        thread.bindMachine(ctx.shared, dataplane.machine);
+        const blk = thread.attachBlk(dataplane.drive, device, dataplane.serial, count);
+        served = blk;
+        shared = { queueVectors: blk.queueVectors, routes: blk.routes };
+      }
       const fn = new VirtioPci({
-        device, dma: ctx.dma, send: ctx.send, routes: ctx.routes, classCode, name, log: ctx.log, legacy,
-        express: ctx.express, aer,
-        vectors: vectors === VECTORS_UNSPECIFIED ? undefined : vectors,
+        device: served, dma: ctx.dma, send: ctx.send, routes: ctx.routes, classCode, name, log: ctx.log, legacy,
+        express: ctx.express, aer, vectors: count, dataplane: shared,
       });
       return { config: fn.config, reset: () => fn.reset(), errors: fn.errors };
     },
@@ -180,12 +215,16 @@ function makeNic(model: NicInfo["model"], props: Props, ctx: DeviceContext): Vir
 export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
   const r = new DeviceRegistry<DeviceContext, PlannedDevice>();
   r.register({
-    name: "virtio-blk-device", bus: "virtio-bus", category: "Storage", props: [DRIVE, NUM_QUEUES, SERIAL],
-    realize: (p, ctx) => ({
-      bus: "virtio-bus", device: new VirtioBlk(takeDrive("virtio-blk-device", p, ctx), {
-        serial: p.str("serial"), numQueues: numQueues("virtio-blk-device", p, 1),
-      }),
-    }),
+    name: "virtio-blk-device", bus: "virtio-bus", category: "Storage", props: [DRIVE, IOTHREAD, NUM_QUEUES, SERIAL],
+    realize: (p, ctx) => {
+      // As on QEMU's virt under TCG: virtio-mmio has no ioeventfd, which a data plane needs.
+      if (iothreadOf(p, ctx) !== undefined) throw new DeviceError("ioeventfd is required for iothread");
+      return {
+        bus: "virtio-bus", device: new VirtioBlk(takeDrive("virtio-blk-device", p, ctx), {
+          serial: p.str("serial"), numQueues: numQueues("virtio-blk-device", p, 1),
+        }),
+      };
+    },
   });
   r.register({
     name: "virtio-rng-device", bus: "virtio-bus", category: "Misc", props: [],
@@ -193,13 +232,22 @@ export function virtDevices(): DeviceRegistry<DeviceContext, PlannedDevice> {
   });
   r.register({
     name: "virtio-blk-pci", bus: "PCI", alias: "virtio-blk", category: "Storage",
-    props: [ADDR, AER, DISABLE_LEGACY, DRIVE, NUM_QUEUES, SERIAL, VECTORS],
+    props: [ADDR, AER, DISABLE_LEGACY, DRIVE, IOTHREAD, NUM_QUEUES, SERIAL, VECTORS],
     realize: (p, ctx) => {
+      const thread = iothreadOf(p, ctx);
       const disk = takeDrive("virtio-blk-pci", p, ctx);
       const queues = numQueues("virtio-blk-pci", p, Math.min(ctx.harts, VIRTIO_BLK_MAX_QUEUES));
+      let dataplane: Dataplane | undefined;
+      if (thread !== undefined) {
+        // The machine opened the drive in this iothread's worker (it looked for iothread= before opening drives).
+        if (!(disk instanceof IothreadDrive) || disk.thread !== thread) {
+          throw new DeviceError(`drive '${p.str("drive") ?? ""}' is not open in iothread '${thread.id}'`);
+        }
+        dataplane = { drive: disk, serial: p.str("serial"), machine: ctx.iothreadMachine };
+      }
       return {
         bus: "PCI", plug: pciPlug("virtio-blk-pci", p, PCI_CLASS_STORAGE_SCSI,
-          () => new VirtioBlk(disk, { serial: p.str("serial"), numQueues: queues })),
+          () => new VirtioBlk(disk, { serial: p.str("serial"), numQueues: queues }), undefined, dataplane),
       };
     },
   });

@@ -20,13 +20,14 @@ import { MonitorHub } from "../monitor/monitor.js";
 import { RunControl } from "../monitor/runstate.js";
 import type { ChardevInfo, RunState } from "../monitor/machine.js";
 import type { JsonObject } from "../monitor/json.js";
-import { closeDrives, openDrives, type Drives, type LoadedDrive } from "./drives.js";
+import { closeDrives, driveName, openDrives, type Drives, type LoadedDrive, type RemoteOpen } from "./drives.js";
+import { Iothread, type IothreadMachine } from "./iothread.js";
 import { makeNetdevs, type MachineNetdevs } from "./machine-netdevs.js";
-import { makeDevices } from "./machine-devices.js";
+import { iothreadDrives, makeDevices } from "./machine-devices.js";
 import { machineControl } from "./machine-monitor.js";
 import { ConfigError, type AiaMode, type LogItem } from "./machine-config.js";
 import type { MachineHost } from "./machine-host.js";
-import type { DeviceOption, NetdevOption, NicOption } from "./option-syntax.js";
+import type { DeviceOption, IothreadOption, NetdevOption, NicOption } from "./option-syntax.js";
 
 /** Host offsets are int32 in the interpreter's typed-array indexing: RAM must stay below 2 GiB. */
 export const MAX_RAM = 2047 * 1024 * 1024;
@@ -57,6 +58,8 @@ export interface SystemSpec {
   startPaused: boolean;
   noReboot: boolean;
   noShutdown: boolean;
+  /** -object iothread: in order. */
+  iothreads?: IothreadOption[];
   accel?: "interp" | "tcg";
   name?: string;
   debug: readonly string[];
@@ -74,6 +77,40 @@ function fixedBytes(buf: Uint8Array): void {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
     buf[i] = x & 0xff;
   }
+}
+
+/** The -object iothread objects (their workers start with their first drive). */
+function makeIothreads(spec: SystemSpec, host: MachineHost): Map<string, Iothread> {
+  const out = new Map<string, Iothread>();
+  try {
+    for (const o of spec.iothreads ?? []) {
+      if (out.has(o.id)) throw new ConfigError(`${o.spec}: Duplicate ID '${o.id}' for object`);
+      const start = host.startIothread;
+      if (start === undefined) throw new ConfigError(`${o.spec}: this host has no worker threads for an iothread`);
+      const t = new Iothread(o.id, o.settings, () => start.call(host));
+      out.set(o.id, t);
+      try {
+        t.open();
+      } catch (e) {
+        throw new ConfigError(`${o.spec}: ${(e as Error).message}`);
+      }
+    }
+  } catch (e) {
+    for (const t of out.values()) t.close();
+    throw e;
+  }
+  return out;
+}
+
+/** Open in an iothread's worker the drives that devices with iothread= use. */
+function iothreadOpener(spec: SystemSpec, iothreads: ReadonlyMap<string, Iothread>, warn: (line: string) => void): RemoteOpen {
+  const served = iothreadDrives(spec.devices);
+  return (drive, name, snapshot) => {
+    const thread = iothreads.get(served.get(name) ?? "");
+    if (thread === undefined) return undefined;
+    if (!("path" in drive.image)) throw new ConfigError(`-drive ${driveName(drive)}: iothread=${thread.id} needs a disk image file`);
+    return thread.openDrive(drive, snapshot, warn);
+  };
 }
 
 function realtimeNs(): bigint {
@@ -128,8 +165,15 @@ export class VirtSystem {
     }
     const log = spec.log ?? ((text: string) => host.log(text));
     const warn = spec.warn ?? ((line: string): void => log(`${line}\n`));
-    const drives = openDrives(spec.drives, spec.snapshot, host, warn);
     const ref: { system?: VirtSystem } = {};
+    const iothreads = makeIothreads(spec, host);
+    let drives: Drives;
+    try {
+      drives = openDrives(spec.drives, spec.snapshot, host, warn, iothreadOpener(spec, iothreads, warn));
+    } catch (e) {
+      for (const t of iothreads.values()) t.close();
+      throw e;
+    }
     let net: MachineNetdevs;
     try {
       net = await makeNetdevs(spec.netdevs, spec.nics, spec.netNone, host, warn, {
@@ -138,26 +182,39 @@ export class VirtSystem {
       });
     } catch (e) {
       closeDrives(drives);
+      for (const t of iothreads.values()) t.close();
       throw e;
     }
+    const iothreadMachine: IothreadMachine = {
+      dropCode: (first, count) => {
+        const ram = ref.system?.machine.bus.ram;
+        for (let p = first; p < first + count; p++) ram?.dropCode(p);
+      },
+      rang: () => {
+        ref.system?.machine.pollShared();
+        ref.system?.schedule();
+      },
+    };
     try {
-      const system = new VirtSystem(spec, host, drives, net, log, warn);
+      const system = new VirtSystem(spec, host, drives, net, iothreads, iothreadMachine, log, warn);
       ref.system = system;
       return system;
     } catch (e) {
       closeDrives(drives);
+      for (const t of iothreads.values()) t.close();
       for (const b of net.machine.netdevs) b.close();
       throw e;
     }
   }
 
   private constructor(readonly spec: SystemSpec, readonly host: MachineHost, drives: Drives, net: MachineNetdevs,
+    readonly iothreads: ReadonlyMap<string, Iothread>, iothreadMachine: IothreadMachine,
     log: (text: string) => void, warn: (line: string) => void) {
     this.drives = drives;
     this.net = net;
     this.log = log;
     this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
-    const devices = makeDevices(spec.devices, drives, net, spec.smp, (buf) => host.random(buf));
+    const devices = makeDevices(spec.devices, drives, net, spec.smp, (buf) => host.random(buf), iothreads, iothreadMachine);
     const joined = new Set(net.machine.nics.map((n) => n.backend));
     for (const b of net.machine.netdevs) {
       if (!joined.has(b)) warn(`warning: netdev ${b.id} has no peer`);
@@ -172,6 +229,8 @@ export class VirtSystem {
       this.machine = new VirtMachine({
         ramSize: spec.ramSize, harts: spec.smp, images: { firmware: spec.firmware, kernel: spec.kernel, initrd: spec.initrd },
         bootargs: spec.append, dtb: spec.dtb, aia: spec.aia, virtio: devices.virtio, pci: devices.pci,
+        sharedMemory: iothreads.size > 0,
+        quiesce: () => { for (const t of iothreads.values()) t.quiesce(); },
         serial: {
           write: (bytes) => this.output(bytes),
           acceptInput: () => this.feedInput(),
@@ -193,12 +252,17 @@ export class VirtSystem {
       throw e instanceof ConfigError ? e : new ConfigError((e as Error).message);
     }
     const m = this.machine;
-    this.loop = new SystemLoop(m.harts, m.timers);
+    this.loop = new SystemLoop(m.harts, iothreads.size === 0 ? m.timers : {
+      runDue: () => {
+        this.pollWorkers();
+        m.timers.runDue();
+      },
+    });
     loopRef.loop = this.loop;
     this.traceOptions();
     this.hub = new MonitorHub(machineControl({
       machine: m, run: () => this.run, name: spec.name, ramSize: spec.ramSize, drives, net, host,
-      chardevs: () => this.chardevInfo(),
+      chardevs: () => this.chardevInfo(), iothreads,
     }), {
       writeFile: (path, data) => {
         if (host.writeFile === undefined) throw new Error("Operation not supported");
@@ -283,6 +347,7 @@ export class VirtSystem {
     if (this.spec.debug.includes("tcg")) this.log(`${tcgStatsLine(this.machine.bus.ram)}\n`);
     const finish = (): void => {
       closeDrives(this.drives);
+      for (const t of this.iothreads.values()) t.close();
       for (const b of this.net.machine.netdevs) b.close();
       this.resolveExit(status);
     };
@@ -311,6 +376,7 @@ export class VirtSystem {
     }
     if (this.paused || this.debuggerHolds) { this.flushOutput(); return; }
     this.feedInput();
+    this.pollWorkers();
     m.timers.runDue();
     this.inTurn = true;
     const nowMs = (): number => performance.now();
@@ -334,6 +400,12 @@ export class VirtSystem {
       return;
     }
     this.schedule();
+  }
+
+  /** What iothreads sent since the last look, and the interrupts they set pending. */
+  private pollWorkers(): void {
+    for (const t of this.iothreads.values()) t.poll();
+    this.machine.pollShared();
   }
 
   private output(bytes: Uint8Array): void {

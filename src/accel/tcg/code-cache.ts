@@ -152,7 +152,7 @@ export class CodeCache {
     }
     this.queue = [];
     if (code.length === 0) return;
-    const bytes = buildModule(code);
+    const bytes = buildModule(code, this.ram.shared);
     if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
     // The module's bytes lie in a plain ArrayBuffer; the DOM's typings (the web page's build) want that said.
     const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);

@@ -84,8 +84,8 @@ const BRANCHES: Partial<Record<Op, W>> = {
   [Op.BLTU]: W.I64_LT_U, [Op.BGEU]: W.I64_GE_U,
 };
 
-/** Build the module for `blocks`; its function is exported as "run". */
-export function buildModule(blocks: readonly BlockCode[]): Uint8Array {
+/** Build the module for `blocks`; its function is exported as "run".  `sharedMemory`: guest RAM is a shared memory. */
+export function buildModule(blocks: readonly BlockCode[], sharedMemory = false): Uint8Array {
   const m = new ModuleBuilder();
   // The last argument of load and store: instructions retired in this run before the access (exact instret for devices).
   m.importFunc("h", HELPER_NAMES[Helper.LOAD], [I32, I32, I32, I32], [I32]);
@@ -95,7 +95,7 @@ export function buildModule(blocks: readonly BlockCode[]): Uint8Array {
   const g = new Gen(f, blocks);
   g.emitAll();
   m.addFunc(f, "run");
-  return m.encode("e", "m");
+  return m.encode("e", "m", sharedMemory);
 }
 
 class Gen {

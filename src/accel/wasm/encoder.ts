@@ -169,7 +169,8 @@ export class ModuleBuilder {
     return index;
   }
 
-  encode(memoryModule: string, memoryName: string): Uint8Array {
+  /** `sharedMemory`: the imported memory is a shared one (its import must say so, with a maximum). */
+  encode(memoryModule: string, memoryName: string, sharedMemory = false): Uint8Array {
     const out = new Bytes();
     out.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
     const section = (id: number, fill: (s: Bytes) => void): void => {
@@ -189,7 +190,9 @@ export class ModuleBuilder {
     });
     section(2, (s) => {
       s.u32(this.imports.length + 1);
-      s.name(memoryModule); s.name(memoryName); s.byte(0x02); s.byte(0x00); s.u32(0);
+      s.name(memoryModule); s.name(memoryName); s.byte(0x02);
+      // Limits: min 0, or min 0 and the largest maximum (65536 pages, 4 GiB) for a shared memory.
+      if (sharedMemory) { s.byte(0x03); s.u32(0); s.u32(65536); } else { s.byte(0x00); s.u32(0); }
       for (const im of this.imports) { s.name(im.module); s.name(im.name); s.byte(0x00); s.u32(im.type); }
     });
     section(3, (s) => {

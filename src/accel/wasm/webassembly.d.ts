@@ -3,7 +3,8 @@
  * as a global; the Node type definitions of this version do not declare it).
  */
 declare namespace WebAssembly {
-  interface MemoryDescriptor { initial: number; maximum?: number }
+  /** A shared memory (maximum required) has a SharedArrayBuffer as its buffer. */
+  interface MemoryDescriptor { initial: number; maximum?: number; shared?: boolean }
   class Memory {
     constructor(descriptor: MemoryDescriptor);
     readonly buffer: ArrayBuffer;

@@ -25,9 +25,10 @@ export class SystemBus implements PhysBus, DmaMemory {
   /** Host offset of guest-physical ramBase: RAM follows the ROM in the buffer. */
   readonly ramHost: number;
 
-  constructor(readonly layout: BusLayout) {
+  /** `shared`: RAM in shared memory, for device models on worker threads. */
+  constructor(readonly layout: BusLayout, shared = false) {
     this.ramHost = layout.romBase + layout.romSize;
-    this.ram = new GuestRam(this.ramHost + layout.ramSize);
+    this.ram = new GuestRam(this.ramHost + layout.ramSize, shared);
     this.u8 = this.ram.u8;
   }
 

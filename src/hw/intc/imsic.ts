@@ -20,6 +20,7 @@ import type { AccessSize, MmioRegion } from "../core/memory.js";
 import { MipBit, type HartIrqs } from "../core/irq.js";
 import type { FdtNode } from "../core/fdt.js";
 import { Iselect, type ImsicInterruptFile } from "../../target/riscv/aia.js";
+import type { SharedMsiTarget } from "../core/shared-machine.js";
 
 /** Bytes of one interrupt file's page, and the registers in it. */
 export const IMSIC_PAGE = 0x1000;
@@ -50,6 +51,16 @@ export class ImsicFile implements ImsicInterruptFile {
     if (!Number.isInteger(id) || id < 1 || id > IMSIC_IDS) return;
     Atomics.or(this.s, this.at + FileWord.EIP + (id >>> 5), 1 << (id & 31));
     this.update();
+  }
+
+  /**
+   * Where setPending(id) sets its bit, as data for a worker (`imsic`: the
+   * index of this IMSIC's state among those the worker holds); undefined for
+   * an id setPending ignores.
+   */
+  target(id: number, imsic: number): SharedMsiTarget | undefined {
+    if (!Number.isInteger(id) || id < 1 || id > IMSIC_IDS) return undefined;
+    return { imsic, word: this.at + FileWord.EIP + (id >>> 5), mask: 1 << (id & 31) };
   }
 
   /** Whether `id` is pending (tests and the monitor). */

@@ -10,9 +10,17 @@
  * placeholder has no message to give (see msix-routing.ts).
  */
 import type { MsiMessage, MsiSend } from "./msi.js";
+import type { SharedMsiTarget } from "../core/shared-machine.js";
 
-/** Delivers one message straight into an interrupt controller. */
-export type MsiFastPath = () => void;
+/**
+ * Delivers one message straight into an interrupt controller; with
+ * `target`, the same delivery as data that a worker thread can carry out on
+ * shared memory (an irqfd's route).
+ */
+export interface MsiFastPath {
+  (): void;
+  readonly target?: SharedMsiTarget;
+}
 
 /** The interrupt controllers' part: a direct delivery for a message, when one claims its address. */
 export type MsiResolver = (msg: MsiMessage) => MsiFastPath | undefined;
@@ -51,6 +59,11 @@ export class MsiRouteTable {
     const e = this.entry(id);
     e.msg = msg;
     e.fast = this.resolve(msg);
+  }
+
+  /** Route `id`'s delivery as data for a worker, when the controller's state is shared. */
+  target(id: number): SharedMsiTarget | undefined {
+    return this.entry(id).fast?.target;
   }
 
   remove(id: number): void {

@@ -29,6 +29,7 @@ import type { PciConfigSpace } from "./config-space.js";
 import type { MsiMessage } from "./msi.js";
 import type { MsiRouteTable } from "./msi-route.js";
 import { MsixCap, type Msix, type MsixVectorNotifier } from "./msix.js";
+import type { SharedMsiTarget } from "../core/shared-machine.js";
 
 export interface MsixRoutingOptions {
   /**
@@ -38,6 +39,13 @@ export interface MsixRoutingOptions {
   placeholder?: boolean;
   /** Called while the placeholder is in use (the backend switching its function into MSI-X mode). */
   onPlaceholder?: () => void;
+  /**
+   * Told of every route change, for a backend on another thread that keeps
+   * its own copy (an iothread's): the vector's delivery as shared-memory
+   * data, or undefined when the vector has no route or its route cannot be
+   * taken from another thread (the backend then signals through `signal`).
+   */
+  mirror?: (vector: number, target: SharedMsiTarget | undefined) => void;
 }
 
 const NO_ROUTE = -1;
@@ -84,6 +92,7 @@ export class MsixRouting implements MsixVectorNotifier {
   release(vector: number): void {
     const id = this.routeOf[vector];
     if (id === NO_ROUTE) return;
+    this.opts.mirror?.(vector, undefined);
     this.routeOf[vector] = NO_ROUTE;
     this.routes.remove(id);
   }
@@ -106,6 +115,7 @@ export class MsixRouting implements MsixVectorNotifier {
     const id = this.routeOf[vector];
     if (id === NO_ROUTE) this.routeOf[vector] = this.routes.add(msg);
     else this.routes.update(id, msg);
+    this.opts.mirror?.(vector, this.routes.target(this.routeOf[vector]));
   }
 
   private enableChanged(): void {

@@ -8,6 +8,7 @@ import type { PciConfigSpace } from "./config-space.js";
 import type { MsiRouteTable } from "./msi-route.js";
 import type { MsiSend } from "./msi.js";
 import type { PcieErrorReporter } from "./pcie-aer.js";
+import type { SharedMachine } from "../core/shared-machine.js";
 
 export interface PciFunctionModel {
   readonly config: PciConfigSpace;
@@ -39,6 +40,8 @@ export interface PciBusContext {
   log: (message: string) => void;
   /** The function sits behind a PCI Express port (QEMU makes virtio devices PCI Express endpoints there). */
   express: boolean;
+  /** The machine's shared memory, when it was made with it (device models on worker threads). */
+  shared?: SharedMachine;
 }
 
 /** A device waiting to be plugged: where (devfn, or the first free slot) and how to make it. */

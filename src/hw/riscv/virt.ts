@@ -15,7 +15,8 @@ import type { HartIrqs, IrqLine, MipBit } from "../core/irq.js";
 import { Clint } from "../intc/clint.js";
 import { Plic } from "../intc/plic.js";
 import { Aplic } from "../intc/aplic.js";
-import { Imsic } from "../intc/imsic.js";
+import { FileWord, Imsic } from "../intc/imsic.js";
+import type { SharedMachine } from "../core/shared-machine.js";
 import { Serial, type SerialBackend } from "../char/serial.js";
 import { GoldfishRtc } from "../rtc/goldfish-rtc.js";
 import { SifiveTest } from "../misc/sifive-test.js";
@@ -92,6 +93,13 @@ export interface VirtOptions {
   realtimeNs: () => bigint;
   /** Random bytes (rng-seed in /chosen). */
   random: (buf: Uint8Array) => void;
+  /**
+   * Guest RAM, code flags and the IMSICs' state in shared memory, for
+   * device models on worker threads (iothreads); see shared-machine.ts.
+   */
+  sharedMemory?: boolean;
+  /** Called first in every reset, before RAM is cleared: workers that write RAM stop (their devices reset after). */
+  quiesce?: () => void;
   /** The guest asked to power off (status) or reset. */
   shutdown(status: number): void;
   reset(): void;
@@ -123,11 +131,16 @@ export class VirtMachine implements HartIrqs {
   private readonly pciBelow = new Map<number, Map<number, PciFunctionEntry>>();
   /** The device tree blob handed to the guest. */
   dtb: Uint8Array = new Uint8Array(0);
+  /** What workers reach directly (with sharedMemory). */
+  readonly shared: SharedMachine | undefined;
+  private readonly doorbell: Int32Array | undefined;
 
   constructor(readonly opts: VirtOptions) {
     if (opts.harts < 1 || opts.harts > MAX_HARTS) throw new Error(`-smp ${opts.harts}: virt supports 1 to ${MAX_HARTS} harts`);
     registerPrivilegedCsrs();
-    this.bus = new SystemBus({ romBase: VIRT.mrom.base, romSize: VIRT.mrom.size, ramBase: VIRT.dram, ramSize: opts.ramSize });
+    const layout = { romBase: VIRT.mrom.base, romSize: VIRT.mrom.size, ramBase: VIRT.dram, ramSize: opts.ramSize };
+    const sharedMemory = opts.sharedMemory === true;
+    this.bus = new SystemBus(layout, sharedMemory);
     this.timers = new TimerList(opts.clock);
     const mem = new SystemMemory(this.bus);
     for (let h = 0; h < opts.harts; h++) {
@@ -139,8 +152,10 @@ export class VirtMachine implements HartIrqs {
     this.clint = new Clint({ base: VIRT.clint, harts: opts.harts, irqs: this, timers: this.timers });
     const aia = opts.aia ?? "none";
     if (aia === "aplic-imsic") {
-      this.imsicM = new Imsic({ base: VIRT.imsicM, harts: opts.harts, machineLevel: true, irqs: this });
-      this.imsicS = new Imsic({ base: VIRT.imsicS, harts: opts.harts, machineLevel: false, irqs: this });
+      const state = (): Uint32Array | undefined =>
+        sharedMemory ? new Uint32Array(new SharedArrayBuffer(opts.harts * FileWord.SIZE * 4)) : undefined;
+      this.imsicM = new Imsic({ base: VIRT.imsicM, harts: opts.harts, machineLevel: true, irqs: this, state: state() });
+      this.imsicS = new Imsic({ base: VIRT.imsicS, harts: opts.harts, machineLevel: false, irqs: this, state: state() });
       registerAiaCsrs();
       this.harts.forEach((cpu, h) => {
         cpu.aia = new HartAia((this.imsicM as Imsic).files[h], (this.imsicS as Imsic).files[h]);
@@ -170,6 +185,16 @@ export class VirtMachine implements HartIrqs {
       irqs: [0, 1, 2, 3].map((i) => this.irq(PCIE_IRQ + i)), irqBase: PCIE_IRQ,
     });
     this.fwCfg = new FwCfg({ base: VIRT.fwCfg, cpus: opts.harts, dma: this.bus });
+    if (sharedMemory) {
+      this.doorbell = new Int32Array(new SharedArrayBuffer(4));
+      const sab = (a: Uint32Array): SharedArrayBuffer => a.buffer as SharedArrayBuffer;
+      this.shared = {
+        ram: this.bus.ram.sharedBuffer(), codeFlags: this.bus.ram.sharedCodeFlags(),
+        ramBase: layout.ramBase, ramSize: layout.ramSize, ramHost: this.bus.ramHost,
+        imsics: this.imsicM !== undefined && this.imsicS !== undefined ? [sab(this.imsicM.state), sab(this.imsicS.state)] : [],
+        doorbell: this.doorbell.buffer as SharedArrayBuffer,
+      };
+    }
     // The IMSICs take messages straight into their interrupt files (fast routes); elsewhere, through memory.
     this.msiRoutes = new MsiRouteTable((msg) => this.msiFastPath(msg), (msg) => this.msiWrite(msg));
     for (const plug of opts.pci ?? []) this.plugPci(plug);
@@ -211,6 +236,7 @@ export class VirtMachine implements HartIrqs {
     }
     const model = plug.create({
       dma: this.bus, send: (msg) => this.msiWrite(msg), routes: this.msiRoutes, log: this.opts.log, express: below !== undefined,
+      shared: this.shared,
     });
     const bridge = model.bridge;
     if (bridge !== undefined) {
@@ -279,12 +305,30 @@ export class VirtMachine implements HartIrqs {
     }
   }
 
-  /** A message's direct way into an IMSIC interrupt file, when its address is a file's seteipnum_le. */
+  /**
+   * A message's direct way into an IMSIC interrupt file, when its address is
+   * a file's seteipnum_le; with shared memory, also as data for a worker.
+   */
   private msiFastPath(msg: MsiMessage): MsiFastPath | undefined {
-    const file = this.imsicM?.fileAt(msg.address) ?? this.imsicS?.fileAt(msg.address);
+    const m = this.imsicM?.fileAt(msg.address);
+    const file = m ?? this.imsicS?.fileAt(msg.address);
     if (file === undefined) return undefined;
     const id = msg.data;
-    return () => file.setPending(id);
+    const target = this.shared !== undefined ? file.target(id, m !== undefined ? 0 : 1) : undefined;
+    return Object.assign(() => file.setPending(id), { target });
+  }
+
+  /**
+   * Workers set ids pending since the last look (the doorbell rang):
+   * re-evaluate the harts' external-interrupt lines.  Cheap when quiet; the
+   * run loop calls it between slices.
+   */
+  pollShared(): void {
+    const d = this.doorbell;
+    if (d === undefined || Atomics.load(d, 0) === 0) return;
+    Atomics.store(d, 0, 0);
+    this.imsicM?.sync();
+    this.imsicS?.sync();
   }
 
   /** Wired interrupt source `n` (devices' lines) at whichever controller the board has. */
@@ -308,6 +352,7 @@ export class VirtMachine implements HartIrqs {
   /** Power-on state: harts at the reset vector in M-mode, devices reset, images loaded again. */
   reset(): void {
     const o = this.opts;
+    o.quiesce?.();
     this.bus.u8.fill(0);
     for (let p = 0; p < this.bus.ram.pages; p++) this.bus.ram.dropCode(p);
     const plan = loadBootImages(o.images, VIRT.dram, o.ramSize, this.bus);

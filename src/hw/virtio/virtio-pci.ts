@@ -36,6 +36,7 @@ import { addEndpointCap, addPowerManagementCap, DevCtl, PciExp } from "../pci/pc
 import { PcieErrorReporter } from "../pci/pcie-aer.js";
 import type { MsiSend } from "../pci/msi.js";
 import { VIRTQUEUE_MAX_SIZE, type Virtqueue } from "./virtqueue.js";
+import type { SharedRoutes } from "./dataplane.js";
 import { VirtioTransport, setHigh32, setLow32, type VirtioDevice } from "./virtio-transport.js";
 import { TRANSITIONAL_DEVICE_ID, legacyBarSize, legacyRegisters } from "./virtio-pci-legacy.js";
 
@@ -104,6 +105,11 @@ export interface VirtioPciOptions {
   express?: boolean;
   aer?: boolean;
   log?: (message: string) => void;
+  /**
+   * A data plane on another thread serves the queues: the queue vectors live
+   * in its shared array, and every route change is mirrored to it.
+   */
+  dataplane?: { queueVectors: Uint16Array; routes: SharedRoutes };
 }
 
 export class VirtioPci {
@@ -144,7 +150,7 @@ export class VirtioPci {
       log: (why) => log(`${opts.name}: ${why}`),
     });
     this.queues = this.core.queues;
-    this.queueVectors = new Uint16Array(dev.queueCount).fill(VIRTIO_MSI_NO_VECTOR);
+    this.queueVectors = opts.dataplane?.queueVectors ?? new Uint16Array(dev.queueCount).fill(VIRTIO_MSI_NO_VECTOR);
     if (legacy) {
       this.config.registerBar(0, {
         kind: BarKind.IO, size: legacyBarSize(dev.config.length),
@@ -191,7 +197,9 @@ export class VirtioPci {
       const routes = opts.routes ?? new MsiRouteTable(() => undefined, opts.send);
       const msixCap = express ? VIRTIO_PCIE_MSIX_CAP : VIRTIO_PCI_MSIX_CAP;
       this.msix = Msix.exclusiveBar(this.config, VIRTIO_PCI_MSIX_BAR, this.vectors, msixCap, opts.send);
-      this.routing = new MsixRouting(this.msix, routes, this.config, msixCap);
+      const mirror = opts.dataplane?.routes;
+      this.routing = new MsixRouting(this.msix, routes, this.config, msixCap,
+        mirror === undefined ? {} : { mirror: (vector, target) => mirror.set(vector, target) });
     }
     this.config.listen((offset, size) => this.configWritten(offset, size));
     this.config.onRead((offset, size) => this.configRead(offset, size));

@@ -45,6 +45,10 @@ export interface VirtioDeviceHost {
   queueUsed(vq: Virtqueue): void;
   /** The device configuration changed: a new generation and a configuration interrupt. */
   configChanged(): void;
+  /** Raise `vq`'s interrupt now (a data plane elsewhere already decided the driver wants it). */
+  queueInterrupt(vq: Virtqueue): void;
+  /** The device found the driver's requests malformed (elsewhere): DEVICE_NEEDS_RESET, as a broken queue does. */
+  deviceError(why: string): void;
 }
 
 export const enum VirtioStatus {
@@ -96,6 +100,8 @@ export class VirtioTransport {
         this.generation = (this.generation + 1) >>> 0;
         if (this.status & VirtioStatus.DRIVER_OK) this.hooks.configInterrupt();
       },
+      queueInterrupt: (vq) => this.hooks.queueInterrupt(vq),
+      deviceError: (why) => this.needsReset(why),
     });
   }
 

@@ -34,22 +34,34 @@ export class GuestRam {
   readonly pages: number;
   /** Decoded code per host page, kept once made (a running CPU may hold it). */
   private readonly decoded: (DecodedPage | undefined)[];
-  /** 1 while a page's decoded instructions are live (and so kept out of write TLBs). */
-  private readonly codeFlag: Uint8Array;
+  /**
+   * 1 while a page's decoded instructions are live (and so kept out of write
+   * TLBs).  A worker that writes RAM reads it to learn whether the main
+   * thread must drop decoded code first.
+   */
+  readonly codeFlag: Uint8Array;
   /** The TLBs of every CPU on this RAM, to keep code pages out of their write entries. */
   readonly tlbs: Tlb[] = [];
   /** Bumped per page each time its decoded code is dropped: translated code of an older generation is stale. */
   readonly codeGen: Uint32Array;
   /** Bumped by every dropCode that dropped something (translated code compares it around a store). */
   drops = 0;
+  /**
+   * The memory is shared (a SharedArrayBuffer underneath): a device model on
+   * a worker thread (an iothread's data plane) reaches RAM and the code flags
+   * directly.  Translated code then imports it as shared memory.
+   */
+  readonly shared: boolean;
   /** The state area: [stateNext, stateEnd) is still free. */
   private stateNext: number;
   private readonly stateEnd: number;
   private readonly freeSlots = new Map<number, number[]>();
 
-  constructor(bytes: number) {
+  constructor(bytes: number, shared = false) {
     const base = Math.ceil(bytes / WASM_PAGE) * WASM_PAGE;
-    this.memory = new WebAssembly.Memory({ initial: (base + STATE_BYTES) / WASM_PAGE });
+    const pages = (base + STATE_BYTES) / WASM_PAGE;
+    this.shared = shared;
+    this.memory = new WebAssembly.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages });
     this.buffer = this.memory.buffer;
     this.stateNext = base;
     this.stateEnd = base + STATE_BYTES;
@@ -60,8 +72,22 @@ export class GuestRam {
     this.i32 = new Int32Array(this.buffer);
     this.pages = bytes >>> PAGE_SHIFT;
     this.decoded = new Array<DecodedPage | undefined>(this.pages).fill(undefined);
-    this.codeFlag = new Uint8Array(this.pages);
+    this.codeFlag = shared ? new Uint8Array(new SharedArrayBuffer(this.pages)) : new Uint8Array(this.pages);
     this.codeGen = new Uint32Array(this.pages);
+  }
+
+  /** The memory's SharedArrayBuffer, for a worker (only when made shared). */
+  sharedBuffer(): SharedArrayBuffer {
+    const b: unknown = this.memory.buffer;
+    if (!(b instanceof SharedArrayBuffer)) throw new Error("guest RAM is not shared");
+    return b;
+  }
+
+  /** The code flags' SharedArrayBuffer, for a worker (only when made shared). */
+  sharedCodeFlags(): SharedArrayBuffer {
+    const b: unknown = this.codeFlag.buffer;
+    if (!(b instanceof SharedArrayBuffer)) throw new Error("guest RAM is not shared");
+    return b;
   }
 
   /**
@@ -103,7 +129,7 @@ export class GuestRam {
       this.decoded[hostPage] = d;
     }
     if (this.codeFlag[hostPage] === 0) {
-      this.codeFlag[hostPage] = 1;
+      Atomics.store(this.codeFlag, hostPage, 1);
       for (const t of this.tlbs) t.flushHostPageWrites(hostPage << PAGE_SHIFT);
     }
     return d;
