@@ -15,6 +15,8 @@ import assert from "node:assert/strict";
 import { MsiRouteTable } from "../../../src/hw/pci/msi-route.js";
 import { MsixRouting } from "../../../src/hw/pci/msix-routing.js";
 import { CAP, FakeImsic, MsixFunction, imsicMessage, type Arrival } from "./msix-harness.js";
+import { SharedRoutes } from "../../../src/hw/virtio/dataplane.js";
+import { deliverShared, type SharedMsiTarget } from "../../../src/hw/core/shared-machine.js";
 
 const VECTORS = 4;
 
@@ -149,4 +151,90 @@ test("detaching releases every route", () => {
   assert.equal(r.routes.size, 0);
   r.routing.signal(0);
   assert.deepEqual(r.imsic.take(), [{ msg: messageOf(0), path: "memory" }], "the slow path still delivers");
+});
+
+/**
+ * A backend on another thread (an iothread) keeps a copy of the routes in
+ * shared memory (SharedRoutes, fed by the routing's mirror) and delivers
+ * through it by itself.  The copy must follow the routes exactly: no entry
+ * for the placeholder, none for a masked vector, none after a reset; and
+ * every vector the backend signals arrives once, through its copy or
+ * through the slow path.
+ */
+test("the routes mirrored for a backend on another thread follow the table, and never hold the placeholder", () => {
+  const imsic = new FakeImsic();
+  const files = new Uint32Array(new SharedArrayBuffer(4 * 64));
+  const doorbell = new Int32Array(new SharedArrayBuffer(4));
+  // The target of a message as a worker acts on it: word hart * 8 + id / 32 of `files`.
+  const targetOf = (msg: { address: number; data: number }): SharedMsiTarget =>
+    ({ imsic: 0, word: ((msg.address >>> 12) & 7) * 8 + (msg.data >>> 5), mask: 1 << (msg.data & 31) });
+  const routes = new MsiRouteTable((msg) => {
+    const fast = imsic.resolve(msg);
+    return fast === undefined ? undefined : Object.assign(fast, { target: targetOf(msg) });
+  }, (msg) => imsic.memoryWrite(msg));
+  const f = new MsixFunction(VECTORS, (msg) => imsic.memoryWrite(msg));
+  const shared = new SharedRoutes(VECTORS);
+  const r: Partial<Rig> = { f, imsic, routes };
+  // While the placeholder is in use the backend signals vector 0 the way the worker does: through its copy if it has one.
+  let placeholderDirect = 0;
+  r.routing = new MsixRouting(f.msix, routes, f.config, CAP, {
+    placeholder: true, mirror: (v, t) => shared.set(v, t),
+    onPlaceholder: () => {
+      const t = shared.get(0);
+      if (t === undefined) r.routing?.signal(0);
+      else {
+        placeholderDirect++;
+        deliverShared([files], doorbell, t);
+      }
+    },
+  });
+  const rigged = r as Rig;
+  const assertMirror = (when: string): void => {
+    for (let v = 0; v < VECTORS; v++) {
+      const expected = f.msix.isMasked(v) ? undefined : targetOf(f.msix.message(v) as { address: number; data: number });
+      assert.deepEqual(shared.get(v), expected, `${when}: the shared copy of vector ${v}`);
+    }
+  };
+  /** What the worker does: its copy when it has a route, else the slow path; returns what arrived. */
+  const workerSignals = (): { direct: number[]; slow: number[] } => {
+    const direct: number[] = [];
+    for (let v = 0; v < VECTORS; v++) {
+      const t = shared.get(v);
+      if (t === undefined) rigged.routing.signal(v);
+      else {
+        deliverShared([files], doorbell, t);
+        direct.push(v);
+      }
+    }
+    return { direct, slow: imsic.take().map((a) => a.msg.data - 32) };
+  };
+  for (let round = 0; round < 3; round++) {
+    f.enableMasked();
+    assertMirror(`round ${round}, enabled with every vector masked (the placeholder in use)`);
+    for (let v = 0; v < VECTORS; v++) {
+      f.writeEntry(v, messageOf(v), false);
+      assertMirror(`round ${round}, vector ${v} unmasked`);
+    }
+    assert.equal(placeholderDirect, 0, `round ${round}: the backend found a route for the placeholder`);
+    assert.deepEqual(imsic.take(), [{ msg: messageOf(0), path: "memory" }], `round ${round}: the placeholder's interrupt arrived on unmask`);
+    files.fill(0);
+    Atomics.store(doorbell, 0, 0);
+    assert.deepEqual(workerSignals(), { direct: [0, 1, 2, 3], slow: [] });
+    for (let v = 0; v < VECTORS; v++) {
+      const t = targetOf(messageOf(v));
+      assert.notEqual(files[t.word] & t.mask, 0, `round ${round}: vector ${v}'s id is pending in its file`);
+    }
+    assert.equal(Atomics.load(doorbell, 0), 1, "the doorbell rang");
+    f.mask(1, true);
+    assertMirror(`round ${round}, vector 1 masked`);
+    assert.deepEqual(workerSignals(), { direct: [0, 2, 3], slow: [] }, "a masked vector's interrupt waits in the PBA");
+    f.mask(1, false);
+    assert.deepEqual(imsic.take().map((a) => a.msg.data - 32), [1], "and arrives on unmask");
+    // A reset (FLR, secondary bus reset, error recovery): the copy empties with the routes.
+    f.config.reset();
+    f.msix.reset();
+    rigged.routing.resync();
+    assertMirror(`round ${round}, after reset`);
+    f.config.write(0x04, 2, 0x6);
+  }
 });
