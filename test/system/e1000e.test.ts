@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { Console, describeStatus, shell } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
 import { linux612Guest } from "../util/guest-images.js";
+import { msixLines, type MsixLine } from "../util/proc-interrupts.js";
 
 const ROOT = repoRoot(import.meta.url);
 const TSEMU = path.join(ROOT, "bin/tsemu-system-riscv64");
@@ -23,7 +24,6 @@ const LOG = process.env.TSEMU_SYSTEM_LOG === "1";
 const PROMPT = "tsemu# ";
 const NIC = "0000:00:01.0";
 
-interface MsixLine { count: number; text: string }
 
 interface Observed {
   probe: string[];
@@ -43,13 +43,6 @@ function boot(emu: string, guest: { kernel: string; initrd: string }): Console {
 }
 
 /** The PCI-MSIX lines of /proc/interrupts: count summed over the harts, and the description. */
-function msixLines(table: string): MsixLine[] {
-  return table.split("\n").filter((l) => l.includes("PCI-MSIX")).map((l) => {
-    const f = l.trim().split(/\s+/);
-    const at = f.findIndex((x) => x.startsWith("PCI-MSIX"));
-    return { count: f.slice(1, at).reduce((n, x) => n + Number(x), 0), text: f.slice(at).join(" ") };
-  });
-}
 
 /**
  * Kernel lines without their timestamps, each once: a message the kernel

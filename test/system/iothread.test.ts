@@ -20,6 +20,7 @@ import * as path from "node:path";
 import { Console, describeStatus, shell } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
 import { linux612Guest } from "../util/guest-images.js";
+import { msixLines, type MsixLine } from "../util/proc-interrupts.js";
 
 const ROOT = repoRoot(import.meta.url);
 const TSEMU = path.join(ROOT, "bin/tsemu-system-riscv64");
@@ -43,17 +44,12 @@ function boot(emu: string, disk: string, guest: { kernel: string; initrd: string
   { onOutput: LOG ? (s) => process.stderr.write(s) : undefined });
 }
 
-/** The PCI-MSIX lines of /proc/interrupts: count summed over the harts, and the description. */
-async function msixLines(con: Console): Promise<{ count: number; text: string }[]> {
-  const table = await sh(con, "grep PCI-MSIX /proc/interrupts");
-  return table.trim().split("\n").filter((l) => l.includes("PCI-MSIX")).map((l) => {
-    const f = l.trim().split(/\s+/);
-    const at = f.findIndex((x) => x.startsWith("PCI-MSIX"));
-    return { count: f.slice(1, at).reduce((n, x) => n + Number(x), 0), text: f.slice(at).join(" ") };
-  });
+/** The PCI-MSIX lines of /proc/interrupts. */
+async function interrupts(con: Console): Promise<MsixLine[]> {
+  return msixLines(await sh(con, "grep PCI-MSIX /proc/interrupts"));
 }
 
-const queueCount = (lines: { count: number; text: string }[]): number =>
+const queueCount = (lines: MsixLine[]): number =>
   lines.filter((l) => l.text.includes("req.")).reduce((n, l) => n + l.count, 0);
 
 /** A monitor command through the console's mux (Ctrl-A c); returns what the monitor printed. */
@@ -82,21 +78,21 @@ async function scenario(emu: string, disk: string, guest: { kernel: string; init
     const reply = await monitor(con, "info iothreads");
     const iothreads = reply.slice(reply.indexOf("\n") + 1).replace(/thread_id=\d+/, "thread_id=N").replace(/\r/g, "");
     await sh(con, "");
-    const before = await msixLines(con);
+    const before = await interrupts(con);
     const writes = Array.from({ length: TOTAL_MIB / BLOCK_MIB },
       (_, i) => `dd if=/tmp/p of=/dev/vda bs=1M seek=${i * BLOCK_MIB} conv=fsync 2>/dev/null`).join("; ");
     const out = await sh(con, `dd if=/dev/urandom of=/tmp/p bs=1M count=${BLOCK_MIB} 2>/dev/null; md5sum /tmp/p; ${writes}; `
       + `sync; echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=1M count=${TOTAL_MIB} 2>/dev/null | md5sum; rm /tmp/p`);
     const [pattern, readBack] = md5sums(out);
     assert.ok(pattern !== undefined && readBack !== undefined, `${emu}: the checksums were printed:\n${out}`);
-    const after = await msixLines(con);
+    const after = await interrupts(con);
     assert.ok(queueCount(after) > queueCount(before), `${emu}: the queue vectors count up:\n${JSON.stringify(after)}`);
 
     await monitor(con, "system_reset");
     await con.expect(/Linux version 6\.12/, STEP_MS);
     await con.expect(PROMPT, STEP_MS);
     const again = md5sums(await sh(con, `dd if=/dev/vda bs=1M count=${TOTAL_MIB} 2>/dev/null | md5sum`));
-    assert.ok(queueCount(await msixLines(con)) > 0, `${emu}: the queue vectors arrive after the reset`);
+    assert.ok(queueCount(await interrupts(con)) > 0, `${emu}: the queue vectors arrive after the reset`);
     con.send("poweroff\n");
     const status = await con.waitExit(STEP_MS);
     assert.deepEqual(status, { code: 0, signal: null }, `${emu} ended with ${describeStatus(status)}\n${con.tail()}`);

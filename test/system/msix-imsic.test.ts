@@ -20,6 +20,7 @@ import * as path from "node:path";
 import { Console, describeStatus, shell } from "../util/console.js";
 import { envInt, repoRoot, which } from "../util/env.js";
 import { linux612Guest } from "../util/guest-images.js";
+import { msixLines, type MsixLine } from "../util/proc-interrupts.js";
 
 const ROOT = repoRoot(import.meta.url);
 const TSEMU = path.join(ROOT, "bin/tsemu-system-riscv64");
@@ -38,14 +39,9 @@ function boot(emu: string, disk: string, guest: { kernel: string; initrd: string
   { onOutput: LOG ? (s) => process.stderr.write(s) : undefined });
 }
 
-/** The PCI-MSIX lines of /proc/interrupts: count summed over the harts, and the description. */
-async function msixLines(con: Console): Promise<{ count: number; text: string }[]> {
-  const table = await sh(con, "grep PCI-MSIX /proc/interrupts");
-  return table.trim().split("\n").filter((l) => l.includes("PCI-MSIX")).map((l) => {
-    const f = l.trim().split(/\s+/);
-    const at = f.findIndex((x) => x.startsWith("PCI-MSIX"));
-    return { count: f.slice(1, at).reduce((n, x) => n + Number(x), 0), text: f.slice(at).join(" ") };
-  });
+/** The PCI-MSIX lines of /proc/interrupts. */
+async function interrupts(con: Console): Promise<MsixLine[]> {
+  return msixLines(await sh(con, "grep PCI-MSIX /proc/interrupts"));
 }
 
 const md5sums = (text: string): string[] => [...text.matchAll(/^([0-9a-f]{32})\s/gm)].map((m) => m[1]);
@@ -67,7 +63,7 @@ test("MSI-X through the IMSIC: QEMU's vectors, a disk and entropy on them, and n
       const q = boot(QEMU, disk, guest);
       try {
         await q.expect(PROMPT, STEP_MS);
-        oracle = (await msixLines(q)).map((l) => l.text);
+        oracle = (await interrupts(q)).map((l) => l.text);
         q.send("poweroff\n");
         await q.waitExit(STEP_MS);
       } finally {
@@ -80,7 +76,7 @@ test("MSI-X through the IMSIC: QEMU's vectors, a disk and entropy on them, and n
     const con = boot(TSEMU, disk, guest);
     try {
       await con.expect(PROMPT, STEP_MS);
-      const before = await msixLines(con);
+      const before = await interrupts(con);
       assert.deepEqual(before.map((l) => l.text), [
         "PCI-MSIX-0000:00:01.0 0 Edge virtio0-config", "PCI-MSIX-0000:00:01.0 1 Edge virtio0-input",
         "PCI-MSIX-0000:00:02.0 0 Edge virtio1-config", "PCI-MSIX-0000:00:02.0 1 Edge virtio1-req.0",
@@ -93,7 +89,7 @@ test("MSI-X through the IMSIC: QEMU's vectors, a disk and entropy on them, and n
         + `dd if=/dev/vda bs=4096 count=${BLOCKS} 2>/dev/null | md5sum`);
       const [sum, readBack] = md5sums(wrote);
       assert.ok(sum !== undefined && readBack === sum, `the disk gave back what was written:\n${wrote}`);
-      const after = await msixLines(con);
+      const after = await interrupts(con);
       assert.ok(after[1].count > before[1].count, "virtio-rng-pci's queue vector was delivered");
       assert.ok(after[3].count + after[4].count > before[3].count + before[4].count, "virtio-blk-pci's queue vectors were delivered");
 
@@ -107,11 +103,11 @@ test("MSI-X through the IMSIC: QEMU's vectors, a disk and entropy on them, and n
       await con.expect(PROMPT, STEP_MS);
       const again = await sh(con, `dd if=/dev/vda bs=4096 count=${BLOCKS} 2>/dev/null | md5sum`);
       assert.deepEqual(md5sums(again), [sum], "after system_reset the disk still holds the bytes");
-      const reset = await msixLines(con);
+      const reset = await interrupts(con);
       assert.ok(reset[3].count + reset[4].count > 0, `virtio-blk-pci's vectors arrive after the reset:\n${JSON.stringify(reset)}`);
       const rng = await sh(con, "dd if=/dev/hwrng bs=64 count=8 2>/dev/null | md5sum");
       assert.equal(md5sums(rng).length, 1);
-      assert.ok((await msixLines(con))[1].count > reset[1].count, "virtio-rng-pci's vector arrives after the reset");
+      assert.ok((await interrupts(con))[1].count > reset[1].count, "virtio-rng-pci's vector arrives after the reset");
 
       con.send("poweroff\n");
       const status = await con.waitExit(STEP_MS);

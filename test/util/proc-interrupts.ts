@@ -44,3 +44,18 @@ export function parseInterrupts(text: string): InterruptLine[] {
 export function total(line: InterruptLine): number {
   return line.counts.reduce((a, b) => a + b, 0);
 }
+
+/** A PCI-MSIX line: its count summed over the harts, and its description ("PCI-MSIX-0000:00:01.0 1 Edge virtio0-req.0"). */
+export interface MsixLine {
+  count: number;
+  text: string;
+}
+
+/** The PCI-MSIX lines of `grep PCI-MSIX /proc/interrupts` output (no header; other lines, such as the echo, are skipped). */
+export function msixLines(table: string): MsixLine[] {
+  return table.split("\n").filter((l) => l.includes("PCI-MSIX")).map((l) => {
+    const f = l.trim().split(/\s+/);
+    const at = f.findIndex((x) => x.startsWith("PCI-MSIX"));
+    return { count: f.slice(1, at).reduce((n, x) => n + Number(x), 0), text: f.slice(at).join(" ") };
+  });
+}
