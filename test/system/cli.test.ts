@@ -66,6 +66,23 @@ const BAD: [string, string[], RegExp][] = [
   ["virtio-mmio device on a root port", ["-M", "virt", "-device", "pcie-root-port,id=rp0,chassis=1", "-device", "virtio-rng-device,bus=rp0"],
     /-device virtio-rng-device,bus=rp0: Device 'virtio-rng-device' can't go on PCIE bus/],
   ["chassis out of range", ["-M", "virt", "-device", "pcie-root-port,chassis=300"], /Parameter 'chassis' expects uint8_t/],
+  // -object iothread: QEMU 7.2's lines.
+  ["iothread without id", ["-M", "virt", "-object", "iothread"], /-object iothread: Parameter 'id' is missing/],
+  ["iothread id twice", ["-M", "virt", "-object", "iothread,id=io0", "-object", "iothread,id=io0"],
+    /-object iothread,id=io0: Duplicate ID 'io0' for object/],
+  ["unknown object type", ["-M", "virt", "-object", "foo,id=x"], /-object foo,id=x: Parameter 'qom-type' does not accept value 'foo'/],
+  ["unknown iothread property", ["-M", "virt", "-object", "iothread,id=io0,bogus=1"], /Invalid parameter 'bogus'/],
+  ["iothread property not a number", ["-M", "virt", "-object", "iothread,id=io0,poll-max-ns=abc"],
+    /Parameter 'poll-max-ns' expects an int64 value/],
+  ["iothread id not an identifier", ["-M", "virt", "-object", "iothread,id=0io"], /Parameter 'id' expects an identifier/],
+  ["device names no such iothread", ["-M", "virt", "-drive", "file=/etc/hostname,format=raw,if=none,id=d0",
+    "-device", "virtio-blk-pci,drive=d0,iothread=io9"], /-device virtio-blk-pci,drive=d0,iothread=io9: Device 'io9' not found/],
+  ["iothread on virtio-mmio", ["-M", "virt", "-object", "iothread,id=io0", "-drive", "file=/etc/hostname,format=raw,if=none,id=d0",
+    "-device", "virtio-blk-device,drive=d0,iothread=io0"], /ioeventfd is required for iothread/],
+  ["iothread on a device without one", ["-M", "virt", "-object", "iothread,id=io0", "-device", "virtio-rng-pci,iothread=io0"],
+    /Property 'virtio-rng-pci\.iothread' not found/],
+  ["iothread's disk missing", ["-M", "virt", "-object", "iothread,id=io0", "-drive", "file=/nonexistent.img,format=raw,if=none,id=d0",
+    "-device", "virtio-blk-pci,drive=d0,iothread=io0"], /-drive file=\/nonexistent\.img: Could not open '\/nonexistent\.img'/],
 ];
 
 for (const [name, args, message] of BAD) {
