@@ -21,6 +21,7 @@ import { BlockingGdbSocket, GdbListenError } from "../host/gdb-blocking.js";
 import { DEFAULT_ACCEL, parseAccel as parseAccelArg, selectAccel, type Accel } from "../accel/engine.js";
 import { tcgStatsLine } from "../accel/tcg/stats.js";
 import { ForkDir, leaveParentDir } from "../host/fork-dir.js";
+import { exitProcess } from "../host/fast-exit.js";
 
 const PROG = "tsemu-riscv64";
 
@@ -313,7 +314,7 @@ function runToEnd(proc: Process, c: ChildConfig, parent: ParentLink | undefined)
   }
   gdb?.exited(outcome);
   if (parent !== undefined) reportToParent(parent, outcome);
-  if (outcome.kind === "exit") process.exit(outcome.status);
+  if (outcome.kind === "exit") exitProcess(outcome.status);
   // QEMU prints "uncaught target signal" only after writing a guest core file, which it
   // does not do with core dumps off (our launcher turns them off); then it dies silently.
   dieBySignal(outcome.signo);
