@@ -6,7 +6,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { spawn, spawnSync, type StdioOptions } from "node:child_process";
-import { randomFillSync } from "node:crypto";
 import { Process, signalForCause } from "../user/linux/process.js";
 import { ElfError } from "../user/linux/elf.js";
 import { DEFAULT_STACK_SIZE } from "../user/linux/loader.js";
@@ -22,6 +21,7 @@ import { DEFAULT_ACCEL, parseAccel as parseAccelArg, selectAccel, type Accel } f
 import { tcgStatsLine } from "../accel/tcg/stats.js";
 import { ForkDir, leaveParentDir } from "../host/fork-dir.js";
 import { exitProcess } from "../host/fast-exit.js";
+import { randomFillSync } from "../host/fs.js";
 
 const PROG = "tsemu-riscv64";
 
