@@ -3,9 +3,10 @@
  * first shuts its platform down, which waits for every background task to
  * finish, including TurboFan compiling the interpreter's large functions:
  * a short guest program (a static hello world) then waits 50-100 ms for
- * code that will never run.  _exit ends the process without that wait.
- * Node's standard streams on Linux write synchronously (files, pipes,
- * terminals), so nothing written is lost.  A Node-API module.
+ * code that will never run.  _exit ends the process without that wait,
+ * and loses nothing that process.exit would have written: neither runs the
+ * event loop again, and on Linux Node writes its standard streams at once
+ * (files, pipes, terminals).  A Node-API module.
  *
  * Exports:
  *   exit(status)   _exit(status); does not return
