@@ -8,9 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh user native gdb img browser
-echo "== build (tsc, strict; the native lock module)"
+echo "== build (tsc, strict; the native modules; the start-up bundle)"
 npx tsc -p tsconfig.json
 scripts/build-native.sh --require
+node scripts/build-bundle.mjs
 echo "== the web page's type check (DOM library)"
 npx tsc -p web/tsconfig.json
 echo "== lint (eslint)"

@@ -6,7 +6,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { spawn, spawnSync, type StdioOptions } from "node:child_process";
-import { randomFillSync } from "node:crypto";
 import { Process, signalForCause } from "../user/linux/process.js";
 import { ElfError } from "../user/linux/elf.js";
 import { DEFAULT_STACK_SIZE } from "../user/linux/loader.js";
@@ -21,6 +20,8 @@ import { BlockingGdbSocket, GdbListenError } from "../host/gdb-blocking.js";
 import { DEFAULT_ACCEL, parseAccel as parseAccelArg, selectAccel, type Accel } from "../accel/engine.js";
 import { tcgStatsLine } from "../accel/tcg/stats.js";
 import { ForkDir, leaveParentDir } from "../host/fork-dir.js";
+import { exitProcess } from "../host/fast-exit.js";
+import { randomFillSync } from "../host/fs.js";
 
 const PROG = "tsemu-riscv64";
 
@@ -313,7 +314,7 @@ function runToEnd(proc: Process, c: ChildConfig, parent: ParentLink | undefined)
   }
   gdb?.exited(outcome);
   if (parent !== undefined) reportToParent(parent, outcome);
-  if (outcome.kind === "exit") process.exit(outcome.status);
+  if (outcome.kind === "exit") exitProcess(outcome.status);
   // QEMU prints "uncaught target signal" only after writing a guest core file, which it
   // does not do with core dumps off (our launcher turns them off); then it dies silently.
   dieBySignal(outcome.signo);

@@ -32,8 +32,12 @@ export class GuestRam {
   readonly i16: Int16Array;
   readonly i32: Int32Array;
   readonly pages: number;
-  /** Decoded code per host page, kept once made (a running CPU may hold it). */
-  private readonly decoded: (DecodedPage | undefined)[];
+  /**
+   * Decoded code per host page, kept once made (a running CPU may hold it).
+   * Grown as pages get code rather than sized for the pool: filling half a
+   * million slots up front cost 3 ms of every start.
+   */
+  private readonly decoded: (DecodedPage | undefined)[] = [];
   /**
    * 1 while a page's decoded instructions are live (and so kept out of write
    * TLBs).  A worker that writes RAM reads it to learn whether the main
@@ -71,7 +75,6 @@ export class GuestRam {
     this.i16 = new Int16Array(this.buffer);
     this.i32 = new Int32Array(this.buffer);
     this.pages = bytes >>> PAGE_SHIFT;
-    this.decoded = new Array<DecodedPage | undefined>(this.pages).fill(undefined);
     this.codeFlag = shared ? new Uint8Array(new SharedArrayBuffer(this.pages)) : new Uint8Array(this.pages);
     this.codeGen = new Uint32Array(this.pages);
   }
@@ -126,6 +129,8 @@ export class GuestRam {
     let d = this.decoded[hostPage];
     if (d === undefined) {
       d = new DecodedPage();
+      // Pushed one by one, so the array stays packed (a far index would make it a dictionary).
+      while (this.decoded.length <= hostPage) this.decoded.push(undefined);
       this.decoded[hostPage] = d;
     }
     if (this.codeFlag[hostPage] === 0) {
