@@ -508,6 +508,12 @@ const INFO: HmpCommand[] = [
       }
     },
   },
+  // QEMU 7.2's riscv virt has no interrupt controller that reports statistics or state here
+  // (none implements its InterruptStatsProvider): both commands print nothing, as there.
+  {
+    name: "irq", params: "", help: "show the interrupts statistics (if available)",
+    run: (c, _env, self) => noArgs(c, self),
+  },
   {
     name: "kvm", params: "", help: "show KVM information",
     run: (c, env, self) => { noArgs(c, self); env.print("kvm support: not compiled\n"); },
@@ -554,6 +560,10 @@ const INFO: HmpCommand[] = [
       noArgs(c, self);
       env.print(pciText(env.hub.machine.pciDevices()));
     },
+  },
+  {
+    name: "pic", params: "", help: "show PIC state",
+    run: (c, _env, self) => noArgs(c, self),
   },
   {
     name: "qtree", params: "", help: "show device tree",

@@ -91,6 +91,11 @@ test("help, info, unknown commands", () => {
   assert.equal(run("info name"), "fake\n");
   assert.equal(run("info version"), "7.2.0\n");
   assert.equal(run("info kvm"), "kvm support: not compiled\n");
+  // As QEMU 7.2's riscv virt: no statistics, no PIC state, and no iothreads without -object iothread.
+  assert.equal(run("info irq"), "");
+  assert.equal(run("info pic"), "");
+  assert.equal(run("info iothreads"), "");
+  assert.equal(run("help info irq"), "info irq  -- show the interrupts statistics (if available)\n");
   assert.equal(run("info block"), "virtio0 (#block117): /images/disk.img (raw)\n    Attached to:      " +
     "/machine/peripheral-anon/device[0]/virtio-backend\n    Cache mode:       writeback\n");
   assert.equal(run("info chardev"), "serial0: filename=stdio\n");
