@@ -114,6 +114,22 @@ async function stop(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Pr
   await ended;
 }
 
+/**
+ * The lock table once it stops changing (two reads 200 ms apart agree): an
+ * emulator may take a byte and let it go again while it opens a drive (a raw
+ * image read-only: QEMU took 201 and dropped it once in a loaded CI run).
+ */
+async function settledLockTable(images: string[]): Promise<string> {
+  let last = lockTable(images);
+  for (let i = 0; i < 25; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = lockTable(images);
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
 /** The OFD lock bytes on each of `images` held by anyone, from /proc/locks ("inode: bytes"). */
 function lockTable(images: string[]): string {
   const text = fs.readFileSync("/proc/locks", "utf8");
@@ -154,7 +170,7 @@ test("tsemu-system-riscv64 takes the lock bytes qemu-system-riscv64 takes for th
     for (const prog of [QEMU_SYSTEM as string, TSEMU_SYSTEM]) {
       const child = await holding(prog, c.drives, c.files);
       try {
-        tables.push(lockTable(c.files));
+        tables.push(await settledLockTable(c.files));
       } finally {
         await stop(child);
       }
