@@ -64,9 +64,6 @@ export function iothreadServe(host: MachineHost, channel: SharedArrayBuffer, pos
         server?.reset(m.dev, m.epoch);
         reply(m.seq);
         return;
-      case "stats":
-        reply(m.seq, { direct: server?.direct ?? 0, relayed: server?.relayed ?? 0 });
-        return;
     }
   };
 

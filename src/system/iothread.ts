@@ -139,12 +139,6 @@ export class Iothread {
     for (const blk of this.served.values()) blk.reset();
   }
 
-  /** Interrupts the worker delivered itself and those it sent here, for statistics and tests. */
-  stats(): { direct: number; relayed: number } {
-    if (!this.started) return { direct: 0, relayed: 0 };
-    return this.request({ t: "stats", seq: 0 }).result as { direct: number; relayed: number };
-  }
-
   /** Stop the worker (after the drives were closed). */
   close(): void {
     this.channel?.terminate();

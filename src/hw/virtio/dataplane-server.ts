@@ -34,9 +34,6 @@ export class DataplaneServer {
   private readonly doorbell: Int32Array;
   private readonly channel: Int32Array;
   private readonly devices = new Map<number, Served>();
-  /** Interrupts delivered straight into an IMSIC, and those sent to the main thread (tests, statistics). */
-  direct = 0;
-  relayed = 0;
 
   constructor(machine: SharedMachine, channel: SharedArrayBuffer, private readonly post: (m: FromDataplane) => void) {
     this.channel = new Int32Array(channel);
@@ -95,11 +92,9 @@ export class DataplaneServer {
     const vector = Atomics.load(d.queueVectors, queue);
     const route = vector === NO_VECTOR ? undefined : d.routes.get(vector);
     if (route !== undefined) {
-      this.direct++;
       if (deliverShared(this.imsics, this.doorbell, route)) this.post({ t: "ring" });
       return;
     }
-    this.relayed++;
     this.post({ t: "irq", dev, queue, epoch: d.epoch });
   }
 

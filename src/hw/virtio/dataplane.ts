@@ -60,8 +60,7 @@ export type ToDataplane =
   | { t: "attach"; seq: number; blk: BlkAttach }
   | { t: "setup"; dev: number; setup: QueueSetup }
   | { t: "kick"; dev: number; queue: number }
-  | { t: "reset"; seq: number; dev: number; epoch: number }
-  | { t: "stats"; seq: number };
+  | { t: "reset"; seq: number; dev: number; epoch: number };
 
 /** Worker to main thread. */
 export type FromDataplane =
