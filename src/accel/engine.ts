@@ -26,23 +26,27 @@ export function isAccel(name: string): name is Accel {
 /**
  * Parse an -accel argument, QEMU-style: a name and comma-separated
  * properties.  tcg takes tb-size=MiB (the code cache limit, as QEMU's),
- * threshold=N (executions before a block is compiled) and batch=N (blocks
- * per module).  Returns the engine, with the properties applied, or a
+ * threshold=N (executions before a block is compiled), batch=N (blocks
+ * per module) and regroup=N (returns between two modules within one page
+ * before that page's blocks are compiled into one module; 0 never).  Returns the engine, with the properties applied, or a
  * sentence saying what is wrong.
  */
 export function parseAccel(arg: string): Accel | string {
   const [name, ...props] = arg.split(",");
   if (!isAccel(name)) return `unknown accelerator '${name}' (expected one of: ${ACCELS.join(", ")})`;
   for (const p of props) {
-    const m = /^(tb-size|threshold|batch)=(\d+)$/.exec(p);
+    const m = /^(tb-size|threshold|batch|regroup)=(\d+)$/.exec(p);
     if (m === null || name !== "tcg") {
       return `unknown or malformed property '${p}' of accelerator '${name}'` +
-        (name === "tcg" ? " (tcg takes tb-size=MiB, threshold=N, batch=N)" : " (it takes none)");
+        (name === "tcg" ? " (tcg takes tb-size=MiB, threshold=N, batch=N, regroup=N)" : " (it takes none)");
     }
     const v = Number(m[2]);
     if (m[1] === "tb-size") {
       if (v < 1) return "tb-size must be at least 1 (MiB)";
       tcgSettings.cacheLimit = v * 1024 * 1024;
+    } else if (m[1] === "regroup") {
+      if (v > 1 << 20) return "regroup must be at most 1048576";
+      tcgSettings.regroupAfter = v;
     } else if (v < 1) {
       return `${m[1]} must be at least 1`;
     } else if (m[1] === "threshold") {

@@ -15,6 +15,9 @@ test("parseAccel: names, the translator's properties, and errors as sentences", 
     assert.equal(tcgSettings.cacheLimit, 8 << 20);
     assert.equal(tcgSettings.threshold, 3);
     assert.equal(tcgSettings.batch, 5);
+    assert.equal(parseAccel("tcg,regroup=0"), "tcg");
+    assert.equal(tcgSettings.regroupAfter, 0);
+    assert.match(parseAccel("tcg,regroup=99999999"), /regroup must be at most/);
     assert.match(parseAccel("kvm"), /unknown accelerator 'kvm'/);
     assert.match(parseAccel("tcg,frob=1"), /unknown or malformed property 'frob=1'/);
     assert.match(parseAccel("interp,threshold=1"), /it takes none/);

@@ -4,6 +4,12 @@
  * counts for tiering, the queue of hot blocks waiting to be compiled, and
  * the compiled modules.  An entry is stale when its page's code generation
  * (GuestRam.codeGen) has moved on: a store, or the loader, dropped the code.
+ *
+ * Blocks are compiled in the order they get hot, so the blocks of one loop
+ * can land in different modules, and every branch between them returns to
+ * the dispatcher.  The dispatcher reports such returns (crossed()); a page
+ * that keeps crossing has its compiled blocks compiled again into one module
+ * (regroup()), where those branches chain.
  */
 import type { RiscvCpu } from "../../target/riscv/cpu.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
@@ -40,7 +46,12 @@ export const tcgSettings = {
   patience: 4096,
   /** Bytes of WebAssembly kept before the cache is flushed. */
   cacheLimit: 64 * 1024 * 1024,
+  /** Returns between two modules within one page before the page's blocks are compiled into one module (0: never). */
+  regroupAfter: 256,
 };
+
+/** A page regrouped this often waits 2^MAX_BACKOFF times regroupAfter before the next regroup. */
+const MAX_BACKOFF = 8;
 
 /** The translator's figures (-d tcg). */
 export interface TcgStats {
@@ -49,6 +60,7 @@ export interface TcgStats {
   wasmBytes: number;
   compileMs: number;
   flushes: number;
+  regroups: number;
   exitsJump: number;
   exitsTrap: number;
   exitsSync: number;
@@ -65,13 +77,18 @@ export class CodeCache {
   /** Its instret when the compiled code was entered. */
   base = 0;
   private bytesLive = 0;
+  /** Per host page: returns between its modules since it was last grouped, and how often it was. */
+  private readonly crossings: Uint32Array;
+  private readonly regrouped: Uint8Array;
   readonly stats: TcgStats = {
-    blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0,
+    blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0, regroups: 0,
     exitsJump: 0, exitsTrap: 0, exitsSync: 0, interpreted: 0,
   };
   private readonly imports: WebAssembly.Imports;
 
   constructor(readonly ram: GuestRam) {
+    this.crossings = new Uint32Array(ram.pages);
+    this.regrouped = new Uint8Array(ram.pages);
     const slotOf = (cpu: RiscvCpu): Int32Array => cpu.slot;
     this.imports = {
       e: { m: ram.memory },
@@ -134,7 +151,7 @@ export class CodeCache {
     if (this.queue.length >= tcgSettings.batch) this.compileQueue();
   }
 
-  /** Compile the queued blocks that are still current into one module. */
+  /** Compile the queued blocks that are still current (and not compiled since they were queued) into one module. */
   compileQueue(): void {
     const t0 = performance.now();
     const ram = this.ram;
@@ -144,13 +161,52 @@ export class CodeCache {
       e.queued = false;
       const page = e.host >>> PAGE_SHIFT;
       // Only code the interpreter has marked (so stores to it are caught) and still current.
-      if (this.entries.get(e.host) !== e || e.gen !== ram.codeGen[page] || !ram.hasCode(page)) continue;
+      if (e.run !== undefined || this.entries.get(e.host) !== e || e.gen !== ram.codeGen[page] || !ram.hasCode(page)) continue;
       const block = scanBlock(ram, e.host);
       if (block.compiled === 0) { e.compiled = 0; continue; }
       todo.push(e);
       code.push({ pc: e.pc, host: e.host, block });
     }
     this.queue = [];
+    this.compile(todo, code, t0);
+  }
+
+  /**
+   * The dispatcher left the module of one block of `hostPage` and entered
+   * another module at a block of the same page: count it, and regroup the
+   * page when such returns pile up.
+   */
+  crossed(hostPage: number): void {
+    const after = tcgSettings.regroupAfter;
+    if (after === 0) return;
+    const n = ++this.crossings[hostPage];
+    if (n >= after * 2 ** this.regrouped[hostPage]) this.regroup(hostPage);
+  }
+
+  /** Compile every current compiled or queued block of `hostPage` again, into one module. */
+  regroup(hostPage: number): void {
+    const t0 = performance.now();
+    const ram = this.ram;
+    this.crossings[hostPage] = 0;
+    if (this.regrouped[hostPage] < MAX_BACKOFF) this.regrouped[hostPage]++;
+    const gen = ram.codeGen[hostPage];
+    if (!ram.hasCode(hostPage)) return;
+    const todo: Entry[] = [];
+    const code: BlockCode[] = [];
+    for (const e of this.entries.values()) {
+      if (e.host >>> PAGE_SHIFT !== hostPage || e.gen !== gen || (e.run === undefined && !e.queued)) continue;
+      const block = scanBlock(ram, e.host);
+      if (block.compiled === 0) continue;
+      todo.push(e);
+      code.push({ pc: e.pc, host: e.host, block });
+    }
+    if (todo.length < 2) return;
+    this.stats.regroups++;
+    this.compile(todo, code, t0);
+  }
+
+  /** Compile `code` (the blocks of `todo`) into one module and point the entries at it. */
+  private compile(todo: readonly Entry[], code: readonly BlockCode[], t0: number): void {
     if (code.length === 0) return;
     const bytes = buildModule(code, this.ram.shared);
     if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
@@ -176,6 +232,8 @@ export class CodeCache {
   flush(): void {
     for (const e of this.entries.values()) e.run = undefined;
     this.entries.clear();
+    this.crossings.fill(0);
+    this.regrouped.fill(0);
     this.bytesLive = 0;
     this.stats.flushes++;
   }

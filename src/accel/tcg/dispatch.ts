@@ -10,7 +10,7 @@ import { Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
 import { PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../../target/riscv/tlb.js";
 import { run } from "../interp.js";
-import { codeCacheFor } from "./code-cache.js";
+import { codeCacheFor, type CompiledRun } from "./code-cache.js";
 import { TcgExit } from "./emit.js";
 
 const TWO32 = 4294967296;
@@ -25,6 +25,9 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
   const slot = cpu.slot;
   const state = cpu.stateAt;
   let left = budget;
+  // The module the last compiled run left by a jump, and that block's host page.
+  let lastRun: CompiledRun | undefined;
+  let lastPage = -1;
   while (left > 0) {
     const pc = cpu.pc;
     const lo = pc | 0;
@@ -41,6 +44,8 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
     }
     const e = cache.lookup(pc, tlb.fetchHost[i] + (lo & ~PAGE_MASK));
     if (e.run !== undefined && e.compiled <= left) {
+      const page = e.host >>> PAGE_SHIFT;
+      if (e.run !== lastRun && page === lastPage && lastRun !== undefined) cache.crossed(page);
       const base = cpu.instret;
       cache.base = base;
       const code = e.run(state, e.index, left);
@@ -48,11 +53,17 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
       cpu.instret = base + n;
       left -= n;
       cpu.pc = slot[PC_HI] * TWO32 + (slot[PC_LO] >>> 0);
-      if (code === TcgExit.JUMP) { stats.exitsJump++; continue; }
+      if (code === TcgExit.JUMP) {
+        stats.exitsJump++;
+        lastRun = e.run;
+        lastPage = page;
+        continue;
+      }
       if (code === TcgExit.TRAP) { stats.exitsTrap++; return Exit.TRAP; }
       stats.exitsSync++;
       return Exit.SYNC;
     }
+    lastRun = undefined;
     cache.hit(e);
     // Compiled just now (threshold=1,batch=1 compiles every block before its first run).
     if (e.run !== undefined && e.compiled <= left) continue;

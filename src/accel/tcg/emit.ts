@@ -2,7 +2,8 @@
  * Code generation: a batch of blocks becomes one WebAssembly module with one
  * function, run(state, entry, budget) -> exit code, a loop over a br_table
  * of the blocks, so that a direct branch to another block of the batch (in
- * the same page) goes on inside the module instead of returning.
+ * the same page) goes on inside the module instead of returning; so does an
+ * indirect jump (jalr) that lands on the start of a block of its own page.
  *
  * Guest registers are cached in i64 locals for the whole run of the module:
  * the ones any of its blocks uses are loaded on entry, the ones any of them
@@ -256,6 +257,49 @@ class Gen {
     f.br(this.blocks.length - 1 - this.index + this.depth);
   }
 
+  /**
+   * Go on at the address in local a after `k` instructions: chained when it
+   * is the start of a block of this module in the same page (a return to a
+   * caller on the page, a switch), else back to the dispatcher.
+   */
+  private indirect(pc: number, k: number): void {
+    const f = this.f;
+    const { host } = this.blocks[this.index];
+    const vpage = Math.floor(pc / 4096);
+    // Blocks of the same guest page and host page, by their offset in it.
+    const byOffset = new Map<number, number>();
+    this.blocks.forEach((b, j) => {
+      if (Math.floor(b.pc / 4096) === vpage && (b.host & PAGE_MASK) === (host & PAGE_MASK)) byOffset.set(b.host & 0xfff, j);
+    });
+    if (byOffset.size > 0) {
+      const offsets = [...byOffset.keys()].sort((x, y) => x - y);
+      const min = offsets[0];
+      const m = offsets.length;
+      f.get(this.a); f.i64(12); f.op(W.I64_SHR_S); f.i64(vpage); f.op(W.I64_EQ);
+      this.openIf();
+      this.f.block(); this.depth++; // the miss
+      for (let c = 0; c < m; c++) { f.block(); this.depth++; }
+      // Slot s of the table is offset min + 2s: the candidate starting there, or the miss.
+      const labels = new Array<number>(((offsets[m - 1] - min) >>> 1) + 1).fill(m);
+      offsets.forEach((o, c) => { labels[(o - min) >>> 1] = c; });
+      f.get(this.a); f.op(W.I32_WRAP_I64); f.i32(0xfff); f.op(W.I32_AND); f.i32(min); f.op(W.I32_SUB);
+      f.i32(1); f.op(W.I32_SHR_U);
+      f.brTable(labels, m);
+      for (let c = 0; c < m; c++) {
+        f.end(); this.depth--;
+        const j = byOffset.get(offsets[c]) as number;
+        f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
+        f.i32(j); f.set(P_ENTRY);
+        f.br(this.blocks.length - 1 - this.index + this.depth);
+      }
+      f.end(); this.depth--; // the miss: leave
+      this.closeIf();
+    }
+    f.get(this.a); f.set(this.pcOut);
+    f.i32(TcgExit.JUMP); f.set(this.codeOut);
+    this.goOut(k);
+  }
+
   // ---- instructions ----
 
   /** Emit one instruction; true when it ended the block. */
@@ -304,9 +348,7 @@ class Gen {
         this.use(rs1);
         this.push(rs1); f.i64(imm); f.op(W.I64_ADD); f.i64(-2); f.op(W.I64_AND); f.set(this.a);
         f.i64(next); this.assign(rd);
-        f.get(this.a); f.set(this.pcOut);
-        f.i32(TcgExit.JUMP); f.set(this.codeOut);
-        this.goOut(k + 1);
+        this.indirect(pc, k + 1);
         return true;
       case Op.SLT: case Op.SLTU:
         this.use(rs1); this.use(rs2);

@@ -242,3 +242,73 @@ test("a code cache smaller than one module is flushed at every compile, and resu
     tcgSettings.cacheLimit = saved;
   }
 });
+
+test("blocks of one loop compiled into different modules are regrouped into one, and the loop stops leaving it", () => {
+  // x5 = 1000; loop: x6 += x5; if x5 == x7 skip; x8 ^= 1; skip: x5--; bnez x5, loop; ecall
+  const prog: Insn[] = [
+    I(Op.ADDI, { rd: 5, rs1: 0, imm: 1000 }),
+    I(Op.ADD, { rd: 6, rs1: 6, rs2: 5 }),            // loop (CODE + 4)
+    I(Op.BEQ, { rs1: 5, rs2: 7, imm: 8 }),
+    I(Op.XORI, { rd: 8, rs1: 8, imm: 1 }),
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),          // skip (CODE + 16)
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -16 }),
+    I(Op.ECALL, {}),
+  ];
+  const saved = tcgSettings.regroupAfter;
+  try {
+    const exits = (regroupAfter: number): { regroups: number; jumps: number } => {
+      tcgSettings.regroupAfter = regroupAfter;
+      const [a, b, cpu] = both(prog, 100000, 100000, (c) => c.setX(7, 500n));
+      assert.equal(a.exit, Exit.ECALL);
+      assert.deepEqual(b, a, `regroupAfter ${regroupAfter}`);
+      const s = codeCacheFor(cpu.mem.ram).stats;
+      return { regroups: s.regroups, jumps: s.exitsJump };
+    };
+    // batch=1: every block is a module of its own, so without regrouping each branch leaves its module.
+    const apart = exits(1 << 30);
+    assert.equal(apart.regroups, 0);
+    assert.ok(apart.jumps > 1000, `without regrouping: ${apart.jumps} exits`);
+    const together = exits(8);
+    assert.ok(together.regroups >= 1, "the page was regrouped");
+    assert.ok(together.jumps < 100, `after regrouping: ${together.jumps} exits`);
+  } finally {
+    tcgSettings.regroupAfter = saved;
+  }
+});
+
+test("indirect jumps chain to blocks of their own page: calls, returns and a jump into a block's middle", () => {
+  // x5 = 300; loop: call f; x9 = (x5 & 1) ? mid : top; jalr x9 (top: x6 += 1; mid: x6 += 2); x5--; bnez loop; ecall
+  const prog: Insn[] = [
+    I(Op.ADDI, { rd: 5, rs1: 0, imm: 300 }),
+    I(Op.JAL, { rd: 1, imm: 4 * 12 }),               // loop (CODE + 4): call f (CODE + 52)
+    I(Op.AUIPC, { rd: 9, imm: 0 }),                  // x9 = CODE + 8
+    I(Op.ANDI, { rd: 8, rs1: 5, imm: 1 }),
+    I(Op.SLLI, { rd: 8, rs1: 8, imm: 2 }),           // 0 or 4
+    I(Op.ADD, { rd: 9, rs1: 9, rs2: 8 }),
+    I(Op.JALR, { rd: 0, rs1: 9, imm: 20 }),          // to top (CODE + 28) or mid (CODE + 32)
+    I(Op.ADDI, { rd: 6, rs1: 6, imm: 1 }),           // top
+    I(Op.ADDI, { rd: 6, rs1: 6, imm: 2 }),           // mid
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -4 * 9 }),
+    I(Op.ECALL, {}),
+    I(Op.EBREAK, {}),
+    I(Op.XOR, { rd: 7, rs1: 7, rs2: 6 }),            // f (CODE + 52)
+    I(Op.JALR, { rd: 0, rs1: 1, imm: 0 }),
+  ];
+  const saved = tcgSettings.regroupAfter;
+  try {
+    tcgSettings.regroupAfter = 8;
+    for (const step of [100000, 13, 5]) {
+      const [a, b, cpu] = both(prog, 100000, step);
+      assert.equal(a.exit, Exit.ECALL, `step ${step}`);
+      assert.deepEqual(b, a, `step ${step}`);
+      if (step === 100000) {
+        const s = codeCacheFor(cpu.mem.ram).stats;
+        assert.ok(s.regroups >= 1, "the page was regrouped");
+        assert.ok(s.exitsJump < 100, `returns and the computed jump chain: ${s.exitsJump} exits`);
+      }
+    }
+  } finally {
+    tcgSettings.regroupAfter = saved;
+  }
+});
