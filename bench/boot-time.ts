@@ -1,20 +1,63 @@
 /**
- * Boot-to-shell time of the default guest (Linux + BusyBox initramfs) under
- * qemu-system-riscv64 and tsemu-system-riscv64, measured in the same run,
- * and their ratio.  Run through bench/system-bench.sh (which builds the
- * images when they are not cached).
+ * The default guest (Linux + BusyBox initramfs) under qemu-system-riscv64 and
+ * under tsemu-system-riscv64 with each engine, side by side in one run: the
+ * time from start to the shell prompt, the time of a shell loop in the booted
+ * guest (`i=$((i+1))` 100,000 times), the emulator's resident memory at the
+ * prompt, and for the translator its code cache (from -d tcg).  Run through
+ * bench/system-bench.sh (which builds the images when they are not cached).
  *
  * usage: node dist/bench/boot-time.js IMAGE INITRD [repeat]
  * Environment: QEMU_SYSTEM (default qemu-system-riscv64), TSEMU_SYSTEM
- * (default bin/tsemu-system-riscv64), BENCH_SMP (default 1).
+ * (default bin/tsemu-system-riscv64), BENCH_SMP (default 1), BENCH_ACCELS
+ * (tsemu's engines, default "interp tcg"), BENCH_LOOP (loop iterations,
+ * default 100000; 0 skips the loop).
  */
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { bootToShell } from "./boot-console.js";
+import { SHELL_PROMPT } from "./boot-console.js";
+import { Console, shell } from "../test/util/console.js";
 import { repoRoot } from "../test/util/env.js";
 
-function bootOnce(emu: string, image: string, initrd: string, smp: string): Promise<number> {
-  return bootToShell([emu, "-M", "virt", "-m", "256M", "-smp", smp, "-nographic", "-kernel", image,
-    "-initrd", initrd, "-append", "console=ttyS0"], 600_000);
+interface Run {
+  boot: number;
+  loop: number | undefined;
+  /** Resident set at the prompt, KiB. */
+  rssKiB: number | undefined;
+  /** The translator's -d tcg line, when it printed one. */
+  tcg: string | undefined;
+}
+
+function rssOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m === null ? undefined : Number(m[1]);
+  } catch {
+    return undefined; // not Linux, or the process is gone
+  }
+}
+
+async function once(argv: string[], loop: number): Promise<Run> {
+  const start = process.hrtime.bigint();
+  const c = new Console(argv);
+  try {
+    await c.expect(SHELL_PROMPT, 600_000);
+    const boot = Number(process.hrtime.bigint() - start) / 1e9;
+    const rssKiB = rssOf(c.pid);
+    let loopSeconds: number | undefined;
+    if (loop > 0) {
+      const t0 = process.hrtime.bigint();
+      const out = await shell(c, `i=0; while [ $i -lt ${loop} ]; do i=$((i+1)); done; echo loop=$i`, SHELL_PROMPT, 1_800_000);
+      loopSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (!out.includes(`loop=${loop}`)) throw new Error(`${argv[0]}: the shell loop printed ${out.trim()}`);
+    }
+    c.send("poweroff\n");
+    await c.waitExit(120_000);
+    const tcg = /^tcg: .*$/m.exec(c.errorOutput)?.[0];
+    return { boot, loop: loopSeconds, rssKiB, tcg };
+  } finally {
+    c.kill();
+  }
 }
 
 async function main(): Promise<void> {
@@ -25,18 +68,43 @@ async function main(): Promise<void> {
   }
   const root = repoRoot(import.meta.url);
   const repeat = Number(repeatText ?? "1");
+  const loop = Number(process.env.BENCH_LOOP ?? "100000");
+  if (!Number.isInteger(repeat) || repeat < 1 || !Number.isInteger(loop) || loop < 0) {
+    process.stderr.write("boot-time: the repeat count must be a positive integer and BENCH_LOOP a whole number\n");
+    process.exit(2);
+  }
   const smp = process.env.BENCH_SMP ?? "1";
   const qemu = process.env.QEMU_SYSTEM ?? "qemu-system-riscv64";
   const tsemu = process.env.TSEMU_SYSTEM ?? path.join(root, "bin", "tsemu-system-riscv64");
-  const best = async (emu: string): Promise<number> => {
-    let b = Infinity;
-    for (let i = 0; i < repeat; i++) b = Math.min(b, await bootOnce(emu, image, initrd, smp));
-    return b;
+  const accels = (process.env.BENCH_ACCELS ?? "interp tcg").split(/\s+/).filter((a) => a !== "");
+  const guest = ["-M", "virt", "-m", "256M", "-smp", smp, "-nographic", "-kernel", image, "-initrd", initrd,
+    "-append", "console=ttyS0"];
+  // The run with the shortest boot counts (its loop and memory with it).
+  const best = async (argv: string[]): Promise<Run> => {
+    let b: Run | undefined;
+    for (let i = 0; i < repeat; i++) {
+      const r = await once(argv, loop);
+      if (b === undefined || r.boot < b.boot) b = r;
+    }
+    return b as Run;
   };
-  const q = await best(qemu);
-  const t = await best(tsemu);
-  process.stdout.write(`boot to shell (-smp ${smp}): qemu ${q.toFixed(2)} s, tsemu ${t.toFixed(2)} s, ` +
-    `tsemu/qemu ${(t / q).toFixed(1)}x (qemu is ${(t / q).toFixed(1)} times faster)\n`);
+  const rows: [string, Run][] = [["qemu", await best([qemu, ...guest])]];
+  for (const accel of accels) {
+    const debug = accel.startsWith("tcg") ? ["-d", "tcg"] : [];
+    rows.push([`tsemu -accel ${accel}`, await best([tsemu, ...guest, "-accel", accel, ...debug])]);
+  }
+  const q = rows[0][1];
+  const ratio = (t: number | undefined, base: number | undefined): string =>
+    t === undefined || base === undefined ? "-" : `${(t / base).toFixed(1)}x`;
+  const secs = (t: number | undefined): string => t === undefined ? "-" : t.toFixed(2);
+  process.stdout.write(`default guest, -smp ${smp}; shell loop: ${loop} iterations of i=$((i+1)); the fastest boot of ${repeat}\n`);
+  process.stdout.write("| emulator | boot to shell s | / qemu | shell loop s | / qemu | RSS at prompt MiB |\n" +
+    "| --- | --- | --- | --- | --- | --- |\n");
+  for (const [name, r] of rows) {
+    const rss = r.rssKiB === undefined ? "-" : (r.rssKiB / 1024).toFixed(0);
+    process.stdout.write(`| ${name} | ${secs(r.boot)} | ${ratio(r.boot, q.boot)} | ${secs(r.loop)} | ${ratio(r.loop, q.loop)} | ${rss} |\n`);
+  }
+  for (const [name, r] of rows) if (r.tcg !== undefined) process.stdout.write(`${name}: ${r.tcg}\n`);
 }
 
 main().catch((e: unknown) => {

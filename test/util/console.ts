@@ -72,6 +72,11 @@ export class Console {
     return this.text;
   }
 
+  /** The program's process id (undefined when it could not be started). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Everything the program has written to stderr so far. */
   get errorOutput(): string {
     return this.errText;
