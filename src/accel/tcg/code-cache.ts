@@ -7,9 +7,11 @@
  *
  * Blocks are compiled in the order they get hot, so the blocks of one loop
  * can land in different modules, and every branch between them returns to
- * the dispatcher.  The dispatcher reports such returns (crossed()); a page
- * that keeps crossing has its compiled blocks compiled again into one module
- * (regroup()), where those branches chain.
+ * the dispatcher.  The dispatcher reports such returns within a page
+ * (crossed()); a page that keeps crossing has its compiled blocks compiled
+ * again into one module (regroup()), where those branches chain.  A module's
+ * branches to blocks of its own on other pages chain only while its g.ok
+ * global is 1: it is set to 0 when any page of the module loses its code.
  */
 import type { RiscvCpu } from "../../target/riscv/cpu.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
@@ -50,6 +52,12 @@ export const tcgSettings = {
   regroupAfter: 256,
 };
 
+/** WebAssembly.Global, which the typings in use here leave out. */
+interface WasmGlobal { value: number }
+const WasmGlobal = (WebAssembly as unknown as {
+  Global: new (descriptor: { value: "i32"; mutable: boolean }, value: number) => WasmGlobal;
+}).Global;
+
 /** A page regrouped this often waits 2^MAX_BACKOFF times regroupAfter before the next regroup. */
 const MAX_BACKOFF = 8;
 
@@ -77,9 +85,11 @@ export class CodeCache {
   /** Its instret when the compiled code was entered. */
   base = 0;
   private bytesLive = 0;
-  /** Per host page: returns between its modules since it was last grouped, and how often it was. */
+  /** Per host page: returns from it into another module since it was last grouped, and how often it was. */
   private readonly crossings: Uint32Array;
   private readonly regrouped: Uint8Array;
+  /** Per host page: the g.ok globals of the modules holding its blocks. */
+  private readonly pageModules = new Map<number, WasmGlobal[]>();
   readonly stats: TcgStats = {
     blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0, regroups: 0,
     exitsJump: 0, exitsTrap: 0, exitsSync: 0, interpreted: 0,
@@ -89,6 +99,7 @@ export class CodeCache {
   constructor(readonly ram: GuestRam) {
     this.crossings = new Uint32Array(ram.pages);
     this.regrouped = new Uint8Array(ram.pages);
+    ram.onDrop = (page) => this.dropped(page);
     const slotOf = (cpu: RiscvCpu): Int32Array => cpu.slot;
     this.imports = {
       e: { m: ram.memory },
@@ -172,23 +183,24 @@ export class CodeCache {
   }
 
   /**
-   * The dispatcher left the module of one block of `hostPage` and entered
-   * another module at a block of the same page: count it, and regroup the
-   * page when such returns pile up.
+   * The dispatcher left a module at a block of `hostPage` and entered another
+   * module at a block of the same page: count it, and when such returns pile
+   * up, compile the page's blocks again into one module.
    */
   crossed(hostPage: number): void {
     const after = tcgSettings.regroupAfter;
     if (after === 0) return;
     const n = ++this.crossings[hostPage];
-    if (n >= after * 2 ** this.regrouped[hostPage]) this.regroup(hostPage);
+    if (n < after * 2 ** this.regrouped[hostPage]) return;
+    this.crossings[hostPage] = 0;
+    if (this.regrouped[hostPage] < MAX_BACKOFF) this.regrouped[hostPage]++;
+    this.regroup(hostPage);
   }
 
   /** Compile every current compiled or queued block of `hostPage` again, into one module. */
   regroup(hostPage: number): void {
     const t0 = performance.now();
     const ram = this.ram;
-    this.crossings[hostPage] = 0;
-    if (this.regrouped[hostPage] < MAX_BACKOFF) this.regrouped[hostPage]++;
     const gen = ram.codeGen[hostPage];
     if (!ram.hasCode(hostPage)) return;
     const todo: Entry[] = [];
@@ -205,6 +217,14 @@ export class CodeCache {
     this.compile(todo, code, t0);
   }
 
+  /** A page lost its code: the modules holding its blocks stop branching between pages. */
+  private dropped(hostPage: number): void {
+    const oks = this.pageModules.get(hostPage);
+    if (oks === undefined) return;
+    for (const ok of oks) ok.value = 0;
+    this.pageModules.delete(hostPage);
+  }
+
   /** Compile `code` (the blocks of `todo`) into one module and point the entries at it. */
   private compile(todo: readonly Entry[], code: readonly BlockCode[], t0: number): void {
     if (code.length === 0) return;
@@ -212,7 +232,14 @@ export class CodeCache {
     if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
     // The module's bytes lie in a plain ArrayBuffer; the DOM's typings (the web page's build) want that said.
     const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-    const instance = new WebAssembly.Instance(module, this.imports);
+    const ok = new WasmGlobal({ value: "i32", mutable: true }, 1);
+    const instance = new WebAssembly.Instance(module, { ...this.imports, g: { ok } } as unknown as WebAssembly.Imports);
+    const pages = new Set(todo.map((e) => e.host >>> PAGE_SHIFT));
+    for (const p of pages) {
+      const oks = this.pageModules.get(p);
+      if (oks === undefined) this.pageModules.set(p, [ok]);
+      else oks.push(ok);
+    }
     const run = instance.exports.run as CompiledRun;
     todo.forEach((e, i) => {
       e.run = run;
@@ -234,6 +261,8 @@ export class CodeCache {
     this.entries.clear();
     this.crossings.fill(0);
     this.regrouped.fill(0);
+    for (const oks of this.pageModules.values()) for (const ok of oks) ok.value = 0;
+    this.pageModules.clear();
     this.bytesLive = 0;
     this.stats.flushes++;
   }

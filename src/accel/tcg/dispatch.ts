@@ -45,7 +45,12 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
     const e = cache.lookup(pc, tlb.fetchHost[i] + (lo & ~PAGE_MASK));
     if (e.run !== undefined && e.compiled <= left) {
       const page = e.host >>> PAGE_SHIFT;
-      if (e.run !== lastRun && page === lastPage && lastRun !== undefined) cache.crossed(page);
+      if (e.run !== lastRun && page === lastPage && lastRun !== undefined) {
+        cache.crossed(page);
+        // Regrouping may have compiled this block again, or flushed the cache: look it up again.
+        lastRun = undefined;
+        continue;
+      }
       const base = cpu.instret;
       cache.base = base;
       const code = e.run(state, e.index, left);

@@ -49,8 +49,11 @@ export const HELPER_NAMES = ["load", "store", "mulh"] as const;
 
 const I32 = ValType.I32, I64 = ValType.I64;
 const P_STATE = 0, P_ENTRY = 1, P_BUDGET = 2;
+const G_OK = 0;
 const READ_LO = 0, READ_HI = TLB_ARRAY_BYTES, READ_HOST = 2 * TLB_ARRAY_BYTES;
 const WRITE_LO = 3 * TLB_ARRAY_BYTES, WRITE_HI = 4 * TLB_ARRAY_BYTES, WRITE_HOST = 5 * TLB_ARRAY_BYTES;
+const FETCH_LO = 6 * TLB_ARRAY_BYTES, FETCH_HI = 7 * TLB_ARRAY_BYTES, FETCH_HOST = 8 * TLB_ARRAY_BYTES;
+const TWO32 = 4294967296;
 
 const LOADS: Partial<Record<Op, { size: number; hit: W; ext?: W }>> = {
   [Op.LB]: { size: 1, hit: W.I64_LOAD8_S, ext: W.I64_EXTEND8_S },
@@ -85,9 +88,15 @@ const BRANCHES: Partial<Record<Op, W>> = {
   [Op.BLTU]: W.I64_LT_U, [Op.BGEU]: W.I64_GE_U,
 };
 
-/** Build the module for `blocks`; its function is exported as "run".  `sharedMemory`: guest RAM is a shared memory. */
+/**
+ * Build the module for `blocks`; its function is exported as "run".  `sharedMemory`: guest RAM is a shared
+ * memory.  The module imports a mutable i32 global g.ok: while it is 1, a branch to a block of this module on
+ * another page goes on inside the module when the fetch TLB maps that page where the block was found; the
+ * code cache sets it to 0 when any page of the module loses its code.
+ */
 export function buildModule(blocks: readonly BlockCode[], sharedMemory = false): Uint8Array {
   const m = new ModuleBuilder();
+  m.importGlobal("g", "ok", I32, true);
   // The last argument of load and store: instructions retired in this run before the access (exact instret for devices).
   m.importFunc("h", HELPER_NAMES[Helper.LOAD], [I32, I32, I32, I32], [I32]);
   m.importFunc("h", HELPER_NAMES[Helper.STORE], [I32, I32, I32, I32, I32, I32], [I32]);
@@ -113,6 +122,8 @@ class Gen {
   private readonly pcOut: number;
   private readonly codeOut: number;
   private readonly byKey = new Map<number, number>();
+  /** Block index by guest pc (the first block found at a pc, for branches to other pages). */
+  private readonly byPc = new Map<number, number>();
   /** Registers some block uses (loaded on entry) and writes (stored on the way out). */
   private readonly used = new Array<boolean>(32).fill(false);
   private readonly written = new Array<boolean>(32).fill(false);
@@ -134,7 +145,10 @@ class Gen {
     this.d = f.local(I64);
     this.pcOut = f.local(I64);
     this.codeOut = f.local(I32);
-    blocks.forEach((b, i) => this.byKey.set(b.host, i));
+    blocks.forEach((b, i) => {
+      this.byKey.set(b.host, i);
+      if (!this.byPc.has(b.pc)) this.byPc.set(b.pc, i);
+    });
     for (const b of blocks) {
       for (let k = 0; k < b.block.compiled; k++) {
         const insn = b.block.insns[k];
@@ -247,7 +261,11 @@ class Gen {
     const f = this.f;
     const { pc, host } = this.blocks[this.index];
     const samePage = Math.floor(target / 4096) === Math.floor(pc / 4096);
-    const next = samePage ? this.byKey.get((host & PAGE_MASK) + (target & 0xfff)) : undefined;
+    if (!samePage) {
+      this.crossPage(target, k);
+      return;
+    }
+    const next = this.byKey.get((host & PAGE_MASK) + (target & 0xfff));
     if (next === undefined || this.blocks[next].pc !== target) {
       this.leave(target, k, TcgExit.JUMP);
       return;
@@ -255,6 +273,35 @@ class Gen {
     f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
     f.i32(next); f.set(P_ENTRY);
     f.br(this.blocks.length - 1 - this.index + this.depth);
+  }
+
+  /**
+   * Go on at `target`, on another page, after `k` instructions: chained when
+   * a block of this module starts there, the fetch TLB maps the target's page
+   * to the host page that block was found on (the dispatcher would find the
+   * same block), and no page of the module has lost its code since (g.ok).
+   */
+  private crossPage(target: number, k: number): void {
+    const f = this.f;
+    const next = this.byPc.get(target);
+    if (next !== undefined) {
+      const lo = target | 0;
+      const hi = Math.floor(target / TWO32) | 0;
+      const at = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+      f.get(this.tlb); f.mem(W.I32_LOAD, 2, FETCH_LO + at); f.i32(lo & PAGE_MASK); f.op(W.I32_EQ);
+      f.get(this.tlb); f.mem(W.I32_LOAD, 2, FETCH_HI + at); f.i32(hi); f.op(W.I32_EQ);
+      f.op(W.I32_AND);
+      f.get(this.tlb); f.mem(W.I32_LOAD, 2, FETCH_HOST + at); f.i32(this.blocks[next].host & PAGE_MASK); f.op(W.I32_EQ);
+      f.op(W.I32_AND);
+      f.globalGet(G_OK);
+      f.op(W.I32_AND);
+      this.openIf();
+      f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
+      f.i32(next); f.set(P_ENTRY);
+      f.br(this.blocks.length - 1 - this.index + this.depth);
+      this.closeIf();
+    }
+    this.leave(target, k, TcgExit.JUMP);
   }
 
   /**

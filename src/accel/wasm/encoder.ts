@@ -1,6 +1,6 @@
 /**
  * A small WebAssembly binary encoder: just what the translator emits (one
- * memory import, function imports, functions with i32/i64 locals, exports).
+ * memory import, function and global imports, functions with i32/i64 locals, exports).
  * Code generation must take microseconds, so this writes bytes directly; no
  * validation beyond what WebAssembly.Module does.
  */
@@ -99,6 +99,7 @@ export class FunctionBody extends Bytes {
   set(l: number): void { this.byte(W.LOCAL_SET); this.u32(l); }
   tee(l: number): void { this.byte(W.LOCAL_TEE); this.u32(l); }
   call(f: number): void { this.byte(W.CALL); this.u32(f); }
+  globalGet(g: number): void { this.byte(W.GLOBAL_GET); this.u32(g); }
   br(depth: number): void { this.byte(W.BR); this.u32(depth); }
   /** br_table over `targets` (label depths), `fallback` otherwise. */
   brTable(targets: readonly number[], fallback: number): void {
@@ -134,12 +135,14 @@ export class FunctionBody extends Bytes {
 }
 
 interface FuncImport { module: string; name: string; type: number }
+interface GlobalImport { module: string; name: string; type: ValType; mutable: boolean }
 
-/** A module: one imported memory, imported functions, defined and exported functions. */
+/** A module: one imported memory, imported functions and globals, defined and exported functions. */
 export class ModuleBuilder {
   private readonly types: string[] = [];
   private readonly typeSigs: [readonly ValType[], readonly ValType[]][] = [];
   private readonly imports: FuncImport[] = [];
+  private readonly globals: GlobalImport[] = [];
   private readonly funcs: { type: number; body: FunctionBody }[] = [];
   private readonly exports: { name: string; func: number }[] = [];
 
@@ -159,6 +162,12 @@ export class ModuleBuilder {
     if (this.funcs.length > 0) throw new Error("imports come before functions");
     this.imports.push({ module, name, type: this.typeIndex(params, results) });
     return this.imports.length - 1;
+  }
+
+  /** Import a global; returns its global index. */
+  importGlobal(module: string, name: string, type: ValType, mutable: boolean): number {
+    this.globals.push({ module, name, type, mutable });
+    return this.globals.length - 1;
   }
 
   /** Add a function; returns its index. */
@@ -189,11 +198,12 @@ export class ModuleBuilder {
       }
     });
     section(2, (s) => {
-      s.u32(this.imports.length + 1);
+      s.u32(this.imports.length + this.globals.length + 1);
       s.name(memoryModule); s.name(memoryName); s.byte(0x02);
       // Limits: min 0, or min 0 and the largest maximum (65536 pages, 4 GiB) for a shared memory.
       if (sharedMemory) { s.byte(0x03); s.u32(0); s.u32(65536); } else { s.byte(0x00); s.u32(0); }
       for (const im of this.imports) { s.name(im.module); s.name(im.name); s.byte(0x00); s.u32(im.type); }
+      for (const g of this.globals) { s.name(g.module); s.name(g.name); s.byte(0x03); s.byte(g.type); s.byte(g.mutable ? 1 : 0); }
     });
     section(3, (s) => {
       s.u32(this.funcs.length);

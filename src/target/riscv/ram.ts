@@ -50,6 +50,8 @@ export class GuestRam {
   readonly codeGen: Uint32Array;
   /** Bumped by every dropCode that dropped something (translated code compares it around a store). */
   drops = 0;
+  /** Told of each page whose code is dropped (the translator's cache). */
+  onDrop: ((hostPage: number) => void) | undefined;
   /**
    * The memory is shared (a SharedArrayBuffer underneath): a device model on
    * a worker thread (an iothread's data plane) reaches RAM and the code flags
@@ -150,6 +152,7 @@ export class GuestRam {
     this.codeFlag[hostPage] = 0;
     this.codeGen[hostPage]++;
     this.drops++;
+    this.onDrop?.(hostPage);
     // Cleared in place: an interpreter running from this page re-decodes it.
     (this.decoded[hostPage] as DecodedPage).regs.fill(0);
   }

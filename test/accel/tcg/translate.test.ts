@@ -70,9 +70,9 @@ function finish(cpu: RiscvCpu, exit: Exit): Final {
 
 /** Run the program on both engines (in steps of `step` instructions) until it traps or `budget` runs out. */
 function both(program: readonly Insn[], budget: number, step = budget,
-  setup?: (cpu: RiscvCpu, mem: FlatMemory) => void): [Final, Final, RiscvCpu] {
+  setup?: (cpu: RiscvCpu, mem: FlatMemory) => void, batch = 1): [Final, Final, RiscvCpu] {
   tcgSettings.threshold = 1;
-  tcgSettings.batch = 1;
+  tcgSettings.batch = batch;
   const go = (engine: (cpu: RiscvCpu, n: number) => Exit): [Final, RiscvCpu] => {
     const cpu = machine(program, setup);
     let exit = Exit.BUDGET;
@@ -310,5 +310,44 @@ test("indirect jumps chain to blocks of their own page: calls, returns and a jum
     }
   } finally {
     tcgSettings.regroupAfter = saved;
+  }
+});
+
+test("branches between two pages of one module chain, and stop chaining into a page whose code was rewritten", () => {
+  // Page A (CODE), x5 = 300: loop: jal B; back: if x5 == 100 rewrite B's addi; x5--; bnez loop; ecall.
+  // Page B (CODE + 4096): addi x7, x7, 1 (then 5); jal back.
+  const B = CODE + 4096;
+  const prog: Insn[] = [
+    I(Op.JAL, { rd: 0, imm: B - CODE }),             // loop (CODE)
+    I(Op.BNE, { rs1: 5, rs2: 13, imm: 8 }),          // back (CODE + 4)
+    I(Op.SW, { rs1: 12, rs2: 14, imm: 0 }),          // rewrite B's first instruction
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),          // CODE + 12
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -16 }),
+    I(Op.ECALL, {}),
+  ];
+  const setup = (cpu: RiscvCpu, mem: FlatMemory): void => {
+    const dv = new DataView(mem.ram.buffer);
+    dv.setUint32(B, encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm: 1 }), true);
+    dv.setUint32(B + 4, encodeOp(Op.JAL, { rd: 0, imm: CODE + 4 - (B + 4) }), true);
+    cpu.setX(5, 300n);
+    cpu.setX(7, 0n);
+    cpu.setX(12, BigInt(B));
+    cpu.setX(13, 100n);
+    cpu.setX(14, BigInt(encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm: 5 })));
+  };
+  {
+    // Five blocks a module, so that the loop's blocks of both pages share one: CODE, CODE + 4, CODE + 12, B and
+    // B + 4 (the first pass runs B's first instruction alone, to fill the fetch TLB).
+    for (const step of [100000, 17]) {
+      const [a, b, cpu] = both(prog, 100000, step, setup, 5);
+      assert.equal(a.exit, Exit.ECALL, `step ${step}`);
+      // 201 passes (x5 = 300 down to 100) add 1, then 99 add 5.
+      assert.equal(a.regs[7], 201n + 495n);
+      assert.deepEqual(b, a, `step ${step}`);
+      if (step === 100000) {
+        const s = codeCacheFor(cpu.mem.ram).stats;
+        assert.ok(s.exitsJump < 150, `the loop across two pages: ${s.exitsJump} exits`);
+      }
+    }
   }
 });
