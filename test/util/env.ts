@@ -44,8 +44,8 @@ export function testAccel(fallback: string): string {
   return v !== undefined && v !== "" ? v : fallback;
 }
 
-/** The translator with every block compiled before its first run, and pages regrouped after a few returns between modules. */
-export const TCG_EAGER = "tcg,threshold=1,batch=1,regroup=4";
+/** The translator with every block compiled before its first run (pages whose blocks keep jumping between modules are still regrouped, at the default regroup=256). */
+export const TCG_EAGER = "tcg,threshold=1,batch=1";
 
 /** A positive integer setting from the environment, or the fallback when unset. */
 export function envInt(name: string, fallback: number): number {
