@@ -5,6 +5,7 @@
  */
 import { registerCsrs, type CsrDef } from "./csr.js";
 import type { RiscvCpu } from "./cpu.js";
+import { Counter, counterValue, writeCounter, writeCountInhibit } from "./counters.js";
 import { pmpUpdate } from "./pmp.js";
 import { type HartState, MSTATUS_WRITABLE, Mstatus, S_INTERRUPTS, SSTATUS_MASK, SatpMode, Irq } from "./hart-state.js";
 
@@ -242,7 +243,7 @@ const defs: CsrDef[] = [
   {
     num: 0x320, name: "mcountinhibit",
     read(cpu) { set(cpu, cpu.state.mcountinhibit, 0); },
-    write(cpu, lo) { cpu.state.mcountinhibit = lo & ~2; },
+    write(cpu, lo) { writeCountInhibit(cpu, lo); },
   },
   storage64(0x340, "mscratch", "mscratchLo", "mscratchHi"),
   {
@@ -260,8 +261,16 @@ const defs: CsrDef[] = [
   pmpcfgDef(0x3a0),
   pmpcfgDef(0x3a2),
   ...Array.from({ length: 16 }, (_, i) => pmpaddrDef(i)),
-  { num: 0xb00, name: "mcycle", read(cpu) { setNumber(cpu, cpu.instret); }, write() { /* not kept */ } },
-  { num: 0xb02, name: "minstret", read(cpu) { setNumber(cpu, cpu.instret); }, write() { /* not kept */ } },
+  {
+    num: 0xb00, name: "mcycle",
+    read(cpu) { setNumber(cpu, counterValue(cpu, Counter.CYCLE)); },
+    write(cpu, lo, hi) { writeCounter(cpu, Counter.CYCLE, asNumber(lo, hi)); },
+  },
+  {
+    num: 0xb02, name: "minstret",
+    read(cpu) { setNumber(cpu, counterValue(cpu, Counter.INSTRET)); },
+    write(cpu, lo, hi) { writeCounter(cpu, Counter.INSTRET, asNumber(lo, hi)); },
+  },
   // hpm counters and events exist and read zero, as on QEMU without a PMU configured.
   ...Array.from({ length: 29 }, (_, i) => constant(0xb03 + i, `mhpmcounter${i + 3}`)),
   ...Array.from({ length: 29 }, (_, i) => constant(0x323 + i, `mhpmevent${i + 3}`)),

@@ -4,6 +4,7 @@
  * when the system emulator needs it.
  */
 import type { RiscvCpu } from "./cpu.js";
+import { Counter, counterValue } from "./counters.js";
 import { Mstatus } from "./hart-state.js";
 
 
@@ -47,9 +48,9 @@ const defs: CsrDef[] = [
     write(cpu, lo) { cpu.fflags = lo & 0x1f; cpu.frm = (lo >>> 5) & 7; cpu.state.mstatus |= Mstatus.FS; },
   },
   // User mode counts host ticks, as QEMU's linux-user; a system hart counts retired instructions.
-  { num: 0xc00, name: "cycle", read(cpu) { readNumber(cpu, cpu.system ? cpu.instret : ticks()); } },
+  { num: 0xc00, name: "cycle", read(cpu) { readNumber(cpu, cpu.system ? counterValue(cpu, Counter.CYCLE) : ticks()); } },
   { num: 0xc01, name: "time", read(cpu) { readNumber(cpu, ticks()); } },
-  { num: 0xc02, name: "instret", read(cpu) { readNumber(cpu, cpu.system ? cpu.instret : ticks()); } },
+  { num: 0xc02, name: "instret", read(cpu) { readNumber(cpu, cpu.system ? counterValue(cpu, Counter.INSTRET) : ticks()); } },
 ];
 
 const byNumber: (CsrDef | undefined)[] = new Array<CsrDef | undefined>(4096).fill(undefined);

@@ -56,6 +56,9 @@ export class HartState {
   mcounteren = 0;
   scounteren = 0;
   mcountinhibit = 0;
+  /** mcycle and minstret: a base value and the instret they count on from (target/riscv/counters.ts). */
+  mcycleBase = 0; mcycleAt = 0;
+  minstretBase = 0; minstretAt = 0;
   menvcfgLo = 0; menvcfgHi = 0;
   senvcfg = 0;
   /** PMP: 16 configuration bytes and 16 address registers (physical address >> 2). */
@@ -90,6 +93,7 @@ export class HartState {
     this.satpAsid = 0;
     this.satpPpn = 0;
     this.mcounteren = this.scounteren = this.mcountinhibit = 0;
+    this.mcycleBase = this.mcycleAt = this.minstretBase = this.minstretAt = 0;
     this.menvcfgLo = this.menvcfgHi = this.senvcfg = 0;
     this.pmpcfg.fill(0);
     this.pmpaddr.fill(0);
