@@ -4,7 +4,7 @@
  * and device timers fired.  A hart in wfi sleeps until an interrupt is
  * pending for it; when every hart sleeps the caller waits on the host.
  */
-import { Exit, type RiscvCpu } from "../target/riscv/cpu.js";
+import { Cause, Exit, type RiscvCpu } from "../target/riscv/cpu.js";
 import { pendingInterrupt, shouldWake, takeTrap } from "../target/riscv/priv.js";
 import { run } from "./interp.js";
 import { execute } from "./engine.js";
@@ -81,7 +81,8 @@ export class SystemLoop {
         takeTrap(cpu, irq, true, 0, 0);
       }
       const before = cpu.instret;
-      const exit = execute(cpu, left);
+      // An armed execute trigger is checked before each instruction (target/riscv/triggers.ts).
+      const exit = st.trig.exec ? stepTriggered(cpu) : execute(cpu, left);
       left -= cpu.instret - before + 1;
       switch (exit) {
         case Exit.TRAP:
@@ -99,4 +100,13 @@ export class SystemLoop {
       }
     }
   }
+}
+
+/** One instruction, or the breakpoint exception an execute trigger raises before it. */
+function stepTriggered(cpu: RiscvCpu): Exit {
+  if (cpu.state.trig.execHit(cpu)) {
+    cpu.raise(Cause.BREAKPOINT, 0, 0);
+    return Exit.TRAP;
+  }
+  return execute(cpu, 1);
 }

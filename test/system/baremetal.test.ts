@@ -50,6 +50,7 @@ const CASES: Case[] = [
   { program: "pmp", what: "TOR/NA4/NAPOT, priority, locks, MPRV, the walk under PMP" },
   { program: "interrupts", what: "CLINT msip/mtimecmp, STIP/SSIP delegation, PLIC MEI/SEI, priority, masking" },
   { program: "interrupts", smp: 2, what: "the same plus IPIs and per-hart timers between two harts" },
+  { program: "triggers", what: "Sdtrig: tselect, tdata1-3 and tinfo read back, execute, load and store triggers firing" },
 ];
 
 interface RunResult {

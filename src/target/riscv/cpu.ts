@@ -211,6 +211,7 @@ export class RiscvCpu {
     if (access === Access.WRITE && this.mem.ram.hasCode(hostBase >>> PAGE_SHIFT)) return;
     // Accesses to a watched page must reach loadSlow/storeSlow, which check them.
     if (this.debug !== undefined && access !== Access.FETCH && this.debug.watchesPage(hi, lo)) return;
+    if (this.system && this.state.trig.data && access !== Access.FETCH && this.state.trig.watchesPage(hi, lo)) return;
     this.tlb.fill(access, hi, lo, hostBase);
   }
 
@@ -256,6 +257,7 @@ export class RiscvCpu {
   translateRam(hi: number, lo: number, access: Access): number {
     // Only AMOs come here; they read and write up to 8 aligned bytes.
     if (this.debug !== undefined && this.debug.watchHit(this, hi, lo & ~7, 8, access === Access.WRITE)) return -1;
+    if (this.system && this.state.trig.data && this.state.trig.dataHit(this, hi, lo & ~7, 8, access === Access.WRITE)) return -1;
     const h = this.mem.translate(this, hi, lo, access);
     if (h !== TRANSLATE_IO) return h;
     this.trapTvalHi = hi;
@@ -293,6 +295,7 @@ export class RiscvCpu {
     const first = this.mem.translate(this, hi, lo, access);
     if (first < 0 && first !== TRANSLATE_IO) return false;
     if (this.debug !== undefined && access !== Access.FETCH && this.debug.watchHit(this, hi, lo, size, false)) return false;
+    if (this.system && this.state.trig.data && access !== Access.FETCH && this.state.trig.dataHit(this, hi, lo, size, false)) return false;
     if (first < 0) return this.mem.ioLoad !== undefined && this.mem.ioLoad(this, size, access);
     const inPage = PAGE_SIZE - (lo & (PAGE_SIZE - 1));
     let second = -1;
@@ -326,6 +329,7 @@ export class RiscvCpu {
     const first = mem.translate(this, hi, lo, Access.WRITE);
     if (first < 0 && first !== TRANSLATE_IO) return false;
     if (this.debug !== undefined && this.debug.watchHit(this, hi, lo, size, true)) return false;
+    if (this.system && this.state.trig.data && this.state.trig.dataHit(this, hi, lo, size, true)) return false;
     if (first < 0) return mem.ioStore !== undefined && mem.ioStore(this, size, vlo, vhi);
     const inPage = PAGE_SIZE - (lo & (PAGE_SIZE - 1));
     let second = -1;

@@ -7,6 +7,7 @@ import { registerCsrs, type CsrDef } from "./csr.js";
 import type { RiscvCpu } from "./cpu.js";
 import { Counter, counterValue, writeCounter, writeCountInhibit } from "./counters.js";
 import { pmpUpdate } from "./pmp.js";
+import { TRIGGER_CSRS } from "./triggers.js";
 import { type HartState, MSTATUS_WRITABLE, Mstatus, S_INTERRUPTS, SSTATUS_MASK, SatpMode, Irq } from "./hart-state.js";
 
 const TWO32 = 4294967296;
@@ -275,6 +276,7 @@ const defs: CsrDef[] = [
   ...Array.from({ length: 29 }, (_, i) => constant(0xb03 + i, `mhpmcounter${i + 3}`)),
   ...Array.from({ length: 29 }, (_, i) => constant(0x323 + i, `mhpmevent${i + 3}`)),
   ...Array.from({ length: 29 }, (_, i) => constant(0xc03 + i, `hpmcounter${i + 3}`, 0, false)),
+  ...TRIGGER_CSRS,
 ];
 
 let registered = false;

@@ -3,6 +3,7 @@
  * emulator.  64-bit values that may hold any bit pattern are kept as int32
  * halves; addresses (tvec, epc) as exact signed Numbers like the pc.
  */
+import { Triggers } from "./triggers.js";
 export const enum Mstatus {
   SIE = 1 << 1, MIE = 1 << 3, SPIE = 1 << 5, MPIE = 1 << 7, SPP = 1 << 8,
   MPP_SHIFT = 11, MPP = 3 << 11, FS_SHIFT = 13, FS = 3 << 13,
@@ -59,6 +60,8 @@ export class HartState {
   /** mcycle and minstret: a base value and the instret they count on from (target/riscv/counters.ts). */
   mcycleBase = 0; mcycleAt = 0;
   minstretBase = 0; minstretAt = 0;
+  /** The debug triggers (Sdtrig). */
+  readonly trig = new Triggers();
   menvcfgLo = 0; menvcfgHi = 0;
   senvcfg = 0;
   /** PMP: 16 configuration bytes and 16 address registers (physical address >> 2). */
@@ -94,6 +97,7 @@ export class HartState {
     this.satpPpn = 0;
     this.mcounteren = this.scounteren = this.mcountinhibit = 0;
     this.mcycleBase = this.mcycleAt = this.minstretBase = this.minstretAt = 0;
+    this.trig.reset();
     this.menvcfgLo = this.menvcfgHi = this.senvcfg = 0;
     this.pmpcfg.fill(0);
     this.pmpaddr.fill(0);
