@@ -40,8 +40,11 @@ export interface Entry {
 
 /** Translator settings (see accel/engine.ts for how they are set). */
 export const tcgSettings = {
-  /** Executions of a block before it is queued for compilation. */
-  threshold: 16,
+  /**
+   * Executions of a block before it is queued for compilation; undefined: the
+   * default of the hart's kind (USER_THRESHOLD, SYSTEM_THRESHOLD).
+   */
+  threshold: undefined as number | undefined,
   /** Blocks per module. */
   batch: 64,
   /** Interpreted blocks after which a part-filled queue is compiled anyway. */
@@ -57,6 +60,15 @@ interface WasmGlobal { value: number }
 const WasmGlobal = (WebAssembly as unknown as {
   Global: new (descriptor: { value: "i32"; mutable: boolean }, value: number) => WasmGlobal;
 }).Global;
+
+/**
+ * Default thresholds, measured (docs/performance.md): user programs gain from
+ * compiling early; a kernel runs most blocks a few times, and compiling them
+ * cost more than it saved (boot 37 s at 16, 11 s at 1024, 6.8 s at 4096; the
+ * shell loop 21 s, 9.1 s and 10.4 s).
+ */
+export const USER_THRESHOLD = 16;
+export const SYSTEM_THRESHOLD = 1024;
 
 /** A page regrouped this often waits 2^MAX_BACKOFF times regroupAfter before the next regroup. */
 const MAX_BACKOFF = 8;
@@ -155,7 +167,7 @@ export class CodeCache {
   hit(e: Entry): void {
     if (this.queue.length > 0 && --this.wait <= 0) this.compileQueue();
     if (e.queued || e.compiled === 0) return;
-    if (++e.hits < tcgSettings.threshold) return;
+    if (++e.hits < (tcgSettings.threshold ?? ((this.cpu as RiscvCpu).system ? SYSTEM_THRESHOLD : USER_THRESHOLD))) return;
     e.queued = true;
     if (this.queue.length === 0) this.wait = tcgSettings.patience;
     this.queue.push(e);
