@@ -2,7 +2,11 @@
  * Runs the harts of a system emulator in turns on one thread: each gets a
  * slice of instructions; between slices interrupts are taken, traps entered
  * and device timers fired.  A hart in wfi sleeps until an interrupt is
- * pending for it; when every hart sleeps the caller waits on the host.
+ * pending for it; when every hart sleeps the caller waits on the host.  A
+ * hart whose wfi keeps falling through without a trap (it polls a flag with
+ * an interrupt pending but masked, as OpenSBI's secondary harts do until Linux
+ * starts them) ends its turn there, so that it does not take the time of the
+ * harts doing the work; one host thread per hart would hide that cost.
  */
 import { Cause, Exit, type RiscvCpu } from "../target/riscv/cpu.js";
 import { pendingInterrupt, shouldWake, takeTrap } from "../target/riscv/priv.js";
@@ -73,6 +77,7 @@ export class SystemLoop {
       if (!shouldWake(cpu)) return;
       st.waiting = false;
     }
+    st.wfiYield = false;
     let left = SLICE;
     while (left > 0 && !this.stopRequested) {
       const irq = pendingInterrupt(cpu);
@@ -97,6 +102,11 @@ export class SystemLoop {
           return;
         default:
           break;
+      }
+      if (st.wfiYield) {
+        // The hart polls around a wfi that cannot sleep (see execWfi): the others run.
+        st.wfiYield = false;
+        return;
       }
     }
   }

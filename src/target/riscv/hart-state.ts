@@ -76,6 +76,14 @@ export class HartState {
   pmpCount = 0;
   /** Hart is waiting in WFI. */
   waiting = false;
+  /**
+   * wfi instructions that fell through (an interrupt pending in mie but not
+   * taken) since the hart last entered a trap or slept: a hart polling a flag
+   * around wfi with its interrupts masked (OpenSBI's HSM wait) counts up.
+   */
+  wfiSpins = 0;
+  /** Set when such a wfi should end the hart's turn (the run loop clears it). */
+  wfiYield = false;
 
   reset(hartid: number): void {
     this.mhartid = hartid;
@@ -107,5 +115,7 @@ export class HartState {
     this.pmpEnd.fill(0);
     this.pmpCount = 0;
     this.waiting = false;
+    this.wfiSpins = 0;
+    this.wfiYield = false;
   }
 }

@@ -71,6 +71,7 @@ export function takeTrap(cpu: RiscvCpu, cause: number, interrupt: boolean, tvalH
   }
   st.mstatus = ms;
   st.waiting = false;
+  st.wfiSpins = 0;
   cpu.resValid = false;
   cpu.selectTlb();
 }
@@ -79,6 +80,9 @@ function vector(tvec: number, cause: number, interrupt: boolean): number {
   const base = tvec - (((tvec % 4) + 4) % 4);
   return interrupt && (tvec & 1) !== 0 ? base + 4 * cause : base;
 }
+
+/** Falling-through wfis, with no trap between them, after which a hart yields its turn. */
+const WFI_SPINS_TO_YIELD = 2;
 
 /** What a privileged instruction did (see execPriv). */
 export const enum PrivResult { ILLEGAL = 0, NEXT, JUMP, WAIT }
@@ -123,9 +127,16 @@ export function execWfi(cpu: RiscvCpu): PrivResult {
   if (cpu.priv === Priv.U || (cpu.priv === Priv.S && (cpu.state.mstatus & Mstatus.TW) !== 0)) {
     return PrivResult.ILLEGAL;
   }
+  const st = cpu.state;
   // A wfi with an interrupt already pending (even globally disabled) falls through.
-  if (shouldWake(cpu)) return PrivResult.NEXT;
-  cpu.state.waiting = true;
+  // Falling through again without a trap in between means the hart polls with its
+  // interrupts masked: it gives up its turn (a scheduling hint; see SystemLoop).
+  if (shouldWake(cpu)) {
+    if (++st.wfiSpins >= WFI_SPINS_TO_YIELD) st.wfiYield = true;
+    return PrivResult.NEXT;
+  }
+  st.wfiSpins = 0;
+  st.waiting = true;
   return PrivResult.WAIT;
 }
 
