@@ -131,6 +131,8 @@ export class VirtMachine implements HartIrqs {
   private readonly pciBelow = new Map<number, Map<number, PciFunctionEntry>>();
   /** The device tree blob handed to the guest. */
   dtb: Uint8Array = new Uint8Array(0);
+  /** Reset has run once: the memory may hold what the guest wrote. */
+  private poweredOn = false;
   /** What workers reach directly (with sharedMemory). */
   readonly shared: SharedMachine | undefined;
   private readonly doorbell: Int32Array | undefined;
@@ -353,7 +355,12 @@ export class VirtMachine implements HartIrqs {
   reset(): void {
     const o = this.opts;
     o.quiesce?.();
-    this.bus.u8.fill(0);
+    // Memory is zero when made: the first reset (power-on) clears only the harts'
+    // state area past the guest's bytes, not touching the RAM's pages (which would
+    // take a host page for each, and about a second for 256 MiB).
+    const guestBytes = this.bus.ramHost + o.ramSize;
+    this.bus.u8.fill(0, this.poweredOn ? 0 : guestBytes);
+    this.poweredOn = true;
     for (let p = 0; p < this.bus.ram.pages; p++) this.bus.ram.dropCode(p);
     const plan = loadBootImages(o.images, VIRT.dram, o.ramSize, this.bus);
     this.dtb = o.dtb ?? this.buildFdt(plan.initrd);
