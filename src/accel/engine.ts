@@ -27,18 +27,25 @@ export function isAccel(name: string): name is Accel {
  * Parse an -accel argument, QEMU-style: a name and comma-separated
  * properties.  tcg takes tb-size=MiB (the code cache limit, as QEMU's),
  * threshold=N (executions before a block is compiled), batch=N (blocks
- * per module) and regroup=N (returns between two modules within one page
- * before that page's blocks are compiled into one module; 0 never).  Returns the engine, with the properties applied, or a
+ * per module), regroup=N (returns between two modules within one page
+ * before that page's blocks are compiled into one module; 0 never) and
+ * compile=sync|async (how the system emulator compiles modules; user mode
+ * compiles at once).  Returns the engine, with the properties applied, or a
  * sentence saying what is wrong.
  */
 export function parseAccel(arg: string): Accel | string {
   const [name, ...props] = arg.split(",");
   if (!isAccel(name)) return `unknown accelerator '${name}' (expected one of: ${ACCELS.join(", ")})`;
   for (const p of props) {
+    const c = /^compile=(sync|async)$/.exec(p);
+    if (c !== null && name === "tcg") {
+      tcgSettings.compile = c[1] as "sync" | "async";
+      continue;
+    }
     const m = /^(tb-size|threshold|batch|regroup)=(\d+)$/.exec(p);
     if (m === null || name !== "tcg") {
       return `unknown or malformed property '${p}' of accelerator '${name}'` +
-        (name === "tcg" ? " (tcg takes tb-size=MiB, threshold=N, batch=N, regroup=N)" : " (it takes none)");
+        (name === "tcg" ? " (tcg takes tb-size=MiB, threshold=N, batch=N, regroup=N, compile=sync|async)" : " (it takes none)");
     }
     const v = Number(m[2]);
     if (m[1] === "tb-size") {

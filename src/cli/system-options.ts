@@ -443,7 +443,8 @@ goldfish RTC, sifive_test, virtio-mmio, PCIe with virtio-pci).  Options, as in q
 -nic none, -net none     no network
 -snapshot                writes to disk images go to temporary qcow2 overlays, dropped at exit
 -accel tcg|interp[,prop=value...]  the engine: tcg translates hot code to WebAssembly
-                         (tb-size=MiB, threshold=N, batch=N, regroup=N), interp only interprets
+                         (tb-size=MiB, threshold=N, batch=N, regroup=N, compile=sync|async),
+                         interp only interprets
 -icount shift=N          guest time from the instruction count: each instruction is 2^N ns
 -rtc base=utc|DATE[,clock=host|vm]  where the RTC starts, and whether it follows guest time
 -s, -gdb tcp::PORT       a gdb stub (-s: port 1234), on loopback

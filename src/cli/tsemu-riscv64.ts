@@ -96,6 +96,8 @@ function parsePort(s: string): number {
 function parseAccel(s: string): Accel {
   const r = parseAccelArg(s);
   if (r !== "tcg" && r !== "interp") throw new UsageError(r);
+  // A user-mode run never yields to Node's event loop, where a module compiled off the thread would be installed.
+  if (s.split(",").includes("compile=async")) throw new UsageError("-accel tcg,compile=async is for the system emulator: user mode compiles at once");
   accelArg = s;
   return r;
 }

@@ -14,6 +14,7 @@ import { VirtMachine, TIMEBASE_HZ, MAX_HARTS } from "../hw/riscv/virt.js";
 import { VirtualClock } from "../hw/core/clock.js";
 import { SystemLoop } from "../accel/system-loop.js";
 import { DEFAULT_ACCEL, selectAccel } from "../accel/engine.js";
+import { codeCacheFor, DEFAULT_COMPILE, tcgSettings } from "../accel/tcg/code-cache.js";
 import { tcgStatsLine } from "../accel/tcg/stats.js";
 import { disassemble } from "../target/riscv/disas.js";
 import { MonitorHub } from "../monitor/monitor.js";
@@ -252,6 +253,8 @@ export class VirtSystem {
       throw e instanceof ConfigError ? e : new ConfigError((e as Error).message);
     }
     const m = this.machine;
+    // The loop yields to the event loop between turns: modules compiled off the thread are installed there.
+    codeCacheFor(m.bus.ram).asyncCompile = (tcgSettings.compile ?? DEFAULT_COMPILE) === "async";
     this.loop = new SystemLoop(m.harts, iothreads.size === 0 ? m.timers : {
       runDue: () => {
         this.pollWorkers();

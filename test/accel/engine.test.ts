@@ -18,6 +18,12 @@ test("parseAccel: names, the translator's properties, and errors as sentences", 
     assert.equal(parseAccel("tcg,regroup=0"), "tcg");
     assert.equal(tcgSettings.regroupAfter, 0);
     assert.match(parseAccel("tcg,regroup=99999999"), /regroup must be at most/);
+    assert.equal(parseAccel("tcg,compile=sync"), "tcg");
+    assert.equal(tcgSettings.compile, "sync");
+    assert.equal(parseAccel("tcg,compile=async"), "tcg");
+    assert.equal(tcgSettings.compile, "async");
+    assert.match(parseAccel("tcg,compile=later"), /unknown or malformed property 'compile=later'/);
+    assert.match(parseAccel("interp,compile=sync"), /it takes none/);
     assert.match(parseAccel("kvm"), /unknown accelerator 'kvm'/);
     assert.match(parseAccel("tcg,frob=1"), /unknown or malformed property 'frob=1'/);
     assert.match(parseAccel("interp,threshold=1"), /it takes none/);
@@ -29,11 +35,12 @@ test("parseAccel: names, the translator's properties, and errors as sentences", 
 
 test("tsemu-riscv64 -accel / TSEMU_ACCEL: a bad engine gets one line and status 1", () => {
   const cli = path.join(repoRoot(import.meta.url), "dist", "src", "cli", "tsemu-riscv64.js");
-  for (const [args, env] of [[["-accel", "kvm", "/bin/true"], {}], [["/bin/true"], { TSEMU_ACCEL: "tcg,threshold=x" }]] as const) {
+  for (const [args, env] of [[["-accel", "kvm", "/bin/true"], {}], [["/bin/true"], { TSEMU_ACCEL: "tcg,threshold=x" }],
+    [["-accel", "tcg,compile=async", "/bin/true"], {}]] as const) {
     const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { PATH: process.env.PATH, ...env } });
     assert.equal(r.status, 1, r.stderr);
     const lines = r.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^tsemu-riscv64: (unknown accelerator 'kvm'|unknown or malformed property 'threshold=x')/);
+    assert.match(lines[0], /^tsemu-riscv64: (unknown accelerator 'kvm'|unknown or malformed property 'threshold=x'|-accel tcg,compile=async is for the system emulator)/);
   }
 });

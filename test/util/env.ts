@@ -44,8 +44,11 @@ export function testAccel(fallback: string): string {
   return v !== undefined && v !== "" ? v : fallback;
 }
 
-/** The translator with every block compiled before its first run (pages whose blocks keep jumping between modules are still regrouped, at the default regroup=256). */
-export const TCG_EAGER = "tcg,threshold=1,batch=1";
+/**
+ * The translator with every block compiled before its first run (pages whose blocks keep jumping between modules
+ * are still regrouped, at the default regroup=256), compiled at once even in the system emulator.
+ */
+export const TCG_EAGER = "tcg,threshold=1,batch=1,compile=sync";
 
 /** A positive integer setting from the environment, or the fallback when unset. */
 export function envInt(name: string, fallback: number): number {

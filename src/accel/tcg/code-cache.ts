@@ -53,6 +53,13 @@ export const tcgSettings = {
   cacheLimit: 64 * 1024 * 1024,
   /** Returns between two modules within one page before the page's blocks are compiled into one module (0: never). */
   regroupAfter: 256,
+  /**
+   * How modules are compiled where the run loop yields to an event loop (the
+   * system emulator): "async" off the main thread while the blocks go on in the
+   * interpreter, "sync" at once; undefined: the default, DEFAULT_COMPILE.  User
+   * mode runs without yielding and always compiles at once.
+   */
+  compile: undefined as "sync" | "async" | undefined,
 };
 
 /** WebAssembly.Global, which the typings in use here leave out. */
@@ -70,6 +77,9 @@ const WasmGlobal = (WebAssembly as unknown as {
 export const USER_THRESHOLD = 16;
 export const SYSTEM_THRESHOLD = 1024;
 
+/** How the system emulator compiles unless -accel tcg,compile= says (measured: docs/performance.md). */
+export const DEFAULT_COMPILE: "sync" | "async" = "async";
+
 /** A page regrouped this often waits 2^MAX_BACKOFF times regroupAfter before the next regroup. */
 const MAX_BACKOFF = 8;
 
@@ -81,6 +91,8 @@ export interface TcgStats {
   compileMs: number;
   flushes: number;
   regroups: number;
+  /** Modules compiled off the main thread that were not installed: the cache was flushed meanwhile, or (a fault) the compile failed. */
+  discarded: number;
   exitsJump: number;
   exitsTrap: number;
   exitsSync: number;
@@ -103,10 +115,17 @@ export class CodeCache {
   /** Per host page: the g.ok globals of the modules holding its blocks. */
   private readonly pageModules = new Map<number, WasmGlobal[]>();
   readonly stats: TcgStats = {
-    blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0, regroups: 0,
+    blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0, regroups: 0, discarded: 0,
     exitsJump: 0, exitsTrap: 0, exitsSync: 0, interpreted: 0,
   };
   private readonly imports: WebAssembly.Imports;
+  /**
+   * Compile off the main thread (set by a run loop that yields to the event
+   * loop between turns, where the finished modules are installed).
+   */
+  asyncCompile = false;
+  /** Counts flushes: a module compiled off the thread before the latest flush is not installed. */
+  private epoch = 0;
 
   constructor(readonly ram: GuestRam) {
     this.crossings = new Uint32Array(ram.pages);
@@ -237,14 +256,53 @@ export class CodeCache {
     this.pageModules.delete(hostPage);
   }
 
-  /** Compile `code` (the blocks of `todo`) into one module and point the entries at it. */
+  /**
+   * Compile `code` (the blocks of `todo`) into one module and point the
+   * entries at it: at once, or off the main thread, the blocks staying queued
+   * (so not queued again) and interpreted until the module is installed.
+   */
   private compile(todo: readonly Entry[], code: readonly BlockCode[], t0: number): void {
     if (code.length === 0) return;
-    const bytes = buildModule(code, this.ram.shared);
-    if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
     // The module's bytes lie in a plain ArrayBuffer; the DOM's typings (the web page's build) want that said.
-    const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-    const ok = new WasmGlobal({ value: "i32", mutable: true }, 1);
+    const bytes = buildModule(code, this.ram.shared) as Uint8Array<ArrayBuffer>;
+    if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
+    if (!this.asyncCompile) {
+      this.install(new WebAssembly.Module(bytes), todo, code, bytes.length, t0);
+      return;
+    }
+    for (const e of todo) e.queued = true;
+    this.stats.compileMs += performance.now() - t0;
+    const epoch = this.epoch;
+    WebAssembly.compile(bytes).then((module) => {
+      if (epoch !== this.epoch) {
+        this.stats.discarded++;
+        return;
+      }
+      this.install(module, todo, code, bytes.length, performance.now());
+    }, () => {
+      // Not expected (the emitter's modules validate): the blocks stay with the interpreter.
+      this.stats.discarded++;
+      for (const e of todo) e.compiled = 0;
+    }).finally(() => {
+      for (const e of todo) e.queued = false;
+    });
+  }
+
+  /**
+   * Instantiate `module` and point the entries of `todo` still current at it.
+   * If any of them went stale while the module was compiled off the thread,
+   * a page of the module lost its code: its branches between pages must not
+   * chain (g.ok starts at 0).
+   */
+  private install(module: WebAssembly.Module, todo: readonly Entry[], code: readonly BlockCode[], size: number, t0: number): void {
+    const ram = this.ram;
+    // (A flush just before a compile at once emptied the map: its blocks go back in.)
+    const current = todo.map((e) => {
+      const page = e.host >>> PAGE_SHIFT;
+      const now = this.entries.get(e.host);
+      return (now === e || now === undefined) && e.gen === ram.codeGen[page] && ram.hasCode(page);
+    });
+    const ok = new WasmGlobal({ value: "i32", mutable: true }, current.every((c) => c) ? 1 : 0);
     const instance = new WebAssembly.Instance(module, { ...this.imports, g: { ok } } as unknown as WebAssembly.Imports);
     const pages = new Set(todo.map((e) => e.host >>> PAGE_SHIFT));
     for (const p of pages) {
@@ -254,16 +312,17 @@ export class CodeCache {
     }
     const run = instance.exports.run as CompiledRun;
     todo.forEach((e, i) => {
+      if (!current[i]) return;
       e.run = run;
       e.index = i;
       e.compiled = code[i].block.compiled;
       this.entries.set(e.host, e);
     });
-    this.bytesLive += bytes.length;
+    this.bytesLive += size;
     const s = this.stats;
     s.blocks += code.length;
     s.modules++;
-    s.wasmBytes += bytes.length;
+    s.wasmBytes += size;
     s.compileMs += performance.now() - t0;
   }
 
@@ -276,6 +335,7 @@ export class CodeCache {
     for (const oks of this.pageModules.values()) for (const ok of oks) ok.value = 0;
     this.pageModules.clear();
     this.bytesLive = 0;
+    this.epoch++;
     this.stats.flushes++;
   }
 

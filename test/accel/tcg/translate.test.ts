@@ -351,3 +351,86 @@ test("branches between two pages of one module chain, and stop chaining into a p
     }
   }
 });
+
+/**
+ * As the system emulator runs it: compile off the main thread, run in steps
+ * of `step` instructions and yield to the event loop between them (where the
+ * finished modules are installed); `between` runs after each step.
+ */
+async function translatedAsync(program: readonly Insn[], budget: number, step: number,
+  setup?: (cpu: RiscvCpu, mem: FlatMemory) => void, between?: (cpu: RiscvCpu, mem: FlatMemory) => void, batch = 1,
+): Promise<[Final, RiscvCpu]> {
+  tcgSettings.threshold = 1;
+  tcgSettings.batch = batch;
+  const mem = { current: undefined as FlatMemory | undefined };
+  const cpu = machine(program, (c, m) => { mem.current = m; setup?.(c, m); });
+  const cache = codeCacheFor(cpu.mem.ram);
+  cache.asyncCompile = true;
+  let exit = Exit.BUDGET;
+  while (cpu.instret < budget) {
+    exit = runTranslated(cpu, Math.min(step, budget - cpu.instret));
+    if (exit === Exit.TRAP || exit === Exit.ECALL) break;
+    between?.(cpu, mem.current as FlatMemory);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return [finish(cpu, exit), cpu];
+}
+
+test("modules compiled off the main thread are installed between turns, and results stay exact", async () => {
+  const prog: Insn[] = [
+    I(Op.ADDI, { rd: 5, rs1: 0, imm: 2000 }),
+    I(Op.ADD, { rd: 6, rs1: 6, rs2: 5 }),      // loop
+    I(Op.XOR, { rd: 7, rs1: 7, rs2: 6 }),
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -12 }),
+    I(Op.ECALL, {}),
+  ];
+  const [a] = both(prog, 100000);
+  let first = -1;
+  const [b, cpu] = await translatedAsync(prog, 100000, 500, undefined, (c) => {
+    if (first < 0) first = codeCacheFor(c.mem.ram).stats.blocks;
+  });
+  assert.equal(a.exit, Exit.ECALL);
+  assert.deepEqual(b, a);
+  const s = codeCacheFor(cpu.mem.ram).stats;
+  assert.equal(first, 0, "nothing is installed before the event loop runs");
+  assert.ok(s.blocks > 0, "modules were installed later");
+  assert.ok(s.interpreted < 1000, `the loop ran compiled (${s.interpreted} blocks interpreted)`);
+});
+
+test("a page that loses its code while its module compiles is not entered, and its module does not chain into it", async () => {
+  // The two-page loop of the test above; after the first step (its modules then compiling), page B's code
+  // is rewritten by the host: the stale blocks of B must not run, nor be reached by a chained branch.
+  const B = CODE + 4096;
+  const prog: Insn[] = [
+    I(Op.JAL, { rd: 0, imm: B - CODE }),             // loop (CODE)
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),          // back (CODE + 4)
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -8 }),
+    I(Op.ECALL, {}),
+  ];
+  const setup = (cpu: RiscvCpu, mem: FlatMemory): void => {
+    const dv = new DataView(mem.ram.buffer);
+    dv.setUint32(B, encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm: 1 }), true);
+    dv.setUint32(B + 4, encodeOp(Op.JAL, { rd: 0, imm: CODE + 4 - (B + 4) }), true);
+    cpu.setX(5, 300n);
+    cpu.setX(7, 0n);
+  };
+  let rewritten = false;
+  const rewrite = (cpu: RiscvCpu, mem: FlatMemory): void => {
+    if (rewritten) return;
+    rewritten = true;
+    // As a DMA or another hart would: new bytes, then the page's code dropped.
+    new DataView(mem.ram.buffer).setUint32(B, encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm: 5 }), true);
+    mem.ram.dropCode(B >>> 12);
+    assert.ok(cpu.instret < 300, "rewritten within the first pass");
+  };
+  // Four blocks a module: CODE, B + 4 (the first pass runs B's first instruction alone, to fill the fetch TLB),
+  // CODE + 4 and B share one, whose jump from CODE to B would chain.
+  const [b, cpu] = await translatedAsync(prog, 100000, 30, setup, rewrite, 4);
+  assert.equal(b.exit, Exit.ECALL);
+  // Passes before the rewrite add 1, the others 5.
+  const passes = 300;
+  const before = Number((BigInt(passes) * 5n - b.regs[7]) / 4n);
+  assert.ok(before >= 1 && before <= 10, `x7 = ${b.regs[7]}: ${before} passes ran the old code`);
+  assert.ok(codeCacheFor(cpu.mem.ram).stats.blocks > 0);
+});
