@@ -8,14 +8,12 @@
  * at once).  So the parent, leaving, removes everything except snapshots not
  * yet read, and the folder itself when that leaves it empty; a child, leaving
  * after its parent, removes its own files and then the folder if it is empty.
- * Whoever leaves last removes the folder.
+ * Whoever leaves last removes the folder.  (A process killed by a signal
+ * leaves its folder: see temp-dirs.ts.)
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-
-/** How Process.fork names its snapshots (fork-PID-N). */
-const SNAPSHOT_PREFIX = "fork-";
+import { makeTempDir, SNAPSHOT_PREFIX } from "./temp-dirs.js";
 
 /** A process's fork folder, made on first use. */
 export class ForkDir {
@@ -23,7 +21,7 @@ export class ForkDir {
 
   /** The folder (created now if needed). */
   path(): string {
-    this.dir ??= fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-"));
+    this.dir ??= makeTempDir("fork");
     return this.dir;
   }
 

@@ -5,7 +5,7 @@
  * read-only through /proc/self/fd so that writes fail as they would.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
+import { makeTempDir } from "./temp-dirs.js";
 import path from "node:path";
 
 let dir: string | undefined;
@@ -14,7 +14,7 @@ let serial = 0;
 /** A host descriptor open read-only at offset 0 on a file holding `data`. */
 export function makeMemFile(data: Uint8Array): number {
   if (dir === undefined) {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-proc-"));
+    dir = makeTempDir("proc");
     const made = dir;
     process.on("exit", () => {
       try { fs.rmSync(made, { recursive: true, force: true }); } catch { /* already gone */ }

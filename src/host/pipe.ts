@@ -10,7 +10,7 @@
  */
 import { hostTool } from "./tools.js";
 import * as fs from "node:fs";
-import * as os from "node:os";
+import { makeTempDir } from "./temp-dirs.js";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 
@@ -21,7 +21,7 @@ let serial = 0;
 
 function refill(): void {
   if (dir === undefined) {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-pipes-"));
+    dir = makeTempDir("pipes");
     const made = dir;
     process.on("exit", () => {
       try { fs.rmSync(made, { recursive: true, force: true }); } catch { /* already gone */ }

@@ -20,6 +20,7 @@ import { hostProcessEnded } from "../../host/proc.js";
 import { Prot } from "./address-space.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 import { inheritedHostFds, snapshot, waitStatus } from "./fork.js";
+import { SNAPSHOT_PREFIX } from "../../host/temp-dirs.js";
 import {
   BUS_ADRALN, CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGCHLD, encodeSiginfo, ignores, ILL_ILLOPC, interruptCall,
   killsByDefault, NSIG, type PendingSignal, restartCall, SA_NOCLDWAIT, SA_RESETHAND, SA_RESTART, SEGV_ACCERR,
@@ -279,7 +280,7 @@ export class Process {
   /** Fork: start the child as a new host process; returns its pid. */
   fork(t: Thread, childSetTid = 0): number {
     const n = this.forks++;
-    const snap = hostPath.join(this.opts.tempDir(), `fork-${this.pid}-${n}`);
+    const snap = hostPath.join(this.opts.tempDir(), `${SNAPSHOT_PREFIX}${this.pid}-${n}`);
     const statusFile = hostPath.join(this.opts.tempDir(), `status-${this.pid}-${n}`);
     fs.writeFileSync(snap, snapshot(this, t, childSetTid));
     const inbox = hostPath.join(this.opts.tempDir(), `signals-${this.pid}-${n}`);
