@@ -126,6 +126,8 @@ export class CodeCache {
   asyncCompile = false;
   /** Counts flushes: a module compiled off the thread before the latest flush is not installed. */
   private epoch = 0;
+  /** The compiles off the thread not yet finished. */
+  private readonly compiling = new Set<Promise<void>>();
 
   constructor(readonly ram: GuestRam) {
     this.crossings = new Uint32Array(ram.pages);
@@ -273,7 +275,7 @@ export class CodeCache {
     for (const e of todo) e.queued = true;
     this.stats.compileMs += performance.now() - t0;
     const epoch = this.epoch;
-    WebAssembly.compile(bytes).then((module) => {
+    const done = WebAssembly.compile(bytes).then((module) => {
       if (epoch !== this.epoch) {
         this.stats.discarded++;
         return;
@@ -285,7 +287,14 @@ export class CodeCache {
       for (const e of todo) e.compiled = 0;
     }).finally(() => {
       for (const e of todo) e.queued = false;
+      this.compiling.delete(done);
     });
+    this.compiling.add(done);
+  }
+
+  /** Resolves when every module being compiled off the thread now is installed (or dropped). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.compiling]);
   }
 
   /**

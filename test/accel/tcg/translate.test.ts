@@ -355,7 +355,8 @@ test("branches between two pages of one module chain, and stop chaining into a p
 /**
  * As the system emulator runs it: compile off the main thread, run in steps
  * of `step` instructions and yield to the event loop between them (where the
- * finished modules are installed); `between` runs after each step.
+ * finished modules are installed; here each step waits for them, so that the
+ * test does not depend on the host's speed); `between` runs after each step.
  */
 async function translatedAsync(program: readonly Insn[], budget: number, step: number,
   setup?: (cpu: RiscvCpu, mem: FlatMemory) => void, between?: (cpu: RiscvCpu, mem: FlatMemory) => void, batch = 1,
@@ -371,7 +372,8 @@ async function translatedAsync(program: readonly Insn[], budget: number, step: n
     exit = runTranslated(cpu, Math.min(step, budget - cpu.instret));
     if (exit === Exit.TRAP || exit === Exit.ECALL) break;
     between?.(cpu, mem.current as FlatMemory);
-    await new Promise((resolve) => setImmediate(resolve));
+    // The compiles started in this step finish (how long they take depends on the host's load).
+    await cache.settled();
   }
   return [finish(cpu, exit), cpu];
 }
