@@ -19,6 +19,7 @@ import { UserGdb, readAuxv, type UserProcess } from "../gdbstub/user.js";
 import { BlockingGdbSocket, GdbListenError } from "../host/gdb-blocking.js";
 import { DEFAULT_ACCEL, parseAccel as parseAccelArg, selectAccel, type Accel } from "../accel/engine.js";
 import { tcgStatsLine } from "../accel/tcg/stats.js";
+import { tcgSettings } from "../accel/tcg/code-cache.js";
 import { ForkDir, leaveParentDir } from "../host/fork-dir.js";
 import { exitProcess } from "../host/fast-exit.js";
 import { randomFillSync } from "../host/fs.js";
@@ -97,7 +98,7 @@ function parseAccel(s: string): Accel {
   const r = parseAccelArg(s);
   if (r !== "tcg" && r !== "interp") throw new UsageError(r);
   // A user-mode run never yields to Node's event loop, where a module compiled off the thread would be installed.
-  if (s.split(",").includes("compile=async")) throw new UsageError("-accel tcg,compile=async is for the system emulator: user mode compiles at once");
+  if (tcgSettings.compile === "async") throw new UsageError("-accel tcg,compile=async is for the system emulator: user mode compiles at once");
   accelArg = s;
   return r;
 }

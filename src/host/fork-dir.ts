@@ -13,7 +13,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { makeTempDir, SNAPSHOT_PREFIX } from "./temp-dirs.js";
+import { listDir, makeTempDir, SNAPSHOT_PREFIX } from "./temp-dirs.js";
 
 /** A process's fork folder, made on first use. */
 export class ForkDir {
@@ -45,13 +45,7 @@ export function leaveParentDir(files: readonly string[], parentAlive: boolean): 
 }
 
 function removeAllBut(dir: string, keep: (name: string) => boolean): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of listDir(dir)) {
     if (!keep(name)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
   try {

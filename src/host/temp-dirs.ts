@@ -32,13 +32,7 @@ export function makeTempDir(kind: TempKind): string {
 
 /** Remove the folders in `root` left by processes that are gone (see above). */
 export function sweepTempDirs(root: string, nowMs: number): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(root);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of listDir(root)) {
     const m = NAME.exec(name);
     if (m === null) continue;
     const pid = Number(m[2]);
@@ -62,17 +56,20 @@ function running(pid: number): boolean {
 }
 
 function hasFreshSnapshot(dir: string, nowMs: number): boolean {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return false;
-  }
-  for (const name of names) {
+  for (const name of listDir(dir)) {
     if (!name.startsWith(SNAPSHOT_PREFIX)) continue;
     try {
       if (nowMs - fs.statSync(path.join(dir, name)).mtimeMs < GRACE_MS) return true;
     } catch { /* read and removed by its child meanwhile */ }
   }
   return false;
+}
+
+/** The names in `dir`, or none when it cannot be read (gone meanwhile). */
+export function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

@@ -313,6 +313,16 @@ test("indirect jumps chain to blocks of their own page: calls, returns and a jum
   }
 });
 
+/** Page B (CODE + 4096) of the two-page loops below: addi x7, x7, 1; jal CODE + 4.  x5 = 300 passes, x7 = 0. */
+function loopOnPageB(cpu: RiscvCpu, mem: FlatMemory): void {
+  const B = CODE + 4096;
+  const dv = new DataView(mem.ram.buffer);
+  dv.setUint32(B, encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm: 1 }), true);
+  dv.setUint32(B + 4, encodeOp(Op.JAL, { rd: 0, imm: CODE + 4 - (B + 4) }), true);
+  cpu.setX(5, 300n);
+  cpu.setX(7, 0n);
+}
+
 test("branches between two pages of one module chain, and stop chaining into a page whose code was rewritten", () => {
   // Page A (CODE), x5 = 300: loop: jal B; back: if x5 == 100 rewrite B's addi; x5--; bnez loop; ecall.
   // Page B (CODE + 4096): addi x7, x7, 1 (then 5); jal back.
@@ -326,11 +336,7 @@ test("branches between two pages of one module chain, and stop chaining into a p
     I(Op.ECALL, {}),
   ];
   const setup = (cpu: RiscvCpu, mem: FlatMemory): void => {
-    const dv = new DataView(mem.ram.buffer);
-    dv.setUint32(B, encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm: 1 }), true);
-    dv.setUint32(B + 4, encodeOp(Op.JAL, { rd: 0, imm: CODE + 4 - (B + 4) }), true);
-    cpu.setX(5, 300n);
-    cpu.setX(7, 0n);
+    loopOnPageB(cpu, mem);
     cpu.setX(12, BigInt(B));
     cpu.setX(13, 100n);
     cpu.setX(14, BigInt(encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm: 5 })));
@@ -411,11 +417,7 @@ test("a page that loses its code while its module compiles is not entered, and i
     I(Op.ECALL, {}),
   ];
   const setup = (cpu: RiscvCpu, mem: FlatMemory): void => {
-    const dv = new DataView(mem.ram.buffer);
-    dv.setUint32(B, encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm: 1 }), true);
-    dv.setUint32(B + 4, encodeOp(Op.JAL, { rd: 0, imm: CODE + 4 - (B + 4) }), true);
-    cpu.setX(5, 300n);
-    cpu.setX(7, 0n);
+    loopOnPageB(cpu, mem);
   };
   let rewritten = false;
   const rewrite = (cpu: RiscvCpu, mem: FlatMemory): void => {
