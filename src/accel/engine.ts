@@ -28,9 +28,10 @@ export function isAccel(name: string): name is Accel {
  * properties.  tcg takes tb-size=MiB (the code cache limit, as QEMU's),
  * threshold=N (executions before a block is compiled), batch=N (blocks
  * per module), regroup=N (returns between two modules within one page
- * before that page's blocks are compiled into one module; 0 never) and
+ * before that page's blocks are compiled into one module; 0 never),
  * compile=sync|async (how the system emulator compiles modules; user mode
- * compiles at once).  Returns the engine, with the properties applied, or a
+ * compiles at once) and chain=on|off (jumps between modules go straight from
+ * one to the other, or back through the dispatcher).  Returns the engine, with the properties applied, or a
  * sentence saying what is wrong.
  */
 export function parseAccel(arg: string): Accel | string {
@@ -42,10 +43,15 @@ export function parseAccel(arg: string): Accel | string {
       tcgSettings.compile = c[1] as "sync" | "async";
       continue;
     }
+    const ch = /^chain=(on|off)$/.exec(p);
+    if (ch !== null && name === "tcg") {
+      tcgSettings.chain = ch[1] === "on";
+      continue;
+    }
     const m = /^(tb-size|threshold|batch|regroup)=(\d+)$/.exec(p);
     if (m === null || name !== "tcg") {
       return `unknown or malformed property '${p}' of accelerator '${name}'` +
-        (name === "tcg" ? " (tcg takes tb-size=MiB, threshold=N, batch=N, regroup=N, compile=sync|async)" : " (it takes none)");
+        (name === "tcg" ? " (tcg takes tb-size=MiB, threshold=N, batch=N, regroup=N, compile=sync|async, chain=on|off)" : " (it takes none)");
     }
     const v = Number(m[2]);
     if (m[1] === "tb-size") {

@@ -65,7 +65,7 @@ Options and their environment variables:
                                      before the first instruction
 -accel name[,prop=value...]  TSEMU_ACCEL  the execution engine: tcg (translate hot
                                      code to WebAssembly; properties tb-size=MiB,
-                                     threshold=N, batch=N, regroup=N) or interp (the interpreter
+                                     threshold=N, batch=N, regroup=N, chain=on|off) or interp (the interpreter
                                      alone); default ${DEFAULT_ACCEL}
 
 Exit status: the program's own; when it dies of signal N, tsemu dies of the same

@@ -12,6 +12,8 @@
  * again into one module (regroup()), where those branches chain.  A module's
  * branches to blocks of its own on other pages chain only while its g.ok
  * global is 1: it is set to 0 when any page of the module loses its code.
+ * Jumps to blocks of other modules go through the chain table (chain-table.ts),
+ * which holds every installed block that is still current.
  */
 import type { RiscvCpu } from "../../target/riscv/cpu.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
@@ -20,9 +22,10 @@ import * as alu from "../../target/riscv/alu64.js";
 import { PAGE_SHIFT } from "../../target/riscv/tlb.js";
 import { buildModule, StoreResult, type BlockCode } from "./emit.js";
 import { scanBlock } from "./scan.js";
+import { ChainTable } from "./chain-table.js";
 
-/** run(state, entry, budget) of a compiled module. */
-export type CompiledRun = (state: number, entry: number, budget: number) => number;
+/** run(state, entry, budget, count) of a compiled module: count is the instructions retired before the call (0). */
+export type CompiledRun = (state: number, entry: number, budget: number, count: number) => number;
 
 export interface Entry {
   readonly pc: number;
@@ -60,6 +63,8 @@ export const tcgSettings = {
    * mode runs without yielding and always compiles at once.
    */
   compile: undefined as "sync" | "async" | undefined,
+  /** Jumps between modules go through the chain table instead of the dispatcher. */
+  chain: true,
 };
 
 /** WebAssembly.Global, which the typings in use here leave out. */
@@ -96,6 +101,7 @@ export interface TcgStats {
   exitsJump: number;
   exitsTrap: number;
   exitsSync: number;
+  exitsBudget: number;
   interpreted: number;
 }
 
@@ -116,7 +122,7 @@ export class CodeCache {
   private readonly pageModules = new Map<number, WasmGlobal[]>();
   readonly stats: TcgStats = {
     blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0, regroups: 0, discarded: 0,
-    exitsJump: 0, exitsTrap: 0, exitsSync: 0, interpreted: 0,
+    exitsJump: 0, exitsTrap: 0, exitsSync: 0, exitsBudget: 0, interpreted: 0,
   };
   private readonly imports: WebAssembly.Imports;
   /**
@@ -128,6 +134,8 @@ export class CodeCache {
   private epoch = 0;
   /** The compiles off the thread not yet finished. */
   private readonly compiling = new Set<Promise<void>>();
+  /** Made with the first module (it takes room in the state area), when chaining is on. */
+  private chainTable: ChainTable | undefined;
 
   constructor(readonly ram: GuestRam) {
     this.crossings = new Uint32Array(ram.pages);
@@ -250,8 +258,9 @@ export class CodeCache {
     this.compile(todo, code, t0);
   }
 
-  /** A page lost its code: the modules holding its blocks stop branching between pages. */
+  /** A page lost its code: the modules holding its blocks stop branching between pages, and no module chains to them. */
   private dropped(hostPage: number): void {
+    this.chainTable?.dropPage(hostPage);
     const oks = this.pageModules.get(hostPage);
     if (oks === undefined) return;
     for (const ok of oks) ok.value = 0;
@@ -266,7 +275,9 @@ export class CodeCache {
   private compile(todo: readonly Entry[], code: readonly BlockCode[], t0: number): void {
     if (code.length === 0) return;
     // The module's bytes lie in a plain ArrayBuffer; the DOM's typings (the web page's build) want that said.
-    const bytes = buildModule(code, this.ram.shared) as Uint8Array<ArrayBuffer>;
+    if (this.chainTable === undefined && tcgSettings.chain) this.chainTable = new ChainTable(this.ram);
+    const chain = this.chainTable;
+    const bytes = buildModule(code, this.ram.shared, chain?.at ?? -1) as Uint8Array<ArrayBuffer>;
     if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
     if (!this.asyncCompile) {
       this.install(new WebAssembly.Module(bytes), todo, code, bytes.length, t0);
@@ -312,7 +323,9 @@ export class CodeCache {
       return (now === e || now === undefined) && e.gen === ram.codeGen[page] && ram.hasCode(page);
     });
     const ok = new WasmGlobal({ value: "i32", mutable: true }, current.every((c) => c) ? 1 : 0);
-    const instance = new WebAssembly.Instance(module, { ...this.imports, g: { ok } } as unknown as WebAssembly.Imports);
+    const chain = this.chainTable;
+    const c = chain !== undefined && chain.at >= 0 ? { c: { hub: chain.hub } } : {};
+    const instance = new WebAssembly.Instance(module, { ...this.imports, g: { ok }, ...c } as unknown as WebAssembly.Imports);
     const pages = new Set(todo.map((e) => e.host >>> PAGE_SHIFT));
     for (const p of pages) {
       const oks = this.pageModules.get(p);
@@ -320,12 +333,14 @@ export class CodeCache {
       else oks.push(ok);
     }
     const run = instance.exports.run as CompiledRun;
+    const index = chain?.addModule(run) ?? -1;
     todo.forEach((e, i) => {
       if (!current[i]) return;
       e.run = run;
       e.index = i;
       e.compiled = code[i].block.compiled;
       this.entries.set(e.host, e);
+      chain?.insert(e.host, e.pc, index, i);
     });
     this.bytesLive += size;
     const s = this.stats;
@@ -343,9 +358,15 @@ export class CodeCache {
     this.regrouped.fill(0);
     for (const oks of this.pageModules.values()) for (const ok of oks) ok.value = 0;
     this.pageModules.clear();
+    this.chainTable?.clear();
     this.bytesLive = 0;
     this.epoch++;
     this.stats.flushes++;
+  }
+
+  /** Jumps from one module straight into another so far. */
+  get chained(): number {
+    return this.chainTable?.chained ?? 0;
   }
 
   /** Bytes of WebAssembly the cache holds. */

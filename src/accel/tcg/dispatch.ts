@@ -10,7 +10,7 @@ import { Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
 import { PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../../target/riscv/tlb.js";
 import { run } from "../interp.js";
-import { codeCacheFor, type CompiledRun } from "./code-cache.js";
+import { codeCacheFor } from "./code-cache.js";
 import { TcgExit } from "./emit.js";
 
 const TWO32 = 4294967296;
@@ -25,9 +25,8 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
   const slot = cpu.slot;
   const state = cpu.stateAt;
   let left = budget;
-  // The module the last compiled run left by a jump, and that block's host page.
-  let lastRun: CompiledRun | undefined;
-  let lastPage = -1;
+  // The last compiled run left for a block on its own page that its module does not hold (TcgExit.PAGE).
+  let crossing = false;
   while (left > 0) {
     const pc = cpu.pc;
     const lo = pc | 0;
@@ -44,31 +43,30 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
     }
     const e = cache.lookup(pc, tlb.fetchHost[i] + (lo & ~PAGE_MASK));
     if (e.run !== undefined && e.compiled <= left) {
-      const page = e.host >>> PAGE_SHIFT;
-      if (e.run !== lastRun && page === lastPage && lastRun !== undefined) {
-        cache.crossed(page);
+      if (crossing) {
+        cache.crossed(e.host >>> PAGE_SHIFT);
         // Regrouping may have compiled this block again, or flushed the cache: look it up again.
-        lastRun = undefined;
+        crossing = false;
         continue;
       }
       const base = cpu.instret;
       cache.base = base;
-      const code = e.run(state, e.index, left);
+      const code = e.run(state, e.index, left, 0);
       const n = slot[COUNT];
       cpu.instret = base + n;
       left -= n;
       cpu.pc = slot[PC_HI] * TWO32 + (slot[PC_LO] >>> 0);
-      if (code === TcgExit.JUMP) {
-        stats.exitsJump++;
-        lastRun = e.run;
-        lastPage = page;
+      if (code === TcgExit.JUMP || code === TcgExit.PAGE || code === TcgExit.BUDGET) {
+        if (code === TcgExit.BUDGET) stats.exitsBudget++;
+        else stats.exitsJump++;
+        crossing = code === TcgExit.PAGE;
         continue;
       }
       if (code === TcgExit.TRAP) { stats.exitsTrap++; return Exit.TRAP; }
       stats.exitsSync++;
       return Exit.SYNC;
     }
-    lastRun = undefined;
+    crossing = false;
     cache.hit(e);
     // Compiled just now (threshold=1,batch=1 compiles every block before its first run).
     if (e.run !== undefined && e.compiled <= left) continue;

@@ -1,6 +1,6 @@
 /**
  * Code generation: a batch of blocks becomes one WebAssembly module with one
- * function, run(state, entry, budget) -> exit code, a loop over a br_table
+ * function, run(state, entry, budget, count) -> exit code, a loop over a br_table
  * of the blocks, so that a direct branch to another block of the batch (in
  * the same page) goes on inside the module instead of returning; so does an
  * indirect jump (jalr) that lands on the start of a block of its own page.
@@ -14,6 +14,12 @@
  * instructions retired are in the hart's slot (hart-layout.ts); a trap leaves
  * the pc at the trapping instruction and counts only those before it, as the
  * interpreter does.
+ *
+ * A jump to a pc outside the module on another page looks the pc up in the
+ * chain table (chain-table.ts) and, when a compiled block of another module
+ * starts there, tail-calls that module's run with the instructions retired
+ * so far as its count: from the dispatcher's view one run that crossed
+ * modules.  (A jump within the page returns, for regrouping: see TcgExit.PAGE.)
  */
 import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
@@ -21,6 +27,7 @@ import { INSNS, Op } from "../../target/riscv/insn-table.js";
 import { HartLayout, TLB_ARRAY_BYTES } from "../../target/riscv/hart-layout.js";
 import { PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../../target/riscv/tlb.js";
 import type { ScannedBlock, ScannedInsn } from "./scan.js";
+import { CHAIN_BITS, ENTRY_BITS, HASH_MUL } from "./chain-table.js";
 
 /** What run() returns. */
 export const enum TcgExit {
@@ -30,6 +37,14 @@ export const enum TcgExit {
   TRAP = 1,
   /** The run must end here (a store reached a device): pc is the next instruction. */
   SYNC = 2,
+  /** Left at the pc in the slot, the start of a block longer than the budget left (never chained). */
+  BUDGET = 3,
+  /**
+   * Left at the pc in the slot, on the same page as the block that left, for
+   * a block not in this module: not chained, so the dispatcher sees the
+   * crossing and regroups the page's blocks into one module when they pile up.
+   */
+  PAGE = 4,
 }
 
 /** Results of the store helper (the load helper returns 1 for success, 0 for a trap). */
@@ -43,12 +58,12 @@ export interface BlockCode {
   block: ScannedBlock;
 }
 
-/** Helper function indices (imports, in this order). */
-const enum Helper { LOAD, STORE, MULH }
+/** Helper function indices (imports, in this order; HUB only with a chain table). */
+const enum Helper { LOAD, STORE, MULH, HUB }
 export const HELPER_NAMES = ["load", "store", "mulh"] as const;
 
 const I32 = ValType.I32, I64 = ValType.I64;
-const P_STATE = 0, P_ENTRY = 1, P_BUDGET = 2;
+const P_STATE = 0, P_ENTRY = 1, P_BUDGET = 2, P_COUNT = 3;
 const G_OK = 0;
 const READ_LO = 0, READ_HI = TLB_ARRAY_BYTES, READ_HOST = 2 * TLB_ARRAY_BYTES;
 const WRITE_LO = 3 * TLB_ARRAY_BYTES, WRITE_HI = 4 * TLB_ARRAY_BYTES, WRITE_HOST = 5 * TLB_ARRAY_BYTES;
@@ -92,17 +107,20 @@ const BRANCHES: Partial<Record<Op, W>> = {
  * Build the module for `blocks`; its function is exported as "run".  `sharedMemory`: guest RAM is a shared
  * memory.  The module imports a mutable i32 global g.ok: while it is 1, a branch to a block of this module on
  * another page goes on inside the module when the fetch TLB maps that page where the block was found; the
- * code cache sets it to 0 when any page of the module loses its code.
+ * code cache sets it to 0 when any page of the module loses its code.  `chainAt`: byte offset of the chain
+ * table's entries in the memory; the module then imports the table's hub, c.hub(state, entry, budget, count,
+ * module), which tail-calls that module's run; -1: none (every jump out of the module returns to the dispatcher).
  */
-export function buildModule(blocks: readonly BlockCode[], sharedMemory = false): Uint8Array {
+export function buildModule(blocks: readonly BlockCode[], sharedMemory = false, chainAt = -1): Uint8Array {
   const m = new ModuleBuilder();
   m.importGlobal("g", "ok", I32, true);
   // The last argument of load and store: instructions retired in this run before the access (exact instret for devices).
   m.importFunc("h", HELPER_NAMES[Helper.LOAD], [I32, I32, I32, I32], [I32]);
   m.importFunc("h", HELPER_NAMES[Helper.STORE], [I32, I32, I32, I32, I32, I32], [I32]);
   m.importFunc("h", HELPER_NAMES[Helper.MULH], [I32, I32, I32, I32, I32], []);
-  const f = new FunctionBody([I32, I32, I32], [I32]);
-  const g = new Gen(f, blocks);
+  if (chainAt >= 0) m.importFunc("c", "hub", [I32, I32, I32, I32, I32], [I32]);
+  const f = new FunctionBody([I32, I32, I32, I32], [I32]);
+  const g = new Gen(f, blocks, chainAt);
   g.emitAll();
   m.addFunc(f, "run");
   return m.encode("e", "m", sharedMemory);
@@ -121,6 +139,7 @@ class Gen {
   private readonly d: number;
   private readonly pcOut: number;
   private readonly codeOut: number;
+  private readonly slot: number;
   private readonly byKey = new Map<number, number>();
   /** Block index by guest pc (the first block found at a pc, for branches to other pages). */
   private readonly byPc = new Map<number, number>();
@@ -131,10 +150,13 @@ class Gen {
   private index = 0;
   private depth = 0;
 
-  constructor(private readonly f: FunctionBody, private readonly blocks: readonly BlockCode[]) {
+  constructor(
+    private readonly f: FunctionBody, private readonly blocks: readonly BlockCode[],
+    private readonly chainAt: number,
+  ) {
     this.x.push(-1);
     for (let r = 1; r < 32; r++) this.x.push(f.local(I64));
-    this.count = f.local(I32);
+    this.count = P_COUNT;
     this.tlb = f.local(I32);
     this.addr = f.local(I64);
     this.lo = f.local(I32);
@@ -145,6 +167,7 @@ class Gen {
     this.d = f.local(I64);
     this.pcOut = f.local(I64);
     this.codeOut = f.local(I32);
+    this.slot = f.local(I32);
     blocks.forEach((b, i) => {
       this.byKey.set(b.host, i);
       if (!this.byPc.has(b.pc)) this.byPc.set(b.pc, i);
@@ -181,9 +204,53 @@ class Gen {
       f.get(P_STATE); f.get(this.x[r]); f.mem(W.I64_STORE32, 2, HartLayout.XL + 4 * r);
       f.get(P_STATE); f.get(this.x[r]); f.i64(32); f.op(W.I64_SHR_U); f.mem(W.I64_STORE32, 2, HartLayout.XH + 4 * r);
     }
+    if (this.chainAt >= 0) this.chain();
     f.get(P_STATE); f.get(this.pcOut); f.mem(W.I64_STORE, 3, HartLayout.PC);
     f.get(P_STATE); f.get(this.count); f.mem(W.I32_STORE, 2, HartLayout.COUNT);
     f.get(this.codeOut);
+  }
+
+  /**
+   * On a jump out (codeOut JUMP, registers already stored): when the fetch TLB
+   * maps pcOut and the chain table has a block at that host address and pc,
+   * tail-call its module.  Else fall through to the return.
+   */
+  private chain(): void {
+    const f = this.f;
+    const at = this.chainAt;
+    f.get(this.codeOut); f.op(W.I32_EQZ);
+    f.if();
+    f.get(this.pcOut); f.op(W.I32_WRAP_I64); f.set(this.lo);
+    f.get(this.pcOut); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64); f.set(this.hi);
+    f.get(this.lo); f.i32(PAGE_SHIFT); f.op(W.I32_SHR_U); f.i32(TLB_MASK); f.op(W.I32_AND); f.i32(2); f.op(W.I32_SHL);
+    f.get(this.tlb); f.op(W.I32_ADD); f.set(this.t);
+    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_LO); f.get(this.lo); f.i32(PAGE_MASK); f.op(W.I32_AND); f.op(W.I32_EQ);
+    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_HI); f.get(this.hi); f.op(W.I32_EQ);
+    f.op(W.I32_AND);
+    f.if();
+    // t: the host address; slot: the entry's offset from the table.
+    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_HOST); f.get(this.lo); f.i32(0xfff); f.op(W.I32_AND); f.op(W.I32_ADD);
+    f.set(this.t);
+    f.get(this.t); f.i32(1); f.op(W.I32_SHR_U); f.i32(HASH_MUL); f.op(W.I32_MUL); f.i32(32 - CHAIN_BITS); f.op(W.I32_SHR_U);
+    f.i32(4); f.op(W.I32_SHL); f.set(this.slot);
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at); f.get(this.t); f.op(W.I32_EQ);
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 4); f.get(this.lo); f.op(W.I32_EQ);
+    f.op(W.I32_AND);
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 8); f.get(this.hi); f.op(W.I32_EQ);
+    f.op(W.I32_AND);
+    f.if();
+    // Count the tail call (an int64 just before the entries).
+    f.i32(0); f.i32(0); f.mem(W.I64_LOAD, 3, at - 8); f.i64(1); f.op(W.I64_ADD); f.mem(W.I64_STORE, 3, at - 8);
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 12); f.set(this.t);
+    f.get(P_STATE);
+    f.get(this.t); f.i32((1 << ENTRY_BITS) - 1); f.op(W.I32_AND);
+    f.get(P_BUDGET);
+    f.get(this.count);
+    f.get(this.t); f.i32(ENTRY_BITS); f.op(W.I32_SHR_U);
+    f.returnCall(Helper.HUB);
+    f.end();
+    f.end();
+    f.end();
   }
 
   private emitBlock(i: number): void {
@@ -195,7 +262,7 @@ class Gen {
     // Not enough budget for the whole block: leave it to the interpreter.
     f.get(this.count); f.i32(n); f.op(W.I32_ADD); f.get(P_BUDGET); f.op(W.I32_GT_U);
     this.openIf();
-    this.leave(pc, 0, TcgExit.JUMP);
+    this.leave(pc, 0, TcgExit.BUDGET);
     this.closeIf();
     let at = pc;
     for (let k = 0; k < n; k++) {
@@ -267,7 +334,7 @@ class Gen {
     }
     const next = this.byKey.get((host & PAGE_MASK) + (target & 0xfff));
     if (next === undefined || this.blocks[next].pc !== target) {
-      this.leave(target, k, TcgExit.JUMP);
+      this.leave(target, k, TcgExit.PAGE);
       return;
     }
     f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
@@ -343,7 +410,9 @@ class Gen {
       this.closeIf();
     }
     f.get(this.a); f.set(this.pcOut);
-    f.i32(TcgExit.JUMP); f.set(this.codeOut);
+    f.i32(TcgExit.PAGE); f.i32(TcgExit.JUMP);
+    f.get(this.a); f.i64(12); f.op(W.I64_SHR_S); f.i64(vpage); f.op(W.I64_EQ);
+    f.op(W.SELECT); f.set(this.codeOut);
     this.goOut(k);
   }
 

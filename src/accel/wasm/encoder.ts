@@ -1,6 +1,7 @@
 /**
  * A small WebAssembly binary encoder: just what the translator emits (one
- * memory import, function and global imports, functions with i32/i64 locals, exports).
+ * memory import, function, global and table imports, functions with i32/i64
+ * locals, exports).
  * Code generation must take microseconds, so this writes bytes directly; no
  * validation beyond what WebAssembly.Module does.
  */
@@ -99,6 +100,10 @@ export class FunctionBody extends Bytes {
   set(l: number): void { this.byte(W.LOCAL_SET); this.u32(l); }
   tee(l: number): void { this.byte(W.LOCAL_TEE); this.u32(l); }
   call(f: number): void { this.byte(W.CALL); this.u32(f); }
+  /** A tail call to function `f` (the tail-call proposal, in V8 since 11.2). */
+  returnCall(f: number): void { this.byte(W.RETURN_CALL); this.u32(f); }
+  /** A tail call through table `table` to a function of type `type` (the tail-call proposal, in V8 since 11.2). */
+  returnCallIndirect(type: number, table: number): void { this.byte(W.RETURN_CALL_INDIRECT); this.u32(type); this.u32(table); }
   globalGet(g: number): void { this.byte(W.GLOBAL_GET); this.u32(g); }
   br(depth: number): void { this.byte(W.BR); this.u32(depth); }
   /** br_table over `targets` (label depths), `fallback` otherwise. */
@@ -136,17 +141,20 @@ export class FunctionBody extends Bytes {
 
 interface FuncImport { module: string; name: string; type: number }
 interface GlobalImport { module: string; name: string; type: ValType; mutable: boolean }
+interface TableImport { module: string; name: string }
 
-/** A module: one imported memory, imported functions and globals, defined and exported functions. */
+/** A module: one imported memory, imported functions, globals and funcref tables, defined and exported functions. */
 export class ModuleBuilder {
   private readonly types: string[] = [];
   private readonly typeSigs: [readonly ValType[], readonly ValType[]][] = [];
   private readonly imports: FuncImport[] = [];
   private readonly globals: GlobalImport[] = [];
+  private readonly tables: TableImport[] = [];
   private readonly funcs: { type: number; body: FunctionBody }[] = [];
   private readonly exports: { name: string; func: number }[] = [];
 
-  private typeIndex(params: readonly ValType[], results: readonly ValType[]): number {
+  /** The index of the function type (params) -> (results), added when new. */
+  typeIndex(params: readonly ValType[], results: readonly ValType[]): number {
     const key = `${params.join(",")}>${results.join(",")}`;
     let i = this.types.indexOf(key);
     if (i < 0) {
@@ -168,6 +176,12 @@ export class ModuleBuilder {
   importGlobal(module: string, name: string, type: ValType, mutable: boolean): number {
     this.globals.push({ module, name, type, mutable });
     return this.globals.length - 1;
+  }
+
+  /** Import a table of funcrefs; returns its table index. */
+  importTable(module: string, name: string): number {
+    this.tables.push({ module, name });
+    return this.tables.length - 1;
   }
 
   /** Add a function; returns its index. */
@@ -198,12 +212,14 @@ export class ModuleBuilder {
       }
     });
     section(2, (s) => {
-      s.u32(this.imports.length + this.globals.length + 1);
+      s.u32(this.imports.length + this.globals.length + this.tables.length + 1);
       s.name(memoryModule); s.name(memoryName); s.byte(0x02);
       // Limits: min 0, or min 0 and the largest maximum (65536 pages, 4 GiB) for a shared memory.
       if (sharedMemory) { s.byte(0x03); s.u32(0); s.u32(65536); } else { s.byte(0x00); s.u32(0); }
       for (const im of this.imports) { s.name(im.module); s.name(im.name); s.byte(0x00); s.u32(im.type); }
       for (const g of this.globals) { s.name(g.module); s.name(g.name); s.byte(0x03); s.byte(g.type); s.byte(g.mutable ? 1 : 0); }
+      // A table of funcref (0x70), limits min 0 with no maximum.
+      for (const t of this.tables) { s.name(t.module); s.name(t.name); s.byte(0x01); s.byte(0x70); s.byte(0x00); s.u32(0); }
     });
     section(3, (s) => {
       s.u32(this.funcs.length);

@@ -13,7 +13,15 @@ declare namespace WebAssembly {
   class Module {
     constructor(bytes: Uint8Array);
   }
-  type ImportValue = Memory | ((...args: number[]) => number | void);
+  interface TableDescriptor { element: "anyfunc"; initial: number; maximum?: number }
+  /** A table of function references (translated code calls through one). */
+  class Table {
+    constructor(descriptor: TableDescriptor);
+    readonly length: number;
+    grow(delta: number): number;
+    set(index: number, value: unknown): void;
+  }
+  type ImportValue = Memory | Table | ((...args: number[]) => number | void);
   type Imports = Record<string, Record<string, ImportValue>>;
   class Instance {
     constructor(module: Module, imports?: Imports);

@@ -358,6 +358,62 @@ test("branches between two pages of one module chain, and stop chaining into a p
   }
 });
 
+/** The two-page loop of the test above, each block a module of its own: every jump between the pages leaves a module. */
+function twoPageLoop(chain: boolean, step: number): [Final, Final, RiscvCpu] {
+  const B = CODE + 4096;
+  const prog: Insn[] = [
+    I(Op.JAL, { rd: 0, imm: B - CODE }),             // loop (CODE)
+    I(Op.BNE, { rs1: 5, rs2: 13, imm: 8 }),          // back (CODE + 4)
+    I(Op.SW, { rs1: 12, rs2: 14, imm: 0 }),          // rewrite B's first instruction
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),          // CODE + 12
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -16 }),
+    I(Op.ECALL, {}),
+  ];
+  const setup = (cpu: RiscvCpu, mem: FlatMemory): void => {
+    loopOnPageB(cpu, mem);
+    cpu.setX(12, BigInt(B));
+    cpu.setX(13, 100n);
+    cpu.setX(14, BigInt(encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm: 5 })));
+  };
+  const saved = tcgSettings.chain;
+  tcgSettings.chain = chain;
+  try {
+    return both(prog, 100000, step, setup, 1);
+  } finally {
+    tcgSettings.chain = saved;
+  }
+}
+
+test("jumps to another page's block in another module go straight there through the chain table", () => {
+  // Without the chain table, each of the 600 jumps between the pages returns to the dispatcher (as do jumps
+  // within page A until its blocks are regrouped into one module).
+  const [a0, b0, cpu0] = twoPageLoop(false, 100000);
+  assert.deepEqual(b0, a0);
+  const apart = codeCacheFor(cpu0.mem.ram).stats.exitsJump;
+  assert.equal(codeCacheFor(cpu0.mem.ram).chained, 0);
+  for (const step of [100000, 17, 3]) {
+    const [a, b, cpu] = twoPageLoop(true, step);
+    assert.equal(a.exit, Exit.ECALL, `step ${step}`);
+    assert.deepEqual(b, a, `step ${step}`);
+    if (step === 100000) {
+      const chained = codeCacheFor(cpu.mem.ram).chained;
+      const jumps = codeCacheFor(cpu.mem.ram).stats.exitsJump;
+      assert.ok(chained >= 550, `${chained} jumps chained`);
+      assert.ok(jumps <= apart - 550, `returns to the dispatcher: ${jumps} chained, ${apart} not`);
+    }
+  }
+});
+
+test("a page whose code is rewritten leaves the chain table: the next jump to it runs the new code", () => {
+  // B's first block adds 1 for 201 passes; the rewrite at x5 = 100 makes it add 5 for the 99 left.  A chained
+  // jump into B's old module would keep adding 1.
+  for (const step of [100000, 7]) {
+    const [a, b] = twoPageLoop(true, step);
+    assert.equal(a.regs[7], 201n + 495n);
+    assert.deepEqual(b, a, `step ${step}`);
+  }
+});
+
 /**
  * As the system emulator runs it: compile off the main thread, run in steps
  * of `step` instructions and yield to the event loop between them (where the

@@ -1,0 +1,133 @@
+/**
+ * Chaining between modules: where translated code finds the compiled block
+ * at a pc without going back to the dispatcher.
+ *
+ * Two parts, shared by every module of one code cache:
+ *   - a funcref table holding each module's run function, used by one small
+ *     module of its own, the hub: hub(state, entry, budget, count, module)
+ *     tail-calls run of module `module`.  Translated modules tail-call the hub
+ *     rather than import the table: V8 (11.x) updates every instance that
+ *     imports a table on each table.set, which made installing n modules cost
+ *     O(n^2) (measured: 13,512 one-block modules took 152 s instead of 7 s);
+ *   - a direct-mapped hash in the machine's WebAssembly.Memory (past guest
+ *     RAM, in the state area) from a block's start to its module and entry.
+ * Entry i (16 bytes at `at + 16 * i`): host byte offset of the block (-1:
+ * empty), pc low and high halves, then (module's table index << ENTRY_BITS)
+ * | block index in the module.  The slot is HASH_MUL * (host >> 1) >>> (32 -
+ * CHAIN_BITS).  A module leaving for a pc looks the pc up in the fetch TLB,
+ * then the host address here, and on a hit tail-calls the target module:
+ * the same block the dispatcher would have found, because an entry is here
+ * only while its block is current (a page that loses its code, a flush,
+ * take its entries out).  Eight bytes before the entries count the tail calls.
+ */
+import type { GuestRam } from "../../target/riscv/ram.js";
+import { PAGE_SHIFT } from "../../target/riscv/tlb.js";
+import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
+
+export const CHAIN_BITS = 15;
+export const CHAIN_ENTRIES = 1 << CHAIN_BITS;
+export const HASH_MUL = 0x9e3779b1 | 0;
+/** Bits of the block index in an entry's last word; the rest is the module's table index. */
+export const ENTRY_BITS = 12;
+const HEADER = 8;
+
+const I32 = ValType.I32;
+
+/** The hub module: hub(state, entry, budget, count, module) = c.f[module](state, entry, budget, count), a tail call. */
+function buildHub(sharedMemory: boolean): Uint8Array {
+  const m = new ModuleBuilder();
+  m.importTable("c", "f");
+  const run = m.typeIndex([I32, I32, I32, I32], [I32]);
+  const f = new FunctionBody([I32, I32, I32, I32, I32], [I32]);
+  for (let p = 0; p < 5; p++) f.get(p);
+  f.returnCallIndirect(run, 0);
+  m.addFunc(f, "hub");
+  return m.encode("e", "m", sharedMemory);
+}
+
+/** The hash slot of a block starting at host byte offset `host`. */
+export function chainSlot(host: number): number {
+  return Math.imul(host >>> 1, HASH_MUL) >>> (32 - CHAIN_BITS);
+}
+
+export class ChainTable {
+  /** Byte offset of entry 0 in the memory, or -1 when the state area had no room (no chaining then). */
+  readonly at: number;
+  readonly table: WebAssembly.Table;
+  /** What translated modules import as c.hub. */
+  readonly hub: unknown;
+  private readonly i32: Int32Array;
+  private modules = 0;
+  /** Per host page: the slots its blocks were put in (a slot may since hold another page's block). */
+  private readonly slotsOf = new Map<number, Set<number>>();
+
+  constructor(ram: GuestRam) {
+    const base = ram.allocState(HEADER + 16 * CHAIN_ENTRIES);
+    this.at = base < 0 ? -1 : base + HEADER;
+    this.i32 = ram.i32;
+    this.table = new WebAssembly.Table({ element: "anyfunc", initial: 0 });
+    const hub = new WebAssembly.Instance(new WebAssembly.Module(buildHub(ram.shared) as Uint8Array<ArrayBuffer>),
+      { e: { m: ram.memory }, c: { f: this.table } });
+    this.hub = hub.exports.hub;
+    if (this.at >= 0) this.i32.fill(-1, this.at >>> 2, (this.at >>> 2) + 4 * CHAIN_ENTRIES);
+  }
+
+  /** Give a module's run function a table index; -1 when none is left (its blocks then do not chain in). */
+  addModule(run: unknown): number {
+    if (this.at < 0 || this.modules >= 1 << (31 - ENTRY_BITS)) return -1;
+    const index = this.modules++;
+    if (index >= this.table.length) this.table.grow(Math.max(64, this.table.length));
+    this.table.set(index, run);
+    return index;
+  }
+
+  /** Make the block at `pc` (host offset `host`), block `entry` of module `module`, reachable. */
+  insert(host: number, pc: number, module: number, entry: number): void {
+    if (module < 0 || entry >= 1 << ENTRY_BITS) return;
+    const slot = chainSlot(host);
+    const w = (this.at >>> 2) + 4 * slot;
+    const i32 = this.i32;
+    i32[w] = host;
+    i32[w + 1] = pc | 0;
+    i32[w + 2] = Math.floor(pc / 4294967296) | 0;
+    i32[w + 3] = (module << ENTRY_BITS) | entry;
+    const page = host >>> PAGE_SHIFT;
+    let set = this.slotsOf.get(page);
+    if (set === undefined) this.slotsOf.set(page, (set = new Set()));
+    set.add(slot);
+  }
+
+  /** A host page lost its code: its blocks are no longer reachable from here. */
+  dropPage(page: number): void {
+    const set = this.slotsOf.get(page);
+    if (set === undefined) return;
+    const i32 = this.i32;
+    const base = this.at >>> 2;
+    for (const slot of set) {
+      const w = base + 4 * slot;
+      if (i32[w] !== -1 && i32[w] >>> PAGE_SHIFT === page) i32[w] = -1;
+    }
+    this.slotsOf.delete(page);
+  }
+
+  /** Forget every module and block (the code cache was flushed). */
+  clear(): void {
+    if (this.at < 0) return;
+    this.i32.fill(-1, this.at >>> 2, (this.at >>> 2) + 4 * CHAIN_ENTRIES);
+    for (let i = 0; i < this.modules; i++) this.table.set(i, null);
+    this.modules = 0;
+    this.slotsOf.clear();
+  }
+
+  /** Tail calls from one module into another so far. */
+  get chained(): number {
+    if (this.at < 0) return 0;
+    const w = (this.at - HEADER) >>> 2;
+    return (this.i32[w] >>> 0) + (this.i32[w + 1] >>> 0) * 4294967296;
+  }
+
+  /** Where the count of tail calls lives (an int64). */
+  get counterAt(): number {
+    return this.at - HEADER;
+  }
+}
