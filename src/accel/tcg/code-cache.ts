@@ -76,11 +76,12 @@ const WasmGlobal = (WebAssembly as unknown as {
 /**
  * Default thresholds, measured (docs/performance.md): user programs gain from
  * compiling early; a kernel runs most blocks a few times, and compiling them
- * cost more than it saved (boot 37 s at 16, 11 s at 1024, 6.8 s at 4096; the
- * shell loop 21 s, 9.1 s and 10.4 s).
+ * cost more than it saved.  With chaining between modules, boot / shell loop:
+ * 8.3 / 7.1 s at 1024, 5.7 / 7.5 at 2048, 4.8 / 7.1 at 4096, 4.8 / 7.8 at
+ * 8192, 4.5 / 8.6 at 16384.
  */
 export const USER_THRESHOLD = 16;
-export const SYSTEM_THRESHOLD = 1024;
+export const SYSTEM_THRESHOLD = 4096;
 
 /** How the system emulator compiles unless -accel tcg,compile= says (measured: docs/performance.md). */
 export const DEFAULT_COMPILE: "sync" | "async" = "async";
