@@ -15,7 +15,11 @@
  * Jumps to blocks of other modules go through the chain table (chain-table.ts),
  * which holds every installed block that is still current.
  */
-import type { RiscvCpu } from "../../target/riscv/cpu.js";
+import { Cause, Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
+import { Op } from "../../target/riscv/insn-table.js";
+import { execAmo } from "../../target/riscv/exec-amo.js";
+import { execFp } from "../../target/riscv/exec-fp.js";
+import { run } from "../interp.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
 import type { GuestRam } from "../../target/riscv/ram.js";
 import * as alu from "../../target/riscv/alu64.js";
@@ -103,6 +107,7 @@ export interface TcgStats {
   exitsTrap: number;
   exitsSync: number;
   exitsBudget: number;
+  exitsInterp: number;
   interpreted: number;
 }
 
@@ -123,7 +128,7 @@ export class CodeCache {
   private readonly pageModules = new Map<number, WasmGlobal[]>();
   readonly stats: TcgStats = {
     blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0, regroups: 0, discarded: 0,
-    exitsJump: 0, exitsTrap: 0, exitsSync: 0, exitsBudget: 0, interpreted: 0,
+    exitsJump: 0, exitsTrap: 0, exitsSync: 0, exitsBudget: 0, exitsInterp: 0, interpreted: 0,
   };
   private readonly imports: WebAssembly.Imports;
   /**
@@ -166,6 +171,31 @@ export class CodeCache {
           }
           // The store dropped translated code (perhaps the running block's): go back to the dispatcher.
           return ram.drops !== drops ? StoreResult.JUMP : StoreResult.OK;
+        },
+        interp: (lo: number, hi: number, retired: number): number => {
+          const cpu = this.cpu as RiscvCpu;
+          cpu.instret = this.base + retired;
+          cpu.pc = hi * 4294967296 + (lo >>> 0);
+          const drops = ram.drops;
+          const x = run(cpu, 1);
+          if (x === Exit.TRAP) return StoreResult.TRAP;
+          if (x !== Exit.BUDGET) return StoreResult.SYNC;
+          return ram.drops !== drops ? StoreResult.JUMP : StoreResult.OK;
+        },
+        exec: (op: Op, rd: number, rs1: number, rs2: number, rs3rm: number, host: number, retired: number): number => {
+          const cpu = this.cpu as RiscvCpu;
+          cpu.instret = this.base + retired;
+          if (op <= Op.AMOMAXU_D) {
+            const drops = ram.drops;
+            if (!execAmo(cpu, op, rd, rs1, rs2)) return StoreResult.TRAP;
+            // The atomic wrote a page holding code (perhaps the running block's): back to the dispatcher.
+            return ram.drops !== drops ? StoreResult.JUMP : StoreResult.OK;
+          }
+          if (execFp(cpu, op, rd, rs1, rs2, rs3rm & 31, rs3rm >>> 5)) return StoreResult.OK;
+          // mstatus.FS Off: illegal, with the instruction's bits as tval (FP arithmetic has no compressed forms).
+          const u16 = ram.u16;
+          cpu.raise(Cause.ILLEGAL_INSN, 0, u16[host >>> 1] | (u16[(host + 2) >>> 1] << 16));
+          return StoreResult.TRAP;
         },
         mulh: (kind: number, ah: number, al: number, bh: number, bl: number): void => {
           if (kind === 0) alu.mulh64(ah, al, bh, bl);

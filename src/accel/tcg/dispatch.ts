@@ -63,6 +63,15 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
         continue;
       }
       if (code === TcgExit.TRAP) { stats.exitsTrap++; return Exit.TRAP; }
+      if (code === TcgExit.INTERP) {
+        // The block stopped before an instruction the interpreter must run (it budgeted for it).
+        stats.exitsInterp++;
+        const before = cpu.instret;
+        const x = run(cpu, 1);
+        left -= cpu.instret - before;
+        if (x !== Exit.BUDGET) return x;
+        continue;
+      }
       stats.exitsSync++;
       return Exit.SYNC;
     }

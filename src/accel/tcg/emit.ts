@@ -27,6 +27,7 @@ import { INSNS, Op } from "../../target/riscv/insn-table.js";
 import { HartLayout, TLB_ARRAY_BYTES } from "../../target/riscv/hart-layout.js";
 import { PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../../target/riscv/tlb.js";
 import type { ScannedBlock, ScannedInsn } from "./scan.js";
+import { interpretedInline } from "./ops.js";
 import { CHAIN_BITS, ENTRY_BITS, HASH_MUL } from "./chain-table.js";
 
 /** What run() returns. */
@@ -45,6 +46,8 @@ export const enum TcgExit {
    * crossing and regroups the page's blocks into one module when they pile up.
    */
   PAGE = 4,
+  /** The instruction at the pc in the slot must run in the interpreter (an FP store with mstatus.FS Off: it raises the trap). */
+  INTERP = 5,
 }
 
 /** Results of the store helper (the load helper returns 1 for success, 0 for a trap). */
@@ -59,8 +62,8 @@ export interface BlockCode {
 }
 
 /** Helper function indices (imports, in this order; HUB only with a chain table). */
-const enum Helper { LOAD, STORE, MULH, HUB }
-export const HELPER_NAMES = ["load", "store", "mulh"] as const;
+const enum Helper { LOAD, STORE, MULH, INTERP, EXEC, HUB }
+export const HELPER_NAMES = ["load", "store", "mulh", "interp", "exec"] as const;
 
 const I32 = ValType.I32, I64 = ValType.I64;
 const P_STATE = 0, P_ENTRY = 1, P_BUDGET = 2, P_COUNT = 3;
@@ -118,6 +121,10 @@ export function buildModule(blocks: readonly BlockCode[], sharedMemory = false, 
   m.importFunc("h", HELPER_NAMES[Helper.LOAD], [I32, I32, I32, I32], [I32]);
   m.importFunc("h", HELPER_NAMES[Helper.STORE], [I32, I32, I32, I32, I32, I32], [I32]);
   m.importFunc("h", HELPER_NAMES[Helper.MULH], [I32, I32, I32, I32, I32], []);
+  // interp(pc lo, pc hi, retired): the interpreter runs the one instruction at pc; a StoreResult.
+  m.importFunc("h", HELPER_NAMES[Helper.INTERP], [I32, I32, I32], [I32]);
+  // exec(op, rd, rs1, rs2, rs3 | rm << 5, host, retired): FP arithmetic or an atomic, straight to its semantics; a StoreResult.
+  m.importFunc("h", HELPER_NAMES[Helper.EXEC], [I32, I32, I32, I32, I32, I32, I32], [I32]);
   if (chainAt >= 0) m.importFunc("c", "hub", [I32, I32, I32, I32, I32], [I32]);
   const f = new FunctionBody([I32, I32, I32, I32], [I32]);
   const g = new Gen(f, blocks, chainAt);
@@ -199,11 +206,7 @@ class Gen {
     f.end(); // loop
     f.op(W.UNREACHABLE);
     f.end(); // the way out: registers, pc and count to the hart's slot
-    for (let r = 1; r < 32; r++) {
-      if (!this.written[r]) continue;
-      f.get(P_STATE); f.get(this.x[r]); f.mem(W.I64_STORE32, 2, HartLayout.XL + 4 * r);
-      f.get(P_STATE); f.get(this.x[r]); f.i64(32); f.op(W.I64_SHR_U); f.mem(W.I64_STORE32, 2, HartLayout.XH + 4 * r);
-    }
+    for (let r = 1; r < 32; r++) if (this.written[r]) this.storeReg(r);
     if (this.chainAt >= 0) this.chain();
     f.get(P_STATE); f.get(this.pcOut); f.mem(W.I64_STORE, 3, HartLayout.PC);
     f.get(P_STATE); f.get(this.count); f.mem(W.I32_STORE, 2, HartLayout.COUNT);
@@ -265,10 +268,12 @@ class Gen {
     this.leave(pc, 0, TcgExit.BUDGET);
     this.closeIf();
     let at = pc;
+    let atHost = this.blocks[i].host;
     for (let k = 0; k < n; k++) {
       const insn = block.insns[k];
-      if (this.emitInsn(insn, at, k)) return;
+      if (this.emitInsn(insn, at, k, atHost)) return;
       at += insn.size;
+      atHost += insn.size;
     }
     // The block ends before an instruction the interpreter runs, or at a page or length limit.
     this.exitTo(at, n);
@@ -418,8 +423,8 @@ class Gen {
 
   // ---- instructions ----
 
-  /** Emit one instruction; true when it ended the block. */
-  private emitInsn(insn: ScannedInsn, pc: number, k: number): boolean {
+  /** Emit one instruction (at host byte offset `host`); true when it ended the block. */
+  private emitInsn(insn: ScannedInsn, pc: number, k: number, host: number): boolean {
     const f = this.f;
     const { op, rd, rs1, rs2, imm } = insn;
     const next = pc + insn.size;
@@ -455,7 +460,28 @@ class Gen {
     const ld = LOADS[op];
     if (ld !== undefined) { this.load(insn, ld, pc, k); return false; }
     const st = STORES[op];
-    if (st !== undefined) { this.store(insn, st.size, st.hit, pc, k); return false; }
+    if (st !== undefined) {
+      this.use(rs2);
+      this.store(insn, st.size, st.hit, pc, k, () => this.push(rs2));
+      return false;
+    }
+    if (interpretedInline(op)) { this.interpretInline(insn, pc, k, host); return false; }
+    if (op === Op.FSW || op === Op.FSD) {
+      // FS Off: the interpreter runs it and raises the illegal-instruction trap.
+      f.get(P_STATE); f.mem(W.I32_LOAD, 2, HartLayout.FP_OFF);
+      this.openIf();
+      this.leave(pc, k, TcgExit.INTERP);
+      this.closeIf();
+      // The raw bits of f[rs2] (fsw stores the low word).
+      const value = (): void => {
+        f.get(P_STATE); f.mem(W.I64_LOAD32_U, 2, HartLayout.FL + 4 * rs2);
+        f.get(P_STATE); f.mem(W.I64_LOAD32_U, 2, HartLayout.FH + 4 * rs2); f.i64(32); f.op(W.I64_SHL);
+        f.op(W.I64_OR);
+      };
+      if (op === Op.FSW) this.store(insn, 4, W.I64_STORE32, pc, k, value);
+      else this.store(insn, 8, W.I64_STORE, pc, k, value);
+      return false;
+    }
     switch (op) {
       case Op.LUI: f.i64(imm); this.assign(rd); return false;
       case Op.AUIPC: f.i64(pc + imm); this.assign(rd); return false;
@@ -498,6 +524,52 @@ class Gen {
       default:
         throw new Error(`tcg: no code for op ${op}`);
     }
+  }
+
+  /**
+   * An instruction the interpreter runs from inside the block (FP arithmetic
+   * and loads, LR/SC and AMOs): the integer registers it reads or writes go to
+   * the slot first, its integer destination comes back after.  A trap leaves
+   * as any trap does; a store that dropped code or reached a device ends the
+   * run after the instruction.
+   */
+  private interpretInline(insn: ScannedInsn, pc: number, k: number, host: number): void {
+    const f = this.f;
+    const ops = INSNS[insn.op].operands;
+    const rd = ops.startsWith("d") ? insn.rd : 0;
+    const regs = new Set<number>([rd]);
+    if (/[soA]/.test(ops)) regs.add(insn.rs1);
+    if (ops.includes("t")) regs.add(insn.rs2);
+    regs.delete(0);
+    for (const r of regs) { this.use(r); this.storeReg(r); }
+    if (insn.op === Op.FLW || insn.op === Op.FLD) {
+      f.i32(pc | 0); f.i32(Math.floor(pc / TWO32) | 0); this.retiredBefore(k);
+      f.call(Helper.INTERP);
+    } else {
+      // An integer destination x0 writes the interpreter's sink register, x32.
+      f.i32(insn.op); f.i32(rd === 0 && ops.startsWith("d") ? 32 : insn.rd); f.i32(insn.rs1); f.i32(insn.rs2);
+      f.i32(insn.rs3rm); f.i32(host); this.retiredBefore(k);
+      f.call(Helper.EXEC);
+    }
+    f.set(this.t);
+    if (rd !== 0) this.loadReg(rd);
+    f.get(this.t);
+    this.openIf();
+    f.get(this.t); f.i32(StoreResult.TRAP); f.op(W.I32_EQ);
+    this.openIf();
+    this.leave(pc, k, TcgExit.TRAP);
+    this.closeIf();
+    // SYNC (2) -> TcgExit.SYNC, JUMP (3) -> TcgExit.JUMP: (3 - t) << 1.
+    f.i32(3); f.get(this.t); f.op(W.I32_SUB); f.i32(1); f.op(W.I32_SHL);
+    this.leave(pc + insn.size, k + 1, undefined);
+    this.closeIf();
+  }
+
+  /** Register r's local to the hart's slot. */
+  private storeReg(r: number): void {
+    const f = this.f;
+    f.get(P_STATE); f.get(this.x[r]); f.mem(W.I64_STORE32, 2, HartLayout.XL + 4 * r);
+    f.get(P_STATE); f.get(this.x[r]); f.i64(32); f.op(W.I64_SHR_U); f.mem(W.I64_STORE32, 2, HartLayout.XH + 4 * r);
   }
 
   /** Push the instructions retired in this run before the block's kth instruction. */
@@ -554,19 +626,19 @@ class Gen {
     this.assign(insn.rd);
   }
 
-  private store(insn: ScannedInsn, size: number, hit: W, pc: number, k: number): void {
+  /** A store of `size` bytes of the i64 `value` pushes. */
+  private store(insn: ScannedInsn, size: number, hit: W, pc: number, k: number, value: () => void): void {
     const f = this.f;
-    this.use(insn.rs2);
     this.address(insn.rs1, insn.imm);
     this.tlbHit(size, WRITE_LO, WRITE_HI);
     this.openIf();
     this.hostAddress(WRITE_HOST);
-    this.push(insn.rs2);
+    value();
     f.mem(hit, 0, 0);
     f.op(W.ELSE);
     f.get(this.lo); f.get(this.hi); f.i32(size);
-    this.push(insn.rs2); f.op(W.I32_WRAP_I64);
-    this.push(insn.rs2); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64);
+    value(); f.op(W.I32_WRAP_I64);
+    value(); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64);
     this.retiredBefore(k);
     f.call(Helper.STORE);
     f.tee(this.t);

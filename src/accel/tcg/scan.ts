@@ -17,6 +17,8 @@ export interface ScannedInsn {
   rs1: number;
   rs2: number;
   imm: number;
+  /** FP arithmetic: rs3 | rm << 5 (as the interpreter's decode cache holds them). */
+  rs3rm: number;
   /** 2 or 4 bytes. */
   size: number;
 }
@@ -46,13 +48,14 @@ export function scanBlock(ram: GuestRam, host: number): ScannedBlock {
     // A 4-byte instruction across the page end is the interpreter's (it fetches the next page).
     if (long && at + 4 > pageEnd) {
       if (compiled < 0) compiled = insns.length;
-      insns.push({ op: Op.ILLEGAL, rd: 0, rs1: 0, rs2: 0, imm: 0, size: 2 });
+      insns.push({ op: Op.ILLEGAL, rd: 0, rs1: 0, rs2: 0, imm: 0, rs3rm: 0, size: 2 });
       break;
     }
     decodeAt(lo16, long ? u16[(at + 2) >>> 1] : 0);
     const r = decoded.regs;
     const insn: ScannedInsn = {
       op: decoded.op, rd: r & 31, rs1: (r >>> 5) & 31, rs2: (r >>> 10) & 31, imm: decoded.imm,
+      rs3rm: ((r >>> 15) & 31) | (((r >>> 20) & 7) << 5),
       size: (r & REGS_COMPRESSED) !== 0 ? 2 : 4,
     };
     insns.push(insn);

@@ -143,8 +143,15 @@ export class RiscvCpu {
   priv: number = Priv.U;
   /** Set for a hart of the system emulator: privileged instructions and CSRs exist. */
   system = false;
-  /** mstatus.FS is Off on a system hart: floating-point instructions are illegal. */
-  fpOff = false;
+  private fpOffFlag = false;
+  /** mstatus.FS is Off on a system hart: floating-point instructions are illegal (mirrored in the slot for translated code). */
+  get fpOff(): boolean {
+    return this.fpOffFlag;
+  }
+  set fpOff(off: boolean) {
+    this.fpOffFlag = off;
+    this.slot[HartLayout.FP_OFF >> 2] = off ? 1 : 0;
+  }
   readonly state = new HartState();
   /** Smaia/Ssaia: set by a board with IMSICs; undefined, the AIA CSRs do not exist (see aia.ts). */
   aia: HartAia | undefined = undefined;
@@ -173,6 +180,7 @@ export class RiscvCpu {
     this.tlb = new Tlb(ram.buffer, tlbAt);
     if (tlbAt < 0) this.stateAt = -1;
     this.slot[HartLayout.TLB >> 2] = tlbAt;
+    this.slot[HartLayout.FP_OFF >> 2] = this.fpOffFlag ? 1 : 0;
   }
 
   /** Give the state slots back to the memory (a thread that ended). */

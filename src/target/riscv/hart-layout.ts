@@ -11,6 +11,7 @@
  *   TMP  the value of the last slow-path load (lo, hi), for translated code
  *   TLB  byte offset of the current privilege level's TLB (see tlb.ts)
  *   COUNT  instructions translated code retired before it returned
+ *   FP_OFF 1 while mstatus.FS is Off (FP instructions are illegal), else 0
  * A TLB is a slot of its own: nine arrays of TLB_SIZE int32s, in the order
  * readLo, readHi, readHost, writeLo, writeHi, writeHost, fetchLo, fetchHi, fetchHost.
  */
@@ -25,6 +26,7 @@ export const enum HartLayout {
   TMP = 536,
   TLB = 544,
   COUNT = 548,
+  FP_OFF = 552,
   SIZE = 1024,
 }
 

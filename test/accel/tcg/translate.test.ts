@@ -191,6 +191,73 @@ test("a store fault, a misaligned atomic and an illegal instruction in the middl
   }
 });
 
+test("fsw and fsd store the raw bits; with mstatus.FS Off one traps as illegal in the middle of a block", () => {
+  const prog: Insn[] = [];
+  for (let r = 0; r < 8; r++) {
+    prog.push(I(Op.ADDI, { rd: 5, rs1: 5, imm: r }), I(Op.FSD, { rs1: 10, rs2: r * 4, imm: 8 * r }),
+      I(Op.FSW, { rs1: 10, rs2: r * 4 + 1, imm: 100 + 4 * r }));
+  }
+  prog.push(I(Op.FSD, { rs1: 10, rs2: 31, imm: 2045 }), I(Op.ECALL, {})); // misaligned: the slow path
+  const fp = (cpu: RiscvCpu): void => {
+    for (let r = 0; r < 32; r++) { cpu.fl[r] = Math.imul(r + 3, 0x9e3779b9); cpu.fh[r] = r % 3 === 0 ? -1 : Math.imul(r, 0x85ebca6b); }
+  };
+  const [a, b, cpu] = both(prog, 1000, 1000, fp);
+  assert.equal(a.exit, Exit.ECALL);
+  assert.deepEqual(b, a);
+  assert.ok(codeCacheFor(cpu.mem.ram).stats.blocks > 0);
+  const dv = new DataView(cpu.mem.ram.buffer);
+  assert.equal(dv.getInt32(DATA + 8 * 3, true), cpu.fl[12]);
+  assert.equal(dv.getInt32(DATA + 8 * 3 + 4, true), cpu.fh[12]);
+  for (const step of [1000, 4]) {
+    const [c, d] = both(prog, 1000, step, (h) => { fp(h); h.fpOff = true; });
+    assert.equal(c.exit, Exit.TRAP);
+    assert.equal(c.cause, Cause.ILLEGAL_INSN);
+    assert.equal(c.pc, CODE + 4);
+    assert.deepEqual(d, c, `step ${step}`);
+  }
+});
+
+test("FP arithmetic and loads, LR/SC and AMOs run inside a block: integer operands and results pass exactly", () => {
+  // A loop whose one block mixes compiled instructions with ones the interpreter runs for it, each feeding the next.
+  const prog: Insn[] = [
+    I(Op.ADDI, { rd: 5, rs1: 0, imm: 40 }),
+    I(Op.ADDI, { rd: 12, rs1: 10, imm: 256 }),          // loop (CODE + 4): x12 = DATA + 256
+    I(Op.FCVT_D_L, { rd: 1, rs1: 5, rs2: 0, imm: 7 }),   // f1 = x5 (rm in imm: dynamic)
+    I(Op.FADD_D, { rd: 2, rs1: 2, rs2: 1, imm: 7 }),
+    I(Op.FMV_X_D, { rd: 6, rs1: 2 }),                     // x6 = bits of f2
+    I(Op.XOR, { rd: 7, rs1: 7, rs2: 6 }),
+    I(Op.FLD, { rd: 3, rs1: 10, imm: 16 }),
+    I(Op.FEQ_D, { rd: 8, rs1: 3, rs2: 3 }),
+    I(Op.ADD, { rd: 9, rs1: 9, rs2: 8 }),
+    I(Op.AMOADD_D, { rd: 11, rs1: 12, rs2: 5 }),         // x11 = old [x12]; [x12] += x5
+    I(Op.ADD, { rd: 13, rs1: 13, rs2: 11 }),
+    I(Op.LR_W, { rd: 14, rs1: 12 }),
+    I(Op.ADDI, { rd: 14, rs1: 14, imm: 3 }),
+    I(Op.SC_W, { rd: 15, rs1: 12, rs2: 14 }),            // x15 = 0 (success)
+    I(Op.ADD, { rd: 16, rs1: 16, rs2: 15 }),
+    I(Op.FSD, { rs1: 10, rs2: 2, imm: 512 }),
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -4 * 16 }),
+    I(Op.ECALL, {}),
+  ];
+  for (const step of [100000, 11, 2]) {
+    const [a, b, cpu] = both(prog, 100000, step);
+    assert.equal(a.exit, Exit.ECALL, `step ${step}`);
+    assert.deepEqual(b, a, `step ${step}`);
+    assert.equal(a.regs[16], machine(prog).getX(16), "every sc.w succeeded (x16 += 0 each pass)");
+    if (step === 100000) {
+      const s = codeCacheFor(cpu.mem.ram).stats;
+      assert.ok(s.interpreted < 10, `the loop ran in its module: ${s.interpreted} blocks interpreted`);
+    }
+  }
+  // With mstatus.FS Off the first FP instruction traps, in the middle of the block, as in the interpreter.
+  const [c, d] = both(prog, 100000, 100000, (h) => { h.fpOff = true; });
+  assert.equal(c.exit, Exit.TRAP);
+  assert.equal(c.cause, Cause.ILLEGAL_INSN);
+  assert.equal(c.pc, CODE + 8);
+  assert.deepEqual(d, c);
+});
+
 test("self-modifying code: a store to a translated block drops it, and the new instruction runs", () => {
   // The block at CODE+12 adds x6 to x7; the loop rewrites its addi immediate each time round.
   const addi = (imm: number): number => encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm });
