@@ -90,6 +90,10 @@ export const SYSTEM_THRESHOLD = 4096;
 /** How the system emulator compiles unless -accel tcg,compile= says (measured: docs/performance.md). */
 export const DEFAULT_COMPILE: "sync" | "async" = "async";
 
+/** The recent-lookup cache: 2^RECENT_BITS slots, a multiplicative hash of the host address. */
+const RECENT_BITS = 14;
+const RECENT_MUL = 0x9e3779b1 | 0;
+
 /** A page regrouped this often waits 2^MAX_BACKOFF times regroupAfter before the next regroup. */
 const MAX_BACKOFF = 8;
 
@@ -113,6 +117,12 @@ export interface TcgStats {
 
 export class CodeCache {
   readonly entries = new Map<number, Entry>();
+  /**
+   * The entries last looked up, direct-mapped by a hash of the host address
+   * (QEMU's tb_jmp_cache): most lookups end here instead of in the map.  A
+   * slot holds an entry of the map, or a stale one the checks in lookup() reject.
+   */
+  private readonly recent = new Array<Entry | undefined>(1 << RECENT_BITS).fill(undefined);
   private queue: Entry[] = [];
   /** Interpreted blocks left before the queue is compiled however short. */
   private wait = 0;
@@ -211,15 +221,22 @@ export class CodeCache {
 
   /** The current entry for the block at `pc` (host byte offset `host`), made when missing or stale. */
   lookup(pc: number, host: number): Entry {
-    const e = this.entries.get(host);
     const gen = this.ram.codeGen[host >>> PAGE_SHIFT];
-    if (e !== undefined && e.pc === pc && e.gen === gen) return e;
+    const i = Math.imul(host >>> 1, RECENT_MUL) >>> (32 - RECENT_BITS);
+    const r = this.recent[i];
+    if (r !== undefined && r.host === host && r.pc === pc && r.gen === gen) return r;
+    const e = this.entries.get(host);
+    if (e !== undefined && e.pc === pc && e.gen === gen) {
+      this.recent[i] = e;
+      return e;
+    }
     const block = scanBlock(this.ram, host);
     const fresh: Entry = {
       pc, host, gen, length: block.insns.length, compiled: block.compiled, hits: 0, queued: false,
       run: undefined, index: 0,
     };
     this.entries.set(host, fresh);
+    this.recent[i] = fresh;
     return fresh;
   }
 
@@ -385,6 +402,7 @@ export class CodeCache {
   flush(): void {
     for (const e of this.entries.values()) e.run = undefined;
     this.entries.clear();
+    this.recent.fill(undefined);
     this.crossings.fill(0);
     this.regrouped.fill(0);
     for (const oks of this.pageModules.values()) for (const ok of oks) ok.value = 0;
