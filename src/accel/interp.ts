@@ -21,6 +21,7 @@ import { Cause, Exit, type RiscvCpu } from "../target/riscv/cpu.js";
 import { Access, PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../target/riscv/tlb.js";
 import { execFp } from "../target/riscv/exec-fp.js";
 import { execAmo } from "../target/riscv/exec-amo.js";
+import { entering } from "./hot.js";
 import { csrAccess } from "../target/riscv/csr.js";
 import * as alu from "../target/riscv/alu64.js";
 import type { DecodedPage } from "../target/riscv/ram.js";
@@ -70,8 +71,13 @@ const straddle: DecodedPage = {
  * Run `cpu` for at most `budget` instructions.  Returns why it stopped; the
  * pc then points at the instruction that trapped or made the ecall (for
  * Exit.BUDGET, at the next instruction to run).
+ *
+ * With `hot` (the translator's block-entry counters, accel/hot.ts), every
+ * block entered after the first instruction is counted, and the run stops
+ * with Exit.BUDGET before a block whose count ran out, however much budget
+ * is left.
  */
-export function run(cpu: RiscvCpu, budget: number): Exit {
+export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
   if (cpu.debug !== undefined) budget = cpu.debug.enter(cpu, budget);
   const xl = cpu.xl;
   const xh = cpu.xh;
@@ -115,6 +121,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
       pageHost = host;
       const page = ram.codePage(host >>> PAGE_SHIFT);
       regsA = page.regs; imms = page.imm;
+      if (hot !== undefined && executed > 0 && entering(hot, host + off)) break;
     }
     const slot = off >>> 1;
     let regs = regsA[slot];
@@ -160,6 +167,7 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         const v = pageVA + noff;
         noff = off + imm;
         xl[rd] = v | 0; xh[rd] = Math.floor(v / TWO32) | 0;
+        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
         break;
       }
       case Op.JALR: {
@@ -172,26 +180,36 @@ export function run(cpu: RiscvCpu, budget: number): Exit {
         xl[rd] = v | 0; xh[rd] = Math.floor(v / TWO32) | 0;
         break;
       }
-      case Op.BEQ: if (xl[rs1] === xl[rs2] && xh[rs1] === xh[rs2]) noff = off + imm; break;
-      case Op.BNE: if (xl[rs1] !== xl[rs2] || xh[rs1] !== xh[rs2]) noff = off + imm; break;
+      case Op.BEQ:
+        if (xl[rs1] === xl[rs2] && xh[rs1] === xh[rs2]) noff = off + imm;
+        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
+        break;
+      case Op.BNE:
+        if (xl[rs1] !== xl[rs2] || xh[rs1] !== xh[rs2]) noff = off + imm;
+        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
+        break;
       case Op.BLT: {
         const a = xh[rs1], b = xh[rs2];
         if (a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) noff = off + imm;
+        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
         break;
       }
       case Op.BGE: {
         const a = xh[rs1], b = xh[rs2];
         if (!(a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))) noff = off + imm;
+        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
         break;
       }
       case Op.BLTU: {
         const a = xh[rs1] >>> 0, b = xh[rs2] >>> 0;
         if (a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) noff = off + imm;
+        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
         break;
       }
       case Op.BGEU: {
         const a = xh[rs1] >>> 0, b = xh[rs2] >>> 0;
         if (!(a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))) noff = off + imm;
+        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
         break;
       }
 

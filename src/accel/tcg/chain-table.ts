@@ -8,7 +8,10 @@
  *     tail-calls run of module `module`.  Translated modules tail-call the hub
  *     rather than import the table: V8 (11.x) updates every instance that
  *     imports a table on each table.set, which made installing n modules cost
- *     O(n^2) (measured: 13,512 one-block modules took 152 s instead of 7 s);
+ *     O(n^2) (measured: 13,512 one-block modules took 152 s instead of 7 s).
+ *     The dispatcher enters every module through the hub too, so that its
+ *     call into WebAssembly has one target (a call site that met hundreds of
+ *     modules' functions went through V8's generic JS-to-wasm wrapper);
  *   - a direct-mapped hash in the machine's WebAssembly.Memory (past guest
  *     RAM, in the state area) from a block's start to its module and entry.
  * Entry i (16 bytes at `at + 16 * i`): host byte offset of the block (-1:
@@ -74,7 +77,7 @@ export class ChainTable {
 
   /** Give a module's run function a table index; -1 when none is left (its blocks then do not chain in). */
   addModule(run: unknown): number {
-    if (this.at < 0 || this.modules >= 1 << (31 - ENTRY_BITS)) return -1;
+    if (this.modules >= 1 << (31 - ENTRY_BITS)) return -1;
     const index = this.modules++;
     if (index >= this.table.length) this.table.grow(Math.max(64, this.table.length));
     this.table.set(index, run);
@@ -83,7 +86,7 @@ export class ChainTable {
 
   /** Make the block at `pc` (host offset `host`), block `entry` of module `module`, reachable. */
   insert(host: number, pc: number, module: number, entry: number): void {
-    if (module < 0 || entry >= 1 << ENTRY_BITS) return;
+    if (this.at < 0 || module < 0 || entry >= 1 << ENTRY_BITS) return;
     const slot = chainSlot(host);
     const w = (this.at >>> 2) + 4 * slot;
     const i32 = this.i32;
@@ -112,8 +115,7 @@ export class ChainTable {
 
   /** Forget every module and block (the code cache was flushed). */
   clear(): void {
-    if (this.at < 0) return;
-    this.i32.fill(-1, this.at >>> 2, (this.at >>> 2) + 4 * CHAIN_ENTRIES);
+    if (this.at >= 0) this.i32.fill(-1, this.at >>> 2, (this.at >>> 2) + 4 * CHAIN_ENTRIES);
     for (let i = 0; i < this.modules; i++) this.table.set(i, null);
     this.modules = 0;
     this.slotsOf.clear();

@@ -27,9 +27,13 @@ import { PAGE_SHIFT } from "../../target/riscv/tlb.js";
 import { buildModule, StoreResult, type BlockCode } from "./emit.js";
 import { scanBlock } from "./scan.js";
 import { ChainTable } from "./chain-table.js";
+import { HOT_BITS, HOT_COMPILED, hotSlot } from "../hot.js";
 
 /** run(state, entry, budget, count) of a compiled module: count is the instructions retired before the call (0). */
 export type CompiledRun = (state: number, entry: number, budget: number, count: number) => number;
+
+/** The chain table's hub: run of the module at table index `module` (one call site for every module). */
+export type HubRun = (state: number, entry: number, budget: number, count: number, module: number) => number;
 
 export interface Entry {
   readonly pc: number;
@@ -43,6 +47,8 @@ export interface Entry {
   queued: boolean;
   run: CompiledRun | undefined;
   index: number;
+  /** Its module's index in the chain table's function table (-1: none; call run directly). */
+  module: number;
 }
 
 /** Translator settings (see accel/engine.ts for how they are set). */
@@ -54,8 +60,8 @@ export const tcgSettings = {
   threshold: undefined as number | undefined,
   /** Blocks per module. */
   batch: 64,
-  /** Interpreted blocks after which a part-filled queue is compiled anyway. */
-  patience: 4096,
+  /** Instructions interpreted after which a part-filled queue is compiled anyway. */
+  patience: 32768,
   /** Bytes of WebAssembly kept before the cache is flushed. */
   cacheLimit: 64 * 1024 * 1024,
   /** Returns between two modules within one page before the page's blocks are compiled into one module (0: never). */
@@ -94,6 +100,9 @@ export const DEFAULT_COMPILE: "sync" | "async" = "async";
 const RECENT_BITS = 14;
 const RECENT_MUL = 0x9e3779b1 | 0;
 
+/** Entries between two looks at a hot block still waiting for its module. */
+const HOT_RECHECK = 256;
+
 /** A page regrouped this often waits 2^MAX_BACKOFF times regroupAfter before the next regroup. */
 const MAX_BACKOFF = 8;
 
@@ -112,7 +121,10 @@ export interface TcgStats {
   exitsSync: number;
   exitsBudget: number;
   exitsInterp: number;
+  /** Runs of the interpreter from the dispatcher (a stretch of cold code, or one block). */
   interpreted: number;
+  /** Instructions those runs retired. */
+  interpretedInsns: number;
 }
 
 export class CodeCache {
@@ -124,8 +136,13 @@ export class CodeCache {
    */
   private readonly recent = new Array<Entry | undefined>(1 << RECENT_BITS).fill(undefined);
   private queue: Entry[] = [];
-  /** Interpreted blocks left before the queue is compiled however short. */
+  /** Instructions to interpret before the queue is compiled however short. */
   private wait = 0;
+  /**
+   * The interpreter's block-entry counters (accel/hot.ts), made for the
+   * first hart that runs, at its kind's threshold; undefined while none has.
+   */
+  private hotTable: Int32Array | undefined;
   /** The hart whose code runs now (the helpers act on it). */
   cpu: RiscvCpu | undefined;
   /** Its instret when the compiled code was entered. */
@@ -138,7 +155,7 @@ export class CodeCache {
   private readonly pageModules = new Map<number, WasmGlobal[]>();
   readonly stats: TcgStats = {
     blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0, regroups: 0, discarded: 0,
-    exitsJump: 0, exitsTrap: 0, exitsSync: 0, exitsBudget: 0, exitsInterp: 0, interpreted: 0,
+    exitsJump: 0, exitsTrap: 0, exitsSync: 0, exitsBudget: 0, exitsInterp: 0, interpreted: 0, interpretedInsns: 0,
   };
   private readonly imports: WebAssembly.Imports;
   /**
@@ -150,7 +167,11 @@ export class CodeCache {
   private epoch = 0;
   /** The compiles off the thread not yet finished. */
   private readonly compiling = new Set<Promise<void>>();
-  /** Made with the first module (it takes room in the state area), when chaining is on. */
+  /**
+   * Made with the first module (it takes room in the state area): its hub is
+   * how the dispatcher calls every module, and with chaining on, how modules
+   * call each other.
+   */
   private chainTable: ChainTable | undefined;
 
   constructor(readonly ram: GuestRam) {
@@ -233,18 +254,59 @@ export class CodeCache {
     const block = scanBlock(this.ram, host);
     const fresh: Entry = {
       pc, host, gen, length: block.insns.length, compiled: block.compiled, hits: 0, queued: false,
-      run: undefined, index: 0,
+      run: undefined, index: 0, module: -1,
     };
     this.entries.set(host, fresh);
     this.recent[i] = fresh;
     return fresh;
   }
 
+  /** Executions before a block of `cpu`'s kind is compiled. */
+  threshold(cpu: RiscvCpu): number {
+    return tcgSettings.threshold ?? (cpu.system ? SYSTEM_THRESHOLD : USER_THRESHOLD);
+  }
+
+  /** The block-entry counters for the interpreter (accel/hot.ts), at `cpu`'s threshold when new. */
+  hot(cpu: RiscvCpu): Int32Array {
+    if (this.hotTable === undefined) this.hotTable = new Int32Array(1 << HOT_BITS).fill(this.threshold(cpu));
+    return this.hotTable;
+  }
+
+  /** The dispatcher's interpreter ran `n` instructions: a part-filled queue waits only so long. */
+  interpreted(n: number): void {
+    this.stats.interpreted++;
+    this.stats.interpretedInsns += n;
+    if (this.queue.length > 0 && (this.wait -= n) <= 0) this.compileQueue();
+  }
+
   /** Count an interpreted execution of `e`; queue it when hot, compile the queue when full. */
   hit(e: Entry): void {
-    if (this.queue.length > 0 && --this.wait <= 0) this.compileQueue();
     if (e.queued || e.compiled === 0) return;
-    if (++e.hits < (tcgSettings.threshold ?? ((this.cpu as RiscvCpu).system ? SYSTEM_THRESHOLD : USER_THRESHOLD))) return;
+    if (++e.hits < this.threshold(this.cpu as RiscvCpu)) return;
+    this.enqueue(e);
+  }
+
+  /**
+   * The interpreter's counter for `e` (entering it, or arriving there from
+   * the dispatcher) ran out: queue `e` for compiling, and set the counter
+   * for when the interpreter should hand it back again.  A counter holding a
+   * compiled block's mark is another block's: `e` is counted on its own.
+   */
+  heat(e: Entry, hot: Int32Array, slot: number): void {
+    if (hot[slot] < HOT_COMPILED / 2) {
+      hot[slot] = HOT_COMPILED;
+      this.hit(e);
+      return;
+    }
+    if (e.compiled === 0) {
+      hot[slot] = this.threshold(this.cpu as RiscvCpu);
+      return;
+    }
+    hot[slot] = HOT_RECHECK;
+    if (!e.queued) this.enqueue(e);
+  }
+
+  private enqueue(e: Entry): void {
     e.queued = true;
     if (this.queue.length === 0) this.wait = tcgSettings.patience;
     this.queue.push(e);
@@ -323,9 +385,8 @@ export class CodeCache {
   private compile(todo: readonly Entry[], code: readonly BlockCode[], t0: number): void {
     if (code.length === 0) return;
     // The module's bytes lie in a plain ArrayBuffer; the DOM's typings (the web page's build) want that said.
-    if (this.chainTable === undefined && tcgSettings.chain) this.chainTable = new ChainTable(this.ram);
-    const chain = this.chainTable;
-    const bytes = buildModule(code, this.ram.shared, chain?.at ?? -1) as Uint8Array<ArrayBuffer>;
+    this.chainTable ??= new ChainTable(this.ram);
+    const bytes = buildModule(code, this.ram.shared, tcgSettings.chain ? this.chainTable.at : -1) as Uint8Array<ArrayBuffer>;
     if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
     if (!this.asyncCompile) {
       this.install(new WebAssembly.Module(bytes), todo, code, bytes.length, t0);
@@ -371,8 +432,8 @@ export class CodeCache {
       return (now === e || now === undefined) && e.gen === ram.codeGen[page] && ram.hasCode(page);
     });
     const ok = new WasmGlobal({ value: "i32", mutable: true }, current.every((c) => c) ? 1 : 0);
-    const chain = this.chainTable;
-    const c = chain !== undefined && chain.at >= 0 ? { c: { hub: chain.hub } } : {};
+    const chain = this.chainTable as ChainTable;
+    const c = tcgSettings.chain && chain.at >= 0 ? { c: { hub: chain.hub } } : {};
     const instance = new WebAssembly.Instance(module, { ...this.imports, g: { ok }, ...c } as unknown as WebAssembly.Imports);
     const pages = new Set(todo.map((e) => e.host >>> PAGE_SHIFT));
     for (const p of pages) {
@@ -381,14 +442,16 @@ export class CodeCache {
       else oks.push(ok);
     }
     const run = instance.exports.run as CompiledRun;
-    const index = chain?.addModule(run) ?? -1;
+    const index = chain.addModule(run);
     todo.forEach((e, i) => {
       if (!current[i]) return;
       e.run = run;
       e.index = i;
+      e.module = index;
       e.compiled = code[i].block.compiled;
       this.entries.set(e.host, e);
-      chain?.insert(e.host, e.pc, index, i);
+      if (tcgSettings.chain) chain.insert(e.host, e.pc, index, i);
+      if (this.hotTable !== undefined) this.hotTable[hotSlot(e.host)] = HOT_COMPILED;
     });
     this.bytesLive += size;
     const s = this.stats;
@@ -408,9 +471,15 @@ export class CodeCache {
     for (const oks of this.pageModules.values()) for (const ok of oks) ok.value = 0;
     this.pageModules.clear();
     this.chainTable?.clear();
+    if (this.hotTable !== undefined) this.hotTable.fill(this.threshold(this.cpu as RiscvCpu));
     this.bytesLive = 0;
     this.epoch++;
     this.stats.flushes++;
+  }
+
+  /** The hub (HubRun) once a module was compiled. */
+  get hub(): HubRun | undefined {
+    return this.chainTable?.hub as HubRun | undefined;
   }
 
   /** Jumps from one module straight into another so far. */

@@ -2,15 +2,21 @@
  * The dispatcher: runs a hart for an instruction budget, with the same
  * contract as the interpreter's run() (accel/interp.ts).  Hot blocks run as
  * compiled WebAssembly; cold ones, and whatever the translator leaves out,
- * run in the interpreter one block at a time, counted for tiering.  A block
- * is never started with less budget than it has instructions, so budgets,
- * instret and -icount runs come out exactly as with the interpreter alone.
+ * run in the interpreter, which counts the blocks it enters (accel/hot.ts)
+ * and comes back when one is hot or compiled.  A compiled block is never
+ * started with less budget than it has instructions, so budgets, instret and
+ * -icount runs come out exactly as with the interpreter alone.
+ *
+ * With a threshold of 1 every block is compiled before its first run, so no
+ * code is cold: the interpreter then runs one block at a time, only what the
+ * translator leaves out.
  */
 import { Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
 import { PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../../target/riscv/tlb.js";
 import { run } from "../interp.js";
-import { codeCacheFor } from "./code-cache.js";
+import { codeCacheFor, type HubRun } from "./code-cache.js";
+import { hotSlot } from "../hot.js";
 import { TcgExit } from "./emit.js";
 
 const TWO32 = 4294967296;
@@ -24,7 +30,13 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
   cache.cpu = cpu;
   const slot = cpu.slot;
   const state = cpu.stateAt;
+  const hot = cache.hot(cpu);
+  // Interpreted code comes back at every block start when no block is cold.
+  const stretch = cache.threshold(cpu) > 1;
+  let hub = cache.hub;
   let left = budget;
+  // The interpreter stopped before a block whose counter ran out (it counted the entry).
+  let fired = false;
   // The last compiled run left for a block on its own page that its module does not hold (TcgExit.PAGE).
   let crossing = false;
   while (left > 0) {
@@ -38,6 +50,7 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
       const before = cpu.instret;
       const x = run(cpu, 1);
       left -= cpu.instret - before;
+      fired = false;
       if (x !== Exit.BUDGET) return x;
       continue;
     }
@@ -49,9 +62,11 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
         crossing = false;
         continue;
       }
+      fired = false;
+      hub ??= cache.hub;
       const base = cpu.instret;
       cache.base = base;
-      const code = e.run(state, e.index, left, 0);
+      const code = e.module >= 0 ? (hub as HubRun)(state, e.index, left, 0, e.module) : e.run(state, e.index, left, 0);
       const n = slot[COUNT];
       cpu.instret = base + n;
       left -= n;
@@ -76,13 +91,30 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
       return Exit.SYNC;
     }
     crossing = false;
-    cache.hit(e);
-    // Compiled just now (threshold=1,batch=1 compiles every block before its first run).
-    if (e.run !== undefined && e.compiled <= left) continue;
-    stats.interpreted++;
     const before = cpu.instret;
-    const x = run(cpu, Math.min(e.length, left));
-    left -= cpu.instret - before;
+    const counted = fired;
+    fired = false;
+    let x: Exit;
+    if (e.run !== undefined) {
+      // Compiled, but longer than the budget left: the interpreter runs it.
+      x = run(cpu, Math.min(e.length, left));
+    } else {
+      const h = hotSlot(e.host);
+      if (counted || --hot[h] <= 0) {
+        cache.heat(e, hot, h);
+        // Compiled just now (compile=sync and a full batch, or threshold=1,batch=1).
+        if (e.run !== undefined && e.compiled <= left) continue;
+      }
+      if (stretch) {
+        x = run(cpu, left, hot);
+        fired = x === Exit.BUDGET && cpu.instret - before < left;
+      } else {
+        x = run(cpu, Math.min(e.length, left));
+      }
+    }
+    const n = cpu.instret - before;
+    cache.interpreted(n);
+    left -= n;
     if (x !== Exit.BUDGET) return x;
   }
   return Exit.BUDGET;

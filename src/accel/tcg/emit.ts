@@ -27,7 +27,7 @@ import { INSNS, Op } from "../../target/riscv/insn-table.js";
 import { HartLayout, TLB_ARRAY_BYTES } from "../../target/riscv/hart-layout.js";
 import { PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../../target/riscv/tlb.js";
 import type { ScannedBlock, ScannedInsn } from "./scan.js";
-import { interpretedInline } from "./ops.js";
+import { interpretedInline, isCsrAccess } from "./ops.js";
 import { CHAIN_BITS, ENTRY_BITS, HASH_MUL } from "./chain-table.js";
 
 /** What run() returns. */
@@ -528,10 +528,10 @@ class Gen {
 
   /**
    * An instruction the interpreter runs from inside the block (FP arithmetic
-   * and loads, LR/SC and AMOs): the integer registers it reads or writes go to
-   * the slot first, its integer destination comes back after.  A trap leaves
-   * as any trap does; a store that dropped code or reached a device ends the
-   * run after the instruction.
+   * and loads, LR/SC, AMOs and CSR accesses): the integer registers it reads
+   * or writes go to the slot first, its integer destination comes back after.
+   * A trap leaves as any trap does; a store that dropped code or reached a
+   * device, or a system hart's CSR write, ends the run after the instruction.
    */
   private interpretInline(insn: ScannedInsn, pc: number, k: number, host: number): void {
     const f = this.f;
@@ -542,7 +542,7 @@ class Gen {
     if (ops.includes("t")) regs.add(insn.rs2);
     regs.delete(0);
     for (const r of regs) { this.use(r); this.storeReg(r); }
-    if (insn.op === Op.FLW || insn.op === Op.FLD) {
+    if (insn.op === Op.FLW || insn.op === Op.FLD || isCsrAccess(insn.op)) {
       f.i32(pc | 0); f.i32(Math.floor(pc / TWO32) | 0); this.retiredBefore(k);
       f.call(Helper.INTERP);
     } else {

@@ -70,8 +70,8 @@ function finish(cpu: RiscvCpu, exit: Exit): Final {
 
 /** Run the program on both engines (in steps of `step` instructions) until it traps or `budget` runs out. */
 function both(program: readonly Insn[], budget: number, step = budget,
-  setup?: (cpu: RiscvCpu, mem: FlatMemory) => void, batch = 1): [Final, Final, RiscvCpu] {
-  tcgSettings.threshold = 1;
+  setup?: (cpu: RiscvCpu, mem: FlatMemory) => void, batch = 1, threshold = 1): [Final, Final, RiscvCpu] {
+  tcgSettings.threshold = threshold;
   tcgSettings.batch = batch;
   const go = (engine: (cpu: RiscvCpu, n: number) => Exit): [Final, RiscvCpu] => {
     const cpu = machine(program, setup);
@@ -147,6 +147,37 @@ test("a loop with branches and calls: chained blocks, and budgets that end insid
   for (let n = 1; n < 60; n++) {
     const [a, b] = both(prog, n);
     assert.deepEqual(b, a, `budget ${n}`);
+  }
+});
+
+test("cold code runs in the interpreter in long stretches until a block is hot, then compiled", () => {
+  // x5 = 5000; loop: x6 += x5; call f (x7 ^= x6; read fflags); x9 += x7; x5--; bnez x5, loop; ecall.  At a
+  // threshold of 1000 the interpreter runs the first ~1000 iterations in one go (not one block per trip), then
+  // the loop's three blocks are compiled, the CSR read inside one of them.
+  const prog: Insn[] = [
+    I(Op.ADDI, { rd: 5, rs1: 0, imm: 2000 }),
+    I(Op.SLLI, { rd: 5, rs1: 5, imm: 1 }),
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: 1000 }),
+    I(Op.ADD, { rd: 6, rs1: 6, rs2: 5 }),              // loop (CODE + 12)
+    I(Op.JAL, { rd: 1, imm: 20 }),                     // call f
+    I(Op.ADD, { rd: 9, rs1: 9, rs2: 7 }),
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -16 }),
+    I(Op.ECALL, {}),
+    I(Op.XOR, { rd: 7, rs1: 7, rs2: 6 }),              // f (CODE + 36)
+    I(Op.CSRRS, { rd: 8, rs1: 0, imm: 0x001 }),
+    I(Op.ADD, { rd: 7, rs1: 7, rs2: 8 }),
+    I(Op.JALR, { rd: 0, rs1: 1, imm: 0 }),
+  ];
+  for (const step of [1000000, 17, 3]) {
+    const [a, b, cpu] = both(prog, 100000, step, undefined, 1, 1000);
+    assert.equal(a.exit, Exit.ECALL, `step ${step}`);
+    assert.deepEqual(b, a, `step ${step}`);
+    if (step !== 1000000) continue;
+    const s = codeCacheFor(cpu.mem.ram).stats;
+    assert.ok(s.blocks >= 3, `the loop's blocks were compiled (${s.blocks})`);
+    assert.ok(s.interpreted < 20, `cold code ran in stretches: ${s.interpreted} interpreter runs`);
+    assert.ok(s.interpretedInsns < a.instret / 3, `hot code ran compiled: ${s.interpretedInsns} of ${a.instret} interpreted`);
   }
 });
 
