@@ -18,6 +18,7 @@ import type { ChardevInfo } from "../monitor/machine.js";
 import { ConfigError, type DriveConfig, type MachineConfig } from "../system/machine-config.js";
 import { loadConfig } from "../system/load-config.js";
 import { VirtSystem } from "../system/virt-system.js";
+import { tuneWasmTiering } from "../host/wasm-tiering.js";
 import { deviceHelp } from "../system/machine-devices.js";
 import { objectHelp } from "../system/option-syntax.js";
 import { nicHelp } from "../system/machine-netdevs.js";
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
   if (o.machine === "") fail("no machine given: use -M virt");
   if (o.machine === "help") { process.stdout.write("Supported machines are:\nvirt                 RISC-V VirtIO board\n"); return; }
   if (o.machine !== "virt") fail(`-M ${o.machine}: unsupported machine type (use -M virt)`);
+  tuneWasmTiering();
   for (const dev of o.devices) {
     const help = deviceHelp(dev);
     if (help !== undefined) { process.stdout.write(help); return; }
