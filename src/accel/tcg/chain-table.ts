@@ -22,6 +22,12 @@
  * the same block the dispatcher would have found, because an entry is here
  * only while its block is current (a page that loses its code, a flush,
  * take its entries out).  Eight bytes before the entries count the tail calls.
+ *
+ * A third part, per host page of guest RAM, an int32 countdown of jumps
+ * within that page from one module into another (`crossAt`): such a jump is
+ * chained while the count stays above zero; at zero it returns to the
+ * dispatcher, which compiles the page's blocks again into one module and
+ * sets the count again (CodeCache.crossed).
  */
 import type { GuestRam } from "../../target/riscv/ram.js";
 import { PAGE_SHIFT } from "../../target/riscv/tlb.js";
@@ -56,6 +62,8 @@ export function chainSlot(host: number): number {
 export class ChainTable {
   /** Byte offset of entry 0 in the memory, or -1 when the state area had no room (no chaining then). */
   readonly at: number;
+  /** Byte offset of the per-page countdowns (an int32 per host page), or -1 when there was no room. */
+  readonly crossAt: number;
   readonly table: WebAssembly.Table;
   /** What translated modules import as c.hub. */
   readonly hub: unknown;
@@ -67,6 +75,7 @@ export class ChainTable {
   constructor(ram: GuestRam) {
     const base = ram.allocState(HEADER + 16 * CHAIN_ENTRIES);
     this.at = base < 0 ? -1 : base + HEADER;
+    this.crossAt = this.at < 0 ? -1 : ram.allocState(4 * ram.pages);
     this.i32 = ram.i32;
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: 0 });
     const hub = new WebAssembly.Instance(new WebAssembly.Module(buildHub(ram.shared) as Uint8Array<ArrayBuffer>),

@@ -106,6 +106,12 @@ const HOT_RECHECK = 256;
 /** A page regrouped this often waits 2^MAX_BACKOFF times regroupAfter before the next regroup. */
 const MAX_BACKOFF = 8;
 
+/** Jumps within a page into another module before it is grouped again, after `regrouped` groupings. */
+function crossingsBefore(regrouped: number): number {
+  const after = tcgSettings.regroupAfter;
+  return after === 0 ? 1 << 30 : after * 2 ** regrouped;
+}
+
 /** The translator's figures (-d tcg). */
 export interface TcgStats {
   blocks: number;
@@ -117,6 +123,8 @@ export interface TcgStats {
   /** Modules compiled off the main thread that were not installed: the cache was flushed meanwhile, or (a fault) the compile failed. */
   discarded: number;
   exitsJump: number;
+  /** Of those, jumps within a page to a block of another module (returned for regrouping). */
+  exitsPage: number;
   exitsTrap: number;
   exitsSync: number;
   exitsBudget: number;
@@ -148,14 +156,18 @@ export class CodeCache {
   /** Its instret when the compiled code was entered. */
   base = 0;
   private bytesLive = 0;
-  /** Per host page: returns from it into another module since it was last grouped, and how often it was. */
-  private readonly crossings: Uint32Array;
+  /**
+   * Per host page: jumps within it into another module left before it is
+   * grouped again (in the chain table's memory once there is one, where
+   * translated code counts them down too), and how often it was grouped.
+   */
+  private crossings: Int32Array;
   private readonly regrouped: Uint8Array;
   /** Per host page: the g.ok globals of the modules holding its blocks. */
   private readonly pageModules = new Map<number, WasmGlobal[]>();
   readonly stats: TcgStats = {
     blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0, regroups: 0, discarded: 0,
-    exitsJump: 0, exitsTrap: 0, exitsSync: 0, exitsBudget: 0, exitsInterp: 0, interpreted: 0, interpretedInsns: 0,
+    exitsJump: 0, exitsPage: 0, exitsTrap: 0, exitsSync: 0, exitsBudget: 0, exitsInterp: 0, interpreted: 0, interpretedInsns: 0,
   };
   private readonly imports: WebAssembly.Imports;
   /**
@@ -175,7 +187,7 @@ export class CodeCache {
   private chainTable: ChainTable | undefined;
 
   constructor(readonly ram: GuestRam) {
-    this.crossings = new Uint32Array(ram.pages);
+    this.crossings = new Int32Array(ram.pages).fill(crossingsBefore(0));
     this.regrouped = new Uint8Array(ram.pages);
     ram.onDrop = (page) => this.dropped(page);
     const slotOf = (cpu: RiscvCpu): Int32Array => cpu.slot;
@@ -339,12 +351,11 @@ export class CodeCache {
    * up, compile the page's blocks again into one module.
    */
   crossed(hostPage: number): void {
-    const after = tcgSettings.regroupAfter;
-    if (after === 0) return;
-    const n = ++this.crossings[hostPage];
-    if (n < after * 2 ** this.regrouped[hostPage]) return;
-    this.crossings[hostPage] = 0;
+    if (tcgSettings.regroupAfter === 0) return;
+    // (Translated code may have counted this one down already: a page is grouped a jump early then.)
+    if (--this.crossings[hostPage] > 0) return;
     if (this.regrouped[hostPage] < MAX_BACKOFF) this.regrouped[hostPage]++;
+    this.crossings[hostPage] = crossingsBefore(this.regrouped[hostPage]);
     this.regroup(hostPage);
   }
 
@@ -385,8 +396,18 @@ export class CodeCache {
   private compile(todo: readonly Entry[], code: readonly BlockCode[], t0: number): void {
     if (code.length === 0) return;
     // The module's bytes lie in a plain ArrayBuffer; the DOM's typings (the web page's build) want that said.
-    this.chainTable ??= new ChainTable(this.ram);
-    const bytes = buildModule(code, this.ram.shared, tcgSettings.chain ? this.chainTable.at : -1) as Uint8Array<ArrayBuffer>;
+    if (this.chainTable === undefined) {
+      const chain = new ChainTable(this.ram);
+      this.chainTable = chain;
+      if (chain.crossAt >= 0) {
+        const counts = new Int32Array(this.ram.memory.buffer, chain.crossAt, this.ram.pages);
+        counts.set(this.crossings);
+        this.crossings = counts;
+      }
+    }
+    const chain = this.chainTable;
+    const bytes = buildModule(code, this.ram.shared, tcgSettings.chain ? chain.at : -1,
+      tcgSettings.chain ? chain.crossAt : -1) as Uint8Array<ArrayBuffer>;
     if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
     if (!this.asyncCompile) {
       this.install(new WebAssembly.Module(bytes), todo, code, bytes.length, t0);
@@ -466,7 +487,7 @@ export class CodeCache {
     for (const e of this.entries.values()) e.run = undefined;
     this.entries.clear();
     this.recent.fill(undefined);
-    this.crossings.fill(0);
+    this.crossings.fill(crossingsBefore(0));
     this.regrouped.fill(0);
     for (const oks of this.pageModules.values()) for (const ok of oks) ok.value = 0;
     this.pageModules.clear();

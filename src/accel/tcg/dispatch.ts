@@ -74,6 +74,7 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
       if (code === TcgExit.JUMP || code === TcgExit.PAGE || code === TcgExit.BUDGET) {
         if (code === TcgExit.BUDGET) stats.exitsBudget++;
         else stats.exitsJump++;
+        if (code === TcgExit.PAGE) stats.exitsPage++;
         crossing = code === TcgExit.PAGE;
         continue;
       }

@@ -19,7 +19,8 @@
  * chain table (chain-table.ts) and, when a compiled block of another module
  * starts there, tail-calls that module's run with the instructions retired
  * so far as its count: from the dispatcher's view one run that crossed
- * modules.  (A jump within the page returns, for regrouping: see TcgExit.PAGE.)
+ * modules.  A jump within the page does so while the page's countdown of
+ * such jumps lasts, and then returns, for regrouping (TcgExit.PAGE).
  */
 import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
@@ -42,8 +43,10 @@ export const enum TcgExit {
   BUDGET = 3,
   /**
    * Left at the pc in the slot, on the same page as the block that left, for
-   * a block not in this module: not chained, so the dispatcher sees the
-   * crossing and regroups the page's blocks into one module when they pile up.
+   * a block not in this module: chained while the page's countdown of such
+   * jumps lasts (chain-table.ts); when it runs out (or the target is not
+   * compiled) the dispatcher sees the crossing and regroups the page's
+   * blocks into one module.
    */
   PAGE = 4,
   /** The instruction at the pc in the slot must run in the interpreter (an FP store with mstatus.FS Off: it raises the trap). */
@@ -113,8 +116,11 @@ const BRANCHES: Partial<Record<Op, W>> = {
  * code cache sets it to 0 when any page of the module loses its code.  `chainAt`: byte offset of the chain
  * table's entries in the memory; the module then imports the table's hub, c.hub(state, entry, budget, count,
  * module), which tail-calls that module's run; -1: none (every jump out of the module returns to the dispatcher).
+ * `crossAt`: byte offset of the per-host-page countdowns of jumps within a page into another module (int32
+ * each): such a jump is chained too while its page's countdown stays above zero, and returns (TcgExit.PAGE,
+ * for regrouping) when it runs out; -1: those jumps always return.
  */
-export function buildModule(blocks: readonly BlockCode[], sharedMemory = false, chainAt = -1): Uint8Array {
+export function buildModule(blocks: readonly BlockCode[], sharedMemory = false, chainAt = -1, crossAt = -1): Uint8Array {
   const m = new ModuleBuilder();
   m.importGlobal("g", "ok", I32, true);
   // The last argument of load and store: instructions retired in this run before the access (exact instret for devices).
@@ -127,7 +133,7 @@ export function buildModule(blocks: readonly BlockCode[], sharedMemory = false, 
   m.importFunc("h", HELPER_NAMES[Helper.EXEC], [I32, I32, I32, I32, I32, I32, I32], [I32]);
   if (chainAt >= 0) m.importFunc("c", "hub", [I32, I32, I32, I32, I32], [I32]);
   const f = new FunctionBody([I32, I32, I32, I32], [I32]);
-  const g = new Gen(f, blocks, chainAt);
+  const g = new Gen(f, blocks, chainAt, crossAt);
   g.emitAll();
   m.addFunc(f, "run");
   return m.encode("e", "m", sharedMemory);
@@ -159,7 +165,7 @@ class Gen {
 
   constructor(
     private readonly f: FunctionBody, private readonly blocks: readonly BlockCode[],
-    private readonly chainAt: number,
+    private readonly chainAt: number, private readonly crossAt: number,
   ) {
     this.x.push(-1);
     for (let r = 1; r < 32; r++) this.x.push(f.local(I64));
@@ -214,14 +220,17 @@ class Gen {
   }
 
   /**
-   * On a jump out (codeOut JUMP, registers already stored): when the fetch TLB
-   * maps pcOut and the chain table has a block at that host address and pc,
-   * tail-call its module.  Else fall through to the return.
+   * On a jump out (codeOut JUMP, or PAGE while the page's countdown lasts;
+   * registers already stored): when the fetch TLB maps pcOut and the chain
+   * table has a block at that host address and pc, tail-call its module.
+   * Else fall through to the return.
    */
   private chain(): void {
     const f = this.f;
     const at = this.chainAt;
-    f.get(this.codeOut); f.op(W.I32_EQZ);
+    f.get(this.codeOut);
+    if (this.crossAt >= 0) { f.i32(~TcgExit.PAGE); f.op(W.I32_AND); }
+    f.op(W.I32_EQZ);
     f.if();
     f.get(this.pcOut); f.op(W.I32_WRAP_I64); f.set(this.lo);
     f.get(this.pcOut); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64); f.set(this.hi);
@@ -234,6 +243,22 @@ class Gen {
     // t: the host address; slot: the entry's offset from the table.
     f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_HOST); f.get(this.lo); f.i32(0xfff); f.op(W.I32_AND); f.op(W.I32_ADD);
     f.set(this.t);
+    if (this.crossAt >= 0) {
+      // A jump within the page: count it down; at zero return, so that the dispatcher regroups the page.
+      f.i32(1); f.set(this.slot);
+      f.get(this.codeOut); f.i32(TcgExit.PAGE); f.op(W.I32_EQ);
+      f.if();
+      f.get(this.t); f.i32(PAGE_SHIFT); f.op(W.I32_SHR_U); f.i32(2); f.op(W.I32_SHL); f.set(this.slot);
+      f.get(this.slot);
+      f.get(this.slot); f.mem(W.I32_LOAD, 2, this.crossAt); f.i32(1); f.op(W.I32_SUB); f.tee(this.lo);
+      f.mem(W.I32_STORE, 2, this.crossAt);
+      f.get(this.lo); f.i32(0); f.op(W.I32_GT_S); f.set(this.slot);
+      // (lo held the pc's low half: take it again.)
+      f.get(this.pcOut); f.op(W.I32_WRAP_I64); f.set(this.lo);
+      f.end();
+      f.get(this.slot);
+      f.if();
+    }
     f.get(this.t); f.i32(1); f.op(W.I32_SHR_U); f.i32(HASH_MUL); f.op(W.I32_MUL); f.i32(32 - CHAIN_BITS); f.op(W.I32_SHR_U);
     f.i32(4); f.op(W.I32_SHL); f.set(this.slot);
     f.get(this.slot); f.mem(W.I32_LOAD, 2, at); f.get(this.t); f.op(W.I32_EQ);
@@ -252,6 +277,7 @@ class Gen {
     f.get(this.t); f.i32(ENTRY_BITS); f.op(W.I32_SHR_U);
     f.returnCall(Helper.HUB);
     f.end();
+    if (this.crossAt >= 0) f.end();
     f.end();
     f.end();
   }
