@@ -580,6 +580,16 @@ class Gen {
     f.set(this.t);
     if (rd !== 0) this.loadReg(rd);
     f.get(this.t);
+    this.leaveUnlessOk(pc, insn.size, k);
+  }
+
+  /**
+   * Branch on a helper's StoreResult (on the stack, and in local t): on OK
+   * go on; on TRAP leave at `pc` after `k` instructions; on SYNC or JUMP leave
+   * after the instruction (`size` bytes).
+   */
+  private leaveUnlessOk(pc: number, size: number, k: number): void {
+    const f = this.f;
     this.openIf();
     f.get(this.t); f.i32(StoreResult.TRAP); f.op(W.I32_EQ);
     this.openIf();
@@ -587,7 +597,7 @@ class Gen {
     this.closeIf();
     // SYNC (2) -> TcgExit.SYNC, JUMP (3) -> TcgExit.JUMP: (3 - t) << 1.
     f.i32(3); f.get(this.t); f.op(W.I32_SUB); f.i32(1); f.op(W.I32_SHL);
-    this.leave(pc + insn.size, k + 1, undefined);
+    this.leave(pc + size, k + 1, undefined);
     this.closeIf();
   }
 
@@ -668,15 +678,7 @@ class Gen {
     this.retiredBefore(k);
     f.call(Helper.STORE);
     f.tee(this.t);
-    this.openIf();
-    f.get(this.t); f.i32(StoreResult.TRAP); f.op(W.I32_EQ);
-    this.openIf();
-    this.leave(pc, k, TcgExit.TRAP);
-    this.closeIf();
-    // SYNC (2) -> TcgExit.SYNC, JUMP (3) -> TcgExit.JUMP: (3 - t) << 1.
-    f.i32(3); f.get(this.t); f.op(W.I32_SUB); f.i32(1); f.op(W.I32_SHL);
-    this.leave(pc + insn.size, k + 1, undefined);
-    this.closeIf();
+    this.leaveUnlessOk(pc, insn.size, k);
     this.closeIf();
   }
 
