@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds tsemu's native modules, what Node cannot do on its own, into
 # dist/native/ with the host's C compiler and the Node-API headers from npm
-# (node-api-headers): native/ofd-lock.c (the image locks QEMU takes) and
+# (node-api-headers): native/ofd-lock.c (the image locks QEMU takes),
+# native/host-spawn.c (host programs a user-mode guest execs, started without a fork) and
 # native/unix-dgram.c (Unix datagram sockets for -netdev dgram).  Without a
 # compiler it says so and leaves them out: tsemu then runs without image
 # locking (locking=auto) and refuses Unix dgram netdevs, as the README says.

@@ -4,13 +4,11 @@
  * variables that set them (QEMU_LD_PREFIX, QEMU_STRACE, QEMU_STACK_SIZE...).
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
-import { spawn, spawnSync, type StdioOptions } from "node:child_process";
 import { Process, signalForCause } from "../user/linux/process.js";
+import { Kernel } from "../user/linux/kernel.js";
 import { ElfError } from "../user/linux/elf.js";
 import { DEFAULT_STACK_SIZE } from "../user/linux/loader.js";
 import { OutOfMemory, Prot } from "../user/linux/address-space.js";
-import { encodeOutcome, restore } from "../user/linux/fork.js";
 import type { Outcome } from "../user/linux/process.js";
 import { setTickSource } from "../target/riscv/csr.js";
 import { VERSION } from "../version.js";
@@ -20,9 +18,10 @@ import { BlockingGdbSocket, GdbListenError } from "../host/gdb-blocking.js";
 import { DEFAULT_ACCEL, parseAccel as parseAccelArg, selectAccel, type Accel } from "../accel/engine.js";
 import { tcgStatsLine } from "../accel/tcg/stats.js";
 import { tcgSettings } from "../accel/tcg/code-cache.js";
-import { ForkDir, leaveParentDir } from "../host/fork-dir.js";
 import { exitProcess } from "../host/fast-exit.js";
 import { randomFillSync } from "../host/fs.js";
+import { hostProcessGroup } from "../host/proc.js";
+import { startHostProgram } from "../host/host-program.js";
 
 const PROG = "tsemu-riscv64";
 
@@ -76,7 +75,7 @@ const LOG_ITEMS: Record<string, string> = {
   in_asm: "show the guest instructions as they are first decoded",
   cpu: "show the CPU registers at each system call and fault",
   strace: "log system calls (same as -strace)",
-  stats: "print the number of guest instructions executed at exit",
+  stats: "print the guest instructions executed at exit (and forks, copy-on-write copies)",
   tcg: "print the translator's figures at exit (blocks, compile time, cache size, exits)",
 };
 
@@ -93,17 +92,14 @@ function parsePort(s: string): number {
   return port;
 }
 
-/** -accel: the engine name; its properties are applied as a side effect (and reach forked children through TSEMU_ACCEL). */
+/** -accel: the engine name; its properties are applied as a side effect. */
 function parseAccel(s: string): Accel {
   const r = parseAccelArg(s);
   if (r !== "tcg" && r !== "interp") throw new UsageError(r);
   // A user-mode run never yields to Node's event loop, where a module compiled off the thread would be installed.
   if (tcgSettings.compile === "async") throw new UsageError("-accel tcg,compile=async is for the system emulator: user mode compiles at once");
-  accelArg = s;
   return r;
 }
-
-let accelArg = "";
 
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
   const o: Options = {
@@ -204,8 +200,8 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-/** What a forked child needs to know of its parent's command line. */
-interface ChildConfig {
+/** What the run's processes need of the command line. */
+interface RunConfig {
   sysroot: string | undefined;
   strace: boolean;
   debug: string[];
@@ -213,131 +209,68 @@ interface ChildConfig {
   logFile: string | undefined;
   program: string;
   accel: Accel;
-  /** The -accel argument as given, properties included. */
-  accelArg: string;
 }
-
-const FORK_CHILD = "--tsemu-fork-child";
 
 /** The gdb session (-g), once gdb has connected. */
 let gdb: UserGdb | undefined;
 
-function makeProcess(c: ChildConfig): Process {
+/** The kernel and the first process of the run. */
+function makeProcess(c: RunConfig): Process {
   const logFd = c.logFile !== undefined ? openLog(c.logFile) : 2;
-  if (c.accelArg !== "") parseAccelArg(c.accelArg);
   selectAccel(c.accel);
-  const proc = new Process({
+  const kernel = new Kernel(process.pid);
+  const proc = new Process(kernel, {
     sysroot: c.sysroot,
     strace: c.strace,
     traceCpu: c.debug.includes("cpu"),
     log: (line) => fs.writeSync(logFd, line + "\n"),
     logText: (text) => fs.writeSync(logFd, text),
-    onNewCpu: (cpu) => {
+    onNewCpu: (cpu, p) => {
       if (c.debug.includes("in_asm")) {
         cpu.onDecode = (pc, lo16, hi16) => {
           fs.writeSync(logFd, `0x${pc.toString(16).padStart(16, "0")}:  ${disassemble(lo16, hi16, pc).text}\n`);
         };
       }
-      gdb?.addCpu(cpu);
+      // gdb debugs the program it started (the first process, whose pid is tsemu's); processes it forks run without it.
+      if (p.pid === process.pid) gdb?.addCpu(cpu);
     },
     slice: 1 << 20,
-    tempDir: () => forkDir.path(),
-    runHostProgram: (file, argv, envp, fdMap) => {
-      const stdio: StdioOptions = [];
-      for (let fd = 0; fd < Math.max(3, fdMap.length); fd++) stdio.push(fdMap[fd] ?? "ignore");
-      const env: Record<string, string> = {};
-      for (const kv of envp) {
-        const eq = kv.indexOf("=");
-        if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
-      }
-      const r = spawnSync(file, argv.slice(1), { argv0: argv[0], stdio, env });
-      if (r.error !== undefined) return { kind: "exit", status: 127 };
-      if (r.signal !== null) {
-        const signo = os.constants.signals[r.signal];
-        return { kind: "signal", signo, core: false };
-      }
-      return { kind: "exit", status: r.status ?? 0 };
-    },
-    spawnChild: (snapshotFile, statusFile, inboxFile, hostFds) => {
-      const stdio: StdioOptions = [];
-      const inherit = new Set(hostFds);
-      const top = Math.max(2, ...hostFds);
-      for (let fd = 0; fd <= top; fd++) stdio.push(inherit.has(fd) ? fd : "ignore");
-      const child = spawn(process.execPath, [process.argv[1], FORK_CHILD, snapshotFile, statusFile, inboxFile, String(process.pid)], {
-        stdio, env: { ...process.env, TSEMU_FORK_CONFIG: JSON.stringify(c) },
-      });
-      child.unref();
-      if (child.pid === undefined) throw new Error("could not start a process for fork");
-      return child.pid;
-    },
+    startHostProgram,
   }, process.pid);
   proc.ppid = process.ppid;
+  const group = hostProcessGroup();
+  if (group !== undefined) {
+    proc.pgid = group.pgid;
+    proc.sid = group.sid;
+  }
+  kernel.add(proc);
   const start = process.hrtime.bigint();
   setTickSource(() => Number(process.hrtime.bigint() - start));
   return proc;
 }
 
-/** This process's fork folder; whatever way it ends, it leaves the folder as ForkDir says. */
-const forkDir = new ForkDir();
-process.on("exit", () => forkDir.leave());
-
-/** A forked child's own files in its parent's fork folder, and the parent's pid. */
-interface ParentLink {
-  statusFile: string;
-  inboxFile: string;
-  parentPid: number;
-}
-
-/**
- * Leave the outcome where the parent's wait4 finds it, unless the parent has
- * gone; a child outliving its parent removes its files (and the folder when it
- * is the last one there).
- */
-function reportToParent(link: ParentLink, outcome: Outcome): void {
-  const files = [link.statusFile, link.inboxFile, `${link.inboxFile}.taken`];
-  if (process.ppid === link.parentPid) {
-    // The parent may leave (and empty its folder) at any moment: then nobody needs the status.
-    try { fs.writeFileSync(link.statusFile, encodeOutcome(outcome)); } catch { /* the parent's folder is gone */ }
-  }
-  leaveParentDir(files, process.ppid === link.parentPid);
-}
-
-function runToEnd(proc: Process, c: ChildConfig, parent: ParentLink | undefined): never {
+function runToEnd(proc: Process, c: RunConfig): never {
   let outcome: Outcome;
   try {
-    outcome = proc.run();
+    outcome = proc.kernel.run();
   } catch (e) {
     if (e instanceof OutOfMemory) fail(`${c.program}: out of guest memory`);
     throw e;
   }
-  if (c.stats) process.stderr.write(`${PROG}: instructions=${proc.instructions}\n`);
+  if (c.stats) {
+    const k = proc.kernel;
+    process.stderr.write(`${PROG}: instructions=${k.instructions()}` +
+      (k.forks > 0 ? ` forks=${k.forks} cow-copies=${k.hostPages.copies}` : "") + "\n");
+  }
   if (c.debug.includes("tcg")) {
     const line = tcgStatsLine(proc.as.ram);
     fs.writeSync(c.logFile !== undefined ? openLog(c.logFile) : 2, `${PROG}: ${line}\n`);
   }
   gdb?.exited(outcome);
-  if (parent !== undefined) reportToParent(parent, outcome);
   if (outcome.kind === "exit") exitProcess(outcome.status);
   // QEMU prints "uncaught target signal" only after writing a guest core file, which it
   // does not do with core dumps off (our launcher turns them off); then it dies silently.
   dieBySignal(outcome.signo);
-}
-
-/** The child side of a fork: rebuild the process from the parent's snapshot and go on. */
-function forkChild(snapshotFile: string, statusFile: string, inboxFile: string, parentPid: number): never {
-  const c = JSON.parse(process.env.TSEMU_FORK_CONFIG ?? "{}") as ChildConfig;
-  delete process.env.TSEMU_FORK_CONFIG;
-  let data: Buffer;
-  try {
-    data = fs.readFileSync(snapshotFile);
-  } catch (e) {
-    fail(`fork: the parent's snapshot is gone (${(e as Error).message}); was its temporary folder removed?`);
-  }
-  fs.rmSync(snapshotFile, { force: true });
-  const proc = makeProcess(c);
-  restore(proc, data);
-  proc.inbox = inboxFile;
-  runToEnd(proc, c, { statusFile, inboxFile, parentPid });
 }
 
 /**
@@ -353,7 +286,6 @@ function restoreDefaultSignals(): void {
 
 function main(): void {
   restoreDefaultSignals();
-  if (process.argv[2] === FORK_CHILD) forkChild(process.argv[3], process.argv[4], process.argv[5], Number(process.argv[6]));
   let o: Options | "exit";
   try {
     o = parseArgs(process.argv.slice(2), process.env);
@@ -374,11 +306,10 @@ function main(): void {
     fail(`${o.program}: cannot read: ${(e as Error).message}`);
   }
 
-  const config: ChildConfig = {
+  const config: RunConfig = {
     sysroot: o.sysroot, strace: o.strace, debug: o.debug, logFile: o.logFile, program: o.program,
     stats: o.debug.includes("stats") || process.env.TSEMU_STATS === "1",
     accel: o.accel,
-    accelArg,
   };
   const proc = makeProcess(config);
   try {
@@ -397,7 +328,7 @@ function main(): void {
     throw e;
   }
   if (o.gdbPort !== undefined) gdb = waitForGdb(proc, o.gdbPort);
-  runToEnd(proc, config, undefined);
+  runToEnd(proc, config);
 }
 
 /** -g: listen for gdb, wait for it, and serve it until it lets the program start, as qemu-riscv64 -g. */
@@ -456,8 +387,6 @@ const HOST_SIGNALS: Record<number, NodeJS.Signals> = {
 
 /** End tsemu by the signal that ended the guest, so our parent sees the same status. */
 function dieBySignal(signo: number): never {
-  // Death by a signal skips the exit handlers: leave the fork folder first.
-  forkDir.leave();
   const sig = HOST_SIGNALS[signo];
   if (sig !== undefined) {
     try {

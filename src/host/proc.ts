@@ -1,27 +1,15 @@
-/** Host processes, as /proc shows them. */
+/** This host process, as /proc shows it. */
 import * as fs from "node:fs";
 
-/**
- * Whether host process pid has ended: gone, or a zombie (Node reaps its
- * children only in its event loop, which the emulator does not give up).
- */
-export function hostProcessEnded(pid: number): boolean {
+/** This host process's process group and session (fields 5 and 6 of /proc/self/stat), or undefined. */
+export function hostProcessGroup(): { pgid: number; sid: number } | undefined {
   let text: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    text = fs.readFileSync("/proc/self/stat", "utf8");
   } catch {
-    return true;
+    return undefined;
   }
-  // The state is the first field after "(comm)".
-  return text.slice(text.lastIndexOf(")") + 2).startsWith("Z");
-}
-
-/** Send signal number `signo` to host process `pid`; false when there is no such process (or no permission). */
-export function signalHostProcess(pid: number, signo: number): boolean {
-  try {
-    process.kill(pid, signo);
-    return true;
-  } catch {
-    return false;
-  }
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const pgid = Number(rest[2]), sid = Number(rest[3]);
+  return Number.isInteger(pgid) && Number.isInteger(sid) ? { pgid, sid } : undefined;
 }

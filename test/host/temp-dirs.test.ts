@@ -1,7 +1,7 @@
 /**
  * Private temporary folders left by killed runs: making a new one removes
- * those of processes that are gone, keeps those of running processes, and
- * keeps a gone parent's fork folder while a child may still read its snapshot.
+ * those of processes that are gone (fork folders of earlier versions too) and
+ * keeps those of running processes.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -17,7 +17,7 @@ function deadPid(): number {
   return Number(r.stdout);
 }
 
-test("folders of ended processes are removed; running owners' and fresh fork snapshots are kept", () => {
+test("folders of ended processes are removed; running owners' are kept", () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "temp-dirs-test-"));
   try {
     const dead = deadPid();
@@ -35,16 +35,14 @@ test("folders of ended processes are removed; running owners' and fresh fork sna
     const gonePipes = make(`tsemu-pipes-${dead}-abc123`, { p3: 0 });
     const goneProc = make(`tsemu-proc-${dead}-Zz9Yy8`);
     const goneFork = make(`tsemu-fork-${dead}-q1w2e3`, { "status-5-1": 0, "fork-5-2": 5 * 60_000 });
-    const starting = make(`tsemu-fork-${dead}-r4t5y6`, { "fork-5-3": 1_000 });
     const live = make(`tsemu-pipes-${process.ppid}-u7i8o9`);
     const mine = make(`tsemu-proc-${process.pid}-p0a1s2`);
     const other = make(`tsemu-${dead}-d3f4g5`);
-    sweepTempDirs(root, Date.now());
+    sweepTempDirs(root);
     const exists = (d: string): boolean => fs.existsSync(d);
     assert.equal(exists(gonePipes), false, "a pipes folder of an ended process");
     assert.equal(exists(goneProc), false, "a proc folder of an ended process");
-    assert.equal(exists(goneFork), false, "a fork folder whose snapshot nobody read for five minutes");
-    assert.equal(exists(starting), true, "a fork folder with a snapshot a second old: its child may be starting");
+    assert.equal(exists(goneFork), false, "a fork folder of an earlier version");
     assert.equal(exists(live), true, "a running process's folder");
     assert.equal(exists(mine), true, "this process's own folder");
     assert.equal(exists(other), true, "a name not of this scheme");

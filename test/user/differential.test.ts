@@ -61,6 +61,7 @@ const CASES: Case[] = [
   { program: "threads" },
   { program: "poll" },
   { program: "killchild" },
+  { program: "procshare" },
   { program: "signals" },
   { program: "cpubench", args: ["3"] },
   { program: "smc" },

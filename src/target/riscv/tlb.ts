@@ -70,6 +70,15 @@ export class Tlb {
     this.fetchLo.fill(INVALID);
   }
 
+  /** Drop every entry for the page holding (hi, lo). */
+  flushPage(hi: number, lo: number): void {
+    const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
+    const tag = lo & PAGE_MASK;
+    if (this.readLo[i] === tag && this.readHi[i] === hi) this.readLo[i] = INVALID;
+    if (this.writeLo[i] === tag && this.writeHi[i] === hi) this.writeLo[i] = INVALID;
+    if (this.fetchLo[i] === tag && this.fetchHi[i] === hi) this.fetchLo[i] = INVALID;
+  }
+
   flushWrites(): void {
     this.writeLo.fill(INVALID);
   }

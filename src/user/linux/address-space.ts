@@ -11,15 +11,22 @@
  * mincore see VMAs: a mapping grown in place by mremap must shrink again in
  * one call.
  *
- * MAP_SHARED mappings keep their bytes in a host file (shared-mapping.ts):
- * their pages are read in on touch and, at each system call (syncShared),
- * written back and forgotten, so the file, other processes mapping it and
- * forked children see the guest's stores, and the guest sees theirs.
+ * MAP_SHARED file mappings keep their bytes in a host file
+ * (shared-mapping.ts): their pages are read in on touch and, at each system
+ * call (syncShared), written back and forgotten, so the file and other
+ * processes mapping it see the guest's stores, and the guest sees theirs.
+ * MAP_SHARED|MAP_ANONYMOUS memory is a SharedMemory object whose host pages
+ * every process mapping it uses directly.
+ *
+ * fork copies an address space copy-on-write: the child gets the parent's
+ * page table with every host page's reference count raised, and the first
+ * write to a private page that more than one address space holds copies it.
  */
 import { Cause, type CpuMemory, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { GuestRam } from "../../target/riscv/ram.js";
 import { Access, PAGE_SHIFT, PAGE_SIZE } from "../../target/riscv/tlb.js";
-import { closeQuietly, fileSize, readPage, writeChanges, writePage } from "./shared-mapping.js";
+import { closeQuietly, fileSize, readPage, reopen, writeChanges } from "./shared-mapping.js";
+import { SharedMemory } from "./shared-memory.js";
 
 export const enum Prot { NONE = 0, READ = 1, WRITE = 2, EXEC = 4 }
 
@@ -35,26 +42,20 @@ export interface Mapping {
   offset?: number;
   /** False when mprotect may not add PROT_WRITE (a shared map of a descriptor not open for writing). */
   mayWrite?: boolean;
-  /**
-   * MAP_SHARED|MAP_ANONYMOUS.  Such memory is ordinary private memory until
-   * the process forks, since nothing else can see it before; the fork gives
-   * it a file (hostFd) that parent and child then share.
-   */
-  sharedAnon?: boolean;
+  /** MAP_SHARED|MAP_ANONYMOUS: the memory object (its byte offset of `start` in `offset`). */
+  shm?: SharedMemory;
 }
 
 /** What a mapping is besides its range, protection and name. */
-export type MappingKind = Pick<Mapping, "hostFd" | "offset" | "mayWrite" | "sharedAnon">;
+export type MappingKind = Pick<Mapping, "hostFd" | "offset" | "mayWrite" | "shm">;
 
 /** The kind of a mapping that continues m at addr (mremap growth): the same file, further on. */
 export function continuation(m: Mapping, addr: number): MappingKind {
   const k: MappingKind = {};
-  if (m.hostFd !== undefined) {
-    k.hostFd = m.hostFd;
-    k.offset = (m.offset as number) + (addr - m.start);
-  }
+  if (m.hostFd !== undefined) k.hostFd = m.hostFd;
+  if (m.shm !== undefined) k.shm = m.shm;
+  if (m.offset !== undefined) k.offset = m.offset + (addr - m.start);
   if (m.mayWrite !== undefined) k.mayWrite = m.mayWrite;
-  if (m.sharedAnon !== undefined) k.sharedAnon = m.sharedAnon;
   return k;
 }
 
@@ -68,8 +69,8 @@ function piece(m: Mapping, start: number, end: number): Mapping {
 /** Whether b continues a so that Linux would have one VMA for both. */
 function mergeable(a: Mapping, b: Mapping): boolean {
   if (a.end !== b.start || a.prot !== b.prot || a.name !== b.name || a.hostFd !== b.hostFd ||
-    a.mayWrite !== b.mayWrite || a.sharedAnon !== b.sharedAnon) return false;
-  return a.hostFd === undefined || (a.offset as number) + (a.end - a.start) === b.offset;
+    a.mayWrite !== b.mayWrite || a.shm !== b.shm) return false;
+  return a.offset === undefined || a.offset + (a.end - a.start) === b.offset;
 }
 
 /** Highest user address + 1 (Sv48-sized user half, as QEMU's riscv64 linux-user). */
@@ -81,37 +82,65 @@ const DEFAULT_POOL = 2 ** 31 - PAGE_SIZE;
 export class OutOfMemory extends Error {}
 
 /**
- * Host pages of one RAM pool, handed out to address spaces.  execve builds
- * the new image in a second address space over the same pool while the old
- * one still exists, so the pool, not the address space, owns the free list.
+ * Host pages of one RAM pool, handed out to the address spaces of every
+ * process (and to shared memory objects), with a reference count each: a
+ * page is free again when its last holder lets it go.
  */
 export class HostPages {
   private nextFresh = 1; // host page 0 stays unused
   private readonly free: number[] = [];
+  /** Holders of each host page (page tables and shared memory objects). */
+  private readonly refs: Uint16Array;
+  /** Pages in use, for -d statistics. */
+  used = 0;
+  /** Private pages copied on a write after fork, for -d statistics. */
+  copies = 0;
 
-  constructor(readonly ram: GuestRam) {}
+  constructor(readonly ram: GuestRam) {
+    this.refs = new Uint16Array(ram.pages);
+  }
 
   alloc(): number {
-    const reused = this.free.pop();
-    if (reused !== undefined) {
-      this.ram.u8.fill(0, reused << PAGE_SHIFT, (reused + 1) << PAGE_SHIFT);
-      return reused;
+    let host = this.free.pop();
+    if (host !== undefined) {
+      this.ram.u8.fill(0, host << PAGE_SHIFT, (host + 1) << PAGE_SHIFT);
+    } else {
+      if (this.nextFresh >= this.ram.pages) throw new OutOfMemory("guest memory exhausted");
+      host = this.nextFresh++;
     }
-    if (this.nextFresh >= this.ram.pages) throw new OutOfMemory("guest memory exhausted");
-    return this.nextFresh++;
+    this.refs[host] = 1;
+    this.used++;
+    return host;
+  }
+
+  /** One more holder of `host`. */
+  share(host: number): void {
+    if (this.refs[host] === 0xffff) throw new OutOfMemory("a page is shared by too many processes");
+    this.refs[host]++;
+  }
+
+  /** Whether `host` has more than one holder (a private page then copies on write). */
+  isShared(host: number): boolean {
+    return this.refs[host] > 1;
   }
 
   release(host: number): void {
+    if (--this.refs[host] > 0) return;
     this.ram.dropCode(host);
     this.free.push(host);
+    this.used--;
   }
 }
+
+/** A page-table entry: host page, a flag for pages of a SharedMemory, and the protection. */
+const SHM_PAGE = 8;
+const hostOf = (e: number): number => e >>> 4;
 
 export class AddressSpace implements CpuMemory {
   readonly ram: GuestRam;
   /** Sorted, non-overlapping mappings, neighbours merged as Linux merges VMAs. */
   mappings: Mapping[] = [];
-  /** Guest page number -> host page * 8 + prot. */
+  /** Guest page number -> host page * 16 + SHM_PAGE when from a SharedMemory + prot. */
   private readonly pages = new Map<number, number>();
   /**
    * The materialized pages of shared mappings: guest page number -> the
@@ -124,6 +153,10 @@ export class AddressSpace implements CpuMemory {
   brk = 0;
   /** Where mmap without a hint looks first. */
   mmapBase = 0x4000000000;
+  /** Processes using this address space (more than one after vfork or clone with CLONE_VM). */
+  users = 1;
+  /** The SharedMemory objects this address space maps. */
+  private shms = new Set<SharedMemory>();
 
   constructor(hostPages?: HostPages) {
     this.hostPages = hostPages ?? new HostPages(new GuestRam(DEFAULT_POOL));
@@ -149,7 +182,8 @@ export class AddressSpace implements CpuMemory {
       cpu.raise(faultCause(access), hi, lo);
       return -1;
     }
-    const hostBase = (e >>> 3) << PAGE_SHIFT;
+    if (access === Access.WRITE && (e & SHM_PAGE) === 0 && this.hostPages.isShared(hostOf(e))) e = this.copyPage(vpn, e);
+    const hostBase = hostOf(e) << PAGE_SHIFT;
     cpu.fillTlb(access, hi, lo, hostBase);
     return hostBase + (lo & (PAGE_SIZE - 1));
   }
@@ -251,11 +285,12 @@ export class AddressSpace implements CpuMemory {
     for (const [vpn] of moved) this.pages.delete(vpn);
     for (const [vpn, e] of moved) {
       // Decoded instructions are cached per host page; drop them so nothing refers to the old addresses.
-      this.ram.dropCode(e >>> 3);
+      this.ram.dropCode(hostOf(e));
       this.pages.set(vpn + delta, e);
     }
     const pieces = this.cut(from, from + len);
     this.insert(pieces.map((m) => ({ ...m, start: m.start + to - from, end: m.end + to - from })));
+    this.noteShared();
     this.flushTlbs();
   }
 
@@ -278,49 +313,10 @@ export class AddressSpace implements CpuMemory {
     if (this.pages.has(Math.floor(addr / PAGE_SIZE))) return true;
     const m = this.find(addr);
     if (m === undefined) return false;
+    if (m.shm !== undefined) return m.shm.has(shmIndex(m, addr));
     // A shared page is in its file (in the host's page cache) when within the file's size.
     if (m.hostFd !== undefined) return (m.offset as number) + (addr - m.start) < fileSize(m.hostFd);
     return false;
-  }
-
-  /**
-   * Before a fork: give MAP_SHARED|MAP_ANONYMOUS memory a file, made by
-   * makeFile(size), holding what the guest stored so far; parent and child
-   * then share it through that file.  Memory whose file cannot be made stays
-   * private to each side (the fork itself still succeeds).
-   */
-  shareAnonymous(makeFile: (size: number) => number): void {
-    let changed = false;
-    for (const m of this.mappings) {
-      if (m.sharedAnon !== true || m.hostFd !== undefined) continue;
-      let fd: number;
-      try {
-        fd = makeFile(m.end - m.start);
-      } catch {
-        continue;
-      }
-      const touched: [number, number][] = [];
-      this.forEachPage(m.start, m.end, (vpn, e) => touched.push([vpn, e]));
-      try {
-        for (const [vpn, e] of touched) writePage(fd, this.ram.u8, (e >>> 3) << PAGE_SHIFT, vpn * PAGE_SIZE - m.start);
-      } catch {
-        closeQuietly(fd);
-        continue;
-      }
-      for (const [vpn] of touched) this.dropPage(vpn);
-      m.hostFd = fd;
-      m.offset = 0;
-      m.mayWrite = true;
-      changed = true;
-    }
-    if (changed) this.flushTlbs();
-  }
-
-  /** The host descriptors of the shared mappings (a forked child inherits them). */
-  backingFds(): number[] {
-    const fds = new Set<number>();
-    for (const m of this.mappings) if (m.hostFd !== undefined) fds.add(m.hostFd);
-    return [...fds];
   }
 
   /**
@@ -361,6 +357,20 @@ export class AddressSpace implements CpuMemory {
       ms.splice(i, 0, m);
     }
     this.merge();
+    this.noteShared();
+  }
+
+  /**
+   * Keep each SharedMemory's count of address spaces mapping it: an object
+   * no address space maps any more gives its pages back.
+   */
+  private noteShared(): void {
+    const now = new Set<SharedMemory>();
+    for (const m of this.mappings) if (m.shm !== undefined) now.add(m.shm);
+    if (now.size === 0 && this.shms.size === 0) return;
+    for (const s of now) if (!this.shms.has(s)) s.users++;
+    for (const s of this.shms) if (!now.has(s)) s.leave();
+    this.shms = now;
   }
 
   /** Join neighbours that Linux would keep as one VMA. */
@@ -376,6 +386,7 @@ export class AddressSpace implements CpuMemory {
 
   /** Close the host files of removed shared mappings that no mapping uses any more. */
   private closeUnused(removed: Mapping[]): void {
+    this.noteShared();
     for (const r of removed) {
       const fd = r.hostFd;
       if (fd !== undefined && !this.mappings.some((m) => m.hostFd === fd)) {
@@ -409,11 +420,11 @@ export class AddressSpace implements CpuMemory {
           size = fileSize(m.hostFd);
           sizes?.set(m.hostFd, size);
         }
-        writeChanges(m.hostFd, this.ram.u8, (e >>> 3) << PAGE_SHIFT, twin, offset, size - offset);
+        writeChanges(m.hostFd, this.ram.u8, hostOf(e) << PAGE_SHIFT, twin, offset, size - offset);
       }
     }
     this.pages.delete(vpn);
-    this.releaseHostPage(e >>> 3);
+    this.hostPages.release(hostOf(e));
   }
 
   private forEachPage(start: number, end: number, f: (vpn: number, e: number) => void): void {
@@ -435,10 +446,17 @@ export class AddressSpace implements CpuMemory {
 
   // ---- host pages ----
 
-  /** Give guest page vpn of mapping m host memory: zeros, or the bytes of m's file. */
+  /** Give guest page vpn of mapping m host memory: zeros, the bytes of m's file, or its shared memory's page. */
   private materialize(vpn: number, m: Mapping): number {
-    const host = this.allocHostPage();
-    const e = host * 8 + m.prot;
+    if (m.shm !== undefined) {
+      const page = m.shm.page(shmIndex(m, vpn * PAGE_SIZE));
+      this.hostPages.share(page);
+      const s = page * 16 + SHM_PAGE + m.prot;
+      this.pages.set(vpn, s);
+      return s;
+    }
+    const host = this.hostPages.alloc();
+    const e = host * 16 + m.prot;
     this.pages.set(vpn, e);
     if (m.hostFd !== undefined) {
       const at = host << PAGE_SHIFT;
@@ -448,16 +466,30 @@ export class AddressSpace implements CpuMemory {
     return e;
   }
 
-  private allocHostPage(): number {
-    return this.hostPages.alloc();
+  /**
+   * A write to private page vpn, whose host page e other address spaces
+   * also hold: give it a copy of its own (copy-on-write after fork).
+   */
+  private copyPage(vpn: number, e: number): number {
+    const old = hostOf(e);
+    const host = this.hostPages.alloc();
+    this.ram.u8.copyWithin(host << PAGE_SHIFT, old << PAGE_SHIFT, (old + 1) << PAGE_SHIFT);
+    this.hostPages.release(old);
+    this.hostPages.copies++;
+    const copied = host * 16 + (e & 15);
+    this.pages.set(vpn, copied);
+    // Every TLB entry for the page pointed at the shared copy.
+    const addr = vpn * PAGE_SIZE;
+    const hi = Math.floor(addr / TWO32), lo = addr % TWO32 | 0;
+    for (const t of this.ram.tlbs) t.flushPage(hi, lo);
+    return copied;
   }
 
-  private releaseHostPage(host: number): void {
-    this.hostPages.release(host);
-  }
-
-  /** Host byte offset of the guest page holding addr, materializing it (no protection check). */
-  hostOffset(addr: number): number {
+  /**
+   * Host byte offset of the guest page holding addr, materializing it (no
+   * protection check); `write` first gives a copy-on-write page its own copy.
+   */
+  hostOffset(addr: number, write = false): number {
     const vpn = Math.floor(addr / PAGE_SIZE);
     let e = this.pages.get(vpn);
     if (e === undefined) {
@@ -465,28 +497,59 @@ export class AddressSpace implements CpuMemory {
       if (m === undefined) return -1;
       e = this.materialize(vpn, m);
     }
-    return ((e >>> 3) << PAGE_SHIFT) + (addr & (PAGE_SIZE - 1));
+    if (write && (e & SHM_PAGE) === 0 && this.hostPages.isShared(hostOf(e))) e = this.copyPage(vpn, e);
+    return (hostOf(e) << PAGE_SHIFT) + (addr & (PAGE_SIZE - 1));
   }
-
-  // ---- fork ----
 
   /**
-   * Every materialized page: guest page number, protection, host page.
-   * Shared pages are written back to their files first and left out: a
-   * forked child reads them from the files it inherits.
+   * The host page behind a page of MAP_SHARED anonymous memory (a futex
+   * there is the same word in every process mapping it), or undefined for
+   * private memory and memory not yet touched.
    */
-  materializedPages(): [number, number, number][] {
-    this.syncShared();
-    const out: [number, number, number][] = [];
-    for (const [vpn, e] of this.pages) out.push([vpn, e & 7, e >>> 3]);
-    return out;
+  sharedHostPage(addr: number): number | undefined {
+    const e = this.pages.get(Math.floor(addr / PAGE_SIZE));
+    return e !== undefined && (e & SHM_PAGE) !== 0 ? hostOf(e) : undefined;
   }
 
-  /** Give guest page vpn (inside a mapping) the contents `data`. */
-  restorePage(vpn: number, prot: number, data: Uint8Array): void {
-    const host = this.allocHostPage();
-    this.pages.set(vpn, host * 8 + prot);
-    this.ram.u8.set(data, host << PAGE_SHIFT);
+  // ---- fork and the end ----
+
+  /**
+   * fork: a copy of this address space sharing every page copy-on-write
+   * (MAP_SHARED memory stays shared; a shared file mapping gets a host
+   * descriptor of its own).
+   */
+  fork(): AddressSpace {
+    this.syncShared();
+    const c = new AddressSpace(this.hostPages);
+    const reopened = new Map<number, number>();
+    c.mappings = this.mappings.map((m) => {
+      const copy = { ...m };
+      if (m.hostFd !== undefined) {
+        let fd = reopened.get(m.hostFd);
+        if (fd === undefined) {
+          fd = reopen(m.hostFd, m.mayWrite === true);
+          reopened.set(m.hostFd, fd);
+        }
+        copy.hostFd = fd;
+      }
+      return copy;
+    });
+    c.noteShared();
+    c.brkStart = this.brkStart;
+    c.brk = this.brk;
+    c.mmapBase = this.mmapBase;
+    for (const [vpn, e] of this.pages) {
+      this.hostPages.share(hostOf(e));
+      c.pages.set(vpn, e);
+    }
+    // The parent's writes to its now shared pages must fault and copy.
+    for (const t of this.ram.tlbs) t.flushWrites();
+    return c;
+  }
+
+  /** The last process using this address space has ended or exec'd: give everything back. */
+  release(): void {
+    this.unmap(0, USER_TOP);
   }
 
   // ---- bulk access for the kernel side (syscalls, loader) ----
@@ -525,7 +588,7 @@ export class AddressSpace implements CpuMemory {
     while (done < data.length) {
       const a = addr + done;
       const n = Math.min(data.length - done, PAGE_SIZE - (a % PAGE_SIZE));
-      const h = this.hostOffset(a);
+      const h = this.hostOffset(a, true);
       this.ram.dropCode(h >>> PAGE_SHIFT);
       this.ram.u8.set(data.subarray(done, done + n), h);
       done += n;
@@ -567,6 +630,11 @@ export class AddressSpace implements CpuMemory {
     new DataView(b.buffer).setUint32(0, v >>> 0, true);
     this.write(addr, b);
   }
+}
+
+/** The page index in its SharedMemory of the page of m holding addr. */
+function shmIndex(m: Mapping, addr: number): number {
+  return Math.floor(((m.offset as number) + (addr - m.start)) / PAGE_SIZE);
 }
 
 function faultCause(access: Access): Cause {

@@ -37,6 +37,14 @@ export class FdTable {
     return t;
   }
 
+  /** fork: a table of the same open files (each one more reference) and flags. */
+  copy(): FdTable {
+    const t = new FdTable();
+    t.limit = this.limit;
+    for (const fd of this.open()) t.install(fd, this.files[fd] as OpenFile, this.isCloexec(fd));
+    return t;
+  }
+
   get(fd: number): OpenFile | undefined {
     return fd >= 0 ? this.files[fd] : undefined;
   }

@@ -1,7 +1,7 @@
 /**
  * An emulated Linux process: its address space, threads, descriptors and
- * signal dispositions, and the loop that runs its threads and serves their
- * system calls.
+ * signal dispositions, and the turns of its threads that the kernel's
+ * scheduler (kernel.ts) runs, serving their system calls.
  */
 import { AddressSpace } from "./address-space.js";
 import { FdTable } from "./fd-table.js";
@@ -15,12 +15,10 @@ import { Cause, Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { SyscallTrace } from "./strace-trace.js";
 import { dumpRegisters } from "../../target/riscv/cpu-dump.js";
 import { fs, path as hostPath } from "../../host/fs.js";
-import { initialUmask } from "../../host/cwd.js";
-import { hostProcessEnded } from "../../host/proc.js";
-import { Prot } from "./address-space.js";
+import { cwd, initialUmask } from "../../host/cwd.js";
+import { OutOfMemory, Prot } from "./address-space.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
-import { inheritedHostFds, snapshot, waitStatus } from "./fork.js";
-import { SNAPSHOT_PREFIX } from "../../host/temp-dirs.js";
+import type { Kernel } from "./kernel.js";
 import {
   BUS_ADRALN, CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGCHLD, encodeSiginfo, ignores, ILL_ILLOPC, interruptCall,
   killsByDefault, NSIG, type PendingSignal, restartCall, SA_NOCLDWAIT, SA_RESETHAND, SA_RESTART, SEGV_ACCERR,
@@ -48,41 +46,53 @@ export interface ProcessOptions {
   logText?(text: string): void;
   /** Instructions a thread runs before the loop looks around. */
   slice: number;
-  /** A private folder for fork snapshots and child status files (made on first use). */
-  tempDir(): string;
-  /** Called for each new hart, to attach tracing (-d in_asm). */
-  onNewCpu?(cpu: RiscvCpu): void;
+  /** Called for each new hart, to attach tracing (-d in_asm) and the debugger. */
+  onNewCpu?(cpu: RiscvCpu, p: Process): void;
   /**
    * execve of a program that is not riscv64 (a host binary found on the PATH):
-   * run it on the host with the guest's descriptors (guest fd i -> host fd
-   * map[i]) and say how it ended, as qemu-riscv64's pass-through execve does.
+   * start it on the host with the guest's descriptors (guest fd i -> host fd
+   * map[i]), as qemu-riscv64's pass-through execve does; the process then
+   * waits for it in the scheduler.
    */
-  runHostProgram(path: string, argv: string[], envp: string[], fdMap: number[]): Outcome;
-  /** Start a forked child from a snapshot file, passing it these host descriptors; returns its pid. */
-  spawnChild(snapshotFile: string, statusFile: string, inboxFile: string, hostFds: number[]): number;
+  startHostProgram(path: string, argv: string[], envp: string[], fdMap: number[], cwd: string): HostRun;
 }
 
+/** A host program a guest process has become by execve. */
+export interface HostRun {
+  /** How it ended, or undefined while it runs. */
+  outcome(): Outcome | undefined;
+  /** Send it a signal (by number). */
+  signal(signo: number): void;
+}
+
+/** How often a process that became a host program looks whether it has ended, in ms. */
+const HOST_RUN_POLL_MS = 2;
+
 export interface Child {
-  statusFile: string;
-  /** Where this process leaves signals for the child (see readInbox). */
-  inbox: string;
-  /** The wait status once the child has ended. */
+  /** The wait status once the child has ended (a zombie until reaped). */
   status: number | undefined;
   reaped: boolean;
+  /** The child's process group when it ended (wait4 by group finds zombies too). */
+  pgid: number;
 }
 
 /** Signals whose default action dumps core. */
 export const CORE_SIGNALS = new Set([3, 4, 5, 6, 7, 8, 11, 24, 25, 31]);
 
 export class Process {
-  as = new AddressSpace();
+  as: AddressSpace;
   readonly threads: Thread[] = [];
   fds = FdTable.withStdio();
   readonly pid: number;
   ppid = 0;
+  /** Process group and session (the first process takes its host process's). */
+  pgid: number;
+  sid: number;
   outcome: Outcome | undefined;
   /** The guest's file-creation mask; starts as the host's, as the program would inherit it. */
   umask = initialUmask();
+  /** The working directory (the host's is moved to it before the process runs). */
+  cwd = cwd();
   instructions = 0;
   /** Signal dispositions, indexed by signal number. */
   readonly actions: SigAction[] = [];
@@ -99,21 +109,25 @@ export class Process {
   uid = 0;
   gid = 0;
   readonly children = new Map<number, Child>();
-  /** For a forked child: the file its parent leaves signals in. */
-  inbox: string | undefined;
-  private nextTid: number;
-  private forks = 0;
-  /** Threads whose wait4 a child's end made runnable: they make it again first thing (see run). */
+  /** A vfork child: its parent's thread, waiting until the child execs or ends. */
+  vforkParent: Thread | undefined;
+  /** A forked child whose side of fork has yet to show in -strace (it does when it first runs). */
+  forkPending = false;
+  /** The host program this process exec'd, while it runs. */
+  private hostRun: HostRun | undefined;
+  /** Threads whose wait4 a child's end made runnable: they make it again first thing (see turn). */
   private readonly waitAgain = new Set<Thread>();
   private current = 0;
 
   /** -strace: undefined when off, so that the system-call path pays one test. */
   readonly trace: SyscallTrace | undefined;
 
-  constructor(readonly opts: ProcessOptions, pid: number) {
+  constructor(readonly kernel: Kernel, readonly opts: ProcessOptions, pid: number, as?: AddressSpace) {
     this.pid = pid;
+    this.pgid = pid;
+    this.sid = pid;
+    this.as = as ?? new AddressSpace(kernel.hostPages);
     this.trace = opts.strace ? new SyscallTrace(this) : undefined;
-    this.nextTid = pid + 1;
     for (let i = 0; i <= NSIG; i++) this.actions.push({ handler: SIG_DFL, flags: 0, mask: 0n });
   }
 
@@ -157,50 +171,47 @@ export class Process {
   }
 
   newTid(): number {
-    return this.nextTid++;
+    return this.kernel.allocId();
   }
 
   /** A thread on this process's address space (not yet scheduled). */
   newThread(tid: number): Thread {
     const t = new Thread(tid, this.as);
-    this.opts.onNewCpu?.(t.cpu);
+    this.opts.onNewCpu?.(t.cpu, this);
     return t;
   }
 
-  /** Run until the process ends. */
-  run(): Outcome {
-    const slice = this.opts.slice;
+  /**
+   * Run this process's threads for up to one slice: turns of the current
+   * thread until its budget is spent, another one's when it blocks.  False
+   * when no thread could run at all.
+   */
+  runSlice(): boolean {
+    let ran = false;
+    // Waits another process ended (a futex wake makes threads runnable at once; a pipe's retries by deadline 0).
+    this.timeouts(performance.now());
     while (this.outcome === undefined) {
       const t = this.pickThread();
       if (t === undefined) {
-        this.idle();
-        continue;
+        this.reapThreads();
+        if (this.threads.length === 0) this.exit(0);
+        break;
       }
-      // A wait4 that a child's end made runnable completes before the SIGCHLD it
-      // raised is delivered, as in Linux: the handler then sees the child reaped.
-      if (this.waitAgain.size > 0 && this.waitAgain.delete(t)) this.syscall(t);
-      this.deliverSignals(t);
-      if (t.savedMask !== undefined) {
-        // sigsuspend ended without running a handler: its mask goes back now.
-        t.sigmask = t.savedMask;
-        t.savedMask = undefined;
+      ran = true;
+      try {
+        this.turn(t);
+      } catch (e) {
+        // The pool has no page left for this process: the kernel's OOM killer ends it, not the run.
+        if (!(e instanceof OutOfMemory)) throw e;
+        this.die(SIGKILL);
       }
-      if (this.outcome !== undefined || t.wait !== undefined || t.exited) continue;
-      if (t.budget <= 0) t.budget = slice;
-      const before = t.cpu.instret;
-      const exit = execute(t.cpu, t.budget);
-      t.budget -= t.cpu.instret - before;
-      if (exit === Exit.ECALL) this.syscall(t);
-      else if (exit === Exit.TRAP) this.fault(t);
-      if (this.alarmAt !== 0) this.checkAlarm();
-      if (this.children.size > 0 && t.budget <= 0) this.pollChildren();
-      if (this.inbox !== undefined && t.budget <= 0) this.readInbox();
-      if (t.budget <= 0 || exit === Exit.ECALL) this.expireWaits(performance.now());
+      if (t.budget <= 0) break;
     }
-    for (const t of this.threads) this.instructions += t.cpu.instret;
-    // Stores to shared memory since the last system call reach the files (a fatal signal makes no call).
-    this.as.syncShared();
-    return this.outcome;
+    if (this.outcome !== undefined) {
+      // Stores to shared memory since the last system call reach the files (a fatal signal makes no call).
+      this.as.syncShared();
+    }
+    return ran;
   }
 
   /** The thread to run next: the current one while its turn lasts, then the next runnable one. */
@@ -220,101 +231,95 @@ export class Process {
     return undefined;
   }
 
-  /** Nothing can run: sleep until the earliest deadline, then time it out. */
-  private idle(): void {
-    this.reapThreads();
-    if (this.threads.length === 0) {
-      this.exit(0);
-      return;
+  /** One turn of thread t: signals first, then guest code up to its next system call, fault or the end of its budget. */
+  private turn(t: Thread): void {
+    if (this.forkPending) {
+      this.forkPending = false;
+      this.trace?.forkReturned();
     }
-    let deadline = Infinity;
-    for (const t of this.threads) if (t.wait !== undefined) deadline = Math.min(deadline, t.wait.deadline);
-    // A child's end shows up as its status file: look again every few milliseconds.
-    if (this.children.size > 0) deadline = Math.min(deadline, performance.now() + 5);
-    // So do signals from the parent (a forked child's inbox).
-    if (this.inbox !== undefined) deadline = Math.min(deadline, performance.now() + 10);
-    if (this.alarmAt !== 0) deadline = Math.min(deadline, this.alarmAt);
-    const now = performance.now();
-    const ms = deadline === Infinity ? 1000 : Math.max(0, deadline - now);
-    if (ms > 0) sleepMs(ms);
-    this.expireWaits(performance.now());
+    // A wait4 that a child's end made runnable completes before the SIGCHLD it
+    // raised is delivered, as in Linux: the handler then sees the child reaped.
+    if (this.waitAgain.size > 0 && this.waitAgain.delete(t)) this.syscall(t);
+    this.deliverSignals(t);
+    if (t.savedMask !== undefined) {
+      // sigsuspend ended without running a handler: its mask goes back now.
+      t.sigmask = t.savedMask;
+      t.savedMask = undefined;
+    }
+    if (this.outcome !== undefined || t.wait !== undefined || t.exited) return;
+    if (t.budget <= 0) t.budget = this.opts.slice;
+    const before = t.cpu.instret;
+    const exit = execute(t.cpu, t.budget);
+    t.budget -= t.cpu.instret - before;
+    if (exit === Exit.ECALL) this.syscall(t);
+    else if (exit === Exit.TRAP) this.fault(t);
     if (this.alarmAt !== 0) this.checkAlarm();
-    if (this.children.size > 0) this.pollChildren();
-    if (this.inbox !== undefined) this.readInbox();
+    if (t.budget <= 0 || exit === Exit.ECALL) this.expireWaits(performance.now());
   }
 
-  /**
-   * A forked child is a separate host process, and a host signal could not
-   * reach its guest handlers while it runs: so the parent's kill leaves the
-   * signal in this file ("signo pid uid" lines), which the child takes at
-   * each turn of its loop.  Renaming first makes taking it atomic against the
-   * parent's appends.
-   */
-  private readInbox(): void {
-    const inbox = this.inbox as string;
-    const taken = `${inbox}.taken`;
-    try {
-      fs.renameSync(inbox, taken);
-    } catch {
-      return; // nothing sent
-    }
-    let text = "";
-    try {
-      text = fs.readFileSync(taken, "utf8");
-      fs.unlinkSync(taken);
-    } catch { /* lost with the file: nothing to deliver */ }
-    for (const line of text.split("\n")) {
-      const m = /^(\d+) (\d+) (\d+)$/.exec(line);
-      if (m === null) continue;
-      this.sendSignal({ signo: Number(m[1]), code: 0 /* SI_USER */, pid: Number(m[2]), uid: Number(m[3]), addr: 0, status: 0 });
-    }
+  /** The earliest moment something of this process is due (a wait's deadline, the alarm); Infinity for none. */
+  nextDeadline(): number {
+    let deadline = this.alarmAt !== 0 ? this.alarmAt : Infinity;
+    for (const t of this.threads) if (t.wait !== undefined) deadline = Math.min(deadline, t.wait.deadline);
+    return deadline;
+  }
+
+  /** Time out what is due at `now`: waits and the alarm. */
+  timeouts(now: number): void {
+    this.expireWaits(now);
+    if (this.alarmAt !== 0) this.checkAlarm();
   }
 
   /** End the waits whose deadline has passed (with their timeout result). */
   private expireWaits(now: number): void {
+    if (this.hostRun !== undefined) {
+      this.checkHostRun(now);
+      return;
+    }
     for (const t of this.threads) {
       if (t.wait !== undefined && t.wait.deadline <= now) this.wake(t, t.onTimeout ?? -Errno.ETIMEDOUT);
     }
   }
 
-  /** Fork: start the child as a new host process; returns its pid. */
-  fork(t: Thread, childSetTid = 0): number {
-    const n = this.forks++;
-    const snap = hostPath.join(this.opts.tempDir(), `${SNAPSHOT_PREFIX}${this.pid}-${n}`);
-    const statusFile = hostPath.join(this.opts.tempDir(), `status-${this.pid}-${n}`);
-    fs.writeFileSync(snap, snapshot(this, t, childSetTid));
-    const inbox = hostPath.join(this.opts.tempDir(), `signals-${this.pid}-${n}`);
-    const pid = this.opts.spawnChild(snap, statusFile, inbox, inheritedHostFds(this));
-    this.children.set(pid, { statusFile, inbox, status: undefined, reaped: false });
-    return pid;
+  /**
+   * execve of a host program: the process is that program from now on (its
+   * thread waits in the scheduler until the program ends, and ends the
+   * process the same way).
+   */
+  becomeHostProgram(t: Thread, run: HostRun): void {
+    this.hostRun = run;
+    t.wait = { kind: "host", addr: 0, bitset: 0, deadline: performance.now() + HOST_RUN_POLL_MS };
   }
 
-  /** Notice children that have ended: record their status, send SIGCHLD, restart wait4 calls. */
-  pollChildren(): void {
-    let ended = false;
-    for (const [pid, c] of this.children) {
-      if (c.status !== undefined) continue;
-      let text: string;
-      try {
-        text = fs.readFileSync(c.statusFile, "utf8");
-      } catch {
-        continue;
-      }
-      const status = waitStatus(text);
-      // The child's host process must be gone too before the parent hears of it:
-      // Node puts the terminal back as it found it on the way out, and a shell
-      // that has meanwhile set up its line editor would lose those settings.
-      if (status === undefined || !hostProcessEnded(pid)) continue;
-      c.status = status;
-      try { fs.unlinkSync(c.statusFile); } catch { /* the next poll sees the status already recorded */ }
-      ended = true;
-      const killed = (status & 0x7f) !== 0;
-      this.sendSignal({
-        signo: SIGCHLD, code: killed ? ((status & 0x80) !== 0 ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED,
-        pid, uid: this.uid, addr: 0, status: killed ? status & 0x7f : (status >> 8) & 0xff,
-      });
+  private checkHostRun(now: number): void {
+    const t = this.threads.find((x) => x.wait?.kind === "host");
+    if (t?.wait === undefined || t.wait.deadline > now) return;
+    const o = (this.hostRun as HostRun).outcome();
+    if (o === undefined) {
+      t.wait.deadline = now + HOST_RUN_POLL_MS;
+      return;
     }
-    if (!ended) return;
+    this.hostRun = undefined;
+    if (o.kind === "exit") this.exit(o.status);
+    else this.die(o.signo);
+  }
+
+  /**
+   * A child has ended: keep its status for wait4, send SIGCHLD and make
+   * waiting wait4 calls again.  False when the child was reaped at once
+   * (SIGCHLD ignored or SA_NOCLDWAIT), so it leaves no zombie.
+   */
+  childEnded(pid: number, pgid: number, outcome: Outcome): boolean {
+    const c = this.children.get(pid);
+    if (c === undefined) return false;
+    c.pgid = pgid;
+    const status = outcome.kind === "exit" ? (outcome.status & 0xff) << 8 : outcome.signo | (outcome.core ? 0x80 : 0);
+    c.status = status;
+    const killed = outcome.kind === "signal";
+    this.sendSignal({
+      signo: SIGCHLD, code: killed ? (outcome.core ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED,
+      pid, uid: this.uid, addr: 0, status: killed ? outcome.signo : outcome.status & 0xff,
+    });
     for (const t of this.threads) {
       if (t.wait?.kind === "child") {
         t.wait = undefined;
@@ -323,6 +328,45 @@ export class Process {
         this.waitAgain.add(t);
       }
     }
+    return this.children.has(pid);
+  }
+
+  /**
+   * The process has ended: close its descriptors, give back its memory
+   * (unless a vfork parent still uses it) and wake that parent.  Returns the
+   * instructions its threads retired.
+   */
+  release(): number {
+    let n = 0;
+    for (const t of this.threads) {
+      n += t.cpu.instret;
+      t.cpu.releaseState();
+    }
+    this.instructions += n;
+    this.threads.length = 0;
+    for (const fd of this.fds.open()) {
+      const last = this.fds.remove(fd);
+      if (last !== undefined && last.ownsHostFd) {
+        try { fs.closeSync(last.hostFd); } catch { /* already gone */ }
+      }
+    }
+    this.leaveAddressSpace();
+    this.vforkDone();
+    return n;
+  }
+
+  /** This process stops using its address space (exit, or exec into a new one). */
+  leaveAddressSpace(): void {
+    if (--this.as.users === 0) this.as.release();
+  }
+
+  /** A vfork child has exec'd or ended: its parent's thread goes on with the child's pid. */
+  vforkDone(): void {
+    const t = this.vforkParent;
+    if (t === undefined) return;
+    this.vforkParent = undefined;
+    const parent = this.kernel.processes.get(this.ppid);
+    if (t.wait?.kind === "vfork") (parent ?? this).wake(t, this.pid);
   }
 
   private reapThreads(): void {
@@ -344,18 +388,23 @@ export class Process {
     this.trace?.woken(t, result);
   }
 
-  /** Wake up to `count` threads waiting on the futex at addr whose bitset matches; returns how many. */
+  /** Wake up to `count` threads waiting on the futex at addr (as this process sees it); returns how many. */
   futexWake(addr: number, count: number, bitset = 0xffffffff): number {
-    let n = 0;
-    for (const t of this.threads) {
-      if (n >= count) break;
-      const w = t.wait;
-      if (w !== undefined && w.kind === "futex" && w.addr === addr && (w.bitset & bitset) !== 0) {
-        this.wake(t, 0);
-        n++;
-      }
+    return this.kernel.futexWake(this.futexKey(addr, false), count, bitset);
+  }
+
+  /**
+   * The futex at addr: a word of MAP_SHARED memory is the same futex in
+   * every process mapping it (unless the call says FUTEX_PRIVATE_FLAG);
+   * any other is one of this address space.
+   */
+  futexKey(addr: number, isPrivate: boolean): { space: AddressSpace | undefined; addr: number } {
+    if (!isPrivate) {
+      this.as.hostOffset(addr); // a shared page gets its host page now
+      const host = this.as.sharedHostPage(addr);
+      if (host !== undefined) return { space: undefined, addr: host * PAGE_SIZE + (addr % PAGE_SIZE) };
     }
-    return n;
+    return { space: this.as, addr };
   }
 
   private syscall(t: Thread): void {
@@ -411,6 +460,11 @@ export class Process {
   /** Send a signal to the process (kill) or to one thread (tgkill). */
   sendSignal(info: PendingSignal, target?: Thread): void {
     const sig = info.signo;
+    // The process is a host program now: the signal is that program's.
+    if (this.hostRun !== undefined) {
+      if (sig !== SIGCHLD) this.hostRun.signal(sig);
+      return;
+    }
     const bit = sigbit(sig);
     const act = this.actions[sig];
     const live = this.threads.filter((x) => !x.exited);
@@ -449,8 +503,10 @@ export class Process {
     if (act.handler === SIG_IGN) return;
     const w = taker.wait;
     if (w === undefined) return;
-    // wait4 finds the child that ended: pollChildren restarts it (the handler runs first).
+    // wait4 finds the child that ended: childEnded restarts it (the handler runs first).
     if (childEnded && w.kind === "child") return;
+    // vfork's wait is not interrupted: the signal waits until the child has exec'd or ended.
+    if (w.kind === "vfork") return;
     interruptCall(taker, w);
     this.wake(taker, -Errno.EINTR);
   }

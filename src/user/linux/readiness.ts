@@ -14,18 +14,49 @@ const O_APPEND = 0o2000;
 
 /** Bytes read ahead of the guest while answering a readiness question; an empty array means EOF. */
 const readAhead = new WeakMap<OpenFile, Uint8Array>();
-const control = new WeakMap<OpenFile, HostFdControl | null>();
+
+/** What a descriptor is, for waiting on it: its controller (null: none) and, for a pipe, its inode. */
+interface Waitable {
+  control: HostFdControl | null;
+  /** The pipe's inode (threads waiting on the pipe are woken by it), or undefined. */
+  pipe: number | undefined;
+  /** A character device (a terminal): its reads can wait in the scheduler too. */
+  chardev: boolean;
+}
+const waitables = new WeakMap<OpenFile, Waitable>();
+
+function waitable(f: OpenFile): Waitable {
+  let w = waitables.get(f);
+  if (w === undefined) {
+    let st: ReturnType<typeof fs.fstatSync> | undefined;
+    try { st = fs.fstatSync(f.hostFd); } catch { /* neither then */ }
+    const fifo = st?.isFIFO() === true;
+    const chardev = st?.isCharacterDevice() === true;
+    w = {
+      control: fifo || chardev ? HostFdControl.open(f.hostFd) ?? null : null,
+      pipe: fifo ? Number(st?.ino) : undefined,
+      chardev,
+    };
+    waitables.set(f, w);
+  }
+  return w;
+}
 
 /** The controller that can make a pipe's host descriptor non-blocking; null for other files. */
 export function pipeControl(f: OpenFile): HostFdControl | null {
-  let c = control.get(f);
-  if (c === undefined) {
-    let fifo = false;
-    try { fifo = fs.fstatSync(f.hostFd).isFIFO(); } catch { /* not a pipe then */ }
-    c = fifo ? HostFdControl.open(f.hostFd) ?? null : null;
-    control.set(f, c);
-  }
-  return c;
+  const w = waitable(f);
+  return w.pipe !== undefined ? w.control : null;
+}
+
+/** The same for a character device (a terminal), whose reads wait in the scheduler while other processes run. */
+export function chardevControl(f: OpenFile): HostFdControl | null {
+  const w = waitable(f);
+  return w.chardev ? w.control : null;
+}
+
+/** The inode of the pipe f is an end of (the key threads waiting on it wait under), or undefined. */
+export function pipeInode(f: OpenFile): number | undefined {
+  return waitable(f).pipe;
 }
 
 /**

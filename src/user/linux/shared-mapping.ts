@@ -1,29 +1,28 @@
 /**
- * Host files behind MAP_SHARED mappings.
+ * Host files behind MAP_SHARED file mappings.
  *
- * Guest memory is one private host buffer (and a forked child is another
- * host process with a copy of it), so nothing in it can be shared with a
- * file or with another process.  A shared mapping therefore keeps its bytes
- * in a host file: the mapped file itself (through a descriptor of our own,
- * so the mapping outlives the guest's descriptor, as a VMA holds its file),
- * or, for MAP_SHARED|MAP_ANONYMOUS, an unlinked temporary file made when the
- * process forks (before that, no one else can see the memory) and inherited
- * by the child.  The address space copies a page in from the file when the
- * guest touches it and, at every system call, writes back the bytes the
- * guest changed and forgets the page (see AddressSpace.syncShared).
+ * Guest memory is one host buffer that a host file cannot be mapped into.
+ * A shared file mapping therefore keeps its bytes in the file itself
+ * (through a descriptor of our own, so the mapping outlives the guest's
+ * descriptor, as a VMA holds its file).  The address space copies a page in
+ * from the file when the guest touches it and, at every system call, writes
+ * back the bytes the guest changed and forgets the page (see
+ * AddressSpace.syncShared).
  *
  * So stores reach the file, and the file's changes reach the guest, at the
  * guest's next system call (or signal delivery, or exit): exact for one
  * process, and for processes that order their accesses with system calls
  * (wait, pipes, signals).  Not shared: stores between two system calls
- * (a spin loop on shared memory never sees the other side's store) and the
- * atomicity of read-modify-write instructions across processes.
+ * (a spin loop on a shared file mapping never sees another process's store)
+ * and the atomicity of read-modify-write instructions across processes.
+ * (MAP_SHARED|MAP_ANONYMOUS memory has none of these limits: see
+ * shared-memory.ts.)
  *
  * Only the changed bytes are written (found by comparing the page with a
  * copy taken when it was read in), so two processes that store to different
  * bytes of one page between their system calls do not undo each other.
  */
-import { fs, path } from "../../host/fs.js";
+import { fs } from "../../host/fs.js";
 import type { OpenFile } from "./fd-table.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 
@@ -51,33 +50,6 @@ export const canWrite = (mode: number): boolean => mode === O_WRONLY || mode ===
  */
 export function reopen(hostFd: number, writable: boolean): number {
   return fs.openSync(`/proc/self/fd/${hostFd}`, writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY);
-}
-
-let anonymousFiles = 0;
-
-/**
- * An unlinked file of `size` zero bytes in `dir` (the process's private
- * temporary folder): the memory of a MAP_SHARED|MAP_ANONYMOUS mapping.
- */
-export function anonymousFile(dir: string, size: number): number {
-  for (let attempt = 0; ; attempt++) {
-    const name = path.join(dir, `shm-${anonymousFiles++}`);
-    let fd: number;
-    try {
-      fd = fs.openSync(name, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-    } catch (e) {
-      if ((e as { code?: string }).code === "EEXIST" && attempt < 100) continue;
-      throw e;
-    }
-    fs.unlinkSync(name);
-    try {
-      fs.ftruncateSync(fd, size);
-    } catch (e) {
-      fs.closeSync(fd);
-      throw e;
-    }
-    return fd;
-  }
 }
 
 /** Whether the descriptor is /dev/zero (char device 1:5), whose mappings are anonymous memory. */
@@ -149,12 +121,6 @@ export function writeChanges(fd: number, u8: Uint8Array, at: number, twin: Uint8
     }
   }
   if (run >= 0) flush(run, end);
-}
-
-/** Write a whole page to the file at `offset` (filling a new shared-memory file). */
-export function writePage(fd: number, u8: Uint8Array, at: number, offset: number): void {
-  let done = 0;
-  while (done < PAGE_SIZE) done += fs.writeSync(fd, u8, at + done, PAGE_SIZE - done, offset + done);
 }
 
 export function closeQuietly(fd: number): void {

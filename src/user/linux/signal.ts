@@ -290,14 +290,15 @@ export function interruptCall(t: Thread, w: Wait): void {
  * Park t in a call that cannot complete yet and can only be tried again (a
  * read of an empty pipe: the host's only way to wait for one blocks every
  * guest thread, and signals with them).  The scheduler runs other threads
- * and, ms later, t makes the call again.  A signal handler meanwhile ends it
+ * and, ms later, t makes the call again (sooner when something wakes the
+ * retries under `key`: a pipe's inode).  A signal handler meanwhile ends it
  * with EINTR or restarts it, as `mode` says (read, write: "sys").  The call's
  * first argument must fit a double exactly (descriptors, addresses).
  */
-export function retryLater(t: Thread, ms: number, mode: RestartMode = "sys"): void {
+export function retryLater(t: Thread, ms: number, mode: RestartMode = "sys", key = 0): void {
   t.retry = { mode, a0lo: t.cpu.xl[10], a0hi: t.cpu.xh[10] };
   t.cpu.pc -= 4;
-  t.wait = { kind: "retry", addr: 0, bitset: 0, deadline: performance.now() + ms, restart: mode };
+  t.wait = { kind: "retry", addr: key, bitset: 0, deadline: performance.now() + ms, restart: mode };
   // When the wait times out, a0 gets this "result": the first argument, for the call made again.
   t.onTimeout = t.cpu.getXNumber(10);
 }

@@ -5,12 +5,19 @@
  */
 import { RiscvCpu, type CpuMemory } from "../../target/riscv/cpu.js";
 import type { Interrupted, PendingSignal, RestartMode } from "./signal.js";
+import type { AddressSpace } from "./address-space.js";
 
-/** Why a thread is not running: a futex wait (with its key and bitset) or a signal wait. */
+/**
+ * Why a thread is not running: a futex wait (with its key and bitset), a
+ * signal wait, a child's end, a vfork child's exec or end, a call to retry,
+ * the end of the host program the process exec'd.
+ */
 export interface Wait {
-  kind: "futex" | "sigsuspend" | "pause" | "child" | "sigwait" | "retry";
-  /** Futex word address; for sigwait, where the siginfo goes (0: nowhere). */
+  kind: "futex" | "sigsuspend" | "pause" | "child" | "sigwait" | "retry" | "vfork" | "host";
+  /** Futex key address (see Process.futexKey); for sigwait, where the siginfo goes (0: nowhere). */
   addr: number;
+  /** A futex's address space; undefined for a word of shared memory (addr is then a host offset). */
+  space?: AddressSpace;
   bitset: number;
   /** Monotonic deadline in ms (performance.now() scale), or Infinity. */
   deadline: number;

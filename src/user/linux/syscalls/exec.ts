@@ -79,7 +79,7 @@ export function execve(p: Process, t: Thread, path: string, argv: string[], envp
     if (!(e instanceof ElfError)) throw e;
     if (!e.message.startsWith("ELF file for ")) return -Errno.ENOEXEC;
     // A program for the host: like qemu-riscv64 (whose execve is the host's), run it there.
-    return execHost(p, execPath, args, envp);
+    return execHost(p, t, execPath, args, envp);
   }
   const as = new AddressSpace(p.as.hostPages);
   let loaded;
@@ -94,13 +94,17 @@ export function execve(p: Process, t: Thread, path: string, argv: string[], envp
     if ((e as { code?: string }).code !== undefined) return -errnoFromHost(e);
     throw e;
   }
-  // Past the point of no return: the old image goes.
-  const old = p.as;
+  // Past the point of no return: the old image goes (unless a vfork parent still runs on it, which now goes on).
+  p.leaveAddressSpace();
   p.as = as;
-  old.unmap(0, 2 ** 47);
+  p.vforkDone();
   p.exePath = absolutePath(p.hostPath(execPath));
   p.mapTrampoline();
-  for (const other of p.threads) if (other !== t) other.exited = true;
+  for (const other of p.threads) {
+    if (other === t) continue;
+    other.exited = true;
+    other.cpu.releaseState();
+  }
   p.threads.length = 0;
   p.threads.push(t);
   t.cpu.setMemory(as);
@@ -126,15 +130,15 @@ export function execve(p: Process, t: Thread, path: string, argv: string[], envp
   return NO_RESULT;
 }
 
-function execHost(p: Process, path: string, argv: string[], envp: string[]): typeof NO_RESULT {
+function execHost(p: Process, t: Thread, path: string, argv: string[], envp: string[]): typeof NO_RESULT {
   const fdMap: number[] = [];
   for (const fd of p.fds.open()) {
     if (!p.fds.isCloexec(fd)) fdMap[fd] = (p.fds.get(fd) as { hostFd: number }).hostFd;
   }
   useUmask(p.umask); // the host program inherits the guest's mask, as under QEMU
-  const outcome = p.opts.runHostProgram(p.hostPath(path), argv, envp, fdMap);
-  if (outcome.kind === "exit") p.exit(outcome.status);
-  else p.die(outcome.signo);
+  p.becomeHostProgram(t, p.opts.startHostProgram(p.hostPath(path), argv, envp, fdMap, p.cwd));
+  // The guest image is gone: a vfork parent goes on.
+  p.vforkDone();
   return NO_RESULT;
 }
 

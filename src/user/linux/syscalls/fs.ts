@@ -1029,14 +1029,14 @@ define(17, "getcwd", (p, _t, a) => {
 define(49, "chdir", (p, _t, a) => {
   const h = pathArg(p, AT_FDCWD, a.n(0));
   if (typeof h === "number") return h;
-  return ok(() => hostCwd.chdir(h));
+  return ok(() => { p.cwd = hostCwd.chdir(h); });
 });
 
 define(50, "fchdir", (p, _t, a) => {
   const f = file(p, a.i32(0));
   if (typeof f === "number") return f;
   if (!isDir(f)) return -Errno.ENOTDIR;
-  return ok(() => hostCwd.chdir(fs.realpathSync(fdPath(f))));
+  return ok(() => { p.cwd = hostCwd.chdir(fs.realpathSync(fdPath(f))); });
 });
 
 // ---- sizes, syncing, times, permissions ----

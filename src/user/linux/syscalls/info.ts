@@ -55,8 +55,6 @@ interface Creds { ruid: number; euid: number; suid: number; fsuid: number; rgid:
 interface ProcState {
   limits: { cur: bigint; max: bigint }[];
   personality: number;
-  pgid: number | undefined;
-  sid: number | undefined;
   creds: Creds;
   membarrier: number;
   pdeathsig: number;
@@ -105,8 +103,6 @@ function state(p: Process): ProcState {
     s = {
       limits,
       personality: 0,
-      pgid: undefined,
-      sid: undefined,
       creds: {
         ruid: ids.uid, euid: ids.euid, suid: ids.euid, fsuid: ids.euid,
         rgid: ids.gid, egid: ids.egid, sgid: ids.egid, fsgid: ids.egid,
@@ -123,6 +119,28 @@ function state(p: Process): ProcState {
     states.set(p, s);
   }
   return s;
+}
+
+/**
+ * fork: the child starts with the parent's limits, credentials and settings
+ * (the parent-death signal is cleared, as in Linux).
+ */
+export function inheritProcessState(parent: Process, child: Process): void {
+  const s = state(parent);
+  states.set(child, { ...s, limits: s.limits.map((l) => ({ ...l })), creds: { ...s.creds }, pdeathsig: 0 });
+}
+
+const RLIMIT_NPROC = 6;
+
+/**
+ * How many processes the caller may have (RLIMIT_NPROC); as in Linux, the
+ * limit does not bind the superuser.
+ */
+export function processLimit(p: Process): number {
+  const s = state(p);
+  if (s.creds.ruid === 0 || s.creds.euid === 0) return Infinity;
+  const cur = s.limits[RLIMIT_NPROC].cur;
+  return cur >= BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(cur);
 }
 
 /** The guest's user and group ids, as setuid and friends have left them. */
@@ -460,43 +478,50 @@ define(92, "personality", (p, _t, a) => {
 
 // ---- process groups and sessions ----
 
-function ownPgid(p: Process): number {
-  return state(p).pgid ?? statField("self", 5) ?? p.pid;
-}
-
-function ownSid(p: Process): number {
-  return state(p).sid ?? statField("self", 6) ?? p.pid;
+/** A live guest process by pid (0: the caller), or undefined. */
+function guestProcess(p: Process, pid: number): Process | undefined {
+  if (pid === 0) return p;
+  return p.kernel.processes.get(pid);
 }
 
 define(155, "getpgid", (p, _t, a) => {
   const pid = a.i32(0);
   if (pid < 0) return -Errno.ESRCH;
-  if (isSelf(p, pid)) return ownPgid(p);
-  return statField(pid, 5) ?? -Errno.ESRCH;
+  const q = guestProcess(p, pid);
+  if (q !== undefined) return q.pgid;
+  return isSelf(p, pid) ? p.pgid : statField(pid, 5) ?? -Errno.ESRCH;
 });
 
+/**
+ * setpgid: the caller or one of its children moves to group pgid (0: its
+ * own pid), which must be its own pid or a group of the same session.
+ */
 define(154, "setpgid", (p, _t, a) => {
   const pid = a.i32(0), pgid = a.i32(1);
   if (pgid < 0) return -Errno.EINVAL;
-  if (pid !== 0 && pid !== p.pid) return statField(pid, 5) === undefined ? -Errno.ESRCH : 0;
-  const s = state(p);
-  if (ownSid(p) === p.pid) return -Errno.EPERM; // a session leader cannot move
-  s.pgid = pgid === 0 ? p.pid : pgid;
+  const q = guestProcess(p, pid);
+  if (q === undefined || (q !== p && q.ppid !== p.pid)) return -Errno.ESRCH;
+  if (q.sid !== p.sid) return -Errno.EPERM;
+  if (q.sid === q.pid) return -Errno.EPERM; // a session leader cannot move
+  const target = pgid === 0 ? q.pid : pgid;
+  if (target !== q.pid && !p.kernel.group(target).some((x) => x.sid === p.sid)) return -Errno.EPERM;
+  q.pgid = target;
   return 0;
 });
 
 define(156, "getsid", (p, _t, a) => {
   const pid = a.i32(0);
   if (pid < 0) return -Errno.ESRCH;
-  if (isSelf(p, pid)) return ownSid(p);
-  return statField(pid, 6) ?? -Errno.ESRCH;
+  const q = guestProcess(p, pid);
+  if (q !== undefined) return q.sid;
+  return isSelf(p, pid) ? p.sid : statField(pid, 6) ?? -Errno.ESRCH;
 });
 
 define(157, "setsid", (p) => {
-  if (ownPgid(p) === p.pid) return -Errno.EPERM;
-  const s = state(p);
-  s.pgid = p.pid;
-  s.sid = p.pid;
+  // A process group leader cannot start a session (its group would straddle two).
+  if (p.pgid === p.pid || p.kernel.group(p.pid).length > 0) return -Errno.EPERM;
+  p.pgid = p.pid;
+  p.sid = p.pid;
   return p.pid;
 });
 

@@ -4,7 +4,8 @@ import { retryLater } from "../signal.js";
 import { FDFLAG_APPEND, FDFLAG_NONBLOCK } from "../../../host/fdctl.js";
 import type { OpenFile } from "../fd-table.js";
 import { specialOf } from "../special-file.js";
-import { pipeControl, takeReadAhead } from "../readiness.js";
+import { chardevControl, pipeControl, pipeInode, takeReadAhead } from "../readiness.js";
+import { SI_USER, SIGPIPE } from "../signal.js";
 import type { Thread } from "../thread.js";
 import { Errno, errnoFromHost } from "../errno.js";
 import { Prot } from "../address-space.js";
@@ -56,7 +57,14 @@ function readRetrying(hostFd: number, tmp: Uint8Array, pos: number | null, nonbl
   }
 }
 
-export function writeFrom(p: Process, fd: number, buf: number, len: number, pos: number | null): number {
+/**
+ * Write len bytes from guest memory at buf.  Given the thread, a blocking
+ * write to a full pipe does not block the host (the reader may be another
+ * guest process of this run): what fits is written and, when nothing did, the
+ * thread waits in the scheduler for the pipe to drain (NO_RESULT).
+ */
+export function writeFrom(p: Process, fd: number, buf: number, len: number, pos: number | null,
+  t?: Thread): number | typeof NO_RESULT {
   const f = p.fds.get(fd);
   if (f === undefined) return -Errno.EBADF;
   if (len < 0) return -Errno.EINVAL;
@@ -65,6 +73,8 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
   const special = specialOf(f);
   if (special !== undefined) return pos !== null ? -Errno.ESPIPE : special.write(data, (f.flags & O_NONBLOCK) !== 0);
   const nonblock = (f.flags & O_NONBLOCK) !== 0;
+  const pipe = pipeInode(f);
+  if (pipe !== undefined && t !== undefined && !nonblock && pos === null) return writePipe(p, t, f, data, pipe);
   let done = 0;
   try {
     while (done < data.length) {
@@ -77,22 +87,51 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
         sleepMs(5);
       }
     }
+    if (pipe !== undefined) p.kernel.wakeRetries(pipe);
     return done;
   } catch (e) {
     return done > 0 ? done : -errnoFromHost(e);
   }
 }
 
+/** A blocking write to a pipe: as much as fits now; nothing fits, wait for a reader to take some. */
+function writePipe(p: Process, t: Thread, f: OpenFile, data: Uint8Array, pipe: number): number | typeof NO_RESULT {
+  const c = pipeControl(f);
+  const keep = (f.flags & O_APPEND) !== 0 ? FDFLAG_APPEND : 0;
+  c?.setFlags(keep | FDFLAG_NONBLOCK);
+  let done = 0;
+  try {
+    while (done < data.length) done += fs.writeSync(f.hostFd, data, done, data.length - done, null);
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EAGAIN") return done > 0 ? done : -errnoFromHost(e);
+  } finally {
+    c?.setFlags(keep);
+  }
+  if (done > 0) {
+    p.kernel.wakeRetries(pipe);
+    return done;
+  }
+  retryLater(t, PIPE_WAIT_MS, "sys", pipe);
+  return NO_RESULT;
+}
+
 const O_APPEND = 0o2000, O_NONBLOCK = 0o4000;
-/** How often a read waiting for a pipe looks again, in ms. */
+/** How often a read waiting for an eventfd or a terminal looks again, in ms. */
 const PIPE_POLL_MS = 2;
+/**
+ * How long a read or write waiting on a pipe waits before it looks again: a
+ * guest process at the other end wakes it sooner (Kernel.wakeRetries); a host
+ * process there cannot, so it is looked at this often.
+ */
+const PIPE_WAIT_MS = 5;
 
 /**
  * read(2).  A blocking read of an empty pipe would block the host thread, and
- * with it every guest thread, timers and signals: the pipe is read
+ * with it every guest thread and process, timers and signals: the pipe is read
  * non-blocking instead and, when empty, the thread waits in the scheduler and
  * tries again (a signal ends the wait with EINTR, or restarts the read after an
- * SA_RESTART handler).
+ * SA_RESTART handler).  So does a read of a terminal while other guest
+ * processes run.
  */
 function read(p: Process, t: Thread, fd: number, buf: number, len: number): SyscallResult {
   const f = p.fds.get(fd);
@@ -104,7 +143,8 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
     return NO_RESULT;
   }
   if (f === undefined || len <= 0 || (f.flags & O_NONBLOCK) !== 0) return readInto(p, fd, buf, len, null);
-  const c = pipeControl(f);
+  const pipe = pipeInode(f);
+  const c = pipe !== undefined ? pipeControl(f) : p.kernel.processes.size > 1 ? chardevControl(f) : null;
   if (c === null) return readInto(p, fd, buf, len, null);
   if (!p.as.check(buf, len, Prot.WRITE)) return -Errno.EFAULT;
   const ahead = takeReadAhead(f, len);
@@ -118,20 +158,30 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
   try {
     const n = fs.readSync(f.hostFd, tmp, 0, tmp.length, null);
     p.as.write(buf, tmp.subarray(0, n));
+    if (pipe !== undefined && n > 0) p.kernel.wakeRetries(pipe);
     return n;
   } catch (e) {
     if ((e as { code?: string }).code !== "EAGAIN") return -errnoFromHost(e);
-    retryLater(t, PIPE_POLL_MS);
+    if (pipe !== undefined) retryLater(t, PIPE_WAIT_MS, "sys", pipe);
+    else retryLater(t, PIPE_POLL_MS);
     return NO_RESULT;
   } finally {
     c.setFlags(keep);
   }
 }
 
+/** write(2) and friends: a write to a pipe whose reader has gone also raises SIGPIPE, as in Linux. */
+function withSigpipe(p: Process, r: SyscallResult): SyscallResult {
+  if (r === -Errno.EPIPE) {
+    p.sendSignal({ signo: SIGPIPE, code: SI_USER, pid: p.pid, uid: p.uid, addr: 0, status: 0 });
+  }
+  return r;
+}
+
 define(63, "read", (p, t, a) => read(p, t, a.i32(0), a.n(1), a.n(2)));
-define(64, "write", (p, _t, a) => writeFrom(p, a.i32(0), a.n(1), a.n(2), null));
+define(64, "write", (p, t, a) => withSigpipe(p, writeFrom(p, a.i32(0), a.n(1), a.n(2), null, t)));
 define(67, "pread64", (p, _t, a) => readInto(p, a.i32(0), a.n(1), a.n(2), a.n(3)));
-define(68, "pwrite64", (p, _t, a) => writeFrom(p, a.i32(0), a.n(1), a.n(2), a.n(3)));
+define(68, "pwrite64", (p, _t, a) => withSigpipe(p, writeFrom(p, a.i32(0), a.n(1), a.n(2), a.n(3))));
 
 function iov(p: Process, addr: number, count: number): [number, number][] | number {
   if (count < 0 || count > 1024) return -Errno.EINVAL;
@@ -159,22 +209,26 @@ function readVector(p: Process, fd: number, addr: number, count: number, pos: nu
   return total;
 }
 
-function writeVector(p: Process, fd: number, addr: number, count: number, pos: number | null): number {
+function writeVector(p: Process, fd: number, addr: number, count: number, pos: number | null,
+  t?: Thread): SyscallResult {
   const v = iov(p, addr, count);
   if (typeof v === "number") return v;
   if (pos !== null && pos < 0) return -Errno.EINVAL;
   let total = 0;
   for (const [base, len] of v) {
     if (len === 0) continue;
-    const n = writeFrom(p, fd, base, len, pos === null ? null : pos + total);
-    if (n < 0) return total > 0 ? total : n;
+    // Only the first buffer may wait for a full pipe: after it, the call returns what it wrote.
+    const n = writeFrom(p, fd, base, len, pos === null ? null : pos + total, total === 0 ? t : undefined);
+    if (n === NO_RESULT) return n;
+    if (n < 0) return total > 0 ? total : withSigpipe(p, n);
     total += n;
+    if (n < len) break;
   }
-  return total;
+  return withSigpipe(p, total);
 }
 
 define(65, "readv", (p, _t, a) => readVector(p, a.i32(0), a.n(1), a.i32(2), null));
-define(66, "writev", (p, _t, a) => writeVector(p, a.i32(0), a.n(1), a.i32(2), null));
+define(66, "writev", (p, t, a) => writeVector(p, a.i32(0), a.n(1), a.i32(2), null, t));
 define(69, "preadv", (p, _t, a) => readVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3)));
 define(70, "pwritev", (p, _t, a) => writeVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3)));
 /** preadv2/pwritev2: offset -1 means the file position; the RWF_* flags are hints but for RWF_NOWAIT. */
@@ -188,7 +242,10 @@ define(57, "close", (p, _t, a) => {
   if (p.fds.get(fd) === undefined) return -Errno.EBADF;
   const last = p.fds.remove(fd);
   if (last !== undefined && last.ownsHostFd) {
+    const pipe = pipeInode(last);
     try { fs.closeSync(last.hostFd); } catch { /* the guest's close succeeds regardless, as Linux's does */ }
+    // The pipe's other end may now see EOF or EPIPE.
+    if (pipe !== undefined) p.kernel.wakeRetries(pipe);
   }
   return 0;
 });

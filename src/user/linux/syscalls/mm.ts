@@ -8,6 +8,7 @@ import { define } from "../syscall.js";
 import { Errno, errnoFromHost } from "../errno.js";
 import { continuation, type MappingKind, Prot, USER_TOP } from "../address-space.js";
 import { PAGE_SIZE } from "../../../target/riscv/tlb.js";
+import { SharedMemory } from "../shared-memory.js";
 import { fs } from "../../../host/fs.js";
 import { accessMode, canRead, canWrite, isDevZero, reopen } from "../shared-mapping.js";
 
@@ -78,7 +79,7 @@ define(222, "mmap", (p, _t, a) => {
 
   const shared = kind === MAP_SHARED || kind === MAP_SHARED_VALIDATE;
   if (!shared && kind !== MAP_PRIVATE) return -Errno.EINVAL;
-  let mapKind: MappingKind = shared ? { sharedAnon: true } : {};
+  let mapKind: MappingKind = shared ? { shm: new SharedMemory(as.hostPages), offset: 0 } : {};
   let name = "";
   let data: Uint8Array | undefined;
   if (f !== undefined) {
@@ -254,7 +255,7 @@ define(227, "msync", (p, _t, a) => {
   // The guest's stores to shared memory already reached the files (every system call writes them back).
   if ((flags & MS_SYNC) !== 0) {
     for (const m of as.mappings) {
-      if (m.hostFd !== undefined && m.sharedAnon !== true && m.start < end && addr < m.end) {
+      if (m.hostFd !== undefined && m.start < end && addr < m.end) {
         try { fs.fdatasyncSync(m.hostFd); } catch (e) { return -errnoFromHost(e); }
       }
     }

@@ -1,21 +1,18 @@
 /**
- * Signal system calls: dispositions, masks, sending (to this process, its
- * threads, and forked children), synchronous waits, alternate stacks,
+ * Signal system calls: dispositions, masks, sending (to a process, a thread,
+ * a process group or every process), synchronous waits, alternate stacks,
  * sigreturn, interval timers.
  */
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
 import {
-  Default, defaultAction, deliverablePending, encodeSiginfo, ignores, interruptCall, NSIG, type PendingSignal,
+  deliverablePending, encodeSiginfo, ignores, interruptCall, NSIG, type PendingSignal,
   restoreFrame, SI_TKILL, SI_USER, SIGINFO_SIZE, SIGKILL, SIGSEGV, SIGSTOP, sigbit, SS_AUTODISARM, SS_DISABLE,
   SS_ONSTACK, takeSignal, UNBLOCKABLE,
 } from "../signal.js";
-import { CORE_SIGNALS, type Process, sleepMs } from "../process.js";
+import type { Process } from "../process.js";
 import type { Wait } from "../thread.js";
-import { encodeOutcome, waitStatus } from "../fork.js";
-import { fs } from "../../../host/fs.js";
-import { hostProcessEnded, signalHostProcess } from "../../../host/proc.js";
 
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 const SIGSET_SIZE = 8;
@@ -101,16 +98,17 @@ define(133, "rt_sigsuspend", (p, t, a) => {
 });
 
 /**
- * Send sig to this process (tid undefined) or one of its threads.  `raw` is a
- * siginfo the sender supplied (rt_sigqueueinfo); otherwise the kernel's own
- * for kill/tkill: si_code `code`, the sender's pid and uid.
+ * Send sig from process `from` to process p (tid undefined) or one of its
+ * threads.  `raw` is a siginfo the sender supplied (rt_sigqueueinfo);
+ * otherwise the kernel's own for kill/tkill: si_code `code`, the sender's pid
+ * and uid.
  */
-function sendTo(p: Process, sig: number, tid: number | undefined, code: number, raw?: Uint8Array): number {
+function sendTo(from: Process, p: Process, sig: number, tid: number | undefined, code: number, raw?: Uint8Array): number {
   if (sig < 0 || sig > NSIG) return -Errno.EINVAL;
   const target = tid === undefined ? undefined : p.threads.find((x) => x.tid === tid && !x.exited);
   if (tid !== undefined && target === undefined) return -Errno.ESRCH;
   if (sig === 0) return 0;
-  const info: PendingSignal = { signo: sig, code, pid: p.pid, uid: p.uid, addr: 0, status: 0 };
+  const info: PendingSignal = { signo: sig, code, pid: from.pid, uid: from.uid, addr: 0, status: 0 };
   if (raw !== undefined) {
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     info.code = dv.getInt32(8, true);
@@ -122,71 +120,51 @@ function sendTo(p: Process, sig: number, tid: number | undefined, code: number, 
   return 0;
 }
 
-/** How long kill waits for a child it ends to be gone (so that wait4 and SIGCHLD see it). */
-const CHILD_DEATH_WAIT_MS = 500;
+/** Whether pid is a child of p that has ended and not been reaped (a zombie takes signals and ignores them). */
+function isZombie(p: Process, pid: number): boolean {
+  for (const q of [p, ...p.kernel.processes.values()]) {
+    const c = q.children.get(pid);
+    if (c !== undefined) return c.status !== undefined && !c.reaped;
+  }
+  return false;
+}
 
-/**
- * Signal a forked child.  It is a tsemu process on the host, where a guest
- * handler cannot run on a host signal's arrival (Node sees host signals only
- * in an event loop the emulator does not return to; SIGUSR1 even starts its
- * inspector), so the child gets the signal's default action: one that ends
- * it ends the host process with SIGKILL and records the guest signal as its
- * status (written for it, in the status file pollChildren reads and turns
- * into SIGCHLD); stop and continue go through as host signals; the rest are
- * ignored, as by default.
- */
-function killChild(p: Process, pid: number, sig: number): number {
-  const c = p.children.get(pid);
-  if (c === undefined || c.reaped) return -Errno.ESRCH;
+/** Send sig to each of the processes; ESRCH when there are none. */
+function sendToAll(from: Process, targets: Process[], sig: number): number {
   if (sig < 0 || sig > NSIG) return -Errno.EINVAL;
-  if (sig === 0 || c.status !== undefined) return 0; // a zombie takes signals and ignores them
-  const d = defaultAction(sig);
-  if (sig !== SIGKILL && d !== Default.STOP && d !== Default.CONT) {
-    // The child decides what the signal does (it may have a handler): leave it in its inbox.
-    try {
-      fs.appendFileSync(c.inbox, `${sig} ${p.pid} ${p.uid}\n`);
-      return 0;
-    } catch {
-      return -Errno.ESRCH;
-    }
-  }
-  if (!signalHostProcess(pid, d === Default.STOP || d === Default.CONT ? sig : SIGKILL)) return -Errno.ESRCH;
-  if (d === Default.STOP || d === Default.CONT) return 0;
-  const until = performance.now() + CHILD_DEATH_WAIT_MS;
-  while (!hostProcessEnded(pid) && performance.now() < until) sleepMs(1);
-  // A child that ended by itself first has written its own status (unless cut off while writing it).
-  let own: string | undefined;
-  try {
-    own = fs.readFileSync(c.statusFile, "utf8");
-  } catch { /* not written */ }
-  if (own === undefined || waitStatus(own) === undefined) {
-    try {
-      fs.writeFileSync(c.statusFile, encodeOutcome({ kind: "signal", signo: sig, core: CORE_SIGNALS.has(sig) }));
-    } catch { /* then wait4 never sees the child end */ }
-  }
+  if (targets.length === 0) return -Errno.ESRCH;
+  for (const q of targets) sendTo(from, q, sig, undefined, SI_USER);
   return 0;
 }
 
-
+/**
+ * kill: a guest process by pid, a process group (0: the caller's, -pgid), or
+ * every guest process but the caller (-1).  Processes on the host outside
+ * this run are not the guest's to signal.
+ */
 define(129, "kill", (p, _t, a) => {
   const pid = a.i32(0);
   const sig = a.i32(1);
-  if (pid === p.pid) return sendTo(p, sig, undefined, SI_USER);
-  if (pid > 0) return p.children.has(pid) ? killChild(p, pid, sig) : -Errno.ESRCH;
-  // The group of a child that made itself a group leader: the child is all of it we can reach.
-  if (pid < -1 && p.children.has(-pid)) return killChild(p, -pid, sig);
-  // Our process group (0, -pgid) is this process and its children; -1 (every process
-  // one may signal but the caller) reaches only the children: other host processes
-  // are not the guest's to signal.
-  if (pid !== 0 && pid !== -1 && pid !== -p.pid) return -Errno.ESRCH;
-  if (sig < 0 || sig > NSIG) return -Errno.EINVAL;
-  for (const cpid of [...p.children.keys()]) killChild(p, cpid, sig);
-  return pid === -1 ? 0 : sendTo(p, sig, undefined, SI_USER);
+  const k = p.kernel;
+  if (pid > 0) {
+    const q = k.processes.get(pid);
+    if (q !== undefined) return sendTo(p, q, sig, undefined, SI_USER);
+    if (sig < 0 || sig > NSIG) return -Errno.EINVAL;
+    return isZombie(p, pid) ? 0 : -Errno.ESRCH;
+  }
+  if (pid === -1) return sendToAll(p, [...k.processes.values()].filter((q) => q !== p), sig);
+  if (pid === -2147483648) return -Errno.ESRCH;
+  return sendToAll(p, k.group(pid === 0 ? p.pgid : -pid), sig);
 });
-define(130, "tkill", (p, _t, a) => sendTo(p, a.i32(1), a.i32(0), SI_TKILL));
+define(130, "tkill", (p, _t, a) => {
+  const tid = a.i32(0);
+  const q = [...p.kernel.processes.values()].find((x) => x.threads.some((t) => t.tid === tid && !t.exited));
+  return q === undefined ? -Errno.ESRCH : sendTo(p, q, a.i32(1), tid, SI_TKILL);
+});
 define(131, "tgkill", (p, _t, a) => {
-  if (a.i32(0) !== p.pid) return -Errno.ESRCH;
-  return sendTo(p, a.i32(2), a.i32(1), SI_TKILL);
+  const q = p.kernel.processes.get(a.i32(0));
+  if (q === undefined) return -Errno.ESRCH;
+  return sendTo(p, q, a.i32(2), a.i32(1), SI_TKILL);
 });
 
 /**
@@ -199,16 +177,13 @@ function queueInfo(p: Process, tgid: number, tid: number | undefined, sig: numbe
   const raw = p.as.read(uinfo, SIGINFO_SIZE).slice();
   const code = new DataView(raw.buffer).getInt32(8, true);
   if ((code >= 0 || code === SI_TKILL) && tgid !== p.pid) return -Errno.EPERM;
-  if (tgid === p.pid) return sendTo(p, sig, tid, code, raw);
-  // A forked child is another host process: the signal reaches it without the siginfo.
-  if (tid === undefined && tgid > 0 && p.children.has(tgid)) return killChild(p, tgid, sig);
-  return -Errno.ESRCH;
+  const q = p.kernel.processes.get(tgid);
+  return q === undefined ? -Errno.ESRCH : sendTo(p, q, sig, tid, code, raw);
 }
 
 define(138, "rt_sigqueueinfo", (p, _t, a) => queueInfo(p, a.i32(0), undefined, a.i32(1), a.n(2)));
 define(240, "rt_tgsigqueueinfo", (p, _t, a) => {
   if (a.i32(0) <= 0 || a.i32(1) <= 0) return -Errno.EINVAL;
-  if (a.i32(0) !== p.pid) return -Errno.ESRCH;
   return queueInfo(p, a.i32(0), a.i32(1), a.i32(2), a.n(3));
 });
 

@@ -1,15 +1,16 @@
-/** Threads: clone with CLONE_VM (new threads share everything), futex, exit of a thread. */
+/** Threads and processes: clone (threads share everything; see fork.ts for processes), futex, exit of a thread. */
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
 import type { Thread } from "../thread.js";
 import type { Process } from "../process.js";
 import { monotonicToDeadline } from "../../../host/time.js";
+import {
+  CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_VM, copyRegisters, forkProcess,
+} from "../fork.js";
 
-const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_THREAD = 0x10000,
-  CLONE_SYSVSEM = 0x40000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000,
-  CLONE_CHILD_CLEARTID = 0x200000, CLONE_DETACHED = 0x400000, CLONE_CHILD_SETTID = 0x01000000;
-const CLONE_VFORK = 0x4000;
+const CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_THREAD = 0x10000,
+  CLONE_SYSVSEM = 0x40000, CLONE_DETACHED = 0x400000;
 const THREAD_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
   CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED | CLONE_CHILD_SETTID;
 
@@ -19,17 +20,15 @@ define(220, "clone", (p, t, a) => {
   const ptid = a.n(2);
   const tls = a.n(3);
   const ctid = a.n(4);
-  if ((flags & CLONE_VM) === 0 || (flags & CLONE_VFORK) !== 0) return forkChild(p, t, flags, ptid, ctid, tls, stack);
-  if ((flags & ~(THREAD_FLAGS | 0xff)) !== 0 || (flags & CLONE_THREAD) === 0) return -Errno.EINVAL;
+  if ((flags & CLONE_THREAD) === 0) {
+    // A new process: CLONE_SIGHAND without CLONE_VM is invalid, as in Linux.
+    if ((flags & CLONE_SIGHAND) !== 0 && (flags & CLONE_VM) === 0) return -Errno.EINVAL;
+    return forkProcess(p, t, { flags, stack, tls, ptid, ctid });
+  }
+  if ((flags & ~(THREAD_FLAGS | 0xff)) !== 0 || (flags & CLONE_VM) === 0) return -Errno.EINVAL;
   const child = p.newThread(p.newTid());
+  copyRegisters(t, child);
   const c = child.cpu;
-  c.xl.set(t.cpu.xl);
-  c.xh.set(t.cpu.xh);
-  c.fl.set(t.cpu.fl);
-  c.fh.set(t.cpu.fh);
-  c.fflags = t.cpu.fflags;
-  c.frm = t.cpu.frm;
-  c.pc = t.cpu.pc; // already past the ecall
   c.setXNumber(10, 0);
   if (stack !== 0) c.setXNumber(2, stack);
   if ((flags & CLONE_SETTLS) !== 0) c.setXNumber(4, tls);
@@ -40,33 +39,6 @@ define(220, "clone", (p, t, a) => {
   p.threads.push(child);
   return child.tid;
 });
-
-/**
- * fork and vfork.  A vfork child runs as a forked one: it gets its own copy
- * of memory, which programs that only exec or _exit in the child can't tell
- * apart.
- */
-function forkChild(p: Process, t: Thread, flags: number, ptid: number, ctid: number, tls: number,
-  stack: number): number {
-  if ((flags & CLONE_THREAD) !== 0) return -Errno.EINVAL;
-  // The child's own view is set up before the snapshot: its a0 = 0 is set on restore.
-  const cpu = t.cpu;
-  const saved = { sp: cpu.getXNumber(2), tp: cpu.getXNumber(4) };
-  if (stack !== 0) cpu.setXNumber(2, stack);
-  if ((flags & CLONE_SETTLS) !== 0) cpu.setXNumber(4, tls);
-  const clear = t.clearChildTid;
-  if ((flags & CLONE_CHILD_CLEARTID) !== 0) t.clearChildTid = ctid;
-  let pid: number;
-  try {
-    pid = p.fork(t, (flags & CLONE_CHILD_SETTID) !== 0 ? ctid : 0);
-  } finally {
-    cpu.setXNumber(2, saved.sp);
-    cpu.setXNumber(4, saved.tp);
-    t.clearChildTid = clear;
-  }
-  if ((flags & CLONE_PARENT_SETTID) !== 0 && p.as.check(ptid, 4, Prot.WRITE)) p.as.writeU32(ptid, pid);
-  return pid;
-}
 
 define(435, "clone3", () => -Errno.ENOSYS); // glibc falls back to clone
 
@@ -91,6 +63,8 @@ define(98, "futex", (p, t, a) => {
   const addr = a.n(0);
   const op = a.i32(1) & ~(FUTEX_PRIVATE | FUTEX_CLOCK_REALTIME);
   const realtime = (a.i32(1) & FUTEX_CLOCK_REALTIME) !== 0;
+  const isPrivate = (a.i32(1) & FUTEX_PRIVATE) !== 0;
+  const k = p.kernel;
   const val = a.u32(2);
   if (addr % 4 !== 0) return -Errno.EINVAL;
   if (!p.as.check(addr, 4, Prot.READ)) return -Errno.EFAULT;
@@ -108,22 +82,19 @@ define(98, "futex", (p, t, a) => {
         deadline = op === FUTEX_WAIT ? performance.now() + ms
           : realtime ? performance.now() + (ms - Date.now()) : monotonicToDeadline(ms);
       }
-      t.wait = { kind: "futex", addr, bitset, deadline };
+      const key = p.futexKey(addr, isPrivate);
+      t.wait = { kind: "futex", addr: key.addr, space: key.space, bitset, deadline };
       return NO_RESULT;
     }
-    case FUTEX_WAKE: return p.futexWake(addr, val);
-    case FUTEX_WAKE_BITSET: return p.futexWake(addr, val, a.u32(5));
+    case FUTEX_WAKE: return k.futexWake(p.futexKey(addr, isPrivate), val);
+    case FUTEX_WAKE_BITSET: return k.futexWake(p.futexKey(addr, isPrivate), val, a.u32(5));
     case FUTEX_REQUEUE: case FUTEX_CMP_REQUEUE: {
       if (op === FUTEX_CMP_REQUEUE && p.as.readU32(addr) !== a.u32(5)) return -Errno.EAGAIN;
-      const woken = p.futexWake(addr, val);
-      const limit = a.n(3) & 0x7fffffff;
+      const from = p.futexKey(addr, isPrivate);
+      const woken = k.futexWake(from, val);
       const target = a.n(4);
-      let moved = 0;
-      for (const x of p.threads) {
-        if (moved >= limit) break;
-        if (x.wait?.kind === "futex" && x.wait.addr === addr) { x.wait.addr = target; moved++; }
-      }
-      return woken + moved;
+      if (!p.as.check(target, 4, Prot.READ)) return woken;
+      return woken + k.futexRequeue(from, p.futexKey(target, isPrivate), a.n(3) & 0x7fffffff);
     }
     case FUTEX_WAKE_OP: {
       const addr2 = a.n(4);
@@ -137,10 +108,10 @@ define(98, "futex", (p, t, a) => {
       const old = p.as.readU32(addr2);
       const nv = [oparg, old + oparg, old | oparg, old & ~oparg, old ^ oparg][opcode] ?? old;
       p.as.writeU32(addr2, nv >>> 0);
-      let n = p.futexWake(addr, val);
+      let n = k.futexWake(p.futexKey(addr, isPrivate), val);
       const o = old | 0;
       const hit = [o === cmparg, o !== cmparg, o < cmparg, o <= cmparg, o > cmparg, o >= cmparg][cmp] ?? false;
-      if (hit) n += p.futexWake(addr2, a.n(3));
+      if (hit) n += k.futexWake(p.futexKey(addr2, isPrivate), a.n(3));
       return n;
     }
     default:

@@ -1,0 +1,120 @@
+/**
+ * A host program that a guest process exec'd (qemu-riscv64's pass-through
+ * execve), run without stopping the other guest processes of the run.  The
+ * native module (native/host-spawn.c) starts it with posix_spawn and tells
+ * how it ended with waitpid(WNOHANG).  Without it, a worker thread (one for
+ * the run, started on first use: starting a worker costs tens of
+ * milliseconds) starts it with Node's spawn and waits for its end in its own
+ * event loop, and leaves its pid and then how it ended in shared memory.
+ * Either way the emulator's thread looks between turns of the guest (it
+ * never gives up its loop to Node's): the guest's process waits in the
+ * scheduler meanwhile; a signal sent to it goes to the host program.
+ */
+import { Worker } from "node:worker_threads";
+import type { Outcome } from "../user/linux/process.js";
+import { nativeModule } from "./native.js";
+
+interface HostSpawnModule {
+  spawn(file: string, argv: string[], envp: string[], fds: number[], cwd: string): number;
+  poll(pid: number): number;
+}
+
+/** Start a host program; what a guest process that became it polls. */
+export function startHostProgram(file: string, argv: string[], envp: string[], fdMap: number[],
+  cwd: string): NativeHostProgram | HostProgram {
+  const stdio: number[] = [];
+  for (let fd = 0; fd < Math.max(3, fdMap.length); fd++) stdio.push(fdMap[fd] ?? -1);
+  const m = nativeModule<HostSpawnModule>("host-spawn");
+  return m !== null ? new NativeHostProgram(m, file, argv, envp, stdio, cwd) : new HostProgram(file, argv, envp, stdio, cwd);
+}
+
+/** A host program started by posix_spawn. */
+class NativeHostProgram {
+  private readonly pid: number;
+  private ended: Outcome | undefined;
+
+  constructor(private readonly m: HostSpawnModule, file: string, argv: string[], envp: string[], stdio: number[],
+    cwd: string) {
+    this.pid = m.spawn(file, argv, envp, stdio, cwd);
+    // A program that cannot be started ends as a shell reports it: status 127.
+    if (this.pid <= 0) this.ended = { kind: "exit", status: 127 };
+  }
+
+  outcome(): Outcome | undefined {
+    if (this.ended !== undefined) return this.ended;
+    const r = this.m.poll(this.pid);
+    if (r < 0) return undefined;
+    this.ended = r >= 256 ? { kind: "signal", signo: r - 256, core: false } : { kind: "exit", status: r };
+    return this.ended;
+  }
+
+  signal(signo: number): void {
+    if (this.ended !== undefined) return;
+    try {
+      process.kill(this.pid, signo);
+    } catch { /* it has just ended */ }
+  }
+}
+
+/** The shared words: where the run is, the pid, and how it ended. */
+export const enum HostRunWord { STATE = 0, PID = 1, KIND = 2, CODE = 3, SIZE = 4 }
+export const enum HostRunState { STARTING = 0, RUNNING = 1, ENDED = 2 }
+
+export interface HostRunSetup {
+  words: SharedArrayBuffer;
+  file: string;
+  argv: string[];
+  env: Record<string, string>;
+  /** Host descriptor for each of the program's descriptors 0, 1, 2...; -1: none. */
+  stdio: number[];
+  /** The exec'ing process's working directory. */
+  cwd: string;
+}
+
+let worker: Worker | undefined;
+
+/** A host program started by a worker thread. */
+class HostProgram {
+  private readonly words = new Int32Array(new SharedArrayBuffer(4 * HostRunWord.SIZE));
+  /** Signals sent before the program had a pid, sent once it has one. */
+  private readonly early: number[] = [];
+
+  constructor(file: string, argv: string[], envp: string[], stdio: number[], cwd: string) {
+    const env: Record<string, string> = {};
+    for (const kv of envp) {
+      const eq = kv.indexOf("=");
+      if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    const setup: HostRunSetup = { words: this.words.buffer as SharedArrayBuffer, file, argv, env, stdio, cwd };
+    if (worker === undefined) {
+      worker = new Worker(new URL("./host-program-worker.js", import.meta.url));
+      // The worker must never keep tsemu alive on its own.
+      worker.unref();
+    }
+    worker.postMessage(setup);
+  }
+
+  /** How the program ended, or undefined while it runs. */
+  outcome(): Outcome | undefined {
+    this.sendEarly();
+    if (Atomics.load(this.words, HostRunWord.STATE) !== HostRunState.ENDED) return undefined;
+    const code = this.words[HostRunWord.CODE];
+    return this.words[HostRunWord.KIND] === 1 ? { kind: "signal", signo: code, core: false } : { kind: "exit", status: code };
+  }
+
+  /** Send host signal `signo` to the program (once it has started). */
+  signal(signo: number): void {
+    this.early.push(signo);
+    this.sendEarly();
+  }
+
+  private sendEarly(): void {
+    if (this.early.length === 0 || Atomics.load(this.words, HostRunWord.STATE) !== HostRunState.RUNNING) return;
+    const pid = this.words[HostRunWord.PID];
+    for (const signo of this.early.splice(0)) {
+      try {
+        process.kill(pid, signo);
+      } catch { /* it has just ended */ }
+    }
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The emulated kernel's process table and scheduler: every guest process of
+ * a tsemu-riscv64 run lives here, in one host process, and one loop runs the
+ * threads of them all.  fork makes a Process object with a copy-on-write copy
+ * of its parent's memory; a child's end reaches its parent's wait4 and
+ * SIGCHLD at once; signals, process groups and futexes on shared memory reach
+ * across processes.
+ *
+ * The run ends when no guest process is left: a program that leaves a
+ * background process running keeps the run going until that one ends too.
+ */
+import { HostPages, type AddressSpace } from "./address-space.js";
+import { GuestRam } from "../../target/riscv/ram.js";
+import { PAGE_SIZE } from "../../target/riscv/tlb.js";
+import type { Thread } from "./thread.js";
+import { sleepMs, type Outcome, type Process } from "./process.js";
+import { useCwd } from "../../host/cwd.js";
+
+/** Host memory reserved for the guest pages of every process: the OS commits only what is touched. */
+const DEFAULT_POOL = 2 ** 31 - PAGE_SIZE;
+
+/**
+ * The most processes (zombies included) a run may hold, whatever
+ * RLIMIT_NPROC says: Linux's threads-max plays this part; here it keeps a
+ * fork bomb from exhausting host memory rather than the guest's.
+ */
+export const MAX_PROCESSES = 1024;
+
+/** What identifies a futex word: shared memory by its host byte offset, private memory by address space and address. */
+export interface FutexKey {
+  space: AddressSpace | undefined;
+  addr: number;
+}
+
+export class Kernel {
+  readonly hostPages: HostPages;
+  /** Live processes by pid, in creation order (the scheduler's round). */
+  readonly processes = new Map<number, Process>();
+  /** Processes that have ended but whose parent has not reaped them. */
+  zombies = 0;
+  /** Instructions retired by processes that have ended. */
+  private retired = 0;
+  private nextId: number;
+  /** The first process: its end is the run's exit status. */
+  private first: Process | undefined;
+  private firstOutcome: Outcome | undefined;
+  forks = 0;
+
+  constructor(firstPid: number, poolBytes = DEFAULT_POOL) {
+    this.hostPages = new HostPages(new GuestRam(poolBytes));
+    this.nextId = firstPid + 1;
+  }
+
+  /** A fresh pid or tid (Linux draws both from one space). */
+  allocId(): number {
+    let id = this.nextId++;
+    while (this.processes.has(id)) id = this.nextId++;
+    return id;
+  }
+
+  /** Schedule a new process (the first one added is the run's own). */
+  add(p: Process): void {
+    this.first ??= p;
+    this.processes.set(p.pid, p);
+  }
+
+  /** Processes alive and not yet reaped, as RLIMIT_NPROC and MAX_PROCESSES count them. */
+  count(): number {
+    return this.processes.size + this.zombies;
+  }
+
+  /** Every guest instruction retired so far, by all processes. */
+  instructions(): number {
+    let n = this.retired;
+    for (const p of this.processes.values()) for (const t of p.threads) n += t.cpu.instret;
+    return n;
+  }
+
+  /** Run every process until none is left; the first one's outcome. */
+  run(): Outcome {
+    while (this.processes.size > 0) {
+      let ran = false;
+      for (const p of this.processes.values()) {
+        useCwd(p.cwd);
+        if (p.runSlice()) ran = true;
+        if (p.outcome !== undefined) this.end(p);
+      }
+      if (!ran && this.processes.size > 0) this.idle();
+    }
+    return this.firstOutcome ?? { kind: "exit", status: 0 };
+  }
+
+  /** Nothing can run: sleep until the earliest deadline of any process, then time out what is due. */
+  private idle(): void {
+    let deadline = Infinity;
+    for (const p of this.processes.values()) deadline = Math.min(deadline, p.nextDeadline());
+    const ms = deadline === Infinity ? 1000 : Math.max(0, deadline - performance.now());
+    if (ms > 0) sleepMs(ms);
+    const now = performance.now();
+    for (const p of this.processes.values()) {
+      p.timeouts(now);
+      if (p.outcome !== undefined) this.end(p);
+    }
+  }
+
+  /** A process has ended: release what it held and tell its parent. */
+  private end(p: Process): void {
+    if (!this.processes.delete(p.pid)) return;
+    const outcome = p.outcome as Outcome;
+    if (p === this.first) this.firstOutcome = outcome;
+    this.retired += p.release();
+    // Descriptors it closed may be a pipe's last end: whoever waits on one looks again now.
+    this.wakeRetries();
+    for (const c of this.processes.values()) if (c.ppid === p.pid) c.ppid = 1; // orphans go to init
+    for (const c of p.children.values()) if (c.status !== undefined) this.zombies--; // nobody will reap them now
+    const parent = this.processes.get(p.ppid);
+    if (parent === undefined) return;
+    if (parent.childEnded(p.pid, p.pgid, outcome)) this.zombies++;
+  }
+
+  /** A zombie was reaped (wait4, or SIGCHLD ignored). */
+  reaped(): void {
+    this.zombies--;
+  }
+
+  /** The live processes of process group pgid. */
+  group(pgid: number): Process[] {
+    return [...this.processes.values()].filter((p) => p.pgid === pgid);
+  }
+
+  /**
+   * Make the threads parked by retryLater under `key` (a pipe's inode) try
+   * again now: data moved through the pipe, or an end of it closed.  Without
+   * a key, every parked thread.
+   */
+  wakeRetries(key?: number): void {
+    for (const p of this.processes.values()) {
+      for (const t of p.threads) {
+        const w = t.wait;
+        if (w?.kind === "retry" && (key === undefined || w.addr === key)) w.deadline = 0;
+      }
+    }
+  }
+
+  /** Wake up to count threads of any process waiting on the futex key with a matching bitset. */
+  futexWake(key: FutexKey, count: number, bitset = 0xffffffff): number {
+    let n = 0;
+    for (const p of this.processes.values()) {
+      for (const t of p.threads) {
+        if (n >= count) return n;
+        const w = t.wait;
+        if (w !== undefined && w.kind === "futex" && w.addr === key.addr && w.space === key.space &&
+          (w.bitset & bitset) !== 0) {
+          p.wake(t, 0);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Move up to limit futex waiters from one key to another (FUTEX_CMP_REQUEUE). */
+  futexRequeue(from: FutexKey, to: FutexKey, limit: number): number {
+    let moved = 0;
+    for (const p of this.processes.values()) {
+      for (const t of p.threads) {
+        if (moved >= limit) return moved;
+        const w = t.wait;
+        if (w?.kind === "futex" && w.addr === from.addr && w.space === from.space) {
+          w.addr = to.addr;
+          w.space = to.space;
+          moved++;
+        }
+      }
+    }
+    return moved;
+  }
+
+  /** Every thread of every live process. */
+  *threads(): Generator<[Process, Thread]> {
+    for (const p of this.processes.values()) for (const t of p.threads) yield [p, t];
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Guest processes inside one tsemu-riscv64 run, where qemu-riscv64 cannot be
+ * the oracle: posix_spawn and vfork (qemu's vfork is a fork, and without
+ * binfmt_misc its execve cannot start a riscv64 program), a fork bomb (not
+ * run on the host), a background process that outlives its parent, and the
+ * -d stats figures.  Expected results are Linux's.  (What qemu-riscv64 can
+ * check, test/guest/procshare.c, is in the differential suite.)
+ */
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import * as path from "node:path";
+import { repoRoot, testAccel } from "../util/env.js";
+
+const ROOT = repoRoot(import.meta.url);
+const TSEMU = path.join(ROOT, "dist/src/cli/tsemu-riscv64.js");
+let guests = "";
+let busybox = "";
+
+before(() => {
+  const built = (script: string): string => {
+    const r = spawnSync("bash", [path.join(ROOT, script)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    assert.equal(r.status, 0, `${script} failed`);
+    return r.stdout.trim().split("\n").pop() as string;
+  };
+  guests = built("guest/build-tests.sh");
+  busybox = built("guest/build-busybox.sh");
+});
+
+function tsemu(args: string[], accel = testAccel("interp")): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [TSEMU, "-accel", accel, ...args], {
+    encoding: "utf8", timeout: 120_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C" },
+  });
+}
+
+test("posix_spawn starts the program on the caller's memory and reports a failed exec, as Linux does", () => {
+  const r = tsemu([path.join(guests, "procshare"), "spawn"]);
+  assert.equal(r.stderr, "");
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, [
+    "posix_spawn: ok",
+    "posix_spawn child wrote 1024 bytes",
+    "posix_spawn child: exited 0",
+    "posix_spawn of a missing program: ENOENT",
+    "vfork child's store seen by the parent: 1",
+    "",
+  ].join("\n"));
+});
+
+test("a fork bomb ends in EAGAIN, every child is reaped, and -d stats counts the forks", () => {
+  const r = tsemu(["-d", "stats", path.join(guests, "procshare"), "forkbomb", "64"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "fork failed with EAGAIN after some children\nreaped all yes\n");
+  const m = /instructions=\d+ forks=(\d+) cow-copies=(\d+)/.exec(r.stderr);
+  assert.ok(m !== null, `no fork figures in: ${r.stderr}`);
+  // RLIMIT_NPROC binds a user; the superuser stops at tsemu's own limit on processes.
+  const forks = Number(m[1]);
+  assert.ok(forks >= 60 && forks <= 1024, `forks=${forks}`);
+  assert.ok(Number(m[2]) > 0, "children that wrote to their stacks copied pages");
+});
+
+test("the run lasts until a background process its program left behind has ended", () => {
+  const started = performance.now();
+  const r = tsemu([busybox, "sh", "-c", "(sleep 0.5; echo late) & echo early; exit 3"]);
+  assert.equal(r.stdout, "early\nlate\n");
+  assert.equal(r.status, 3, "the status is the first process's");
+  assert.ok(performance.now() - started >= 500, "tsemu returned before the background job ended");
+});
+
+test("a shell's subshells, pipelines, host programs and command substitutions run as processes of one tsemu", () => {
+  const script = [
+    "i=0; while [ $i -lt 50 ]; do i=$( (echo $((i+1))) | cat ); done; echo $i",
+    "echo a b c | tr ' ' '\\n' | sort -r | head -n 2",
+    "sleep 10 & kill $!; wait $!; echo killed=$?",
+    "( exit 7 ); echo sub=$?",
+  ].join("\n");
+  const r = tsemu([busybox, "sh", "-c", script], testAccel("tcg"));
+  assert.equal(r.stderr, "Terminated\n", "the shell's word on the job it killed");
+  assert.equal(r.stdout, "50\nc\nb\nkilled=143\nsub=7\n");
+  assert.equal(r.status, 0);
+});
