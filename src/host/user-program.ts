@@ -4,7 +4,7 @@
  * command line's mean.
  *
  * Each run is a process of its own, as a qemu-riscv64 run is: the guest's
- * system calls block on the host's descriptors, fork makes another process,
+ * system calls use the host's descriptors, the processes it forks live in the run,
  * and a guest that dies of a signal ends its process with that signal.
  * Running it inside the caller's process would stall the caller's event loop
  * for the whole run and tie the guest's stdin/stdout to the caller's.

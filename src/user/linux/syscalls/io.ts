@@ -131,7 +131,7 @@ const PIPE_WAIT_MS = 5;
  * non-blocking instead and, when empty, the thread waits in the scheduler and
  * tries again (a signal ends the wait with EINTR, or restarts the read after an
  * SA_RESTART handler).  So does a read of a terminal while other guest
- * processes run.
+ * processes or threads could run.
  */
 function read(p: Process, t: Thread, fd: number, buf: number, len: number): SyscallResult {
   const f = p.fds.get(fd);
@@ -144,7 +144,9 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
   }
   if (f === undefined || len <= 0 || (f.flags & O_NONBLOCK) !== 0) return readInto(p, fd, buf, len, null);
   const pipe = pipeInode(f);
-  const c = pipe !== undefined ? pipeControl(f) : p.kernel.processes.size > 1 ? chardevControl(f) : null;
+  // A terminal read blocks the host only when nothing else could run meanwhile.
+  const others = p.kernel.processes.size > 1 || p.threads.length > 1;
+  const c = pipe !== undefined ? pipeControl(f) : others ? chardevControl(f) : null;
   if (c === null) return readInto(p, fd, buf, len, null);
   if (!p.as.check(buf, len, Prot.WRITE)) return -Errno.EFAULT;
   const ahead = takeReadAhead(f, len);
