@@ -12,9 +12,12 @@
  *                                      the host descriptor that becomes its
  *                                      descriptor i (-1: /dev/null); its working
  *                                      directory is cwd.  The pid, or -errno.
- *   poll(pid)                          -1 while it runs; its exit status (0-255)
- *                                      once it has exited; 256 + the signal
- *                                      number once a signal has ended it.
+ *   poll(pid)                          -1 while nothing changed; its exit status
+ *                                      (0-255) once it has exited; 256 + the
+ *                                      signal number once a signal has ended
+ *                                      it; 512 + the signal number when a
+ *                                      signal has stopped it; 768 when it has
+ *                                      been continued.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -136,9 +139,11 @@ static napi_value poll_program(napi_env env, napi_callback_info info) {
     return number(env, -1);
   }
   int st = 0;
-  pid_t r = waitpid(pid, &st, WNOHANG);
+  pid_t r = waitpid(pid, &st, WNOHANG | WUNTRACED | WCONTINUED);
   if (r == pid && WIFEXITED(st)) return number(env, WEXITSTATUS(st));
   if (r == pid && WIFSIGNALED(st)) return number(env, 256 + WTERMSIG(st));
+  if (r == pid && WIFSTOPPED(st)) return number(env, 512 + WSTOPSIG(st));
+  if (r == pid && WIFCONTINUED(st)) return number(env, 768);
   /* Still running (or stopped); gone without a status (reaped elsewhere): as a shell would say, 127. */
   if (r < 0 && errno == ECHILD) return number(env, 127);
   return number(env, -1);

@@ -22,6 +22,7 @@ import { exitProcess } from "../host/fast-exit.js";
 import { randomFillSync } from "../host/fs.js";
 import { hostProcessGroup } from "../host/proc.js";
 import { startHostProgram } from "../host/host-program.js";
+import { catchHostSignals, type HostSignals } from "../host/host-signals.js";
 
 const PROG = "tsemu-riscv64";
 
@@ -213,6 +214,8 @@ interface RunConfig {
 
 /** The gdb session (-g), once gdb has connected. */
 let gdb: UserGdb | undefined;
+/** The host signals passed to the guest (undefined without the native module). */
+let hostSignals: HostSignals | undefined;
 
 /** The kernel and the first process of the run. */
 function makeProcess(c: RunConfig): Process {
@@ -236,6 +239,12 @@ function makeProcess(c: RunConfig): Process {
     },
     slice: 1 << 20,
     startHostProgram,
+    stopHost: () => {
+      // SIGSTOP, which tsemu cannot catch: the signal itself would come back to the guest.
+      try {
+        process.kill(process.pid, "SIGSTOP"); // returns once the host continues tsemu
+      } catch { /* not on this host: the guest process goes on at once */ }
+    },
   }, process.pid);
   proc.ppid = process.ppid;
   const group = hostProcessGroup();
@@ -244,6 +253,9 @@ function makeProcess(c: RunConfig): Process {
     proc.sid = group.sid;
   }
   kernel.add(proc);
+  kernel.hostGroup = proc.pgid;
+  hostSignals = catchHostSignals();
+  kernel.hostSignals = hostSignals;
   const start = process.hrtime.bigint();
   setTickSource(() => Number(process.hrtime.bigint() - start));
   return proc;
@@ -387,6 +399,8 @@ const HOST_SIGNALS: Record<number, NodeJS.Signals> = {
 
 /** End tsemu by the signal that ended the guest, so our parent sees the same status. */
 function dieBySignal(signo: number): never {
+  // The guest died of it: tsemu dies of it too, with the signal's own action back.
+  hostSignals?.release();
   const sig = HOST_SIGNALS[signo];
   if (sig !== undefined) {
     try {

@@ -10,6 +10,7 @@
  * never gives up its loop to Node's): the guest's process waits in the
  * scheduler meanwhile; a signal sent to it goes to the host program.
  */
+import * as fs from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { Outcome } from "../user/linux/process.js";
 import { nativeModule } from "./native.js";
@@ -32,6 +33,8 @@ export function startHostProgram(file: string, argv: string[], envp: string[], f
 class NativeHostProgram {
   private readonly pid: number;
   private ended: Outcome | undefined;
+  /** Told when the program stops (the signal) or continues (0). */
+  onStop: ((signo: number) => void) | undefined;
 
   constructor(private readonly m: HostSpawnModule, file: string, argv: string[], envp: string[], stdio: number[],
     cwd: string) {
@@ -42,16 +45,24 @@ class NativeHostProgram {
 
   outcome(): Outcome | undefined {
     if (this.ended !== undefined) return this.ended;
-    const r = this.m.poll(this.pid);
-    if (r < 0) return undefined;
-    this.ended = r >= 256 ? { kind: "signal", signo: r - 256, core: false } : { kind: "exit", status: r };
-    return this.ended;
+    for (;;) {
+      const r = this.m.poll(this.pid);
+      if (r < 0) return undefined;
+      if (r >= 768) {
+        this.onStop?.(0);
+      } else if (r >= 512) {
+        this.onStop?.(r - 512);
+      } else {
+        this.ended = r >= 256 ? { kind: "signal", signo: r - 256, core: false } : { kind: "exit", status: r };
+        return this.ended;
+      }
+    }
   }
 
   signal(signo: number): void {
     if (this.ended !== undefined) return;
     try {
-      process.kill(this.pid, signo);
+      process.kill(this.pid, stopAsStop(this.pid, signo));
     } catch { /* it has just ended */ }
   }
 }
@@ -71,10 +82,29 @@ export interface HostRunSetup {
   cwd: string;
 }
 
+/**
+ * The signal to send a host program for `signo`.  The program shares tsemu's
+ * host process group, which the host kernel may take for orphaned (tsemu
+ * started as a session's only job): it then throws away a terminal stop
+ * signal (SIGTSTP, SIGTTIN, SIGTTOU) whose default action would stop the
+ * program.  Such a signal goes as SIGSTOP unless the program catches it.
+ */
+function stopAsStop(pid: number, signo: number): number {
+  if (signo !== 20 && signo !== 21 && signo !== 22) return signo;
+  let caught = 0n;
+  try {
+    const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    if (m !== null) caught = BigInt(`0x${m[1]}`);
+  } catch { /* gone: the signal hardly matters */ }
+  return (caught & (1n << BigInt(signo - 1))) !== 0n ? signo : 19;
+}
+
 let worker: Worker | undefined;
 
 /** A host program started by a worker thread. */
 class HostProgram {
+  /** A worker's program is not watched for stops (Node reports only its end). */
+  onStop: ((signo: number) => void) | undefined;
   private readonly words = new Int32Array(new SharedArrayBuffer(4 * HostRunWord.SIZE));
   /** Signals sent before the program had a pid, sent once it has one. */
   private readonly early: number[] = [];

@@ -2,15 +2,16 @@
  * Guest processes inside one tsemu-riscv64 run, where qemu-riscv64 cannot be
  * the oracle: posix_spawn and vfork (qemu's vfork is a fork, and without
  * binfmt_misc its execve cannot start a riscv64 program), a fork bomb (not
- * run on the host), a background process that outlives its parent, and the
- * -d stats figures.  Expected results are Linux's.  (What qemu-riscv64 can
+ * run on the host), a background process that outlives its parent, the -d
+ * stats figures, and job control in an interactive shell on a pseudo-terminal
+ * (script(1) provides it).  Expected results are Linux's.  (What qemu-riscv64 can
  * check, test/guest/procshare.c, is in the differential suite.)
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as path from "node:path";
-import { repoRoot, testAccel } from "../util/env.js";
+import { repoRoot, testAccel, which } from "../util/env.js";
 
 const ROOT = repoRoot(import.meta.url);
 const TSEMU = path.join(ROOT, "dist/src/cli/tsemu-riscv64.js");
@@ -78,4 +79,25 @@ test("a shell's subshells, pipelines, host programs and command substitutions ru
   assert.equal(r.stderr, "Terminated\n", "the shell's word on the job it killed");
   assert.equal(r.stdout, "50\nc\nb\nkilled=143\nsub=7\n");
   assert.equal(r.status, 0);
+});
+
+test("job control through a pseudo-terminal: Ctrl-Z stops the foreground job, fg continues it, Ctrl-C ends it", (t) => {
+  const script = which("script");
+  if (script === undefined) {
+    t.skip("script(1) from util-linux is not installed");
+    return;
+  }
+  const sleep = `${busybox} sleep 30`;
+  // Keys typed into the terminal, with pauses generous enough for a loaded machine.
+  const keys = [
+    [3000, `${sleep}\n`], [2500, "\x1a"], [1500, "jobs\n"], [1000, "fg\n"], [2000, "\x03"], [1000, "echo st=$?\n"],
+    [500, "exit 0\n"],
+  ].map(([ms, text]) => `sleep ${Number(ms) / 1000}; printf '${String(text).replace(/\n/g, "\\n")}'`).join("; ");
+  const r = spawnSync("bash", ["-c", `(${keys}) | ${script} -qfec "${process.execPath} ${TSEMU} ${busybox} sh -i" /dev/null`], {
+    encoding: "utf8", timeout: 60_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C", TERM: "dumb" },
+  });
+  const out = r.stdout.replace(/\r/g, "");
+  assert.match(out, /\[1\]\+ +Stopped +\S*busybox sleep 30\n/, `no stopped job in:\n${out}`);
+  assert.match(out, /jobs\n\[1\]\+ +Stopped +\S*busybox sleep 30\n/, `jobs does not list it:\n${out}`);
+  assert.match(out, /st=130\n/, `Ctrl-C after fg did not end the job:\n${out}`);
 });

@@ -11,12 +11,11 @@
  * mincore see VMAs: a mapping grown in place by mremap must shrink again in
  * one call.
  *
- * MAP_SHARED file mappings keep their bytes in a host file
- * (shared-mapping.ts): their pages are read in on touch and, at each system
- * call (syncShared), written back and forgotten, so the file and other
- * processes mapping it see the guest's stores, and the guest sees theirs.
- * MAP_SHARED|MAP_ANONYMOUS memory is a SharedMemory object whose host pages
- * every process mapping it uses directly.
+ * MAP_SHARED memory is a SharedMemory object (shared-memory.ts) whose host
+ * pages every process mapping it uses directly: anonymous, or a file's (one
+ * object per file), whose pages are read in on touch and whose changes are
+ * written back to the file at each system call (syncShared), so the file
+ * sees the guest's stores.
  *
  * fork copies an address space copy-on-write: the child gets the parent's
  * page table with every host page's reference count raised, and the first
@@ -25,8 +24,9 @@
 import { Cause, type CpuMemory, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { GuestRam } from "../../target/riscv/ram.js";
 import { Access, PAGE_SHIFT, PAGE_SIZE } from "../../target/riscv/tlb.js";
-import { closeQuietly, fileSize, readPage, reopen, writeChanges } from "./shared-mapping.js";
+import { closeQuietly, fileSize, reopen, writeChanges } from "./shared-mapping.js";
 import { SharedMemory } from "./shared-memory.js";
+import { fs } from "../../host/fs.js";
 
 export const enum Prot { NONE = 0, READ = 1, WRITE = 2, EXEC = 4 }
 
@@ -96,6 +96,9 @@ export class HostPages {
   /** Private pages copied on a write after fork, for -d statistics. */
   copies = 0;
 
+  /** The memory objects of files with MAP_SHARED mappings, by "device:inode". */
+  readonly files = new Map<string, SharedMemory>();
+
   constructor(readonly ram: GuestRam) {
     this.refs = new Uint16Array(ram.pages);
   }
@@ -143,11 +146,11 @@ export class AddressSpace implements CpuMemory {
   /** Guest page number -> host page * 16 + SHM_PAGE when from a SharedMemory + prot. */
   private readonly pages = new Map<number, number>();
   /**
-   * The materialized pages of shared mappings: guest page number -> the
-   * page's content when it was read from its file, to find what the guest
-   * changed.  Empty except between two system calls that touch shared memory.
+   * Pages of shared file mappings written since the last syncShared (a
+   * page's write TLB entries go at each sync, so the next store comes through
+   * translate and marks it again).
    */
-  private readonly shared = new Map<number, Uint8Array>();
+  private readonly dirty = new Set<number>();
   readonly hostPages: HostPages;
   brkStart = 0;
   brk = 0;
@@ -182,7 +185,7 @@ export class AddressSpace implements CpuMemory {
       cpu.raise(faultCause(access), hi, lo);
       return -1;
     }
-    if (access === Access.WRITE && (e & SHM_PAGE) === 0 && this.hostPages.isShared(hostOf(e))) e = this.copyPage(vpn, e);
+    if (access === Access.WRITE) e = this.writing(vpn, e);
     const hostBase = hostOf(e) << PAGE_SHIFT;
     cpu.fillTlb(access, hi, lo, hostBase);
     return hostBase + (lo & (PAGE_SIZE - 1));
@@ -234,7 +237,7 @@ export class AddressSpace implements CpuMemory {
 
   /** Remove [start, end) from the mappings, freeing its host pages. */
   unmap(start: number, end: number): void {
-    this.dropPages(start, end, false);
+    this.dropPages(start, end);
     const removed = this.cut(start, end);
     this.closeUnused(removed);
     this.flushTlbs();
@@ -243,8 +246,6 @@ export class AddressSpace implements CpuMemory {
   /** Change the protection of [start, end); false when part of it is unmapped. */
   protect(start: number, end: number, prot: number): boolean {
     if (!this.covered(start, end)) return false;
-    // Shared pages are read in again with the new protection (and a fresh copy to diff against).
-    this.dropPages(start, end, true);
     const out: Mapping[] = [];
     for (const m of this.mappings) {
       if (m.end <= start || m.start >= end) { out.push(m); continue; }
@@ -277,8 +278,8 @@ export class AddressSpace implements CpuMemory {
    */
   move(from: number, len: number, to: number): void {
     this.unmap(to, to + len);
-    // Shared pages live in their file: write them back rather than move them.
-    this.dropPages(from, from + len, true);
+    // The pages written since the last sync are known by their old numbers.
+    this.syncShared();
     const moved: [number, number][] = [];
     this.forEachPage(from, from + len, (vpn, e) => moved.push([vpn, e]));
     const delta = (to - from) / PAGE_SIZE;
@@ -313,25 +314,60 @@ export class AddressSpace implements CpuMemory {
     if (this.pages.has(Math.floor(addr / PAGE_SIZE))) return true;
     const m = this.find(addr);
     if (m === undefined) return false;
-    if (m.shm !== undefined) return m.shm.has(shmIndex(m, addr));
-    // A shared page is in its file (in the host's page cache) when within the file's size.
+    // A shared file page is in its file (in the host's page cache) when within the file's size.
     if (m.hostFd !== undefined) return (m.offset as number) + (addr - m.start) < fileSize(m.hostFd);
+    if (m.shm !== undefined) return m.shm.has(shmIndex(m, addr));
     return false;
   }
 
   /**
-   * Make shared memory and its files agree: write back what the guest
-   * stored into shared pages and forget those pages, so the next touch
-   * reads the file again.  Called at every system call (before it, so the
-   * call sees the guest's stores in the file; after it, so the guest sees
-   * what the call and other processes did to the file), at signal delivery
-   * and at exit.  Free when no shared page is in memory.
+   * Write back to their files what the guest stored into shared file pages
+   * since the last time.  Called at every system call (before it, so the call
+   * sees the guest's stores in the file; after it, for what the call stored),
+   * at signal delivery and at exit.  Free when no such page was written.
    */
   syncShared(): void {
-    if (this.shared.size === 0) return;
+    if (this.dirty.size === 0) return;
     const sizes = new Map<number, number>();
-    for (const vpn of [...this.shared.keys()]) this.dropPage(vpn, sizes);
-    this.flushTlbs();
+    for (const vpn of this.dirty) this.writeBack(vpn, sizes);
+    this.dirty.clear();
+  }
+
+  /** Write back one written page of a shared file mapping; its write TLB entries go, so the next store marks it again. */
+  private writeBack(vpn: number, sizes: Map<number, number>): void {
+    const e = this.pages.get(vpn);
+    const addr = vpn * PAGE_SIZE;
+    const m = this.find(addr);
+    if (e === undefined || m?.shm === undefined || m.hostFd === undefined) return;
+    const offset = (m.offset as number) + (addr - m.start);
+    const twin = m.shm.twin(Math.floor(offset / PAGE_SIZE));
+    if (twin === undefined) return;
+    let size = sizes.get(m.hostFd);
+    if (size === undefined) {
+      size = fileSize(m.hostFd);
+      sizes.set(m.hostFd, size);
+    }
+    const at = hostOf(e) << PAGE_SHIFT;
+    writeChanges(m.hostFd, this.ram.u8, at, twin, offset, size - offset);
+    twin.set(this.ram.u8.subarray(at, at + PAGE_SIZE));
+    const hi = Math.floor(addr / TWO32), lo = addr % TWO32 | 0;
+    for (const t of this.ram.tlbs) t.flushPage(hi, lo);
+  }
+
+  /**
+   * The file open as host descriptor fd was written through it (write(2)):
+   * its shared mappings, in every process, see the new bytes.
+   */
+  fileWritten(fd: number): void {
+    if (this.hostPages.files.size === 0) return;
+    let key: string;
+    try {
+      const st = fs.fstatSync(fd);
+      key = `${st.dev}:${st.ino}`;
+    } catch {
+      return;
+    }
+    this.hostPages.files.get(key)?.reload();
   }
 
   /** Remove [start, end) from the mapping list; returns the removed parts. */
@@ -396,33 +432,18 @@ export class AddressSpace implements CpuMemory {
     }
   }
 
-  /** Free the materialized pages of [start, end) (only the shared ones when onlyShared). */
-  private dropPages(start: number, end: number, onlyShared: boolean): void {
-    if (onlyShared && this.shared.size === 0) return;
+  /** Free the materialized pages of [start, end). */
+  private dropPages(start: number, end: number): void {
     const vpns: number[] = [];
-    this.forEachPage(start, end, (vpn) => { if (!onlyShared || this.shared.has(vpn)) vpns.push(vpn); });
+    this.forEachPage(start, end, (vpn) => vpns.push(vpn));
     for (const vpn of vpns) this.dropPage(vpn);
   }
 
-  /** Free one materialized page, first writing a shared page's changes to its file. */
-  private dropPage(vpn: number, sizes?: Map<number, number>): void {
+  /** Free one materialized page, first writing a shared file page's changes to its file. */
+  private dropPage(vpn: number): void {
     const e = this.pages.get(vpn);
     if (e === undefined) return;
-    const twin = this.shared.get(vpn);
-    if (twin !== undefined) {
-      this.shared.delete(vpn);
-      const addr = vpn * PAGE_SIZE;
-      const m = this.find(addr);
-      if (m !== undefined && m.hostFd !== undefined) {
-        const offset = (m.offset as number) + (addr - m.start);
-        let size = sizes?.get(m.hostFd);
-        if (size === undefined) {
-          size = fileSize(m.hostFd);
-          sizes?.set(m.hostFd, size);
-        }
-        writeChanges(m.hostFd, this.ram.u8, hostOf(e) << PAGE_SHIFT, twin, offset, size - offset);
-      }
-    }
+    if (this.dirty.delete(vpn)) this.writeBack(vpn, new Map());
     this.pages.delete(vpn);
     this.hostPages.release(hostOf(e));
   }
@@ -458,11 +479,16 @@ export class AddressSpace implements CpuMemory {
     const host = this.hostPages.alloc();
     const e = host * 16 + m.prot;
     this.pages.set(vpn, e);
-    if (m.hostFd !== undefined) {
-      const at = host << PAGE_SHIFT;
-      readPage(m.hostFd, this.ram.u8, at, (m.offset as number) + (vpn * PAGE_SIZE - m.start));
-      this.shared.set(vpn, this.ram.u8.slice(at, at + PAGE_SIZE));
-    }
+    return e;
+  }
+
+  /**
+   * A write to page vpn: a private page other address spaces also hold gets
+   * a copy of its own; a shared file page is marked for write-back.
+   */
+  private writing(vpn: number, e: number): number {
+    if ((e & SHM_PAGE) === 0) return this.hostPages.isShared(hostOf(e)) ? this.copyPage(vpn, e) : e;
+    if (!this.dirty.has(vpn) && this.find(vpn * PAGE_SIZE)?.hostFd !== undefined) this.dirty.add(vpn);
     return e;
   }
 
@@ -497,7 +523,7 @@ export class AddressSpace implements CpuMemory {
       if (m === undefined) return -1;
       e = this.materialize(vpn, m);
     }
-    if (write && (e & SHM_PAGE) === 0 && this.hostPages.isShared(hostOf(e))) e = this.copyPage(vpn, e);
+    if (write) e = this.writing(vpn, e);
     return (hostOf(e) << PAGE_SHIFT) + (addr & (PAGE_SIZE - 1));
   }
 

@@ -78,7 +78,7 @@ export function forkProcess(p: Process, t: Thread, args: ForkArgs): SyscallResul
   if ((args.flags & CLONE_CHILD_SETTID) !== 0 && as.check(args.ctid, 4, 2 /* Prot.WRITE */)) as.writeU32(args.ctid, child.pid);
   if ((args.flags & CLONE_PARENT_SETTID) !== 0 && p.as.check(args.ptid, 4, 2)) p.as.writeU32(args.ptid, child.pid);
 
-  p.children.set(child.pid, { status: undefined, reaped: false, pgid: child.pgid });
+  p.children.set(child.pid, { status: undefined, reaped: false, pgid: child.pgid, stopped: 0, continued: false });
   child.forkPending = true;
   k.add(child);
   k.forks++;

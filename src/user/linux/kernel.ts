@@ -15,6 +15,8 @@ import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 import type { Thread } from "./thread.js";
 import { sleepMs, type Outcome, type Process } from "./process.js";
 import { useCwd } from "../../host/cwd.js";
+import type { HostSignal, HostSignals } from "../../host/host-signals.js";
+import { SI_KERNEL, SI_USER } from "./signal.js";
 
 /** Host memory reserved for the guest pages of every process: the OS commits only what is touched. */
 const DEFAULT_POOL = 2 ** 31 - PAGE_SIZE;
@@ -25,6 +27,9 @@ const DEFAULT_POOL = 2 ** 31 - PAGE_SIZE;
  * fork bomb from exhausting host memory rather than the guest's.
  */
 export const MAX_PROCESSES = 1024;
+
+/** How often an idle run looks for host signals, in ms. */
+const HOST_SIGNAL_POLL_MS = 20;
 
 /** What identifies a futex word: shared memory by its host byte offset, private memory by address space and address. */
 export interface FutexKey {
@@ -45,8 +50,14 @@ export class Kernel {
   private first: Process | undefined;
   private firstOutcome: Outcome | undefined;
   forks = 0;
+  /** The host process group tsemu started in (the first process's until it moves). */
+  hostGroup = 0;
+  /** The terminal's foreground process group as the guest set it (TIOCSPGRP); undefined: the host group. */
+  ttyForeground: number | undefined;
+  /** Signals sent to tsemu on the host, for the guest (undefined: tsemu dies of them as a host process). */
+  hostSignals: HostSignals | undefined;
 
-  constructor(firstPid: number, poolBytes = DEFAULT_POOL) {
+  constructor(readonly firstPid: number, poolBytes = DEFAULT_POOL) {
     this.hostPages = new HostPages(new GuestRam(poolBytes));
     this.nextId = firstPid + 1;
   }
@@ -79,6 +90,7 @@ export class Kernel {
   /** Run every process until none is left; the first one's outcome. */
   run(): Outcome {
     while (this.processes.size > 0) {
+      if (this.hostSignals !== undefined) this.passHostSignals();
       let ran = false;
       for (const p of this.processes.values()) {
         useCwd(p.cwd);
@@ -94,12 +106,36 @@ export class Kernel {
   private idle(): void {
     let deadline = Infinity;
     for (const p of this.processes.values()) deadline = Math.min(deadline, p.nextDeadline());
-    const ms = deadline === Infinity ? 1000 : Math.max(0, deadline - performance.now());
+    // Host signals are looked for between sleeps.
+    const cap = this.hostSignals !== undefined ? HOST_SIGNAL_POLL_MS : 1000;
+    const ms = Math.min(cap, deadline === Infinity ? cap : Math.max(0, deadline - performance.now()));
     if (ms > 0) sleepMs(ms);
     const now = performance.now();
     for (const p of this.processes.values()) {
       p.timeouts(now);
       if (p.outcome !== undefined) this.end(p);
+    }
+  }
+
+  /**
+   * Pass the signals tsemu received on the host to the guest, as
+   * qemu-riscv64 passes its own to its guest: one a process sent (kill) to
+   * the first process, one the kernel sent (a terminal's Ctrl-C, Ctrl-Z,
+   * resize) to the terminal's foreground process group.
+   */
+  private passHostSignals(): void {
+    for (const s of (this.hostSignals as HostSignals).take()) this.passHostSignal(s);
+  }
+
+  private passHostSignal(s: HostSignal): void {
+    const first = this.first !== undefined && this.processes.has(this.first.pid) ? [this.first] : [];
+    let targets = first;
+    if (s.fromKernel) {
+      const group = this.group(this.ttyForeground ?? this.hostGroup);
+      if (group.length > 0) targets = group;
+    }
+    for (const p of targets) {
+      p.sendSignal({ signo: s.signo, code: s.fromKernel ? SI_KERNEL : SI_USER, pid: 0, uid: 0, addr: 0, status: 0 });
     }
   }
 

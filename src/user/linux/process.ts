@@ -20,7 +20,8 @@ import { OutOfMemory, Prot } from "./address-space.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 import type { Kernel } from "./kernel.js";
 import {
-  BUS_ADRALN, CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGCHLD, encodeSiginfo, ignores, ILL_ILLOPC, interruptCall,
+  BUS_ADRALN, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Default, defaultAction, SA_NOCLDSTOP,
+  SIGCHLD, SIGCONT, encodeSiginfo, ignores, ILL_ILLOPC, interruptCall,
   killsByDefault, NSIG, type PendingSignal, restartCall, SA_NOCLDWAIT, SA_RESETHAND, SA_RESTART, SEGV_ACCERR,
   SEGV_MAPERR, setupFrame, SI_KERNEL, SIG_DFL, SIG_IGN, SIGALRM, SIGBUS, SIGILL, SIGINFO_SIZE, SIGKILL, SIGRTMIN,
   SIGSEGV, SIGTRAP, settleRetry, sigbit, type SigAction, takeSignal, TRAP_BRKPT,
@@ -36,6 +37,11 @@ export interface ProcessOptions {
   strace: boolean;
   /** -d cpu: log the registers at each system call and fault. */
   traceCpu: boolean;
+  /**
+   * The first process stopped (signal signo): stop tsemu on the host, as the
+   * host kernel would stop qemu-riscv64, until the host continues it.
+   */
+  stopHost?(signo: number): void;
   /** Where diagnostics (strace, -d) go. */
   log(line: string): void;
   /**
@@ -63,6 +69,8 @@ export interface HostRun {
   outcome(): Outcome | undefined;
   /** Send it a signal (by number). */
   signal(signo: number): void;
+  /** Told, when outcome() looks, that it has stopped (the signal) or continued (0). */
+  onStop: ((signo: number) => void) | undefined;
 }
 
 /** How often a process that became a host program looks whether it has ended, in ms. */
@@ -74,6 +82,10 @@ export interface Child {
   reaped: boolean;
   /** The child's process group when it ended (wait4 by group finds zombies too). */
   pgid: number;
+  /** The signal that stopped the child, until wait4 with WUNTRACED reports it (0: nothing to report). */
+  stopped: number;
+  /** The child was continued, until wait4 with WCONTINUED reports it. */
+  continued: boolean;
 }
 
 /** Signals whose default action dumps core. */
@@ -115,6 +127,8 @@ export class Process {
   forkPending = false;
   /** The host program this process exec'd, while it runs. */
   private hostRun: HostRun | undefined;
+  /** Stopped by a stop signal (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) until SIGCONT or SIGKILL. */
+  stopped = false;
   /** Threads whose wait4 a child's end made runnable: they make it again first thing (see turn). */
   private readonly waitAgain = new Set<Thread>();
   private current = 0;
@@ -190,6 +204,7 @@ export class Process {
     let ran = false;
     // Waits another process ended (a futex wake makes threads runnable at once; a pipe's retries by deadline 0).
     this.timeouts(performance.now());
+    if (this.stopped) return false;
     while (this.outcome === undefined) {
       const t = this.pickThread();
       if (t === undefined) {
@@ -205,7 +220,7 @@ export class Process {
         if (!(e instanceof OutOfMemory)) throw e;
         this.die(SIGKILL);
       }
-      if (t.budget <= 0) break;
+      if (t.budget <= 0 || this.stopped) break;
     }
     if (this.outcome !== undefined) {
       // Stores to shared memory since the last system call reach the files (a fatal signal makes no call).
@@ -246,7 +261,7 @@ export class Process {
       t.sigmask = t.savedMask;
       t.savedMask = undefined;
     }
-    if (this.outcome !== undefined || t.wait !== undefined || t.exited) return;
+    if (this.outcome !== undefined || t.wait !== undefined || t.exited || this.stopped) return;
     if (t.budget <= 0) t.budget = this.opts.slice;
     const before = t.cpu.instret;
     const exit = execute(t.cpu, t.budget);
@@ -288,6 +303,15 @@ export class Process {
    */
   becomeHostProgram(t: Thread, run: HostRun): void {
     this.hostRun = run;
+    // Its stops and continues are this process's, for the parent's wait4 (a shell's job control).
+    run.onStop = (signo) => {
+      if (signo === 0) {
+        this.resume();
+      } else if (!this.stopped) {
+        this.stopped = true;
+        this.kernel.processes.get(this.ppid)?.childStoppedOrContinued(this.pid, signo);
+      }
+    };
     t.wait = { kind: "host", addr: 0, bitset: 0, deadline: performance.now() + HOST_RUN_POLL_MS };
   }
 
@@ -320,6 +344,27 @@ export class Process {
       signo: SIGCHLD, code: killed ? (outcome.core ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED,
       pid, uid: this.uid, addr: 0, status: killed ? outcome.signo : outcome.status & 0xff,
     });
+    this.waitsAgain();
+    return this.children.has(pid);
+  }
+
+  /** A child has stopped (signal signo) or continued (signo 0): what wait4 reports, and SIGCHLD unless SA_NOCLDSTOP. */
+  childStoppedOrContinued(pid: number, signo: number): void {
+    const c = this.children.get(pid);
+    if (c === undefined) return;
+    c.stopped = signo;
+    c.continued = signo === 0;
+    if ((this.actions[SIGCHLD].flags & SA_NOCLDSTOP) === 0) {
+      this.sendSignal({
+        signo: SIGCHLD, code: signo !== 0 ? CLD_STOPPED : CLD_CONTINUED, pid, uid: this.uid, addr: 0,
+        status: signo !== 0 ? signo : SIGCONT,
+      });
+    }
+    this.waitsAgain();
+  }
+
+  /** Make the wait4 calls waiting for a child again (something about a child changed). */
+  private waitsAgain(): void {
     for (const t of this.threads) {
       if (t.wait?.kind === "child") {
         t.wait = undefined;
@@ -328,7 +373,28 @@ export class Process {
         this.waitAgain.add(t);
       }
     }
-    return this.children.has(pid);
+  }
+
+  /**
+   * A stop signal's default action: every thread stops until SIGCONT.  The
+   * first process is tsemu's own to its parent on the host, which then sees
+   * tsemu stop (a shell's job control).
+   */
+  stop(signo: number): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.kernel.processes.get(this.ppid)?.childStoppedOrContinued(this.pid, signo);
+    if (this.pid === this.kernel.firstPid && this.opts.stopHost !== undefined) {
+      this.opts.stopHost(signo);
+      this.resume();
+    }
+  }
+
+  /** SIGCONT: a stopped process goes on. */
+  resume(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.kernel.processes.get(this.ppid)?.childStoppedOrContinued(this.pid, 0);
   }
 
   /**
@@ -465,6 +531,16 @@ export class Process {
       if (sig !== SIGCHLD) this.hostRun.signal(sig);
       return;
     }
+    // SIGCONT continues a stopped process whatever its disposition, and a stop
+    // signal and SIGCONT each discard the other's pending instances.
+    const stopSignal = defaultAction(sig) === Default.STOP;
+    if (sig === SIGCONT || stopSignal) {
+      const other = (s: PendingSignal): boolean => (sig === SIGCONT ? defaultAction(s.signo) === Default.STOP : s.signo === SIGCONT);
+      for (const list of [this.pending, ...this.threads.map((x) => x.pending)]) {
+        for (let i = list.length - 1; i >= 0; i--) if (other(list[i])) list.splice(i, 1);
+      }
+      if (sig === SIGCONT) this.resume();
+    }
     const bit = sigbit(sig);
     const act = this.actions[sig];
     const live = this.threads.filter((x) => !x.exited);
@@ -493,12 +569,18 @@ export class Process {
     const taker = (target !== undefined ? [target] : [receiver, ...live]).find((x) => (x.sigmask & bit) === 0n);
     if (taker === undefined) return; // blocked everywhere: it stays pending
     if (act.handler === SIG_DFL) {
-      // A fatal default action ends the whole process now, blocked threads and all.
-      if (sig === SIGKILL || killsByDefault(sig)) {
+      // A fatal default action ends the whole process now, blocked threads and all
+      // (a stopped one only for SIGKILL: the others wait for SIGCONT, as in Linux).
+      if (sig === SIGKILL || (killsByDefault(sig) && !this.stopped)) {
         this.trace?.signal(info, taker);
         this.die(sig);
+      } else if (stopSignal) {
+        // So does a stop: the process stops now, its waits left as they are.
+        list.splice(list.indexOf(info), 1);
+        this.trace?.signal(info, taker);
+        this.stop(sig);
       }
-      return; // ignored, or a stop/continue signal (not emulated): no wait is disturbed
+      return; // ignored, or SIGCONT (done above): no wait is disturbed
     }
     if (act.handler === SIG_IGN) return;
     const w = taker.wait;
@@ -546,6 +628,9 @@ export class Process {
           this.trace.signal(info, t);
         }
         this.die(info.signo);
+      } else if (defaultAction(info.signo) === Default.STOP) {
+        this.trace?.signal(info, t);
+        this.stop(info.signo);
       }
       return;
     }

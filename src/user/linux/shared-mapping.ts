@@ -2,25 +2,17 @@
  * Host files behind MAP_SHARED file mappings.
  *
  * Guest memory is one host buffer that a host file cannot be mapped into.
- * A shared file mapping therefore keeps its bytes in the file itself
- * (through a descriptor of our own, so the mapping outlives the guest's
- * descriptor, as a VMA holds its file).  The address space copies a page in
- * from the file when the guest touches it and, at every system call, writes
- * back the bytes the guest changed and forgets the page (see
- * AddressSpace.syncShared).
- *
- * So stores reach the file, and the file's changes reach the guest, at the
- * guest's next system call (or signal delivery, or exit): exact for one
- * process, and for processes that order their accesses with system calls
- * (wait, pipes, signals).  Not shared: stores between two system calls
- * (a spin loop on a shared file mapping never sees another process's store)
- * and the atomicity of read-modify-write instructions across processes.
- * (MAP_SHARED|MAP_ANONYMOUS memory has none of these limits: see
- * shared-memory.ts.)
- *
- * Only the changed bytes are written (found by comparing the page with a
- * copy taken when it was read in), so two processes that store to different
- * bytes of one page between their system calls do not undo each other.
+ * A shared file mapping's pages are therefore a SharedMemory object per file
+ * (shared-memory.ts), which every guest process mapping the file uses, so
+ * between guest processes a store is seen at once and atomics are atomic.
+ * The file gets the guest's stores at the guest's next system call (or
+ * signal delivery, or exit): the address space writes back the bytes that
+ * changed (found by comparing the page with a copy of what the file has,
+ * so two processes that store to different bytes of a page do not undo each
+ * other) through a descriptor of its own (so the mapping outlives the guest's
+ * descriptor, as a VMA holds its file).  A write(2) to the file through a
+ * guest descriptor reaches the mapped pages; a change made by a host process
+ * does not, while the file stays mapped.
  */
 import { fs } from "../../host/fs.js";
 import type { OpenFile } from "./fd-table.js";

@@ -830,10 +830,20 @@ define(29, "ioctl", (p, _t, a) => {
       tty.setWinsize(f.hostFd, v.getUint16(0, true), v.getUint16(2, true));
       return 0;
     }
-    case TIOCGPGRP: return putInt(p, arg, selfStatField(8) ?? p.pid);
+    case TIOCGPGRP: return putInt(p, arg, p.kernel.ttyForeground ?? selfStatField(8) ?? p.pid);
+    case TIOCSPGRP: {
+      // The terminal's foreground group among the guest's (the host's stays tsemu's).
+      const b = get(p, arg, 4);
+      if (typeof b === "number") return b;
+      const pgid = new DataView(b.buffer).getInt32(0, true);
+      if (pgid < 0) return -Errno.EINVAL;
+      if (pgid !== p.kernel.hostGroup && !p.kernel.group(pgid).some((q) => q.sid === p.sid)) return -Errno.EPERM;
+      p.kernel.ttyForeground = pgid === p.kernel.hostGroup ? undefined : pgid;
+      return 0;
+    }
     case TIOCGSID: return putInt(p, arg, selfStatField(6) ?? p.pid);
     case TIOCOUTQ: return putInt(p, arg, 0);
-    case TIOCSPGRP: case TIOCSCTTY: case TIOCNOTTY: case TCSBRK: case TCXONC: case TCFLSH: return 0;
+    case TIOCSCTTY: case TIOCNOTTY: case TCSBRK: case TCXONC: case TCFLSH: return 0;
     default: return -Errno.ENOTTY;
   }
 });

@@ -88,6 +88,7 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
       }
     }
     if (pipe !== undefined) p.kernel.wakeRetries(pipe);
+    else if (done > 0) p.as.fileWritten(f.hostFd);
     return done;
   } catch (e) {
     return done > 0 ? done : -errnoFromHost(e);
@@ -131,7 +132,7 @@ const PIPE_WAIT_MS = 5;
  * non-blocking instead and, when empty, the thread waits in the scheduler and
  * tries again (a signal ends the wait with EINTR, or restarts the read after an
  * SA_RESTART handler).  So does a read of a terminal while other guest
- * processes or threads could run.
+ * processes or threads could run, or host signals are passed to the guest.
  */
 function read(p: Process, t: Thread, fd: number, buf: number, len: number): SyscallResult {
   const f = p.fds.get(fd);
@@ -144,8 +145,9 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
   }
   if (f === undefined || len <= 0 || (f.flags & O_NONBLOCK) !== 0) return readInto(p, fd, buf, len, null);
   const pipe = pipeInode(f);
-  // A terminal read blocks the host only when nothing else could run meanwhile.
-  const others = p.kernel.processes.size > 1 || p.threads.length > 1;
+  // A terminal read blocks the host only when nothing else could run meanwhile
+  // and no host signal (a Ctrl-C) has to reach the guest.
+  const others = p.kernel.processes.size > 1 || p.threads.length > 1 || p.kernel.hostSignals !== undefined;
   const c = pipe !== undefined ? pipeControl(f) : others ? chardevControl(f) : null;
   if (c === null) return readInto(p, fd, buf, len, null);
   if (!p.as.check(buf, len, Prot.WRITE)) return -Errno.EFAULT;

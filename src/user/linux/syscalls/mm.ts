@@ -10,7 +10,7 @@ import { continuation, type MappingKind, Prot, USER_TOP } from "../address-space
 import { PAGE_SIZE } from "../../../target/riscv/tlb.js";
 import { SharedMemory } from "../shared-memory.js";
 import { fs } from "../../../host/fs.js";
-import { accessMode, canRead, canWrite, isDevZero, reopen } from "../shared-mapping.js";
+import { accessMode, canRead, canWrite, closeQuietly, isDevZero, reopen } from "../shared-mapping.js";
 
 const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_SHARED_VALIDATE = 0x03, MAP_TYPE = 0x0f;
 const MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_FIXED_NOREPLACE = 0x100000;
@@ -103,7 +103,22 @@ define(222, "mmap", (p, _t, a) => {
       } catch (e) {
         return -errnoFromHost(e);
       }
-      mapKind = { hostFd, offset: num(offset), mayWrite: canWrite(mode) };
+      // One memory object per file: every process mapping it shares its pages.
+      const key = `${st.dev}:${st.ino}`;
+      const files = as.hostPages.files;
+      let shm = files.get(key);
+      if (shm === undefined) {
+        let fd: number;
+        try {
+          fd = reopen(f.hostFd, false);
+        } catch (e) {
+          closeQuietly(hostFd);
+          return -errnoFromHost(e);
+        }
+        shm = new SharedMemory(as.hostPages, { key, registry: files, fd });
+        files.set(key, shm);
+      }
+      mapKind = { hostFd, offset: num(offset), mayWrite: canWrite(mode), shm };
       name = "file";
     } else {
       // A private file mapping is a copy of the file, taken now.

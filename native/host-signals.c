@@ -1,0 +1,96 @@
+/*
+ * Host signals for tsemu-riscv64's guest, as qemu-riscv64 passes the signals
+ * it receives to its guest.  Node handles signals only in its event loop,
+ * which the emulator does not return to while the guest runs, so this module
+ * installs plain handlers that note each signal (and whether the kernel sent
+ * it, as a terminal's Ctrl-C is sent, or a process did, with kill) in words
+ * that the emulator's loop takes between slices of guest code.  A Node-API
+ * module.
+ *
+ * Exports:
+ *   catch(signals)  handle each signal number in the array (SA_RESTART, so the
+ *                   host calls the emulator makes are not cut short)
+ *   take()          the signals noted since the last call, as an array of
+ *                   signal numbers, each + 256 when the kernel sent it
+ *   release()       put the default action back for every signal caught
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <string.h>
+#include <node_api.h>
+
+#define MAX_SIGNAL 64
+
+static volatile sig_atomic_t noted[MAX_SIGNAL + 1];
+static volatile sig_atomic_t from_kernel[MAX_SIGNAL + 1];
+static int caught[MAX_SIGNAL + 1];
+
+static void handler(int sig, siginfo_t *info, void *context) {
+  (void)context;
+  if (sig <= 0 || sig > MAX_SIGNAL) return;
+  from_kernel[sig] = info != NULL && info->si_code > 0;
+  noted[sig] = 1;
+}
+
+static napi_value catch_signals(napi_env env, napi_callback_info cb) {
+  size_t argc = 1;
+  napi_value args[1];
+  uint32_t n = 0;
+  if (napi_get_cb_info(env, cb, &argc, args, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_array_length(env, args[0], &n) != napi_ok) {
+    return NULL;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    int32_t sig = 0;
+    if (napi_get_element(env, args[0], i, &item) != napi_ok || napi_get_value_int32(env, item, &sig) != napi_ok) continue;
+    if (sig <= 0 || sig > MAX_SIGNAL) continue;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, NULL) == 0) caught[sig] = 1;
+  }
+  return NULL;
+}
+
+static napi_value take_signals(napi_env env, napi_callback_info cb) {
+  (void)cb;
+  napi_value out;
+  napi_create_array(env, &out);
+  uint32_t k = 0;
+  for (int sig = 1; sig <= MAX_SIGNAL; sig++) {
+    if (!noted[sig]) continue;
+    noted[sig] = 0;
+    napi_value v;
+    napi_create_int32(env, sig + (from_kernel[sig] ? 256 : 0), &v);
+    napi_set_element(env, out, k++, v);
+  }
+  return out;
+}
+
+static napi_value release_signals(napi_env env, napi_callback_info cb) {
+  (void)env;
+  (void)cb;
+  for (int sig = 1; sig <= MAX_SIGNAL; sig++) {
+    if (!caught[sig]) continue;
+    signal(sig, SIG_DFL);
+    caught[sig] = 0;
+  }
+  return NULL;
+}
+
+static void export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
+  napi_value f;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f) == napi_ok) {
+    napi_set_named_property(env, exports, name, f);
+  }
+}
+
+NAPI_MODULE_INIT() {
+  export(env, exports, "catch", catch_signals);
+  export(env, exports, "take", take_signals);
+  export(env, exports, "release", release_signals);
+  return exports;
+}

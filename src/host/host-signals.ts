@@ -1,0 +1,41 @@
+/**
+ * The host signals tsemu-riscv64 passes to its guest, as qemu-riscv64 does
+ * (native/host-signals.c notes them; the kernel's loop takes them between
+ * slices).  Without the native module tsemu dies of them at once, as a host
+ * process, and the README says so.
+ */
+import { nativeModule } from "./native.js";
+
+interface HostSignalsModule {
+  catch(signals: number[]): void;
+  take(): number[];
+  release(): void;
+}
+
+/**
+ * What qemu-riscv64 passes on: every signal but those the emulator itself
+ * needs (SIGCHLD for its host children, SIGPIPE, which Node ignores, the
+ * faults of its own code, SIGKILL and SIGSTOP, which cannot be caught).
+ */
+const PASSED = [1, 2, 3, 10, 12, 14, 15, 18, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30];
+
+/** A host signal for the guest: its number, and whether the kernel sent it (a terminal's Ctrl-C) rather than a process. */
+export interface HostSignal { signo: number; fromKernel: boolean }
+
+export interface HostSignals {
+  /** The signals received since the last call. */
+  take(): HostSignal[];
+  /** Give the signals their default actions back (before tsemu dies of one). */
+  release(): void;
+}
+
+/** Start catching the signals the guest gets; undefined when the native module is not there. */
+export function catchHostSignals(): HostSignals | undefined {
+  const m = nativeModule<HostSignalsModule>("host-signals");
+  if (m === null) return undefined;
+  m.catch(PASSED);
+  return {
+    take: () => m.take().map((v) => ({ signo: v & 0xff, fromKernel: v >= 256 })),
+    release: () => m.release(),
+  };
+}
