@@ -23,6 +23,7 @@ import { randomFillSync } from "../host/fs.js";
 import { hostProcessGroup } from "../host/proc.js";
 import { startHostProgram } from "../host/host-program.js";
 import { catchHostSignals, type HostSignals } from "../host/host-signals.js";
+import { baselineOnlyAfter } from "../host/wasm-tiering.js";
 
 const PROG = "tsemu-riscv64";
 
@@ -221,6 +222,7 @@ let hostSignals: HostSignals | undefined;
 function makeProcess(c: RunConfig): Process {
   const logFd = c.logFile !== undefined ? openLog(c.logFile) : 2;
   selectAccel(c.accel);
+  baselineOnlyAfter((bytes, reached) => { tcgSettings.onCodeVolume = { bytes, reached }; });
   const kernel = new Kernel(process.pid);
   const proc = new Process(kernel, {
     sysroot: c.sysroot,

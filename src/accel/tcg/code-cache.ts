@@ -75,6 +75,11 @@ export const tcgSettings = {
   compile: undefined as "sync" | "async" | undefined,
   /** Jumps between modules go through the chain table instead of the dispatcher. */
   chain: true,
+  /**
+   * Told once when the modules compiled so far pass `bytes` of WebAssembly (the
+   * user-mode CLI then keeps V8 from optimising later ones: see wasm-tiering.ts).
+   */
+  onCodeVolume: undefined as { bytes: number; reached(): void } | undefined,
 };
 
 /** WebAssembly.Global, which the typings in use here leave out. */
@@ -480,6 +485,11 @@ export class CodeCache {
     s.modules++;
     s.wasmBytes += size;
     s.compileMs += performance.now() - t0;
+    const volume = tcgSettings.onCodeVolume;
+    if (volume !== undefined && s.wasmBytes >= volume.bytes) {
+      tcgSettings.onCodeVolume = undefined;
+      volume.reached();
+    }
   }
 
   /** Forget every translation (the cache passed its size limit). */
