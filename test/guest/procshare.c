@@ -11,11 +11,13 @@
  *   procshare stage N          one pipeline stage (used by the run itself)
  *   procshare spawn            posix_spawn of this program and of a missing one
  *   procshare forkbomb LIMIT   fork until fork fails, with RLIMIT_NPROC at LIMIT
+ *   procshare proc             /proc/PID of a forked child
  *
- * The last two are not compared with qemu-riscv64: without binfmt_misc its
+ * The last three are not compared with qemu-riscv64: without binfmt_misc its
  * execve cannot start a riscv64 program, and its vfork is a fork, so
- * posix_spawn cannot report a failed exec; and a fork bomb is not run on the
- * host.
+ * posix_spawn cannot report a failed exec; a fork bomb is not run on the
+ * host; and its /proc/PID of another process is the host's, which shows
+ * qemu-riscv64 itself.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -508,6 +510,52 @@ static void test_group_kill(void) {
   close(ready[1]);
 }
 
+/* /proc/PID of a forked child, seen by itself and by its parent. */
+static int proc_files(void) {
+  int go[2];
+  pipe(go);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char buf[512] = {0}, comm[64] = {0}, st = 0;
+    int spid = 0, sppid = 0;
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (f == NULL || fscanf(f, "%d (%63[^)]) %c %d", &spid, comm, &st, &sppid) != 4) printf("child: no /proc/self/stat\n");
+    else printf("child: stat pid %d, comm %s, state %c, ppid %d\n", spid == getpid(), comm, st, sppid == getppid());
+    if (f != NULL) fclose(f);
+    f = fopen("/proc/self/status", "r");
+    int pids = 0;
+    while (f != NULL && fgets(buf, sizeof buf, f) != NULL) {
+      int v;
+      if (sscanf(buf, "Pid: %d", &v) == 1) pids += v == getpid();
+      if (sscanf(buf, "PPid: %d", &v) == 1) pids += v == getppid();
+    }
+    if (f != NULL) fclose(f);
+    printf("child: status Pid and PPid right: %d\n", pids);
+    fflush(stdout);
+    char c;
+    read(go[0], &c, 1);
+    _exit(0);
+  }
+  char path[64], buf[256] = {0}, target[256] = {0};
+  snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+  FILE *f = fopen(path, "r");
+  size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  if (f != NULL) fclose(f);
+  printf("parent: child's cmdline has %zu bytes, second word %s\n", n, n > strlen(buf) + 1 ? buf + strlen(buf) + 1 : "-");
+  snprintf(path, sizeof path, "/proc/%d/exe", pid);
+  ssize_t k = readlink(path, target, sizeof target - 1);
+  printf("parent: child's exe is this program: %d\n", k > 0 && strstr(target, "procshare") != NULL);
+  snprintf(path, sizeof path, "/proc/%d", pid);
+  printf("parent: /proc/PID of the child exists: %d\n", access(path, F_OK) == 0);
+  write(go[1], "x", 1);
+  int st;
+  waitpid(pid, &st, 0);
+  snprintf(path, sizeof path, "/proc/%d", pid);
+  printf("parent: /proc/PID after the child is reaped: %d\n", access(path, F_OK) == 0);
+  return 0;
+}
+
 static int forkbomb(long limit) {
   setpgid(0, 0); /* kill(0) below reaches this run's processes only */
   struct rlimit rl = {limit, limit};
@@ -538,6 +586,7 @@ static int forkbomb(long limit) {
 int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "stage") == 0) return stage(atoi(argv[2]), argc > 3 ? atol(argv[3]) : 0);
   if (argc > 2 && strcmp(argv[1], "forkbomb") == 0) return forkbomb(atol(argv[2]));
+  if (argc > 1 && strcmp(argv[1], "proc") == 0) return proc_files();
   if (argc > 1 && strcmp(argv[1], "spawn") == 0) {
     test_spawn(argv[0]);
     return 0;

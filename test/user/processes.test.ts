@@ -3,7 +3,8 @@
  * the oracle: posix_spawn and vfork (qemu's vfork is a fork, and without
  * binfmt_misc its execve cannot start a riscv64 program), a fork bomb (not
  * run on the host), a background process that outlives its parent, the -d
- * stats figures, and job control in an interactive shell on a pseudo-terminal
+ * stats figures, /proc/PID of a child (qemu-riscv64's is the host's, showing
+ * qemu itself), and job control in an interactive shell on a pseudo-terminal
  * (script(1) provides it).  Expected results are Linux's.  (What qemu-riscv64 can
  * check, test/guest/procshare.c, is in the differential suite.)
  */
@@ -44,6 +45,21 @@ test("posix_spawn starts the program on the caller's memory and reports a failed
     "posix_spawn child: exited 0",
     "posix_spawn of a missing program: ENOENT",
     "vfork child's store seen by the parent: 1",
+    "",
+  ].join("\n"));
+});
+
+test("/proc/PID of a forked child: its stat and status for itself, its cmdline and exe for its parent, gone once reaped", () => {
+  const r = tsemu([path.join(guests, "procshare"), "proc"]);
+  assert.equal(r.stderr, "");
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, [
+    "child: stat pid 1, comm procshare, state R, ppid 1",
+    "child: status Pid and PPid right: 2",
+    "parent: child's cmdline has " + String(Buffer.byteLength(path.join(guests, "procshare")) + 6) + " bytes, second word proc",
+    "parent: child's exe is this program: 1",
+    "parent: /proc/PID of the child exists: 1",
+    "parent: /proc/PID after the child is reaped: 0",
     "",
   ].join("\n"));
 });

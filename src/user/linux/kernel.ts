@@ -12,7 +12,6 @@
 import { HostPages, type AddressSpace } from "./address-space.js";
 import { GuestRam } from "../../target/riscv/ram.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
-import type { Thread } from "./thread.js";
 import { sleepMs, type Outcome, type Process } from "./process.js";
 import { useCwd } from "../../host/cwd.js";
 import type { HostSignal, HostSignals } from "../../host/host-signals.js";
@@ -67,6 +66,11 @@ export class Kernel {
     let id = this.nextId++;
     while (this.processes.has(id)) id = this.nextId++;
     return id;
+  }
+
+  /** Whether id is a pid or tid this run gave out (the first process's is tsemu's own). */
+  issued(id: number): boolean {
+    return id > this.firstPid && id < this.nextId;
   }
 
   /** Schedule a new process (the first one added is the run's own). */
@@ -210,10 +214,5 @@ export class Kernel {
       }
     }
     return moved;
-  }
-
-  /** Every thread of every live process. */
-  *threads(): Generator<[Process, Thread]> {
-    for (const p of this.processes.values()) for (const t of p.threads) yield [p, t];
   }
 }

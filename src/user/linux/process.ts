@@ -18,7 +18,7 @@ import { fs, path as hostPath } from "../../host/fs.js";
 import { cwd, initialUmask } from "../../host/cwd.js";
 import { OutOfMemory, Prot } from "./address-space.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
-import type { Kernel } from "./kernel.js";
+import type { FutexKey, Kernel } from "./kernel.js";
 import {
   BUS_ADRALN, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Default, defaultAction, SA_NOCLDSTOP,
   SIGCHLD, SIGCONT, encodeSiginfo, ignores, ILL_ILLOPC, interruptCall,
@@ -105,7 +105,6 @@ export class Process {
   umask = initialUmask();
   /** The working directory (the host's is moved to it before the process runs). */
   cwd = cwd();
-  instructions = 0;
   /** Signal dispositions, indexed by signal number. */
   readonly actions: SigAction[] = [];
   /** Signals sent to the process as a whole. */
@@ -408,7 +407,6 @@ export class Process {
       n += t.cpu.instret;
       t.cpu.releaseState();
     }
-    this.instructions += n;
     this.threads.length = 0;
     for (const fd of this.fds.open()) {
       const last = this.fds.remove(fd);
@@ -464,7 +462,7 @@ export class Process {
    * every process mapping it (unless the call says FUTEX_PRIVATE_FLAG);
    * any other is one of this address space.
    */
-  futexKey(addr: number, isPrivate: boolean): { space: AddressSpace | undefined; addr: number } {
+  futexKey(addr: number, isPrivate: boolean): FutexKey {
     if (!isPrivate) {
       this.as.hostOffset(addr); // a shared page gets its host page now
       const host = this.as.sharedHostPage(addr);

@@ -24,6 +24,7 @@ import { HostFdControl, FDFLAG_APPEND, FDFLAG_NONBLOCK, HOST_O_PATH, HOST_O_TMPF
 import { isPipeFifo, makeFifo, makePipe } from "../../../host/pipe.js";
 import { readDirectory } from "../../../host/dir.js";
 import { makeMemFile } from "../../../host/memfile.js";
+import { procProcess, procStat, procStatus } from "../proc-pid.js";
 import { descriptorPath, setTimes, type TimeSpec } from "../../../host/utimes.js";
 import * as tty from "../../../host/tty.js";
 import * as hostCwd from "../../../host/cwd.js";
@@ -133,9 +134,14 @@ export function exeLink(p: Process): string {
   return abs;
 }
 
-function isProcExe(p: Process, path: string): boolean {
+/** The guest process whose program /proc/self/exe or /proc/PID/exe names, if path is one. */
+function procExeOf(p: Process, path: string): Process | undefined {
   const m = /^\/proc\/(self|\d+)\/exe$/.exec(path);
-  return m !== null && (m[1] === "self" || Number(m[1]) === p.pid);
+  return m === null ? undefined : procProcess(p, m[1]);
+}
+
+function isProcExe(p: Process, path: string): boolean {
+  return procExeOf(p, path) !== undefined;
 }
 
 /**
@@ -145,7 +151,15 @@ function isProcExe(p: Process, path: string): boolean {
  */
 function absoluteHostPath(p: Process, path: string, sysroot: boolean): string | number {
   if (path.startsWith("/proc/") || path.startsWith("/dev/")) {
-    if (isProcExe(p, path)) return exeLink(p);
+    const exeOf = procExeOf(p, path);
+    if (exeOf !== undefined) return exeLink(exeOf);
+    // The directory of a guest process the host does not have (all of them live in tsemu);
+    // a pid the run gave out whose process is gone has none (the host's may be one of tsemu's threads).
+    const dir = /^\/proc\/(\d+)(\/.*)?$/.exec(path);
+    if (dir !== null && Number(dir[1]) !== p.kernel.firstPid && p.kernel.issued(Number(dir[1]))) {
+      if (procProcess(p, dir[1]) === undefined) return -Errno.ENOENT;
+      if (dir[2] === undefined || dir[2] === "/") return "/proc/self";
+    }
     const pf = procFdPath(p, path);
     if (pf !== undefined) {
       const f = p.fds.get(pf.fd);
@@ -452,12 +466,23 @@ function procMaps(p: Process): Uint8Array {
 
 /** The contents of a made-up /proc file, or undefined to open the host's. */
 function fakeProcFile(p: Process, path: string): Uint8Array | undefined {
-  const m = /^\/proc\/(self|\d+)\/(auxv|cmdline|maps)$/.exec(path);
-  if (m === null || (m[1] !== "self" && Number(m[1]) !== p.pid)) return undefined;
-  if (m[2] === "maps") return procMaps(p);
+  const m = /^\/proc\/(self|\d+)\/(auxv|cmdline|maps|stat|status)$/.exec(path);
+  const q = m === null ? undefined : procProcess(p, m[1]);
+  if (m === null || q === undefined) return undefined;
+  if (m[2] === "stat" || m[2] === "status") {
+    // The first process is tsemu's own host process: the host's files are right about it.
+    if (q.pid === p.kernel.firstPid) return undefined;
+    return m[2] === "stat" ? procStat(q) : procStatus(q);
+  }
+  return procVectorFile(q, m[2]);
+}
+
+/** /proc/PID/maps, auxv or cmdline of guest process p. */
+function procVectorFile(p: Process, name: string): Uint8Array | undefined {
+  if (name === "maps") return procMaps(p);
   const v = findVectors(p);
   if (v === undefined) return undefined;
-  if (m[2] === "auxv") return v.auxv;
+  if (name === "auxv") return v.auxv;
   const parts: Uint8Array[] = v.argv.map((a) => p.as.readCString(a, 1 << 20) ?? new Uint8Array(0));
   const out = new Uint8Array(parts.reduce((n, b) => n + b.length + 1, 0));
   let off = 0;
@@ -904,8 +929,9 @@ define(78, "readlinkat", (p, _t, a) => {
   let target: Uint8Array | number;
   const std = ["/dev/stdin", "/dev/stdout", "/dev/stderr"].indexOf(s);
   const pf = s.startsWith("/") ? procFdPath(p, s) : undefined;
-  if (isProcExe(p, s)) {
-    target = encoder.encode(exeLink(p));
+  const exeOf = procExeOf(p, s);
+  if (exeOf !== undefined) {
+    target = encoder.encode(exeLink(exeOf));
   } else if (std >= 0) {
     target = encoder.encode(`/proc/self/fd/${std}`);
   } else if (pf !== undefined && pf.rest === "" && !pf.info) {
