@@ -28,22 +28,10 @@ forks="${BENCH_FORKS:-300}"
 execs=$((forks / 3 > 0 ? forks / 3 : 1))
 runs="${BENCH_RUNS:-10}"
 read -r -a accels <<<"${BENCH_ACCELS:-interp tcg}"
-read -r -a qemu_cmd <<<"${QEMU_CMD:-qemu-riscv64}"
-if [ -n "${TSEMU_CMD:-}" ]; then
-  read -r -a tsemu_cmd <<<"$TSEMU_CMD"
-else
-  cli="$root/dist/src/cli/tsemu-riscv64.js"
-  if [ ! -f "$cli" ]; then
-    echo "process-bench.sh: $cli not found; run npm run build first" >&2
-    exit 1
-  fi
-  tsemu_cmd=(node "$cli")
-fi
-qemu_path="$(command -v "${qemu_cmd[0]}" || true)"
-if [ -z "$qemu_path" ]; then
-  echo "process-bench.sh: '${qemu_cmd[0]}' not found (scripts/deps.sh user installs qemu-user)" >&2
-  exit 1
-fi
+# shellcheck source-path=SCRIPTDIR source=user-commands.sh
+. "$root/bench/user-commands.sh"
+bench_user_commands process-bench.sh
+qemu_path="$(command -v "${qemu_cmd[0]}")"
 bin_dir="$(bash "$root/guest/build-tests.sh" | tail -n 1)"
 busybox="$root/.cache/busybox/current/busybox"
 work="$(mktemp -d "${TMPDIR:-/tmp}/tsemu-procbench.XXXXXX")"

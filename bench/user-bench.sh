@@ -27,23 +27,9 @@ limit="${BENCH_TIMEOUT:-900}"
 read -r -a accels <<<"${BENCH_ACCELS:-interp tcg}"
 sysroot=/usr/riscv64-linux-gnu
 
-read -r -a qemu_cmd <<<"${QEMU_CMD:-qemu-riscv64}"
-if [ -n "${TSEMU_CMD:-}" ]; then
-  read -r -a tsemu_cmd <<<"$TSEMU_CMD"
-else
-  cli="$root/dist/src/cli/tsemu-riscv64.js"
-  if [ ! -f "$cli" ]; then
-    echo "user-bench.sh: $cli not found; run npm run build first" >&2
-    exit 1
-  fi
-  tsemu_cmd=(node "$cli")
-fi
-for c in "${qemu_cmd[0]}" "${tsemu_cmd[0]}"; do
-  if ! command -v "$c" >/dev/null 2>&1; then
-    echo "user-bench.sh: '$c' not found (scripts/deps.sh user installs qemu-user)" >&2
-    exit 1
-  fi
-done
+# shellcheck source-path=SCRIPTDIR source=user-commands.sh
+. "$root/bench/user-commands.sh"
+bench_user_commands user-bench.sh
 
 bin_dir="$(bash "$root/guest/build-tests.sh" | tail -n 1)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/tsemu-bench.XXXXXX")"

@@ -91,8 +91,6 @@ export class HostPages {
   private readonly free: number[] = [];
   /** Holders of each host page (page tables and shared memory objects). */
   private readonly refs: Uint16Array;
-  /** Pages in use, for -d statistics. */
-  used = 0;
   /** Private pages copied on a write after fork, for -d statistics. */
   copies = 0;
 
@@ -112,7 +110,6 @@ export class HostPages {
       host = this.nextFresh++;
     }
     this.refs[host] = 1;
-    this.used++;
     return host;
   }
 
@@ -131,7 +128,6 @@ export class HostPages {
     if (--this.refs[host] > 0) return;
     this.ram.dropCode(host);
     this.free.push(host);
-    this.used--;
   }
 }
 

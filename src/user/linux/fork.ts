@@ -11,7 +11,7 @@ import { Errno, errnoFromHost } from "./errno.js";
 import { NO_RESULT, type SyscallResult } from "./syscall.js";
 import { Process } from "./process.js";
 import type { Thread } from "./thread.js";
-import type { AddressSpace } from "./address-space.js";
+import { Prot, type AddressSpace } from "./address-space.js";
 import { MAX_PROCESSES } from "./kernel.js";
 import { inheritProcessState, processLimit } from "./syscalls/info.js";
 
@@ -75,8 +75,8 @@ export function forkProcess(p: Process, t: Thread, args: ForkArgs): SyscallResul
   ct.altStack = { ...t.altStack };
   if ((args.flags & CLONE_CHILD_CLEARTID) !== 0) ct.clearChildTid = args.ctid;
   child.threads.push(ct);
-  if ((args.flags & CLONE_CHILD_SETTID) !== 0 && as.check(args.ctid, 4, 2 /* Prot.WRITE */)) as.writeU32(args.ctid, child.pid);
-  if ((args.flags & CLONE_PARENT_SETTID) !== 0 && p.as.check(args.ptid, 4, 2)) p.as.writeU32(args.ptid, child.pid);
+  if ((args.flags & CLONE_CHILD_SETTID) !== 0 && as.check(args.ctid, 4, Prot.WRITE)) as.writeU32(args.ctid, child.pid);
+  if ((args.flags & CLONE_PARENT_SETTID) !== 0 && p.as.check(args.ptid, 4, Prot.WRITE)) p.as.writeU32(args.ptid, child.pid);
 
   p.children.set(child.pid, { status: undefined, reaped: false, pgid: child.pgid, stopped: 0, continued: false });
   child.forkPending = true;

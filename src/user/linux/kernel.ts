@@ -40,8 +40,6 @@ export class Kernel {
   readonly hostPages: HostPages;
   /** Live processes by pid, in creation order (the scheduler's round). */
   readonly processes = new Map<number, Process>();
-  /** Processes that have ended but whose parent has not reaped them. */
-  zombies = 0;
   /** Instructions retired by processes that have ended. */
   private retired = 0;
   private nextId: number;
@@ -79,9 +77,11 @@ export class Kernel {
     this.processes.set(p.pid, p);
   }
 
-  /** Processes alive and not yet reaped, as RLIMIT_NPROC and MAX_PROCESSES count them. */
+  /** Processes alive and not yet reaped (zombies: ended children of a live parent), as RLIMIT_NPROC and MAX_PROCESSES count them. */
   count(): number {
-    return this.processes.size + this.zombies;
+    let n = this.processes.size;
+    for (const p of this.processes.values()) for (const c of p.children.values()) if (c.status !== undefined) n++;
+    return n;
   }
 
   /** Every guest instruction retired so far, by all processes. */
@@ -152,15 +152,9 @@ export class Kernel {
     // Descriptors it closed may be a pipe's last end: whoever waits on one looks again now.
     this.wakeRetries();
     for (const c of this.processes.values()) if (c.ppid === p.pid) c.ppid = 1; // orphans go to init
-    for (const c of p.children.values()) if (c.status !== undefined) this.zombies--; // nobody will reap them now
     const parent = this.processes.get(p.ppid);
     if (parent === undefined) return;
-    if (parent.childEnded(p.pid, p.pgid, outcome)) this.zombies++;
-  }
-
-  /** A zombie was reaped (wait4, or SIGCHLD ignored). */
-  reaped(): void {
-    this.zombies--;
+    parent.childEnded(p.pid, p.pgid, outcome);
   }
 
   /** The live processes of process group pgid. */

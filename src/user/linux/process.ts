@@ -304,12 +304,8 @@ export class Process {
     this.hostRun = run;
     // Its stops and continues are this process's, for the parent's wait4 (a shell's job control).
     run.onStop = (signo) => {
-      if (signo === 0) {
-        this.resume();
-      } else if (!this.stopped) {
-        this.stopped = true;
-        this.kernel.processes.get(this.ppid)?.childStoppedOrContinued(this.pid, signo);
-      }
+      if (signo === 0) this.resume();
+      else this.enterStop(signo);
     };
     t.wait = { kind: "host", addr: 0, bitset: 0, deadline: performance.now() + HOST_RUN_POLL_MS };
   }
@@ -329,12 +325,12 @@ export class Process {
 
   /**
    * A child has ended: keep its status for wait4, send SIGCHLD and make
-   * waiting wait4 calls again.  False when the child was reaped at once
-   * (SIGCHLD ignored or SA_NOCLDWAIT), so it leaves no zombie.
+   * waiting wait4 calls again (a child reaped at once, SIGCHLD ignored or
+   * SA_NOCLDWAIT, leaves no zombie).
    */
-  childEnded(pid: number, pgid: number, outcome: Outcome): boolean {
+  childEnded(pid: number, pgid: number, outcome: Outcome): void {
     const c = this.children.get(pid);
-    if (c === undefined) return false;
+    if (c === undefined) return;
     c.pgid = pgid;
     const status = outcome.kind === "exit" ? (outcome.status & 0xff) << 8 : outcome.signo | (outcome.core ? 0x80 : 0);
     c.status = status;
@@ -344,7 +340,6 @@ export class Process {
       pid, uid: this.uid, addr: 0, status: killed ? outcome.signo : outcome.status & 0xff,
     });
     this.waitsAgain();
-    return this.children.has(pid);
   }
 
   /** A child has stopped (signal signo) or continued (signo 0): what wait4 reports, and SIGCHLD unless SA_NOCLDSTOP. */
@@ -380,13 +375,19 @@ export class Process {
    * tsemu stop (a shell's job control).
    */
   stop(signo: number): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.kernel.processes.get(this.ppid)?.childStoppedOrContinued(this.pid, signo);
+    if (!this.enterStop(signo)) return;
     if (this.pid === this.kernel.firstPid && this.opts.stopHost !== undefined) {
       this.opts.stopHost(signo);
       this.resume();
     }
+  }
+
+  /** Mark the process stopped by signo and tell its parent; false when it already was. */
+  private enterStop(signo: number): boolean {
+    if (this.stopped) return false;
+    this.stopped = true;
+    this.kernel.processes.get(this.ppid)?.childStoppedOrContinued(this.pid, signo);
+    return true;
   }
 
   /** SIGCONT: a stopped process goes on. */

@@ -1,11 +1,10 @@
 /** Reading and writing descriptors: read, write, readv, writev, pread64, pwrite64, close. */
 import { define, NO_RESULT, type SyscallResult } from "../syscall.js";
-import { retryLater } from "../signal.js";
+import { retryLater, SI_USER, SIGPIPE } from "../signal.js";
 import { FDFLAG_APPEND, FDFLAG_NONBLOCK } from "../../../host/fdctl.js";
 import type { OpenFile } from "../fd-table.js";
 import { specialOf } from "../special-file.js";
 import { chardevControl, pipeControl, pipeInode, takeReadAhead } from "../readiness.js";
-import { SI_USER, SIGPIPE } from "../signal.js";
 import type { Thread } from "../thread.js";
 import { Errno, errnoFromHost } from "../errno.js";
 import { Prot } from "../address-space.js";

@@ -42,7 +42,6 @@ function consume(p: Process, f: Found): void {
   else {
     f.child.reaped = true;
     p.children.delete(f.pid);
-    p.kernel.reaped();
   }
 }
 
