@@ -3,7 +3,10 @@
  * by guest/build-trixie-sysroot.sh) that start processes of their own:
  * Python 3's multiprocessing (a Pool of forked workers that share named
  * semaphores in /dev/shm, a Queue, a Value with its Lock, a Process) and
- * subprocess running a host program, compared with qemu-riscv64; and GCC 14, whose driver spawns cc1, as, collect2 and ld,
+ * subprocess running a host program, and its sockets (a duplex
+ * multiprocessing.Pipe, asyncio's Unix server, descriptors passed with
+ * send_fds, http.server in a thread answering http.client), compared with
+ * qemu-riscv64; and GCC 14, whose driver spawns cc1, as, collect2 and ld,
  * compiling and linking a C program that then runs under qemu-riscv64.
  * (qemu-riscv64 cannot run GCC itself: its execve is the host's, so the
  * driver could not start cc1.)
@@ -75,6 +78,82 @@ test("Python 3: multiprocessing.Pool, Queue, Value and Lock across forked worker
   assert.equal(t.stdout, q.stdout);
   assert.equal(t.status, q.status);
   assert.match(t.stdout, /^pool 328350\nqueue from a child\nexitcode 0\nshared value 600\n0 from subprocess\n$/);
+});
+
+const PYTHON_SOCKETS = `
+import asyncio, os, socket, threading, multiprocessing as mp, http.server, http.client
+
+def child(conn):
+    conn.send({"n": 42, "list": [1, 2, 3]})
+    conn.send(conn.recv().upper())
+    conn.close()
+
+async def handle(reader, writer):
+    data = await reader.readline()
+    writer.write(data.upper())
+    await writer.drain()
+    writer.close()
+
+async def unix_echo(path):
+    server = await asyncio.start_unix_server(handle, path)
+    async with server:
+        r, w = await asyncio.open_unix_connection(path)
+        w.write(b"hello over asyncio\\n")
+        await w.drain()
+        line = await r.readline()
+        w.close()
+        return line.decode().strip()
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("you asked for " + self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+
+if __name__ == "__main__":
+    a, b = mp.Pipe()
+    p = mp.Process(target=child, args=(b,))
+    p.start()
+    print("pipe", a.recv())
+    a.send("thanks")
+    print("pipe", a.recv())
+    p.join()
+    print("exitcode", p.exitcode)
+    print("asyncio", asyncio.run(unix_echo("echo.sock")))
+    s1, s2 = socket.socketpair()
+    r, w = os.pipe()
+    socket.send_fds(s1, [b"fd"], [r])
+    msg, fds, flags, addr = socket.recv_fds(s2, 16, 1)
+    os.write(w, b"via a passed descriptor")
+    print("send_fds", msg, os.read(fds[0], 64))
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    t = threading.Thread(target=httpd.serve_forever)
+    t.start()
+    c = http.client.HTTPConnection("127.0.0.1", httpd.server_address[1])
+    c.request("GET", "/index.html")
+    resp = c.getresponse()
+    print("http", resp.status, resp.read().decode())
+    c.close()
+    httpd.shutdown()
+    t.join()
+`;
+
+test("Python 3: sockets: multiprocessing.Pipe, an asyncio Unix server, send_fds, an HTTP server thread and client: as under qemu-riscv64", () => {
+  fs.writeFileSync(path.join(work, "net.py"), PYTHON_SOCKETS);
+  const python = path.join(sysroot, "usr/bin/python3");
+  fs.rmSync(path.join(work, "echo.sock"), { force: true });
+  const q = run("qemu-riscv64", ["-L", sysroot, python, "net.py"]);
+  fs.rmSync(path.join(work, "echo.sock"), { force: true });
+  const t = run(process.execPath, [TSEMU, "-accel", testAccel("interp"), "-L", sysroot, python, "net.py"]);
+  assert.equal(q.status, 0, `qemu-riscv64 failed: ${q.stderr}`);
+  assert.equal(t.stderr, q.stderr);
+  assert.equal(t.stdout, q.stdout);
+  assert.equal(t.status, q.status);
+  assert.match(t.stdout, /\nhttp 200 you asked for \/index.html\n$/);
 });
 
 test("GCC 14: the driver runs cc1, as, collect2 and ld as processes of one tsemu; the program it builds runs", () => {

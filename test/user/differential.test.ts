@@ -62,6 +62,7 @@ const CASES: Case[] = [
   { program: "poll" },
   { program: "killchild" },
   { program: "procshare" },
+  { program: "sockets" },
   { program: "signals" },
   { program: "cpubench", args: ["3"] },
   { program: "smc" },

@@ -16,6 +16,8 @@ import { sleepMs, type Outcome, type Process } from "./process.js";
 import { useCwd } from "../../host/cwd.js";
 import type { HostSignal, HostSignals } from "../../host/host-signals.js";
 import { SI_KERNEL, SI_USER } from "./signal.js";
+import type { Thread } from "./thread.js";
+import { hostSockets, hostWaitAny } from "../../host/host-sockets.js";
 
 /** Host memory reserved for the guest pages of every process: the OS commits only what is touched. */
 const DEFAULT_POOL = 2 ** 31 - PAGE_SIZE;
@@ -113,11 +115,38 @@ export class Kernel {
     // Host signals are looked for between sleeps.
     const cap = this.hostSignals !== undefined ? HOST_SIGNAL_POLL_MS : 1000;
     const ms = Math.min(cap, deadline === Infinity ? cap : Math.max(0, deadline - performance.now()));
-    if (ms > 0) sleepMs(ms);
+    if (ms > 0) this.sleepOrPoll(ms);
     const now = performance.now();
     for (const p of this.processes.values()) {
       p.timeouts(now);
       if (p.outcome !== undefined) this.end(p);
+    }
+  }
+
+  /**
+   * Sleep ms, or less: until a host descriptor a parked thread waits on
+   * (parkOnHost) is ready, which ends that thread's wait.
+   */
+  private sleepOrPoll(ms: number): void {
+    const fds: number[] = [], events: number[] = [], waiters: Thread[] = [];
+    for (const p of this.processes.values()) {
+      for (const t of p.threads) {
+        const h = t.hostWait;
+        if (h === undefined || t.wait?.kind !== "retry") continue;
+        for (let i = 0; i < h.fds.length; i++) {
+          fds.push(h.fds[i]);
+          events.push(h.events[i]);
+          waiters.push(t);
+        }
+      }
+    }
+    if (fds.length === 0 || hostSockets() === null) {
+      sleepMs(ms);
+      return;
+    }
+    for (const i of hostWaitAny(fds, events, ms)) {
+      const w = waiters[i].wait;
+      if (w?.kind === "retry") w.deadline = 0;
     }
   }
 

@@ -1,14 +1,17 @@
 /**
  * Whether a descriptor can be read without blocking, for poll, select and
- * epoll.  The host gives Node no poll(2), so for a pipe the answer is found
- * by reading: a non-blocking read of what is there, kept aside and handed to
- * the next read of the descriptor.  That is exact for pipes (data, or EOF);
- * other host descriptors (terminals) are taken as readable.
+ * epoll.  The host's poll(2), from tsemu's native module, answers for every
+ * host descriptor.  Node gives no poll of its own, so without the module the
+ * answer for a pipe is found by reading: a non-blocking read of what is
+ * there, kept aside and handed to the next read of the descriptor.  That is
+ * exact for pipes (data, or EOF); other host descriptors (terminals) are then
+ * taken as readable, and everything as writable.
  */
 import type { OpenFile } from "./fd-table.js";
 import { specialOf, EPOLLHUP, EPOLLIN, EPOLLOUT } from "./special-file.js";
 import { FDFLAG_APPEND, FDFLAG_NONBLOCK, HostFdControl } from "../../host/fdctl.js";
 import { fs } from "../../host/fs.js";
+import { hostReadiness } from "../../host/host-sockets.js";
 
 const O_APPEND = 0o2000;
 
@@ -79,10 +82,13 @@ export function readiness(f: OpenFile, want: number): number {
   const special = specialOf(f);
   if (special !== undefined) return special.poll() & want;
   let ready = want & EPOLLOUT;
-  if ((want & EPOLLIN) === 0) return ready;
   const ahead = readAhead.get(f);
   // A pipe at EOF (no writer, no data) is hung up, not readable, as Linux reports it.
-  if (ahead !== undefined) return ready | (ahead.length === 0 ? EPOLLHUP : EPOLLIN);
+  if (ahead !== undefined && (want & EPOLLIN) !== 0) return ready | (ahead.length === 0 ? EPOLLHUP : EPOLLIN);
+  // With poll(2) from the native module the host answers for any descriptor, exactly.
+  const polled = hostReadiness(f.hostFd, want);
+  if (polled !== undefined) return polled;
+  if ((want & EPOLLIN) === 0) return ready;
   const c = pipeControl(f);
   if (c === null) return ready | EPOLLIN;
   const keep = (f.flags & O_APPEND) !== 0 ? FDFLAG_APPEND : 0;
@@ -98,4 +104,17 @@ export function readiness(f: OpenFile, want: number): number {
     c.setFlags(keep);
   }
   return ready;
+}
+
+/** Host descriptors and poll events a waiting poll, select or epoll call parks on (parkOnHost). */
+export class HostWaits {
+  readonly fds: number[] = [];
+  readonly events: number[] = [];
+
+  /** Wait on f for want too, unless it is one of the emulated kernel's own objects (an eventfd). */
+  add(f: OpenFile, want: number): void {
+    if (specialOf(f) !== undefined) return;
+    this.fds.push(f.hostFd);
+    this.events.push(want);
+  }
 }

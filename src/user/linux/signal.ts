@@ -302,6 +302,17 @@ export function retryLater(t: Thread, ms: number, mode: RestartMode = "sys", key
   t.wait = { kind: "retry", addr: key, bitset: 0, deadline: performance.now() + ms, restart: mode };
   // When the wait times out, a0 gets this "result": the first argument, for the call made again.
   t.onTimeout = t.cpu.getXNumber(10);
+  t.hostWait = undefined;
+}
+
+/**
+ * retryLater for a call waiting on host descriptors: besides the timeout,
+ * the scheduler wakes the thread as soon as one of `fds` is ready for its
+ * `events` (poll(2) bits) when nothing else runs.
+ */
+export function parkOnHost(t: Thread, ms: number, fds: number[], events: number[], key = 0): void {
+  retryLater(t, ms, "sys", key);
+  t.hostWait = { fds, events };
 }
 
 /**

@@ -53,6 +53,12 @@ export class Thread {
   retryA0 = 0;
   /** epoll_pwait in progress: the call's address and when its timeout ends. */
   epollWait: { pc: number; deadline: number } | undefined;
+  /**
+   * A parked call waiting on host descriptors (a socket, a pipe, a
+   * terminal): the descriptors and the poll events, for the scheduler to
+   * poll while nothing runs.  Set by parkOnHost, cleared by retryLater.
+   */
+  hostWait: { fds: number[]; events: number[] } | undefined;
   /** Instructions left in this thread's turn. */
   budget = 0;
 

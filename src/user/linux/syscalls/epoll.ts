@@ -10,9 +10,9 @@ import { Prot } from "../address-space.js";
 import type { OpenFile } from "../fd-table.js";
 import type { Process } from "../process.js";
 import { attachSpecial, EPOLLIN, EPOLLOUT, specialOf, type SpecialFile } from "../special-file.js";
-import { readiness } from "../readiness.js";
+import { HostWaits, readiness } from "../readiness.js";
 import { fs } from "../../../host/fs.js";
-import { retryLater } from "../signal.js";
+import { parkOnHost } from "../signal.js";
 
 const O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
 const EFD_SEMAPHORE = 1;
@@ -171,6 +171,8 @@ define(22, "epoll_pwait", (p, t, a) => {
     t.epollWait = undefined;
     return 0;
   }
-  retryLater(t, Math.min(2, t.epollWait.deadline - now));
+  const waits = new HostWaits();
+  for (const it of ep.interests.values()) waits.add(it.file, it.events & (EPOLLIN | EPOLLOUT));
+  parkOnHost(t, Math.min(2, t.epollWait.deadline - now), waits.fds, waits.events);
   return NO_RESULT;
 });

@@ -11,3 +11,4 @@ import "./fs.js";
 import "./time.js";
 import "./info.js";
 import "./epoll.js";
+import "./net.js";

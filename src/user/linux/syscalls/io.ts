@@ -1,6 +1,6 @@
 /** Reading and writing descriptors: read, write, readv, writev, pread64, pwrite64, close. */
 import { define, NO_RESULT, type SyscallResult } from "../syscall.js";
-import { retryLater, SI_USER, SIGPIPE } from "../signal.js";
+import { parkOnHost, retryLater, SI_USER, SIGPIPE } from "../signal.js";
 import { FDFLAG_APPEND, FDFLAG_NONBLOCK } from "../../../host/fdctl.js";
 import type { OpenFile } from "../fd-table.js";
 import { specialOf } from "../special-file.js";
@@ -10,6 +10,7 @@ import { Errno, errnoFromHost } from "../errno.js";
 import { Prot } from "../address-space.js";
 import { sleepMs, type Process } from "../process.js";
 import { fs } from "../../../host/fs.js";
+import { POLLIN, POLLOUT, socketOf, socketRead, socketWrite } from "../socket.js";
 
 /** Read up to len bytes from a descriptor into guest memory at buf. */
 export function readInto(p: Process, fd: number, buf: number, len: number, pos: number | null): number {
@@ -111,7 +112,7 @@ function writePipe(p: Process, t: Thread, f: OpenFile, data: Uint8Array, pipe: n
     p.kernel.wakeRetries(pipe);
     return done;
   }
-  retryLater(t, PIPE_WAIT_MS, "sys", pipe);
+  parkOnHost(t, PIPE_WAIT_MS, [f.hostFd], [POLLOUT], pipe);
   return NO_RESULT;
 }
 
@@ -135,6 +136,7 @@ const PIPE_WAIT_MS = 5;
  */
 function read(p: Process, t: Thread, fd: number, buf: number, len: number): SyscallResult {
   const f = p.fds.get(fd);
+  if (socketOf(f) !== undefined) return socketRead(p, t, f as OpenFile, [[buf, len]]);
   if (specialOf(f) !== undefined) {
     // A blocking read of an empty eventfd waits in the scheduler for a writer.
     const r = readInto(p, fd, buf, len, null);
@@ -165,8 +167,8 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
     return n;
   } catch (e) {
     if ((e as { code?: string }).code !== "EAGAIN") return -errnoFromHost(e);
-    if (pipe !== undefined) retryLater(t, PIPE_WAIT_MS, "sys", pipe);
-    else retryLater(t, PIPE_POLL_MS);
+    if (pipe !== undefined) parkOnHost(t, PIPE_WAIT_MS, [f.hostFd], [POLLIN], pipe);
+    else parkOnHost(t, PIPE_POLL_MS, [f.hostFd], [POLLIN]);
     return NO_RESULT;
   } finally {
     c.setFlags(keep);
@@ -182,11 +184,16 @@ function withSigpipe(p: Process, r: SyscallResult): SyscallResult {
 }
 
 define(63, "read", (p, t, a) => read(p, t, a.i32(0), a.n(1), a.n(2)));
-define(64, "write", (p, t, a) => withSigpipe(p, writeFrom(p, a.i32(0), a.n(1), a.n(2), null, t)));
+define(64, "write", (p, t, a) => {
+  const f = p.fds.get(a.i32(0));
+  if (socketOf(f) !== undefined) return socketWrite(p, t, f as OpenFile, [[a.n(1), a.n(2)]]);
+  return withSigpipe(p, writeFrom(p, a.i32(0), a.n(1), a.n(2), null, t));
+});
 define(67, "pread64", (p, _t, a) => readInto(p, a.i32(0), a.n(1), a.n(2), a.n(3)));
 define(68, "pwrite64", (p, _t, a) => withSigpipe(p, writeFrom(p, a.i32(0), a.n(1), a.n(2), a.n(3))));
 
-function iov(p: Process, addr: number, count: number): [number, number][] | number {
+/** The guest's struct iovec array of count entries at addr, as (base, length) pairs; a negative errno. */
+export function readIov(p: Process, addr: number, count: number): [number, number][] | number {
   if (count < 0 || count > 1024) return -Errno.EINVAL;
   if (!p.as.check(addr, count * 16, Prot.READ)) return -Errno.EFAULT;
   const out: [number, number][] = [];
@@ -198,7 +205,7 @@ function iov(p: Process, addr: number, count: number): [number, number][] | numb
 
 /** readv/preadv: fill the buffers in turn; a short read ends the call. pos null = the file position. */
 function readVector(p: Process, fd: number, addr: number, count: number, pos: number | null): number {
-  const v = iov(p, addr, count);
+  const v = readIov(p, addr, count);
   if (typeof v === "number") return v;
   if (pos !== null && pos < 0) return -Errno.EINVAL;
   let total = 0;
@@ -214,7 +221,7 @@ function readVector(p: Process, fd: number, addr: number, count: number, pos: nu
 
 function writeVector(p: Process, fd: number, addr: number, count: number, pos: number | null,
   t?: Thread): SyscallResult {
-  const v = iov(p, addr, count);
+  const v = readIov(p, addr, count);
   if (typeof v === "number") return v;
   if (pos !== null && pos < 0) return -Errno.EINVAL;
   let total = 0;
@@ -230,8 +237,19 @@ function writeVector(p: Process, fd: number, addr: number, count: number, pos: n
   return withSigpipe(p, total);
 }
 
-define(65, "readv", (p, _t, a) => readVector(p, a.i32(0), a.n(1), a.i32(2), null));
-define(66, "writev", (p, t, a) => writeVector(p, a.i32(0), a.n(1), a.i32(2), null, t));
+/** readv/writev of a socket: one recvmsg or sendmsg with the whole vector. */
+function socketVector(p: Process, t: Thread, fd: number, addr: number, count: number, out: boolean): SyscallResult | undefined {
+  const f = p.fds.get(fd);
+  if (socketOf(f) === undefined) return undefined;
+  const v = readIov(p, addr, count);
+  if (typeof v === "number") return v;
+  return out ? socketWrite(p, t, f as OpenFile, v) : socketRead(p, t, f as OpenFile, v);
+}
+
+define(65, "readv", (p, t, a) =>
+  socketVector(p, t, a.i32(0), a.n(1), a.i32(2), false) ?? readVector(p, a.i32(0), a.n(1), a.i32(2), null));
+define(66, "writev", (p, t, a) =>
+  socketVector(p, t, a.i32(0), a.n(1), a.i32(2), true) ?? writeVector(p, a.i32(0), a.n(1), a.i32(2), null, t));
 define(69, "preadv", (p, _t, a) => readVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3)));
 define(70, "pwritev", (p, _t, a) => writeVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3)));
 /** preadv2/pwritev2: offset -1 means the file position; the RWF_* flags are hints but for RWF_NOWAIT. */

@@ -10,8 +10,8 @@ import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
 import type { Process } from "../process.js";
 import type { Thread } from "../thread.js";
-import { readiness } from "../readiness.js";
-import { retryLater } from "../signal.js";
+import { HostWaits, readiness } from "../readiness.js";
+import { parkOnHost } from "../signal.js";
 
 // The poll bits have the same values as the epoll ones readiness() answers in.
 const POLLIN = 1, POLLOUT = 4, POLLHUP = 0x10, POLLNVAL = 0x20;
@@ -20,7 +20,7 @@ const POLLIN = 1, POLLOUT = 4, POLLHUP = 0x10, POLLNVAL = 0x20;
  * Nothing was ready: look again in a moment, keeping the call's deadline
  * across its retries (as epoll_pwait does); 0 once the deadline has passed.
  */
-function pollAgain(t: Thread, ms: number): typeof NO_RESULT | number {
+function pollAgain(t: Thread, ms: number, waits: HostWaits): typeof NO_RESULT | number {
   const now = performance.now();
   const call = t.cpu.pc - 4;
   if (t.epollWait === undefined || t.epollWait.pc !== call) t.epollWait = { pc: call, deadline: now + ms };
@@ -28,7 +28,7 @@ function pollAgain(t: Thread, ms: number): typeof NO_RESULT | number {
     t.epollWait = undefined;
     return 0;
   }
-  retryLater(t, Math.min(2, t.epollWait.deadline - now));
+  parkOnHost(t, Math.min(2, t.epollWait.deadline - now), waits.fds, waits.events);
   return NO_RESULT;
 }
 
@@ -58,6 +58,7 @@ define(73, "ppoll", (p, t, a) => {
   const ts = a.n(2);
   if (ts !== 0 && !p.as.check(ts, 16, Prot.READ)) return -Errno.EFAULT;
   let ready = 0;
+  const waits = new HostWaits();
   for (let i = 0; i < nfds; i++) {
     const at = fds + i * 8;
     const fd = p.as.readU32(at) | 0;
@@ -67,6 +68,7 @@ define(73, "ppoll", (p, t, a) => {
     if (fd >= 0) {
       const f = p.fds.get(fd);
       revents = f === undefined ? POLLNVAL : readiness(f, (want & (POLLIN | POLLOUT)) | POLLHUP);
+      if (f !== undefined) waits.add(f, want & (POLLIN | POLLOUT));
       if (revents !== 0) ready++;
     }
     p.as.write(at + 6, Uint8Array.of(revents & 0xff, revents >> 8));
@@ -75,7 +77,7 @@ define(73, "ppoll", (p, t, a) => {
     t.epollWait = undefined;
     return ready;
   }
-  if (nfds > 0) return pollAgain(t, timeoutMs(p, ts));
+  if (nfds > 0) return pollAgain(t, timeoutMs(p, ts), waits);
   return waitForSignal(p, t, timeoutMs(p, ts), a.n(3));
 });
 
@@ -87,6 +89,7 @@ define(72, "pselect6", (p, t, a) => {
   let ready = 0;
   let asked = 0;
   const results: Uint8Array[] = [];
+  const waits = new HostWaits();
   // Read, write and exception sets: what each asks, as readiness bits.
   const wants = [POLLIN, POLLOUT, 0];
   for (let k = 0; k < 3; k++) {
@@ -101,6 +104,7 @@ define(72, "pselect6", (p, t, a) => {
       const f = p.fds.get(fd);
       if (f === undefined) return -Errno.EBADF;
       asked++;
+      if (wants[k] !== 0) waits.add(f, wants[k]);
       if (wants[k] !== 0 && readiness(f, wants[k]) !== 0) {
         out[fd >> 3] |= 1 << (fd & 7);
         ready++;
@@ -114,7 +118,7 @@ define(72, "pselect6", (p, t, a) => {
     return ready;
   }
   if (asked > 0) {
-    const r = pollAgain(t, timeoutMs(p, ts));
+    const r = pollAgain(t, timeoutMs(p, ts), waits);
     if (r === 0) for (let k = 0; k < 3; k++) if (sets[k] !== 0) p.as.write(sets[k], results[k]);
     return r;
   }
