@@ -515,6 +515,38 @@ static void multiple_messages(void) {
   close(sv[1]);
 }
 
+/* One blocking write of 4 MiB, to a pipe and to a stream socket, read by a child in small pieces: all of it is written. */
+static void big_writes(void) {
+  enum { SIZE = 4 << 20 };
+  char *buf = malloc(SIZE);
+  for (int i = 0; i < SIZE; i++) buf[i] = (char)(i ^ (i >> 9));
+  for (int kind = 0; kind < 2; kind++) {
+    int fds[2];
+    if (kind == 0) CHECK(pipe(fds) == 0);
+    else CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(fds[1]);
+      char piece[3000];
+      uint32_t sum = 2166136261u;
+      size_t total = 0;
+      ssize_t n;
+      while ((n = read(fds[0], piece, sizeof piece)) > 0) {
+        for (ssize_t i = 0; i < n; i++) sum = (sum ^ (unsigned char)piece[i]) * 16777619u;
+        total += (size_t)n;
+      }
+      printf("%s: the reader got %zu bytes, checksum %08x\n", kind == 0 ? "pipe" : "stream socket", total, sum);
+      _exit(0);
+    }
+    close(fds[0]);
+    ssize_t w = write(fds[1], buf, SIZE);
+    close(fds[1]);
+    int st = wait_child(pid);
+    printf("%s: one write of %d bytes returned %zd; reader status %d\n", kind == 0 ? "pipe" : "stream socket", SIZE, w, st);
+  }
+  free(buf);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   stream_pair();
@@ -530,6 +562,7 @@ int main(void) {
   shutdown_and_sigpipe();
   readiness();
   multiple_messages();
+  big_writes();
   printf("done\n");
   return 0;
 }

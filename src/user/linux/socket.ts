@@ -42,9 +42,28 @@ export function host(): HostSockets | null {
   return hostSockets();
 }
 
-/** The socket f is, or undefined for any other descriptor. */
+/** Descriptors found not to be sockets. */
+const notSockets = new WeakSet<OpenFile>();
+
+/**
+ * The socket f is, or undefined for any other descriptor.  A host socket
+ * the run was given (a descriptor tsemu inherited, one received from a host
+ * program) is taken as a guest socket when first asked about.
+ */
 export function socketOf(f: OpenFile | undefined): SocketInfo | undefined {
-  return f === undefined ? undefined : sockets.get(f);
+  if (f === undefined) return undefined;
+  const known = sockets.get(f);
+  if (known !== undefined || notSockets.has(f)) return known;
+  const h = host();
+  const v = new Uint8Array(4), lens = new Int32Array(1);
+  let socket = false;
+  try { socket = h !== null && fs.fstatSync(f.hostFd).isSocket(); } catch { /* a closed descriptor is no socket */ }
+  if (!socket || (h as HostSockets).getsockopt(f.hostFd, SOL_SOCKET, SO_TYPE, v, lens) !== 0) {
+    notSockets.add(f);
+    return undefined;
+  }
+  adoptSocket(f, v[0]);
+  return sockets.get(f);
 }
 
 /** Take f, a host socket of the given type, as a guest socket. */
@@ -91,20 +110,20 @@ export function waitFor(t: Thread, f: OpenFile, events: number, dontwait: boolea
   if (dontwait || (f.flags & O_NONBLOCK) !== 0) return again;
   const now = performance.now();
   const call = t.cpu.pc - 4;
-  if (t.epollWait === undefined || t.epollWait.pc !== call) {
-    t.epollWait = { pc: call, deadline: now + timeoutOf(f, events === POLLIN ? SO_RCVTIMEO : SO_SNDTIMEO) };
+  if (t.callWait === undefined || t.callWait.pc !== call) {
+    t.callWait = { pc: call, deadline: now + timeoutOf(f, events === POLLIN ? SO_RCVTIMEO : SO_SNDTIMEO) };
   }
-  if (now >= t.epollWait.deadline) {
-    t.epollWait = undefined;
+  if (now >= t.callWait.deadline) {
+    t.callWait = undefined;
     return -Errno.EAGAIN;
   }
-  parkOnHost(t, Math.min(SOCKET_WAIT_MS, t.epollWait.deadline - now), [f.hostFd], [events]);
+  parkOnHost(t, Math.min(SOCKET_WAIT_MS, t.callWait.deadline - now), [f.hostFd], [events]);
   return NO_RESULT;
 }
 
 /** The call is over (not parked): forget its timeout. */
 export function done(t: Thread, r: SyscallResult): SyscallResult {
-  if (r !== NO_RESULT) t.epollWait = undefined;
+  if (r !== NO_RESULT) t.callWait = undefined;
   return r;
 }
 
@@ -145,23 +164,31 @@ export function putAddress(p: Process, addr: number, lenAddr: number, bytes: Uin
   return 0;
 }
 
-/** What a send moves: the iov's bytes (a stream socket's at most STREAM_CHUNK) or a negative errno. */
-function gather(p: Process, iov: Iov, stream: boolean): Uint8Array | number {
+/**
+ * What a send moves: the iov's bytes after the first `skip` (a stream
+ * socket's at most STREAM_CHUNK of them), or a negative errno; and the
+ * iov's whole length.
+ */
+function gather(p: Process, iov: Iov, skip: number, stream: boolean): [Uint8Array, number] | number {
   let total = 0;
   for (const [base, len] of iov) {
     if (!p.as.check(base, len, Prot.READ)) return -Errno.EFAULT;
     total += len;
   }
-  if (stream) total = Math.min(total, STREAM_CHUNK);
-  const out = new Uint8Array(total);
-  let at = 0;
+  let size = Math.max(0, total - skip);
+  if (stream) size = Math.min(size, STREAM_CHUNK);
+  const out = new Uint8Array(size);
+  let at = 0, pos = 0;
   for (const [base, len] of iov) {
-    if (at >= total) break;
-    const n = Math.min(len, total - at);
-    out.set(p.as.read(base, n), at);
+    if (at >= size) break;
+    const from = Math.max(0, skip - pos);
+    pos += len;
+    if (from >= len) continue;
+    const n = Math.min(len - from, size - at);
+    out.set(p.as.read(base + from, n), at);
     at += n;
   }
-  return out;
+  return [out, total];
 }
 
 /** Walk the control messages of a buffer: (offset of the data, its length, level, type). */
@@ -209,21 +236,42 @@ export interface SendRequest {
   control: Uint8Array | null;
 }
 
-/** send/sendto/sendmsg/write on a socket: bytes sent, a negative errno, or NO_RESULT (parked until there is room). */
+/**
+ * send/sendto/sendmsg/write on a socket: bytes sent, a negative errno, or
+ * NO_RESULT (parked until there is room).  A blocking send on a stream
+ * socket sends everything before it returns, as Linux's does: the host
+ * takes what fits, and the thread waits for room and goes on from there
+ * (the bytes sent so far are kept in callWait across the call's retries).
+ */
 export function socketSend(p: Process, t: Thread, f: OpenFile, req: SendRequest): SyscallResult {
   const h = host();
   const info = socketOf(f);
   if (h === null || info === undefined) return -Errno.ENOTSOCK;
-  const data = gather(p, req.iov, info.type === SOCK_STREAM);
-  if (typeof data === "number") return data;
-  const control = req.control === null ? null : outgoingControl(p, req.control);
-  if (typeof control === "number") return control;
+  const call = t.cpu.pc - 4;
+  const sent = t.callWait?.pc === call ? t.callWait.sent ?? 0 : 0;
+  const g = gather(p, req.iov, sent, info.type === SOCK_STREAM);
+  if (typeof g === "number") return done(t, g);
+  const [data, total] = g;
+  // Control messages go with the first piece only.
+  const control = req.control === null || sent > 0 ? null : outgoingControl(p, req.control);
+  if (typeof control === "number") return done(t, control);
   const r = h.sendmsg(f.hostFd, req.to, data, control, req.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL));
-  if (r === -Errno.EAGAIN) return waitFor(t, f, POLLOUT, (req.flags & MSG_DONTWAIT) !== 0);
+  const dontwait = (req.flags & MSG_DONTWAIT) !== 0;
+  if (r === -Errno.EAGAIN) return sent > 0 ? more(t, f, sent, dontwait) : waitFor(t, f, POLLOUT, dontwait);
   if (r === -Errno.EPIPE && (req.flags & MSG_NOSIGNAL) === 0) {
     p.sendSignal({ signo: SIGPIPE, code: SI_USER, pid: p.pid, uid: p.uid, addr: 0, status: 0 });
   }
-  return done(t, r);
+  if (r < 0) return done(t, sent > 0 ? sent : r);
+  if (info.type === SOCK_STREAM && sent + r < total) return more(t, f, sent + r, dontwait);
+  return done(t, sent + r);
+}
+
+/** A stream send has moved `sent` bytes and has more: wait for room, unless the call may not wait. */
+function more(t: Thread, f: OpenFile, sent: number, dontwait: boolean): SyscallResult {
+  const w = waitFor(t, f, POLLOUT, dontwait);
+  if (w !== NO_RESULT) return done(t, sent);
+  (t.callWait as { sent?: number }).sent = sent;
+  return w;
 }
 
 export interface RecvRequest {
@@ -259,7 +307,7 @@ export function socketRecv(p: Process, t: Thread, f: OpenFile, req: RecvRequest)
     const w = waitFor(t, f, POLLIN, (req.flags & MSG_DONTWAIT) !== 0);
     return w === NO_RESULT ? w : w as number;
   }
-  t.epollWait = undefined;
+  t.callWait = undefined;
   if (r < 0) return r;
   // MSG_TRUNC may report a datagram longer than the buffer: only what fits is copied.
   let left = Math.min(r, data.length), at = 0;

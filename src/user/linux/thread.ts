@@ -51,8 +51,12 @@ export class Thread {
   onTimeout: number | undefined;
   /** wait4's first argument, put back when the call is restarted after a child ends. */
   retryA0 = 0;
-  /** epoll_pwait in progress: the call's address and when its timeout ends. */
-  epollWait: { pc: number; deadline: number } | undefined;
+  /**
+   * A call that waits in steps (poll, select, epoll_pwait, a socket call):
+   * the ecall's address, when its timeout ends, and for a blocking stream
+   * send the bytes it has sent so far.
+   */
+  callWait: { pc: number; deadline: number; sent?: number } | undefined;
   /**
    * A parked call waiting on host descriptors (a socket, a pipe, a
    * terminal): the descriptors and the poll events, for the scheduler to

@@ -156,7 +156,7 @@ define(22, "epoll_pwait", (p, t, a) => {
   if (!p.as.check(out, max * 16, Prot.WRITE)) return -Errno.EFAULT;
   const n = collect(p, ep, out, max);
   if (n > 0 || timeout === 0) {
-    t.epollWait = undefined;
+    t.callWait = undefined;
     return n;
   }
   // Nothing ready: the thread waits in the scheduler and makes the call again
@@ -164,15 +164,15 @@ define(22, "epoll_pwait", (p, t, a) => {
   // until the timeout, which is remembered across the retries of this call.
   const now = performance.now();
   const call = t.cpu.pc - 4;
-  if (t.epollWait === undefined || t.epollWait.pc !== call) {
-    t.epollWait = { pc: call, deadline: timeout < 0 ? Infinity : now + timeout };
+  if (t.callWait === undefined || t.callWait.pc !== call) {
+    t.callWait = { pc: call, deadline: timeout < 0 ? Infinity : now + timeout };
   }
-  if (now >= t.epollWait.deadline) {
-    t.epollWait = undefined;
+  if (now >= t.callWait.deadline) {
+    t.callWait = undefined;
     return 0;
   }
   const waits = new HostWaits();
   for (const it of ep.interests.values()) waits.add(it.file, it.events & (EPOLLIN | EPOLLOUT));
-  parkOnHost(t, Math.min(2, t.epollWait.deadline - now), waits.fds, waits.events);
+  parkOnHost(t, Math.min(2, t.callWait.deadline - now), waits.fds, waits.events);
   return NO_RESULT;
 });

@@ -10,6 +10,7 @@ import { Errno, errnoFromHost } from "../errno.js";
 import { Prot } from "../address-space.js";
 import { sleepMs, type Process } from "../process.js";
 import { fs } from "../../../host/fs.js";
+import { hostReadiness } from "../../../host/host-sockets.js";
 import { POLLIN, POLLOUT, socketOf, socketRead, socketWrite } from "../socket.js";
 
 /** Read up to len bytes from a descriptor into guest memory at buf. */
@@ -59,9 +60,8 @@ function readRetrying(hostFd: number, tmp: Uint8Array, pos: number | null, nonbl
 
 /**
  * Write len bytes from guest memory at buf.  Given the thread, a blocking
- * write to a full pipe does not block the host (the reader may be another
- * guest process of this run): what fits is written and, when nothing did, the
- * thread waits in the scheduler for the pipe to drain (NO_RESULT).
+ * write to a pipe does not block the host (see writePipe): NO_RESULT while
+ * the thread waits for the pipe to drain.
  */
 export function writeFrom(p: Process, fd: number, buf: number, len: number, pos: number | null,
   t?: Thread): number | typeof NO_RESULT {
@@ -69,12 +69,12 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
   if (f === undefined) return -Errno.EBADF;
   if (len < 0) return -Errno.EINVAL;
   if (!p.as.check(buf, len, Prot.READ)) return -Errno.EFAULT;
-  const data = p.as.read(buf, len);
   const special = specialOf(f);
-  if (special !== undefined) return pos !== null ? -Errno.ESPIPE : special.write(data, (f.flags & O_NONBLOCK) !== 0);
   const nonblock = (f.flags & O_NONBLOCK) !== 0;
-  const pipe = pipeInode(f);
-  if (pipe !== undefined && t !== undefined && !nonblock && pos === null) return writePipe(p, t, f, data, pipe);
+  const pipe = special === undefined ? pipeInode(f) : undefined;
+  if (pipe !== undefined && t !== undefined && !nonblock && pos === null) return writePipe(p, t, f, buf, len, pipe);
+  const data = p.as.read(buf, len);
+  if (special !== undefined) return pos !== null ? -Errno.ESPIPE : special.write(data, nonblock);
   let done = 0;
   try {
     while (done < data.length) {
@@ -95,30 +95,50 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
   }
 }
 
-/** A blocking write to a pipe: as much as fits now; nothing fits, wait for a reader to take some. */
-function writePipe(p: Process, t: Thread, f: OpenFile, data: Uint8Array, pipe: number): number | typeof NO_RESULT {
+/**
+ * A blocking write to a pipe: all of it before the call returns, as Linux's
+ * does, without blocking the host (the reader may be another guest process
+ * of this run): what fits is written, and the thread waits in the scheduler
+ * for the pipe to drain and goes on from there (the bytes written so far
+ * are kept in callWait across the call's retries).
+ */
+function writePipe(p: Process, t: Thread, f: OpenFile, buf: number, len: number, pipe: number): number | typeof NO_RESULT {
+  const call = t.cpu.pc - 4;
+  const sent = t.callWait?.pc === call ? t.callWait.sent ?? 0 : 0;
+  const data = p.as.read(buf + sent, Math.min(len - sent, PIPE_CHUNK));
   const c = pipeControl(f);
   const keep = (f.flags & O_APPEND) !== 0 ? FDFLAG_APPEND : 0;
   c?.setFlags(keep | FDFLAG_NONBLOCK);
   let done = 0;
+  let error = 0;
   try {
     while (done < data.length) done += fs.writeSync(f.hostFd, data, done, data.length - done, null);
   } catch (e) {
-    if ((e as { code?: string }).code !== "EAGAIN") return done > 0 ? done : -errnoFromHost(e);
+    if ((e as { code?: string }).code !== "EAGAIN") error = -errnoFromHost(e);
   } finally {
     c?.setFlags(keep);
   }
-  if (done > 0) {
-    p.kernel.wakeRetries(pipe);
-    return done;
+  if (done > 0) p.kernel.wakeRetries(pipe);
+  const total = sent + done;
+  if (total >= len || error !== 0) {
+    t.callWait = undefined;
+    return total > 0 ? total : error;
   }
+  t.callWait = { pc: call, deadline: Infinity, sent: total };
   parkOnHost(t, PIPE_WAIT_MS, [f.hostFd], [POLLOUT], pipe);
   return NO_RESULT;
 }
 
+/** At most this much of a blocking pipe write is taken from guest memory at a time. */
+const PIPE_CHUNK = 1 << 20;
 const O_APPEND = 0o2000, O_NONBLOCK = 0o4000;
 /** How often a read waiting for an eventfd or a terminal looks again, in ms. */
 const PIPE_POLL_MS = 2;
+/**
+ * How often a terminal read looks again while other guest code runs, when
+ * the scheduler's poll(2) wakes it as soon as input comes in an idle run.
+ */
+const TTY_WAIT_MS = 50;
 /**
  * How long a read or write waiting on a pipe waits before it looks again: a
  * guest process at the other end wakes it sooner (Kernel.wakeRetries); a host
@@ -146,8 +166,15 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
   }
   if (f === undefined || len <= 0 || (f.flags & O_NONBLOCK) !== 0) return readInto(p, fd, buf, len, null);
   const pipe = pipeInode(f);
-  // A terminal read blocks the host only when nothing else could run meanwhile
-  // and no host signal (a Ctrl-C) has to reach the guest.
+  // With the host's poll(2), a terminal read waits in the scheduler whatever
+  // else runs (an alarm still comes): it reads only once the host says it will not wait.
+  if (pipe === undefined && chardevControl(f) !== null && hostReadiness(f.hostFd, POLLIN) !== undefined) {
+    if (hostReadiness(f.hostFd, POLLIN) !== 0) return readInto(p, fd, buf, len, null);
+    parkOnHost(t, TTY_WAIT_MS, [f.hostFd], [POLLIN]);
+    return NO_RESULT;
+  }
+  // Without it a terminal read blocks the host only when nothing else could
+  // run meanwhile and no host signal (a Ctrl-C) has to reach the guest.
   const others = p.kernel.processes.size > 1 || p.threads.length > 1 || p.kernel.hostSignals !== undefined;
   const c = pipe !== undefined ? pipeControl(f) : others ? chardevControl(f) : null;
   if (c === null) return readInto(p, fd, buf, len, null);

@@ -13,12 +13,11 @@ import type { Process } from "../process.js";
 import type { Thread } from "../thread.js";
 import { readIov } from "./io.js";
 import {
-  adoptSocket, done, host, installSocket, O_CLOEXEC, O_NONBLOCK, POLLIN, POLLOUT, putAddress, readAddress, socketOf, socketRecv,
+  done, host, installSocket, O_CLOEXEC, O_NONBLOCK, POLLIN, POLLOUT, putAddress, readAddress, socketOf, socketRecv,
   socketSend, SOCKADDR_MAX, waitFor, type Iov,
 } from "../socket.js";
 import type { HostSockets } from "../../../host/host-sockets.js";
 
-const SOL_SOCKET = 1, SO_TYPE = 3;
 const MSG_DONTWAIT = 0x40, MSG_WAITFORONE = 0x10000;
 /** The most bytes of a socket option passed either way. */
 const MAX_OPTION = 4096;
@@ -28,23 +27,12 @@ const MSGHDR_SIZE = 56, MMSGHDR_SIZE = 64;
 /** Sockets whose blocking connect is in progress (EINPROGRESS), for the call made again. */
 const connecting = new WeakSet<OpenFile>();
 
-/**
- * The guest socket fd with the host's calls; a negative errno for a
- * descriptor that is not open (EBADF) or no socket (ENOTSOCK).  A socket
- * the run inherited (a descriptor given to tsemu) becomes a guest socket
- * the first time a socket call uses it.
- */
+/** The guest socket fd with the host's calls; a negative errno for a descriptor not open (EBADF) or no socket (ENOTSOCK). */
 function sock(p: Process, fd: number): [OpenFile, HostSockets] | number {
   const f = p.fds.get(fd);
   if (f === undefined) return -Errno.EBADF;
   const h = host();
-  if (h === null) return -Errno.ENOTSOCK;
-  if (socketOf(f) === undefined) {
-    const v = new Uint8Array(4), lens = new Int32Array(1);
-    if (h.getsockopt(f.hostFd, SOL_SOCKET, SO_TYPE, v, lens) !== 0) return -Errno.ENOTSOCK;
-    adoptSocket(f, v[0]);
-  }
-  return [f, h];
+  return h === null || socketOf(f) === undefined ? -Errno.ENOTSOCK : [f, h];
 }
 
 define(198, "socket", (p, _t, a) => {

@@ -23,12 +23,12 @@ const POLLIN = 1, POLLOUT = 4, POLLHUP = 0x10, POLLNVAL = 0x20;
 function pollAgain(t: Thread, ms: number, waits: HostWaits): typeof NO_RESULT | number {
   const now = performance.now();
   const call = t.cpu.pc - 4;
-  if (t.epollWait === undefined || t.epollWait.pc !== call) t.epollWait = { pc: call, deadline: now + ms };
-  if (now >= t.epollWait.deadline) {
-    t.epollWait = undefined;
+  if (t.callWait === undefined || t.callWait.pc !== call) t.callWait = { pc: call, deadline: now + ms };
+  if (now >= t.callWait.deadline) {
+    t.callWait = undefined;
     return 0;
   }
-  parkOnHost(t, Math.min(2, t.epollWait.deadline - now), waits.fds, waits.events);
+  parkOnHost(t, Math.min(2, t.callWait.deadline - now), waits.fds, waits.events);
   return NO_RESULT;
 }
 
@@ -74,7 +74,7 @@ define(73, "ppoll", (p, t, a) => {
     p.as.write(at + 6, Uint8Array.of(revents & 0xff, revents >> 8));
   }
   if (ready > 0) {
-    t.epollWait = undefined;
+    t.callWait = undefined;
     return ready;
   }
   if (nfds > 0) return pollAgain(t, timeoutMs(p, ts), waits);
@@ -114,7 +114,7 @@ define(72, "pselect6", (p, t, a) => {
   const ts = a.n(4);
   if (ready > 0 || (asked > 0 && ts !== 0 && timeoutMs(p, ts) === 0)) {
     for (let k = 0; k < 3; k++) if (sets[k] !== 0) p.as.write(sets[k], results[k]);
-    t.epollWait = undefined;
+    t.callWait = undefined;
     return ready;
   }
   if (asked > 0) {
