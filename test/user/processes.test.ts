@@ -64,6 +64,27 @@ test("/proc/PID of a forked child: its stat and status for itself, its cmdline a
   ].join("\n"));
 });
 
+test("/proc lists the guest's processes and no host process; BusyBox ps shows each with its parent and state", () => {
+  const bb = busybox;
+  // The shell, a background sleep and ps itself: three processes, the shell the parent of the others.
+  const script = `${bb} sleep 2 & ${bb} ps -o pid,ppid,stat,comm; ${bb} ls /proc | ${bb} grep -c '^[0-9]*$'; kill %1; wait`;
+  const r = tsemu([bb, "sh", "-c", script]);
+  assert.equal(r.stderr, "");
+  assert.equal(r.status, 0);
+  const lines = r.stdout.trim().split("\n");
+  assert.match(lines[0], /^\s*PID\s+PPID\s+STAT\s+COMMAND$/);
+  const rows = lines.slice(1, 4).map((l) => l.trim().split(/\s+/));
+  assert.equal(rows.length, 3);
+  const [shell, sleep, ps] = rows;
+  assert.deepEqual([shell[3], sleep[3], ps[3]], ["busybox", "busybox", "busybox"]);
+  assert.equal(sleep[1], shell[0], "the background sleep is the shell's child");
+  assert.equal(ps[1], shell[0], "ps is the shell's child");
+  assert.match(sleep[2], /^S/, "the sleep sleeps");
+  assert.match(ps[2], /^R/, "ps runs");
+  // While ls reads /proc: the shell, the sleep, ls and grep (ps has ended).
+  assert.equal(lines[4], "4");
+});
+
 test("a fork bomb ends in EAGAIN, every child is reaped, and -d stats counts the forks", () => {
   const r = tsemu(["-d", "stats", path.join(guests, "procshare"), "forkbomb", "64"]);
   assert.equal(r.status, 0, r.stderr);

@@ -1,10 +1,10 @@
 /**
- * /proc/PID of guest processes.  Every guest process lives in one host
- * process, so the host's /proc describes tsemu, not them: the files that
- * describe a process (stat, status) are made up for a guest process other
- * than the first (whose pid is tsemu's own, so the host's files are right
- * about it, CPU times included), and /proc/PID itself is there for every
- * live guest process.
+ * /proc of guest processes.  Every guest process lives in one host process,
+ * so the host's /proc describes tsemu (Node), not them: the files that
+ * describe a process (stat, status) are made up for every guest process, as
+ * qemu-riscv64 makes up its guest's /proc/self/stat (CPU times and memory
+ * figures are 0); /proc/PID is there for every live guest process, and a
+ * listing of /proc shows them and no host process.
  */
 import type { Process } from "./process.js";
 
@@ -60,4 +60,24 @@ export function procStatus(q: Process): Uint8Array {
     `NSpid:\t${q.pid}`, `NSpgid:\t${q.pgid}`, `NSsid:\t${q.sid}`, `Threads:\t${live.length}`,
     `SigBlk:\t${hex(blocked)}`, `SigIgn:\t${hex(ignored)}`, `SigCgt:\t${hex(caught)}`, "",
   ].join("\n"));
+}
+
+/** A directory entry as getdents64 gives it. */
+export interface DirEntry { name: string; type: number; ino: bigint }
+
+const DT_DIR = 4;
+/** Where the inode numbers made up for guest process directories start. */
+const PID_INO_BASE = 1n << 40n;
+
+/**
+ * The guest's /proc: the host's entries but its processes (a directory
+ * named by a pid is the host's process of that number, not the guest's),
+ * then a directory for every live guest process of the run, in pid order,
+ * as Linux lists them.  (A zombie has none: its /proc/PID is gone too.)
+ */
+export function procRootEntries(p: Process, host: DirEntry[]): DirEntry[] {
+  const out = host.filter((e) => !/^[0-9]+$/.test(e.name));
+  const pids = [...p.kernel.processes.keys()].sort((x, y) => x - y);
+  for (const pid of pids) out.push({ name: String(pid), type: DT_DIR, ino: PID_INO_BASE + BigInt(pid) });
+  return out;
 }

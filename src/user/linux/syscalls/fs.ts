@@ -24,7 +24,7 @@ import { HostFdControl, FDFLAG_APPEND, FDFLAG_NONBLOCK, HOST_O_PATH, HOST_O_TMPF
 import { isPipeFifo, makeFifo, makePipe } from "../../../host/pipe.js";
 import { readDirectory } from "../../../host/dir.js";
 import { makeMemFile } from "../../../host/memfile.js";
-import { procProcess, procStat, procStatus } from "../proc-pid.js";
+import { procRootEntries, procProcess, procStat, procStatus } from "../proc-pid.js";
 import { descriptorPath, setTimes, type TimeSpec } from "../../../host/utimes.js";
 import * as tty from "../../../host/tty.js";
 import * as hostCwd from "../../../host/cwd.js";
@@ -469,11 +469,9 @@ function fakeProcFile(p: Process, path: string): Uint8Array | undefined {
   const m = /^\/proc\/(self|\d+)\/(auxv|cmdline|maps|stat|status)$/.exec(path);
   const q = m === null ? undefined : procProcess(p, m[1]);
   if (m === null || q === undefined) return undefined;
-  if (m[2] === "stat" || m[2] === "status") {
-    // The first process is tsemu's own host process: the host's files are right about it.
-    if (q.pid === p.kernel.firstPid) return undefined;
-    return m[2] === "stat" ? procStat(q) : procStatus(q);
-  }
+  // Made up for every guest process, the first one too (the host's would describe Node), as qemu-riscv64 makes them.
+  if (m[2] === "stat") return procStat(q);
+  if (m[2] === "status") return procStatus(q);
   return procVectorFile(q, m[2]);
 }
 
@@ -548,6 +546,15 @@ function isProcFdDir(p: Process, f: OpenFile): boolean {
   }
 }
 
+/** Whether an open directory is /proc itself. */
+function isProcRoot(f: OpenFile): boolean {
+  try {
+    return fs.readlinkSync(fdPath(f)) === "/proc";
+  } catch {
+    return false;
+  }
+}
+
 /** The guest's view of /proc/self/fd: its own descriptor numbers. */
 function procFdEntries(p: Process, f: OpenFile): { name: string; type: number; ino: bigint }[] {
   const DT_DIR = 4, DT_LNK = 10, DT_REG = 8;
@@ -572,6 +579,7 @@ define(61, "getdents64", (p, _t, a) => {
     const entries = host(() => readDirectory(f.hostFd));
     if (typeof entries === "number") return entries;
     f.dirEntries = entries.map((e) => ({ name: bytesToString(e.name), type: e.type, ino: e.ino }));
+    if (isProcRoot(f)) f.dirEntries = procRootEntries(p, f.dirEntries);
   }
   const entries = f.dirEntries;
   const chunks: Uint8Array[] = [];
