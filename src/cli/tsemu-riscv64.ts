@@ -256,6 +256,7 @@ function makeProcess(c: RunConfig): Process {
   }
   kernel.add(proc);
   kernel.hostGroup = proc.pgid;
+  kernel.ttySession = proc.sid;
   hostSignals = catchHostSignals();
   kernel.hostSignals = hostSignals;
   const start = process.hrtime.bigint();

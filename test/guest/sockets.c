@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -547,6 +548,68 @@ static void big_writes(void) {
   free(buf);
 }
 
+/* A child that reads a descriptor to its end and prints how much and a checksum. */
+static pid_t reader(int fd, int other, const char *what) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(other);
+    char piece[5000];
+    uint32_t sum = 2166136261u;
+    size_t total = 0;
+    ssize_t n;
+    while ((n = read(fd, piece, sizeof piece)) > 0) {
+      for (ssize_t i = 0; i < n; i++) sum = (sum ^ (unsigned char)piece[i]) * 16777619u;
+      total += (size_t)n;
+    }
+    printf("%s: the reader got %zu bytes, checksum %08x\n", what, total, sum);
+    _exit(0);
+  }
+  return pid;
+}
+
+/* sendfile into a pipe and a socket whose readers are other processes, at an offset and at the file's own, and out of a pipe. */
+static void sendfile_between_processes(void) {
+  enum { SIZE = 3000000 };
+  int f = open("sendfile.data", O_RDWR | O_CREAT | O_TRUNC, 0600);
+  CHECK(f >= 0);
+  char *buf = malloc(SIZE);
+  for (int i = 0; i < SIZE; i++) buf[i] = (char)(i * 13 ^ (i >> 10));
+  write_all(f, buf, SIZE);
+  free(buf);
+  CHECK(lseek(f, 0, SEEK_SET) == 0);
+  int fds[2];
+  CHECK(pipe(fds) == 0);
+  pid_t pid = reader(fds[0], fds[1], "sendfile to a pipe");
+  close(fds[0]);
+  size_t total = 0;
+  ssize_t n;
+  while ((n = sendfile(fds[1], f, NULL, SIZE)) > 0) total += (size_t)n;
+  close(fds[1]);
+  int st = wait_child(pid);
+  printf("sendfile to a pipe: sent %zu, file position %ld, reader status %d\n", total, (long)lseek(f, 0, SEEK_CUR), st);
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+  pid = reader(fds[0], fds[1], "sendfile to a socket");
+  close(fds[0]);
+  off_t off = 1000;
+  total = 0;
+  while ((n = sendfile(fds[1], f, &off, SIZE)) > 0) total += (size_t)n;
+  close(fds[1]);
+  st = wait_child(pid);
+  printf("sendfile to a socket from offset 1000: sent %zu, offset now %ld, file position %ld, reader status %d\n", total,
+         (long)off, (long)lseek(f, 0, SEEK_CUR), st);
+  close(f);
+  unlink("sendfile.data");
+  CHECK(pipe(fds) == 0);
+  CHECK(write(fds[1], "from a pipe", 11) == 11);
+  int out = open("sendfile.out", O_RDWR | O_CREAT | O_TRUNC, 0600);
+  n = sendfile(out, fds[0], NULL, 100);
+  printf("sendfile out of a pipe holding 11 bytes: %zd %s\n", n, n < 0 ? strerrorname_np(errno) : "");
+  close(fds[0]);
+  close(fds[1]);
+  close(out);
+  unlink("sendfile.out");
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   stream_pair();
@@ -563,6 +626,7 @@ int main(void) {
   readiness();
   multiple_messages();
   big_writes();
+  sendfile_between_processes();
   printf("done\n");
   return 0;
 }

@@ -118,6 +118,27 @@ test("a shell's subshells, pipelines, host programs and command substitutions ru
   assert.equal(r.status, 0);
 });
 
+test("job control through a pseudo-terminal: a background job reading the terminal stops (SIGTTIN) until fg gives it the terminal", (t) => {
+  const script = which("script");
+  if (script === undefined) {
+    t.skip("script(1) from util-linux is not installed");
+    return;
+  }
+  const cat = `${busybox} cat`;
+  const keys = [
+    [3000, `${cat} &\n`], [2500, "jobs\n"], [1500, "fg\n"], [1500, "typed line\n"], [1000, "\x04"],
+    [1000, "echo st=$?\n"], [500, "exit 0\n"],
+  ].map(([ms, text]) => `sleep ${Number(ms) / 1000}; printf '${String(text).replace(/\n/g, "\\n")}'`).join("; ");
+  const r = spawnSync("bash", ["-c", `(${keys}) | ${script} -qfec "${process.execPath} ${TSEMU} ${busybox} sh -i" /dev/null`], {
+    encoding: "utf8", timeout: 60_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C", TERM: "dumb" },
+  });
+  const out = r.stdout.replace(/\r/g, "");
+  assert.match(out, /jobs\n\[1\]\+ +Stopped \(tty input\) +\S*busybox cat\n/, `the background cat did not stop:\n${out}`);
+  // The terminal echoes the typed line, then cat writes it: twice.
+  assert.match(out, /fg\n\S*busybox cat\ntyped line\ntyped line\n/, `cat in the foreground did not read:\n${out}`);
+  assert.match(out, /st=0\n/, `cat did not end at Ctrl-D:\n${out}`);
+});
+
 test("job control through a pseudo-terminal: Ctrl-Z stops the foreground job, fg continues it, Ctrl-C ends it", (t) => {
   const script = which("script");
   if (script === undefined) {

@@ -51,6 +51,8 @@ export class Kernel {
   forks = 0;
   /** The host process group tsemu started in (the first process's until it moves). */
   hostGroup = 0;
+  /** The session of the terminal tsemu was started on (the first process's); undefined: no job control checks. */
+  ttySession: number | undefined;
   /** The terminal's foreground process group as the guest set it (TIOCSPGRP); undefined: the host group. */
   ttyForeground: number | undefined;
   /** Signals sent to tsemu on the host, for the guest (undefined: tsemu dies of them as a host process). */

@@ -54,9 +54,10 @@ export class Thread {
   /**
    * A call that waits in steps (poll, select, epoll_pwait, a socket call):
    * the ecall's address, when its timeout ends, and for a blocking stream
-   * send the bytes it has sent so far.
+   * send, pipe write or sendfile the bytes it has sent so far (and
+   * sendfile's bytes read but not yet written).
    */
-  callWait: { pc: number; deadline: number; sent?: number } | undefined;
+  callWait: { pc: number; deadline: number; sent?: number; pending?: Uint8Array } | undefined;
   /**
    * A parked call waiting on host descriptors (a socket, a pipe, a
    * terminal): the descriptors and the poll events, for the scheduler to

@@ -27,6 +27,9 @@ import { makeMemFile } from "../../../host/memfile.js";
 import { procRootEntries, procProcess, procStat, procStatus } from "../proc-pid.js";
 import { descriptorPath, setTimes, type TimeSpec } from "../../../host/utimes.js";
 import * as tty from "../../../host/tty.js";
+import { ttyCheck } from "../job-control.js";
+import { transfer, transferWaits } from "../transfer.js";
+import { SIGTTOU } from "../signal.js";
 import * as hostCwd from "../../../host/cwd.js";
 import { realtimeNs } from "../../../host/time.js";
 
@@ -811,7 +814,7 @@ function putInt(p: Process, addr: number, value: number): number {
   return put(p, addr, b);
 }
 
-define(29, "ioctl", (p, _t, a) => {
+define(29, "ioctl", (p, t, a) => {
   const fd = a.i32(0);
   const req = a.u32(1);
   const arg = a.n(2);
@@ -842,6 +845,11 @@ define(29, "ioctl", (p, _t, a) => {
     }
   }
   if (!tty.isatty(f.hostFd)) return -Errno.ENOTTY;
+  // A background process changing the terminal: SIGTTOU, as Linux's tty_check_change.
+  if (req === TCSETS || req === TCSETSW || req === TCSETSF || req === TIOCSPGRP || req === TCFLSH || req === TCXONC) {
+    const background = ttyCheck(p, t, f, SIGTTOU);
+    if (background !== undefined) return background;
+  }
   switch (req) {
     case TCGETS: return put(p, arg, encodeTermios(tty.getTermios(f.hostFd)));
     case TCSETS: case TCSETSW: case TCSETSF: {
@@ -1281,7 +1289,7 @@ function readOffset(p: Process, addr: number): number | undefined {
   return Number(BigInt.asIntN(64, p.as.readU64(addr)));
 }
 
-define(71, "sendfile", (p, _t, a) => {
+define(71, "sendfile", (p, t, a) => {
   const out = file(p, a.i32(0));
   if (typeof out === "number") return out;
   const inp = file(p, a.i32(1));
@@ -1296,6 +1304,24 @@ define(71, "sendfile", (p, _t, a) => {
     if (o === undefined) return -Errno.EFAULT;
     if (o < 0) return -Errno.EINVAL;
     pos = o;
+  }
+  if (transferWaits(inp, out)) {
+    // A regular file is read at explicit offsets (its own, unless the call gives one), moved after.
+    const st = fstatFile(inp);
+    const regular = typeof st !== "number" && (Number(st.mode) & S_IFMT) === S_IFREG;
+    let base: number | null = null;
+    if (regular && pos !== null) base = pos;
+    else if (regular) {
+      const at = lseek(p, a.i32(1), 0n, SEEK_CUR);
+      if (typeof at === "number") return at;
+      base = Number(at);
+    }
+    const r = transfer(p, t, inp, out, count, base);
+    if (base !== null && typeof r === "number" && r > 0) {
+      if (pos !== null) p.as.writeU64(offAddr, BigInt(base + r));
+      else lseek(p, a.i32(1), BigInt(base + r), SEEK_SET);
+    }
+    return r;
   }
   const [n, err] = copy(inp.hostFd, out.hostFd, count, pos, null);
   if (pos !== null && n > 0) p.as.writeU64(offAddr, BigInt(pos + n));

@@ -1,6 +1,7 @@
 /** Reading and writing descriptors: read, write, readv, writev, pread64, pwrite64, close. */
 import { define, NO_RESULT, type SyscallResult } from "../syscall.js";
-import { parkOnHost, retryLater, SI_USER, SIGPIPE } from "../signal.js";
+import { parkOnHost, retryLater, SI_USER, SIGPIPE, SIGTTIN, SIGTTOU } from "../signal.js";
+import { ttyCheck } from "../job-control.js";
 import { FDFLAG_APPEND, FDFLAG_NONBLOCK } from "../../../host/fdctl.js";
 import type { OpenFile } from "../fd-table.js";
 import { specialOf } from "../special-file.js";
@@ -164,11 +165,16 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
     retryLater(t, PIPE_POLL_MS);
     return NO_RESULT;
   }
-  if (f === undefined || len <= 0 || (f.flags & O_NONBLOCK) !== 0) return readInto(p, fd, buf, len, null);
+  if (f === undefined) return -Errno.EBADF;
   const pipe = pipeInode(f);
+  const terminal = pipe === undefined && chardevControl(f) !== null;
+  // A background process reading its terminal: SIGTTIN.
+  const background = terminal ? ttyCheck(p, t, f, SIGTTIN) : undefined;
+  if (background !== undefined) return background;
+  if (len <= 0 || (f.flags & O_NONBLOCK) !== 0) return readInto(p, fd, buf, len, null);
   // With the host's poll(2), a terminal read waits in the scheduler whatever
   // else runs (an alarm still comes): it reads only once the host says it will not wait.
-  if (pipe === undefined && chardevControl(f) !== null && hostReadiness(f.hostFd, POLLIN) !== undefined) {
+  if (terminal && hostReadiness(f.hostFd, POLLIN) !== undefined) {
     if (hostReadiness(f.hostFd, POLLIN) !== 0) return readInto(p, fd, buf, len, null);
     parkOnHost(t, TTY_WAIT_MS, [f.hostFd], [POLLIN]);
     return NO_RESULT;
@@ -214,6 +220,8 @@ define(63, "read", (p, t, a) => read(p, t, a.i32(0), a.n(1), a.n(2)));
 define(64, "write", (p, t, a) => {
   const f = p.fds.get(a.i32(0));
   if (socketOf(f) !== undefined) return socketWrite(p, t, f as OpenFile, [[a.n(1), a.n(2)]]);
+  const background = f === undefined ? undefined : ttyCheck(p, t, f, SIGTTOU, true);
+  if (background !== undefined) return background;
   return withSigpipe(p, writeFrom(p, a.i32(0), a.n(1), a.n(2), null, t));
 });
 define(67, "pread64", (p, _t, a) => readInto(p, a.i32(0), a.n(1), a.n(2), a.n(3)));
