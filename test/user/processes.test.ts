@@ -3,9 +3,10 @@
  * the oracle: posix_spawn and vfork (qemu's vfork is a fork, and without
  * binfmt_misc its execve cannot start a riscv64 program), a fork bomb (not
  * run on the host), a background process that outlives its parent, the -d
- * stats figures, /proc/PID of a child (qemu-riscv64's is the host's, showing
- * qemu itself), and job control in an interactive shell on a pseudo-terminal
- * (script(1) provides it).  Expected results are Linux's.  (What qemu-riscv64 can
+ * stats figures, /proc/PID of a child and the guest's processes in a listing
+ * of /proc (qemu-riscv64's are the host's), and job control in an interactive
+ * shell on a pseudo-terminal (script(1) provides it): Ctrl-Z, fg, Ctrl-C, and
+ * a background job stopped by SIGTTIN.  Expected results are Linux's.  (What qemu-riscv64 can
  * check, test/guest/procshare.c, is in the differential suite.)
  */
 import { before, test } from "node:test";
