@@ -71,7 +71,7 @@ test("garbage, megabytes, vanishing clients: the guest runs on and the next clie
     // A message of 8 MiB (an id), echoed whole.
     const id = "x".repeat(8 * 1024 * 1024);
     c.send(JSON.stringify({ execute: "query-name", id }));
-    const big = await c.untilReply();
+    const big = await c.untilReply(60_000); // 8 MiB each way: slow on a loaded machine
     assert.equal(big.reply.value.id, id);
 
     // Gone in the middle of a message, then in the middle of a command.

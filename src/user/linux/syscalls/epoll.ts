@@ -172,7 +172,10 @@ define(22, "epoll_pwait", (p, t, a) => {
     return 0;
   }
   const waits = new HostWaits();
-  for (const it of ep.interests.values()) waits.add(it.file, it.events & (EPOLLIN | EPOLLOUT));
+  // An interest with no events (a EPOLLONESHOT one that fired) is not waited on: its hang-up would wake the run for nothing.
+  for (const it of ep.interests.values()) {
+    if ((it.events & ~(EPOLLET | EPOLLONESHOT)) !== 0) waits.add(it.file, it.events & (EPOLLIN | EPOLLOUT));
+  }
   parkOnHost(t, Math.min(2, t.callWait.deadline - now), waits.fds, waits.events);
   return NO_RESULT;
 });
