@@ -24,7 +24,7 @@ import {
   SIGCHLD, SIGCONT, encodeSiginfo, ignores, ILL_ILLOPC, interruptCall,
   killsByDefault, NSIG, type PendingSignal, restartCall, SA_NOCLDWAIT, SA_RESETHAND, SA_RESTART, SEGV_ACCERR,
   SEGV_MAPERR, setupFrame, SI_KERNEL, SIG_DFL, SIG_IGN, SIGALRM, SIGBUS, SIGILL, SIGINFO_SIZE, SIGKILL, SIGRTMIN,
-  SIGSEGV, SIGTRAP, settleRetry, sigbit, type SigAction, takeSignal, TRAP_BRKPT,
+  SIGPIPE, SIGSEGV, SIGTRAP, SI_USER, settleRetry, sigbit, type SigAction, takeSignal, TRAP_BRKPT,
 } from "./signal.js";
 import "./syscalls/index.js";
 
@@ -367,6 +367,11 @@ export class Process {
         this.waitAgain.add(t);
       }
     }
+  }
+
+  /** SIGPIPE for a write whose reader has gone (EPIPE), as Linux raises it. */
+  sigpipe(): void {
+    this.sendSignal({ signo: SIGPIPE, code: SI_USER, pid: this.pid, uid: this.uid, addr: 0, status: 0 });
   }
 
   /**

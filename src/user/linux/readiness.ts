@@ -11,6 +11,7 @@ import type { OpenFile } from "./fd-table.js";
 import { specialOf, EPOLLHUP, EPOLLIN, EPOLLOUT } from "./special-file.js";
 import { FDFLAG_APPEND, FDFLAG_NONBLOCK, HostFdControl } from "../../host/fdctl.js";
 import { fs } from "../../host/fs.js";
+import { errnoFromHost } from "./errno.js";
 import { hostReadiness } from "../../host/host-sockets.js";
 
 const O_APPEND = 0o2000;
@@ -49,6 +50,26 @@ function waitable(f: OpenFile): Waitable {
 export function pipeControl(f: OpenFile): HostFdControl | null {
   const w = waitable(f);
   return w.pipe !== undefined ? w.control : null;
+}
+
+/**
+ * Write to a pipe what fits now, without the host waiting: [bytes written,
+ * and a negative errno when the write failed for another reason than a
+ * full pipe (0 otherwise)].
+ */
+export function writePipeNow(f: OpenFile, data: Uint8Array): [number, number] {
+  const c = pipeControl(f);
+  const keep = (f.flags & O_APPEND) !== 0 ? FDFLAG_APPEND : 0;
+  c?.setFlags(keep | FDFLAG_NONBLOCK);
+  let done = 0;
+  try {
+    while (done < data.length) done += fs.writeSync(f.hostFd, data, done, data.length - done, null);
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EAGAIN") return [done, -errnoFromHost(e)];
+  } finally {
+    c?.setFlags(keep);
+  }
+  return [done, 0];
 }
 
 /** The same for a character device (a terminal), whose reads wait in the scheduler while other processes run. */

@@ -15,7 +15,7 @@ import { NO_RESULT, type SyscallResult } from "./syscall.js";
 import { Prot } from "./address-space.js";
 import type { Process } from "./process.js";
 import type { Thread } from "./thread.js";
-import { parkOnHost, SI_USER, SIGPIPE } from "./signal.js";
+import { parkOnHost } from "./signal.js";
 import { hostSockets, type HostSockets } from "../../host/host-sockets.js";
 import { fs } from "../../host/fs.js";
 
@@ -71,13 +71,10 @@ export function adoptSocket(f: OpenFile, type: number): void {
   sockets.set(f, { type });
 }
 
-/** A guest descriptor for host socket hostFd; -EMFILE (the host socket closed) when the table is full. */
-export function installSocket(p: Process, hostFd: number, type: number, nonblock: boolean, cloexec: boolean): number {
-  const f: OpenFile = {
-    hostFd, path: undefined, flags: O_RDWR | (nonblock ? O_NONBLOCK : 0), dirPos: 0, dirEntries: undefined,
-    ownsHostFd: true, refs: 0,
-  };
-  sockets.set(f, { type });
+/** A guest descriptor for host descriptor hostFd, which it owns; -EMFILE (hostFd closed) when the table is full. */
+function install(p: Process, hostFd: number, flags: number, cloexec: boolean, socket?: SocketInfo): number {
+  const f: OpenFile = { hostFd, path: undefined, flags, dirPos: 0, dirEntries: undefined, ownsHostFd: true, refs: 0 };
+  if (socket !== undefined) sockets.set(f, socket);
   const fd = p.fds.add(f, cloexec);
   if (fd < 0) {
     try { fs.closeSync(hostFd); } catch { /* never the guest's */ }
@@ -86,18 +83,9 @@ export function installSocket(p: Process, hostFd: number, type: number, nonblock
   return fd;
 }
 
-/** A descriptor received in an SCM_RIGHTS message: a socket if the host says so. */
-function installReceived(p: Process, hostFd: number, cloexec: boolean): number {
-  const h = host() as HostSockets;
-  const v = new Uint8Array(4), lens = new Int32Array(1);
-  if (h.getsockopt(hostFd, SOL_SOCKET, SO_TYPE, v, lens) === 0) return installSocket(p, hostFd, v[0], false, cloexec);
-  const f: OpenFile = { hostFd, path: undefined, flags: O_RDWR, dirPos: 0, dirEntries: undefined, ownsHostFd: true, refs: 0 };
-  const fd = p.fds.add(f, cloexec);
-  if (fd < 0) {
-    try { fs.closeSync(hostFd); } catch { /* never the guest's */ }
-    return -1;
-  }
-  return fd;
+/** A guest descriptor for host socket hostFd; -EMFILE (the host socket closed) when the table is full. */
+export function installSocket(p: Process, hostFd: number, type: number, nonblock: boolean, cloexec: boolean): number {
+  return install(p, hostFd, O_RDWR | (nonblock ? O_NONBLOCK : 0), cloexec, { type });
 }
 
 /**
@@ -222,7 +210,8 @@ function incomingControl(p: Process, c: Uint8Array, cloexec: boolean): Uint8Arra
   const v = new DataView(c.buffer, c.byteOffset, c.byteLength);
   for (const [data, len, level, type] of controlMessages(c)) {
     if (level !== SOL_SOCKET || type !== SCM_RIGHTS) continue;
-    for (let i = 0; i + 4 <= len; i += 4) v.setInt32(data + i, installReceived(p, v.getInt32(data + i, true), cloexec), true);
+    // A received socket is known as one when first used (socketOf asks the host).
+    for (let i = 0; i + 4 <= len; i += 4) v.setInt32(data + i, install(p, v.getInt32(data + i, true), O_RDWR, cloexec), true);
   }
   return c;
 }
@@ -259,7 +248,7 @@ export function socketSend(p: Process, t: Thread, f: OpenFile, req: SendRequest)
   const dontwait = (req.flags & MSG_DONTWAIT) !== 0;
   if (r === -Errno.EAGAIN) return sent > 0 ? more(t, f, sent, dontwait) : waitFor(t, f, POLLOUT, dontwait);
   if (r === -Errno.EPIPE && (req.flags & MSG_NOSIGNAL) === 0) {
-    p.sendSignal({ signo: SIGPIPE, code: SI_USER, pid: p.pid, uid: p.uid, addr: 0, status: 0 });
+    p.sigpipe();
   }
   if (r < 0) return done(t, sent > 0 ? sent : r);
   if (info.type === SOCK_STREAM && sent + r < total) return more(t, f, sent + r, dontwait);

@@ -16,15 +16,14 @@ import type { OpenFile } from "./fd-table.js";
 import type { Process } from "./process.js";
 import type { Thread } from "./thread.js";
 import { NO_RESULT, type SyscallResult } from "./syscall.js";
-import { chardevControl, pipeControl, pipeInode } from "./readiness.js";
+import { chardevControl, pipeInode, writePipeNow } from "./readiness.js";
 import { host, POLLIN, POLLOUT, socketOf } from "./socket.js";
 import { ttyCheck } from "./job-control.js";
-import { parkOnHost, SI_USER, SIGPIPE, SIGTTIN } from "./signal.js";
+import { parkOnHost, SIGTTIN } from "./signal.js";
 import { hostReadiness } from "../../host/host-sockets.js";
-import { FDFLAG_APPEND, FDFLAG_NONBLOCK } from "../../host/fdctl.js";
 import { fs } from "../../host/fs.js";
 
-const O_APPEND = 0o2000, O_NONBLOCK = 0o4000;
+const O_NONBLOCK = 0o4000;
 /** Bytes read from a regular file per step (what the output does not take is read again). */
 const FILE_CHUNK = 1 << 16;
 /** Bytes read from a pipe or terminal per step: what a writable pipe or socket surely takes at once. */
@@ -104,25 +103,23 @@ export function transfer(p: Process, t: Thread, inp: OpenFile, out: OpenFile, co
  */
 function writeWithoutWaiting(p: Process, out: OpenFile, data: Uint8Array): number {
   const h = host();
+  const pipe = pipeInode(out);
   let r: number;
   if (socketOf(out) !== undefined && h !== null) {
     r = h.sendmsg(out.hostFd, null, data, null, 0);
     if (r === -Errno.EAGAIN) r = 0;
+  } else if (pipe !== undefined) {
+    const [done, error] = writePipeNow(out, data);
+    if (done > 0) p.kernel.wakeRetries(pipe);
+    r = done > 0 ? done : error;
   } else {
-    const c = pipeInode(out) !== undefined ? pipeControl(out) : null;
-    const keep = (out.flags & O_APPEND) !== 0 ? FDFLAG_APPEND : 0;
-    c?.setFlags(keep | FDFLAG_NONBLOCK);
     r = 0;
     try {
       while (r < data.length) r += fs.writeSync(out.hostFd, data, r, data.length - r, null);
     } catch (e) {
-      if ((e as { code?: string }).code !== "EAGAIN" || c === null) r = r > 0 ? r : -errnoFromHost(e);
-    } finally {
-      c?.setFlags(keep);
+      if (r === 0) r = -errnoFromHost(e);
     }
-    const pipe = pipeInode(out);
-    if (pipe !== undefined && r > 0) p.kernel.wakeRetries(pipe);
   }
-  if (r === -Errno.EPIPE) p.sendSignal({ signo: SIGPIPE, code: SI_USER, pid: p.pid, uid: p.uid, addr: 0, status: 0 });
+  if (r === -Errno.EPIPE) p.sigpipe();
   return r;
 }

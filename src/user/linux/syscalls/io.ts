@@ -1,11 +1,11 @@
 /** Reading and writing descriptors: read, write, readv, writev, pread64, pwrite64, close. */
 import { define, NO_RESULT, type SyscallResult } from "../syscall.js";
-import { parkOnHost, retryLater, SI_USER, SIGPIPE, SIGTTIN, SIGTTOU } from "../signal.js";
+import { parkOnHost, retryLater, SIGTTIN, SIGTTOU } from "../signal.js";
 import { ttyCheck } from "../job-control.js";
 import { FDFLAG_APPEND, FDFLAG_NONBLOCK } from "../../../host/fdctl.js";
 import type { OpenFile } from "../fd-table.js";
 import { specialOf } from "../special-file.js";
-import { chardevControl, pipeControl, pipeInode, takeReadAhead } from "../readiness.js";
+import { chardevControl, pipeControl, pipeInode, takeReadAhead, writePipeNow } from "../readiness.js";
 import type { Thread } from "../thread.js";
 import { Errno, errnoFromHost } from "../errno.js";
 import { Prot } from "../address-space.js";
@@ -106,19 +106,7 @@ export function writeFrom(p: Process, fd: number, buf: number, len: number, pos:
 function writePipe(p: Process, t: Thread, f: OpenFile, buf: number, len: number, pipe: number): number | typeof NO_RESULT {
   const call = t.cpu.pc - 4;
   const sent = t.callWait?.pc === call ? t.callWait.sent ?? 0 : 0;
-  const data = p.as.read(buf + sent, Math.min(len - sent, PIPE_CHUNK));
-  const c = pipeControl(f);
-  const keep = (f.flags & O_APPEND) !== 0 ? FDFLAG_APPEND : 0;
-  c?.setFlags(keep | FDFLAG_NONBLOCK);
-  let done = 0;
-  let error = 0;
-  try {
-    while (done < data.length) done += fs.writeSync(f.hostFd, data, done, data.length - done, null);
-  } catch (e) {
-    if ((e as { code?: string }).code !== "EAGAIN") error = -errnoFromHost(e);
-  } finally {
-    c?.setFlags(keep);
-  }
+  const [done, error] = writePipeNow(f, p.as.read(buf + sent, Math.min(len - sent, PIPE_CHUNK)));
   if (done > 0) p.kernel.wakeRetries(pipe);
   const total = sent + done;
   if (total >= len || error !== 0) {
@@ -174,8 +162,9 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
   if (len <= 0 || (f.flags & O_NONBLOCK) !== 0) return readInto(p, fd, buf, len, null);
   // With the host's poll(2), a terminal read waits in the scheduler whatever
   // else runs (an alarm still comes): it reads only once the host says it will not wait.
-  if (terminal && hostReadiness(f.hostFd, POLLIN) !== undefined) {
-    if (hostReadiness(f.hostFd, POLLIN) !== 0) return readInto(p, fd, buf, len, null);
+  const ready = terminal ? hostReadiness(f.hostFd, POLLIN) : undefined;
+  if (ready !== undefined) {
+    if (ready !== 0) return readInto(p, fd, buf, len, null);
     parkOnHost(t, TTY_WAIT_MS, [f.hostFd], [POLLIN]);
     return NO_RESULT;
   }
@@ -211,7 +200,7 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
 /** write(2) and friends: a write to a pipe whose reader has gone also raises SIGPIPE, as in Linux. */
 function withSigpipe(p: Process, r: SyscallResult): SyscallResult {
   if (r === -Errno.EPIPE) {
-    p.sendSignal({ signo: SIGPIPE, code: SI_USER, pid: p.pid, uid: p.uid, addr: 0, status: 0 });
+    p.sigpipe();
   }
   return r;
 }

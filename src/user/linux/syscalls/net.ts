@@ -17,6 +17,7 @@ import {
   socketSend, SOCKADDR_MAX, waitFor, type Iov,
 } from "../socket.js";
 import type { HostSockets } from "../../../host/host-sockets.js";
+import { fs } from "../../../host/fs.js";
 
 const MSG_DONTWAIT = 0x40, MSG_WAITFORONE = 0x10000;
 /** The most bytes of a socket option passed either way. */
@@ -61,8 +62,8 @@ define(199, "socketpair", (p, _t, a) => {
   }
   const second = installSocket(p, fds[1], base, nonblock, cloexec);
   if (second < 0) {
-    p.fds.remove(first);
-    host()?.shutdown(fds[0], 2);
+    const f = p.fds.remove(first);
+    if (f !== undefined) fs.closeSync(f.hostFd);
     return second;
   }
   p.as.writeU32(sv, first);
