@@ -60,6 +60,8 @@ const result = await esbuild.build({
   platform: "node",
   format: "cjs",
   target: "node20",
+  // ASCII only (the rest escaped): the launcher reads the file as latin1.
+  charset: "ascii",
   write: false,
   metafile: true,
   logLevel: "warning",

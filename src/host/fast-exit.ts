@@ -8,7 +8,7 @@
  * asks for something to be written at exit (profiles, coverage, reports),
  * this is plain process.exit.
  */
-import { nativeModule } from "./native.js";
+import { nativeModule, nodeOptions } from "./native.js";
 
 interface FastExitModule {
   exit(status: number): never;
@@ -19,8 +19,7 @@ const WRITES_AT_EXIT = /^--(cpu-prof|heap-prof|prof|trace-event|diagnostic-dir|r
 
 function writesAtExit(): boolean {
   if (process.env.NODE_V8_COVERAGE !== undefined) return true;
-  const options = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
-  return options.some((o) => WRITES_AT_EXIT.test(o));
+  return nodeOptions().some((o) => WRITES_AT_EXIT.test(o));
 }
 
 /** End the process with `status`, running the 'exit' listeners first as process.exit does. */

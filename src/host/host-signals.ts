@@ -4,7 +4,7 @@
  * slices).  Without the native module tsemu dies of them at once, as a host
  * process, and the README says so.
  */
-import { nativeModule } from "./native.js";
+import { nativeModule, nodeOptions } from "./native.js";
 
 interface HostSignalsModule {
   catch(signals: number[]): void;
@@ -29,11 +29,24 @@ export interface HostSignals {
   release(): void;
 }
 
+/** SIGPROF: V8's sampling profiler's own timer signal. */
+const SIGPROF = 27;
+
+/**
+ * Node was started with a V8 profiler on (`--cpu-prof` or `--prof`, on its
+ * command line, or in NODE_OPTIONS where a Node allows them there): SIGPROF then drives the profiler's
+ * samples and stays V8's, or the first sample would reach the guest and end
+ * the run.
+ */
+function profiling(): boolean {
+  return nodeOptions().some((o) => o === "--cpu-prof" || o === "--prof");
+}
+
 /** Start catching the signals the guest gets; undefined when the native module is not there. */
 export function catchHostSignals(): HostSignals | undefined {
   const m = nativeModule<HostSignalsModule>("host-signals");
   if (m === null) return undefined;
-  m.catch(PASSED);
+  m.catch(profiling() ? PASSED.filter((s) => s !== SIGPROF) : PASSED);
   return {
     take: () => m.take().map((v) => ({ signo: v & 0xff, fromKernel: v >= 256 })),
     release: () => m.release(),

@@ -22,6 +22,11 @@ export function nativeModule<T>(name: string): T | null {
   return loaded.get(name) as T | null;
 }
 
+/** The options Node itself was started with: its command line's and those of NODE_OPTIONS. */
+export function nodeOptions(): string[] {
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
+}
+
 /** An Error with the C library's text for a negative errno a native call returned. */
 export function errnoError(negErrno: number): Error {
   const code = Object.entries(constants.errno).find(([, n]) => n === -negErrno)?.[0] ?? `errno ${-negErrno}`;

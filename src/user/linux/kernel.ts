@@ -59,7 +59,10 @@ export class Kernel {
   hostSignals: HostSignals | undefined;
 
   constructor(readonly firstPid: number, poolBytes = DEFAULT_POOL) {
-    this.hostPages = new HostPages(new GuestRam(poolBytes));
+    // Shared, so reserved at its fixed size: a plain WebAssembly.Memory of this
+    // size took 5-47 ms to make and set off a full GC ("external memory
+    // pressure") in every start (docs/performance.md, start-up).
+    this.hostPages = new HostPages(new GuestRam(poolBytes, true));
     this.nextId = firstPid + 1;
   }
 
