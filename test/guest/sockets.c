@@ -3,7 +3,8 @@
  * Unix-domain servers (a path in the working directory, the abstract
  * namespace, autobind), descriptors passed with SCM_RIGHTS, TCP and UDP over
  * the loopback, blocking calls that must leave other threads running,
- * timeouts, poll and epoll, shutdown, SIGPIPE, sendmmsg/recvmmsg.  Prints
+ * timeouts, poll and epoll, shutdown, SIGPIPE, sendmmsg/recvmmsg, blocking
+ * writes cut short by a signal.  Prints
  * only what is the same on every run (no ports, pids or timings).
  *
  * Usage: sockets   (every section in turn)
@@ -26,6 +27,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -610,6 +612,105 @@ static void sendfile_between_processes(void) {
   unlink("sendfile.out");
 }
 
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig) {
+  (void)sig;
+  alarms++;
+}
+
+/*
+ * A blocking write, send or sendfile that a signal handler (no SA_RESTART)
+ * interrupts after part of the data went returns that part, as Linux's do
+ * (EINTR only when nothing went).  The reader waits for a word on a control
+ * pipe before it reads, so the channel stays full until the alarm has come,
+ * whatever the machine's speed; it then reports how much it got.  (For
+ * sendfile qemu-riscv64 7.2 returns the part but never runs the handler, so
+ * the alarms are not printed there; tsemu runs it, as Linux does.)
+ */
+static void interrupted_writes(void) {
+  enum { SIZE = 1 << 20 };
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+  char *buf = malloc(SIZE);
+  for (int i = 0; i < SIZE; i++) buf[i] = (char)(i * 7 ^ (i >> 11));
+  int f = open("interrupted.data", O_RDWR | O_CREAT | O_TRUNC, 0600);
+  CHECK(f >= 0);
+  write_all(f, buf, SIZE);
+  CHECK(lseek(f, 0, SEEK_SET) == 0);
+  const char *names[] = {"pipe", "stream socket", "sendfile to a pipe"};
+  for (int kind = 0; kind < 3; kind++) {
+    int fds[2], ctl[2], res[2];
+    if (kind == 1) CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+    else CHECK(pipe(fds) == 0);
+    CHECK(pipe(ctl) == 0 && pipe(res) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(fds[1]);
+      close(ctl[1]);
+      close(res[0]);
+      char go;
+      read_all(ctl[0], &go, 1);
+      char piece[4096];
+      size_t total = 0;
+      ssize_t n;
+      while ((n = read(fds[0], piece, sizeof piece)) > 0) total += (size_t)n;
+      write_all(res[1], &total, sizeof total);
+      _exit(0);
+    }
+    close(fds[0]);
+    close(ctl[0]);
+    close(res[1]);
+    alarms = 0;
+    struct itimerval it = {{0, 0}, {0, 100000}};
+    CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+    ssize_t n = kind == 2 ? sendfile(fds[1], f, NULL, SIZE) : write(fds[1], buf, SIZE);
+    int e = errno;
+    off_t pos = lseek(f, 0, SEEK_CUR);
+    close(fds[1]);
+    write_all(ctl[1], "g", 1);
+    size_t got = 0;
+    read_all(res[0], &got, sizeof got);
+    int st = wait_child(pid);
+    if (n < 0) printf("%s: failed with %s, alarms %d\n", names[kind], strerrorname_np(e), (int)alarms);
+    else if (kind == 1) printf("%s: returned a part: %s, alarms %d, the reader got that part: %s, status %d\n", names[kind],
+                               n > 0 && n < SIZE ? "yes" : "no", (int)alarms, got == (size_t)n ? "yes" : "no", st);
+    else if (kind == 0) printf("%s: returned %zd of %d, alarms %d, the reader got %zu, status %d\n", names[kind], n, SIZE,
+                               (int)alarms, got, st);
+    else printf("%s: returned %zd of %d, the reader got %zu, status %d, the file position moved by the part: %s\n",
+                names[kind], n, SIZE, got, st, pos == n ? "yes" : "no");
+    close(ctl[1]);
+    close(res[0]);
+  }
+  close(f);
+  unlink("interrupted.data");
+  free(buf);
+  /* A poll cut short by a handler, then another from the same call site (libc's): the second has its own timeout. */
+  int p2[2];
+  CHECK(pipe(p2) == 0);
+  struct pollfd pf = {p2[0], POLLIN, 0};
+  alarms = 0;
+  struct itimerval soon = {{0, 0}, {0, 50000}};
+  CHECK(setitimer(ITIMER_REAL, &soon, NULL) == 0);
+  double t0 = now_ms();
+  int r1 = poll(&pf, 1, 400);
+  int e1 = errno;
+  while (now_ms() < t0 + 450) continue; /* past the first poll's deadline, with no other waiting call between */
+  pid_t pid = fork();
+  if (pid == 0) {
+    usleep(100000);
+    CHECK(write(p2[1], "x", 1) == 1);
+    _exit(0);
+  }
+  int r2 = poll(&pf, 1, 5000);
+  printf("poll cut short by a handler: %d %s, alarms %d; the next poll: %d, revents 0x%x; writer status %d\n", r1,
+         r1 < 0 ? strerrorname_np(e1) : "", (int)alarms, r2, pf.revents, wait_child(pid));
+  close(p2[0]);
+  close(p2[1]);
+  signal(SIGALRM, SIG_DFL);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   stream_pair();
@@ -627,6 +728,7 @@ int main(void) {
   multiple_messages();
   big_writes();
   sendfile_between_processes();
+  interrupted_writes();
   printf("done\n");
   return 0;
 }

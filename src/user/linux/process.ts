@@ -21,7 +21,7 @@ import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 import type { FutexKey, Kernel } from "./kernel.js";
 import {
   BUS_ADRALN, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, Default, defaultAction, SA_NOCLDSTOP,
-  SIGCHLD, SIGCONT, encodeSiginfo, ignores, ILL_ILLOPC, interruptCall,
+  SIGCHLD, SIGCONT, encodeSiginfo, ignores, ILL_ILLOPC, interruptCall, moving,
   killsByDefault, NSIG, type PendingSignal, restartCall, SA_NOCLDWAIT, SA_RESETHAND, SA_RESTART, SEGV_ACCERR,
   SEGV_MAPERR, setupFrame, SI_KERNEL, SIG_DFL, SIG_IGN, SIGALRM, SIGBUS, SIGILL, SIGINFO_SIZE, SIGKILL, SIGRTMIN,
   SIGPIPE, SIGSEGV, SIGTRAP, SI_USER, settleRetry, sigbit, type SigAction, takeSignal, TRAP_BRKPT,
@@ -593,6 +593,11 @@ export class Process {
     if (childEnded && w.kind === "child") return;
     // vfork's wait is not interrupted: the signal waits until the child has exec'd or ended.
     if (w.kind === "vfork") return;
+    if (w.kind === "retry" && moving(taker)) {
+      // Part of its data is moved: the call runs again now and returns that count (cutShort), then the handler runs.
+      this.wake(taker, taker.onTimeout as number);
+      return;
+    }
     interruptCall(taker, w);
     this.wake(taker, -Errno.EINTR);
   }
@@ -604,7 +609,8 @@ export class Process {
       t.retry = undefined;
       return;
     }
-    settleRetry(t, this.pending);
+    // A call that has moved part of its data finishes first, returning that count.
+    if (settleRetry(t, this.pending)) return;
     // Each frame blocks its own signal (without SA_NODEFER) and every list entry is
     // taken once, so this ends; the last frame built is the first handler to run.
     for (;;) {

@@ -284,6 +284,8 @@ export function interruptCall(t: Thread, w: Wait): void {
     t.cpu.pc += 4; // back after the ecall, where the EINTR is returned
     t.retry = undefined;
   }
+  // The call is over: its progress and deadline are not the next call's (the same ecall of a libc wrapper).
+  t.callWait = undefined;
   t.interrupted = { mode: restartModeOf(w), a0lo: t.cpu.xl[10], a0hi: t.cpu.xh[10] };
 }
 
@@ -316,18 +318,44 @@ export function parkOnHost(t: Thread, ms: number, fds: number[], events: number[
 }
 
 /**
+ * t is parked in a call that has already moved part of its data (a blocking
+ * write to a pipe or a stream socket, a sendfile: callWait.sent).  A signal
+ * does not make such a call fail: as in Linux, it returns the count moved so
+ * far, and the signal is taken after that (cutShort).
+ */
+export function moving(t: Thread): boolean {
+  const w = t.callWait;
+  return w !== undefined && (w.sent ?? 0) > 0 && w.pc === t.cpu.pc;
+}
+
+/**
+ * Asked by a call with part of its data moved, before it waits for the rest:
+ * true when a signal is there to be taken, and the call must return the count
+ * now instead of waiting (Linux's pipe_write, unix_stream_sendmsg and
+ * sendfile do the same: -EINTR or a restart only when nothing was moved).
+ */
+export function cutShort(t: Thread, shared: PendingSignal[]): boolean {
+  return deliverablePending(t, shared);
+}
+
+/**
  * Called as t is about to run: a call parked by retryLater whose wait has
  * timed out is still in progress until it is made again, so a signal that
  * is deliverable now interrupts it just as it would have interrupted the wait.
+ * Returns true when the call must run once more before the signal is taken
+ * (it has moved data: it then returns the count, see moving()).
  */
-export function settleRetry(t: Thread, shared: PendingSignal[]): void {
+export function settleRetry(t: Thread, shared: PendingSignal[]): boolean {
   const r = t.retry;
-  if (r === undefined) return;
+  if (r === undefined) return false;
   t.retry = undefined;
-  if (!deliverablePending(t, shared)) return;
+  if (!deliverablePending(t, shared)) return false;
+  if (moving(t)) return true;
+  t.callWait = undefined;
   t.cpu.pc += 4;
   t.interrupted = r;
   t.cpu.setXNumber(10, -Errno.EINTR);
+  return false;
 }
 
 /** Make t run its interrupted call again: back to the ecall, with its first argument. */

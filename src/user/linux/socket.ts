@@ -15,7 +15,7 @@ import { NO_RESULT, type SyscallResult } from "./syscall.js";
 import { Prot } from "./address-space.js";
 import type { Process } from "./process.js";
 import type { Thread } from "./thread.js";
-import { parkOnHost } from "./signal.js";
+import { cutShort, parkOnHost } from "./signal.js";
 import { hostSockets, type HostSockets } from "../../host/host-sockets.js";
 import { fs } from "../../host/fs.js";
 
@@ -246,17 +246,22 @@ export function socketSend(p: Process, t: Thread, f: OpenFile, req: SendRequest)
   if (typeof control === "number") return done(t, control);
   const r = h.sendmsg(f.hostFd, req.to, data, control, req.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL));
   const dontwait = (req.flags & MSG_DONTWAIT) !== 0;
-  if (r === -Errno.EAGAIN) return sent > 0 ? more(t, f, sent, dontwait) : waitFor(t, f, POLLOUT, dontwait);
+  if (r === -Errno.EAGAIN) return sent > 0 ? more(p, t, f, sent, dontwait) : waitFor(t, f, POLLOUT, dontwait);
   if (r === -Errno.EPIPE && (req.flags & MSG_NOSIGNAL) === 0) {
     p.sigpipe();
   }
   if (r < 0) return done(t, sent > 0 ? sent : r);
-  if (info.type === SOCK_STREAM && sent + r < total) return more(t, f, sent + r, dontwait);
+  if (info.type === SOCK_STREAM && sent + r < total) return more(p, t, f, sent + r, dontwait);
   return done(t, sent + r);
 }
 
-/** A stream send has moved `sent` bytes and has more: wait for room, unless the call may not wait. */
-function more(t: Thread, f: OpenFile, sent: number, dontwait: boolean): SyscallResult {
+/**
+ * A stream send has moved `sent` bytes and has more: wait for room, unless
+ * the call may not wait or a signal is there to be taken (the count so far
+ * then, as Linux's unix_stream_sendmsg and tcp_sendmsg return).
+ */
+function more(p: Process, t: Thread, f: OpenFile, sent: number, dontwait: boolean): SyscallResult {
+  if (cutShort(t, p.pending)) return done(t, sent);
   const w = waitFor(t, f, POLLOUT, dontwait);
   if (w !== NO_RESULT) return done(t, sent);
   (t.callWait as { sent?: number }).sent = sent;
