@@ -514,6 +514,34 @@ static void multiple_messages(void) {
   struct iovec scatter[2] = { { x, sizeof x }, { y, sizeof y } };
   ssize_t r = readv(sv[1], scatter, 2);
   printf("sendmsg of two pieces, readv into two: %zd \"%.4s\" \"%.4s\"\n", r, x, y);
+  /*
+   * A blocking recvmmsg waits for every message (each recvmsg blocks), and
+   * MSG_WAITFORONE only for the first.  The child sends one, waits for a go,
+   * then sends two with a pause between.
+   */
+  int go[2];
+  CHECK(pipe(go) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    CHECK(send(sv[0], "first", 5, 0) == 5);
+    char c;
+    read_all(go[0], &c, 1);
+    CHECK(send(sv[0], "second", 6, 0) == 6);
+    usleep(100000);
+    CHECK(send(sv[0], "third", 5, 0) == 5);
+    _exit(0);
+  }
+  memset(in, 0, sizeof in);
+  n = recvmmsg(sv[1], mm, 3, MSG_WAITFORONE, NULL);
+  printf("recvmmsg MSG_WAITFORONE with one message sent: %d \"%s\"\n", n, in[0]);
+  CHECK(write(go[1], "g", 1) == 1);
+  memset(in, 0, sizeof in);
+  struct timespec limit = {5, 0};
+  n = recvmmsg(sv[1], mm, 2, 0, &limit);
+  printf("blocking recvmmsg of 2, the second 100 ms after the first: %d \"%s\" \"%s\"; child status %d\n", n, in[0], in[1],
+         wait_child(pid));
+  close(go[0]);
+  close(go[1]);
   close(sv[0]);
   close(sv[1]);
 }

@@ -319,13 +319,14 @@ export function parkOnHost(t: Thread, ms: number, fds: number[], events: number[
 
 /**
  * t is parked in a call that has already moved part of its data (a blocking
- * write to a pipe or a stream socket, a sendfile: callWait.sent).  A signal
- * does not make such a call fail: as in Linux, it returns the count moved so
- * far, and the signal is taken after that (cutShort).
+ * write to a pipe or a stream socket, a sendfile: callWait.sent; messages of
+ * a sendmmsg or recvmmsg: callWait.moved).  A signal does not make such a
+ * call fail: as in Linux, it returns the count moved so far, and the signal
+ * is taken after that (cutShort).
  */
 export function moving(t: Thread): boolean {
   const w = t.callWait;
-  return w !== undefined && (w.sent ?? 0) > 0 && w.pc === t.cpu.pc;
+  return w !== undefined && ((w.sent ?? 0) > 0 || (w.moved ?? 0) > 0) && w.pc === t.cpu.pc;
 }
 
 /**

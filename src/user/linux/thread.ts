@@ -55,9 +55,13 @@ export class Thread {
    * A call that waits in steps (poll, select, epoll_pwait, a socket call):
    * the ecall's address, when its timeout ends, and for a blocking stream
    * send, pipe write or sendfile the bytes it has sent so far (and
-   * sendfile's bytes read but not yet written).
+   * sendfile's bytes read but not yet written), for sendmmsg/recvmmsg the
+   * messages moved so far (while `sent` is the bytes of the one in progress)
+   * and when recvmmsg's own timeout ends.
    */
-  callWait: { pc: number; deadline: number; sent?: number; pending?: Uint8Array } | undefined;
+  callWait: {
+    pc: number; deadline: number; sent?: number; pending?: Uint8Array; moved?: number; until?: number;
+  } | undefined;
   /**
    * A parked call waiting on host descriptors (a socket, a pipe, a
    * terminal): the descriptors and the poll events, for the scheduler to

@@ -12,6 +12,8 @@ import type { OpenFile } from "../fd-table.js";
 import type { Process } from "../process.js";
 import type { Thread } from "../thread.js";
 import { readIov } from "./io.js";
+import { readTimespec, writeTimespec } from "./time.js";
+import { cutShort } from "../signal.js";
 import {
   done, host, installSocket, O_CLOEXEC, O_NONBLOCK, POLLIN, POLLOUT, putAddress, readAddress, socketOf, socketRecv,
   socketSend, SOCKADDR_MAX, waitFor, type Iov,
@@ -237,26 +239,64 @@ define(212, "recvmsg", (p, t, a) => {
 });
 
 /**
- * sendmmsg and recvmmsg: one message after another into the vector's
- * msg_len fields; only the first may wait (the later ones are made with
- * MSG_DONTWAIT and the call returns what it moved), so a blocking recvmmsg
- * returns once some messages are there, as with MSG_WAITFORONE.
+ * sendmmsg and recvmmsg, as Linux's do_sendmmsg and do_recvmmsg: one message
+ * after another into the vector's msg_len fields, each call of them blocking
+ * as sendmsg/recvmsg would (a blocking recvmmsg waits for all vlen messages)
+ * unless MSG_WAITFORONE makes the ones after the first MSG_DONTWAIT.  The
+ * messages moved so far are kept in callWait.moved while the thread waits for
+ * the next.  recvmmsg's timeout is looked at after each message (so, as in
+ * Linux, it does not end a wait for one) and what is left of it is written
+ * back.  A failure after some messages returns their count; so does a
+ * signal that comes while the call waits for the next message.
  */
-function multiple(p: Process, t: Thread, a: SyscallArgs, one: typeof sendMsg): SyscallResult {
+function multiple(p: Process, t: Thread, a: SyscallArgs, receiving: boolean): SyscallResult {
   const s = sock(p, a.i32(0));
   if (typeof s === "number") return s;
   const vec = a.n(1), vlen = Math.min(a.u32(2), 1024);
+  const waitForOne = receiving && (a.i32(3) & MSG_WAITFORONE) !== 0;
   let flags = a.i32(3) & ~MSG_WAITFORONE;
   if (!p.as.check(vec, vlen * MMSGHDR_SIZE, Prot.READ | Prot.WRITE)) return -Errno.EFAULT;
-  let n = 0;
+  const call = t.cpu.pc - 4;
+  const before = t.callWait?.pc === call ? t.callWait : undefined;
+  let n = before?.moved ?? 0;
+  // The end of recvmmsg's timeout (performance.now() ms), from its first try.
+  let until = before?.until;
+  const timeoutAddr = receiving ? a.n(4) : 0;
+  if (timeoutAddr !== 0 && until === undefined) {
+    const ns = readTimespec(p, timeoutAddr);
+    if (typeof ns === "number") return ns;
+    until = performance.now() + Number(ns) / 1e6;
+  }
+  const one = receiving ? recvMsg : sendMsg;
   for (; n < vlen; n++) {
+    if (n > 0 && waitForOne) flags |= MSG_DONTWAIT;
     const r = one(p, t, s[0], vec + n * MMSGHDR_SIZE, flags);
-    if (r === NO_RESULT || (typeof r === "number" && r < 0)) return n > 0 ? done(t, n) : r;
+    if (r === NO_RESULT) {
+      if (n > 0 && cutShort(t, p.pending)) return finish(p, t, n, timeoutAddr, until);
+      // Parked for the next message (waitFor made callWait): what was moved stays with it.
+      const w = t.callWait as NonNullable<Thread["callWait"]>;
+      w.moved = n;
+      w.until = until;
+      return r;
+    }
+    if (typeof r === "number" && r < 0) return n > 0 ? finish(p, t, n, timeoutAddr, until) : done(t, r);
     p.as.writeU32(vec + n * MMSGHDR_SIZE + 56, Number(r));
-    flags |= MSG_DONTWAIT;
+    if (until !== undefined && performance.now() >= until) {
+      n++;
+      break;
+    }
+  }
+  return finish(p, t, n, timeoutAddr, until);
+}
+
+/** End a sendmmsg/recvmmsg that moved n messages: recvmmsg's timeout gets what is left of it. */
+function finish(p: Process, t: Thread, n: number, timeoutAddr: number, until: number | undefined): SyscallResult {
+  if (n > 0 && timeoutAddr !== 0 && until !== undefined) {
+    const left = Math.max(0, until - performance.now());
+    if (writeTimespec(p, timeoutAddr, BigInt(Math.round(left * 1e6))) < 0) return done(t, -Errno.EFAULT);
   }
   return done(t, n);
 }
 
-define(269, "sendmmsg", (p, t, a) => multiple(p, t, a, sendMsg));
-define(243, "recvmmsg", (p, t, a) => multiple(p, t, a, recvMsg));
+define(269, "sendmmsg", (p, t, a) => multiple(p, t, a, false));
+define(243, "recvmmsg", (p, t, a) => multiple(p, t, a, true));

@@ -55,7 +55,7 @@ function now(kind: ClockKind): bigint {
   }
 }
 
-function writeTimespec(p: Process, addr: number, ns: bigint): number {
+export function writeTimespec(p: Process, addr: number, ns: bigint): number {
   if (!p.as.check(addr, 16, Prot.WRITE)) return -Errno.EFAULT;
   p.as.writeU64(addr, ns / NS);
   p.as.writeU64(addr + 8, ns % NS);
@@ -63,7 +63,7 @@ function writeTimespec(p: Process, addr: number, ns: bigint): number {
 }
 
 /** Read a struct timespec as nanoseconds, or a negative errno (EINVAL for a bad one). */
-function readTimespec(p: Process, addr: number): bigint | number {
+export function readTimespec(p: Process, addr: number): bigint | number {
   if (!p.as.check(addr, 16, Prot.READ)) return -Errno.EFAULT;
   const sec = BigInt.asIntN(64, p.as.readU64(addr));
   const nsec = BigInt.asIntN(64, p.as.readU64(addr + 8));
