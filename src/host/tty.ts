@@ -7,11 +7,31 @@
  * terminal.
  */
 import { hostTool } from "./tools.js";
+import * as fs from "node:fs";
 import * as tty from "node:tty";
 import { spawnSync } from "node:child_process";
 
 export function isatty(fd: number): boolean {
   return tty.isatty(fd);
+}
+
+/**
+ * The foreground process group of the host terminal open at fd, when that
+ * terminal is this process's controlling terminal (from /proc/self/stat:
+ * tty_nr, tpgid; Node has no tcgetpgrp); undefined for another terminal or
+ * when it cannot be known.
+ */
+export function controllingForeground(fd: number): number | undefined {
+  try {
+    const stat = fs.readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 7 (tty_nr) and 8 (tpgid) of proc(5), counted from 3 after the comm.
+    const ttyNr = Number(fields[4]), tpgid = Number(fields[5]);
+    if (!(tpgid > 0) || fs.fstatSync(fd).rdev !== ttyNr) return undefined;
+    return tpgid;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The kernel's struct termios as Linux (asm-generic) lays it out: four flag words, c_line, 19 control characters. */

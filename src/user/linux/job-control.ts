@@ -12,7 +12,8 @@
  *
  * The terminal is the one tsemu was started on: its session is the first
  * process's (Kernel.ttySession), its foreground group the one the guest set
- * with TIOCSPGRP, or the group tsemu started in.
+ * with TIOCSPGRP, or the group tsemu started in; for a read, every guest
+ * group is in the background while tsemu is a background job on the host.
  */
 import { Errno } from "./errno.js";
 import type { OpenFile } from "./fd-table.js";
@@ -32,8 +33,10 @@ const TOSTOP = 0o400;
 export function ttyCheck(p: Process, t: Thread, f: OpenFile, signo: typeof SIGTTIN | typeof SIGTTOU,
   write = false): number | typeof NO_RESULT | undefined {
   const k = p.kernel;
-  if (k.ttySession === undefined || p.sid !== k.ttySession) return undefined;
-  if (p.pgid === (k.ttyForeground ?? k.hostGroup) || !tty.isatty(f.hostFd)) return undefined;
+  if (k.ttySession === undefined || p.sid !== k.ttySession || !tty.isatty(f.hostFd)) return undefined;
+  if (p.pgid === (k.ttyForeground ?? k.hostGroup) && !(signo === SIGTTIN && hostBackground(k.hostGroup, f))) {
+    return undefined;
+  }
   if (write && (tty.getTermios(f.hostFd).lflag & TOSTOP) === 0) return undefined;
   if (p.actions[signo].handler === SIG_IGN || (t.sigmask & sigbit(signo)) !== 0n) {
     return signo === SIGTTIN ? -Errno.EIO : undefined;
@@ -42,6 +45,19 @@ export function ttyCheck(p: Process, t: Thread, f: OpenFile, signo: typeof SIGTT
   for (const q of k.group(p.pgid)) q.sendSignal({ signo, code: SI_KERNEL, pid: 0, uid: 0, addr: 0, status: 0 });
   retryLater(t, 0);
   return NO_RESULT;
+}
+
+/**
+ * tsemu itself is a background job of the host's terminal (a host shell ran
+ * it with `&`): its terminal's foreground group is not tsemu's.  A guest read
+ * of the terminal then stops the reading group as a background read would,
+ * and so tsemu on the host (as qemu-riscv64 stops when the host's SIGTTIN
+ * stops its guest): a read of the host terminal would take input meant for
+ * the host shell, whose SIGTTIN tsemu would only pass to the guest later.
+ */
+function hostBackground(hostGroup: number, f: OpenFile): boolean {
+  const fg = tty.controllingForeground(f.hostFd);
+  return fg !== undefined && fg !== hostGroup;
 }
 
 /**
