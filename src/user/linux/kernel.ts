@@ -29,6 +29,8 @@ const DEFAULT_POOL = 2 ** 31 - PAGE_SIZE;
  */
 export const MAX_PROCESSES = 1024;
 
+/** While guest code runs, how often the host descriptors of parked threads are looked at, in ms (Kernel.pollParked). */
+const BUSY_POLL_MS = 1;
 /** How often an idle run looks for host signals, in ms. */
 const HOST_SIGNAL_POLL_MS = 20;
 
@@ -57,6 +59,8 @@ export class Kernel {
   ttyForeground: number | undefined;
   /** Signals sent to tsemu on the host, for the guest (undefined: tsemu dies of them as a host process). */
   hostSignals: HostSignals | undefined;
+  /** When pollParked looks next (performance.now() ms). */
+  private nextBusyPoll = 0;
 
   constructor(readonly firstPid: number, poolBytes = DEFAULT_POOL) {
     // Shared, so reserved at its fixed size: a plain WebAssembly.Memory of this
@@ -109,6 +113,7 @@ export class Kernel {
         if (p.outcome !== undefined) this.end(p);
       }
       if (!ran && this.processes.size > 0) this.idle();
+      else this.pollParked();
     }
     return this.firstOutcome ?? { kind: "exit", status: 0 };
   }
@@ -129,10 +134,29 @@ export class Kernel {
   }
 
   /**
-   * Sleep ms, or less: until a host descriptor a parked thread waits on
-   * (parkOnHost) is ready, which ends that thread's wait.
+   * While guest code runs: at most every BUSY_POLL_MS, a poll(2) that does
+   * not wait over the host descriptors parked threads wait on, so that a
+   * thread whose descriptor is ready (a terminal with input, a socket a host
+   * process wrote to) runs in the next round rather than at its next retry.
    */
+  private pollParked(): void {
+    const now = performance.now();
+    if (now < this.nextBusyPoll) return;
+    this.nextBusyPoll = now + BUSY_POLL_MS;
+    this.wakeReady(0);
+  }
+
+  /** Sleep ms, or less: until a host descriptor a parked thread waits on is ready. */
   private sleepOrPoll(ms: number): void {
+    if (!this.wakeReady(ms)) sleepMs(ms);
+  }
+
+  /**
+   * Wait up to ms (0: not at all) for the host descriptors parked threads
+   * wait on (parkOnHost), and end the waits of those whose descriptor is
+   * ready.  False when there was none to wait on (nothing waited).
+   */
+  private wakeReady(ms: number): boolean {
     const fds: number[] = [], events: number[] = [], waiters: Thread[] = [];
     for (const p of this.processes.values()) {
       for (const t of p.threads) {
@@ -145,14 +169,12 @@ export class Kernel {
         }
       }
     }
-    if (fds.length === 0 || hostSockets() === null) {
-      sleepMs(ms);
-      return;
-    }
+    if (fds.length === 0 || hostSockets() === null) return false;
     for (const i of hostWaitAny(fds, events, ms)) {
       const w = waiters[i].wait;
       if (w?.kind === "retry") w.deadline = 0;
     }
+    return true;
   }
 
   /**

@@ -125,8 +125,9 @@ const O_APPEND = 0o2000, O_NONBLOCK = 0o4000;
 /** How often a read waiting for an eventfd or a terminal looks again, in ms. */
 const PIPE_POLL_MS = 2;
 /**
- * How often a terminal read looks again while other guest code runs, when
- * the scheduler's poll(2) wakes it as soon as input comes in an idle run.
+ * How often a terminal read looks again by itself: the scheduler's poll(2)
+ * wakes it sooner when input comes (at once in an idle run, at the end of
+ * the running slice while other guest code runs: Kernel.pollParked).
  */
 const TTY_WAIT_MS = 50;
 /**
