@@ -13,6 +13,12 @@
  *   take()          the signals noted since the last call, as an array of
  *                   signal numbers, each + 256 when the kernel sent it
  *   release()       put the default action back for every signal caught
+ *   stop(signo)     stop this process with the stop signal signo (SIGTSTP,
+ *                   SIGTTIN, SIGTTOU) by its default action, so that the
+ *                   parent sees why (a shell: "Stopped (tty input)"), then
+ *                   put its handler back; returns once the process is
+ *                   continued (at once when the kernel discards the signal,
+ *                   as it does for an orphaned process group)
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -81,6 +87,26 @@ static napi_value release_signals(napi_env env, napi_callback_info cb) {
   return NULL;
 }
 
+static napi_value stop_with(napi_env env, napi_callback_info cb) {
+  size_t argc = 1;
+  napi_value args[1];
+  int32_t sig = 0;
+  if (napi_get_cb_info(env, cb, &argc, args, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, args[0], &sig) != napi_ok) {
+    return NULL;
+  }
+  if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) return NULL;
+  struct sigaction dfl, old;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  if (sigaction(sig, &dfl, &old) != 0) return NULL;
+  /* The signal is delivered to this thread before raise returns: the process stops there. */
+  raise(sig);
+  sigaction(sig, &old, NULL);
+  return NULL;
+}
+
 static void export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
   napi_value f;
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f) == napi_ok) {
@@ -92,5 +118,6 @@ NAPI_MODULE_INIT() {
   export(env, exports, "catch", catch_signals);
   export(env, exports, "take", take_signals);
   export(env, exports, "release", release_signals);
+  export(env, exports, "stop", stop_with);
   return exports;
 }

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import { Process, signalForCause } from "../user/linux/process.js";
 import { Kernel } from "../user/linux/kernel.js";
 import { ElfError } from "../user/linux/elf.js";
+import { SIGSTOP } from "../user/linux/signal.js";
 import { DEFAULT_STACK_SIZE } from "../user/linux/loader.js";
 import { OutOfMemory, Prot } from "../user/linux/address-space.js";
 import type { Outcome } from "../user/linux/process.js";
@@ -241,8 +242,10 @@ function makeProcess(c: RunConfig): Process {
     },
     slice: 1 << 20,
     startHostProgram,
-    stopHost: () => {
-      // SIGSTOP, which tsemu cannot catch: the signal itself would come back to the guest.
+    stopHost: (signo) => {
+      // With the guest's own stop signal, so that the host's shell says why ("Stopped (tty input)").
+      // SIGSTOP for SIGSTOP, and without the native module (a caught signal would only come back to the guest).
+      if (signo !== SIGSTOP && hostSignals?.stop(signo) === true) return;
       try {
         process.kill(process.pid, "SIGSTOP"); // returns once the host continues tsemu
       } catch { /* not on this host: the guest process goes on at once */ }

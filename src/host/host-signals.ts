@@ -10,6 +10,7 @@ interface HostSignalsModule {
   catch(signals: number[]): void;
   take(): number[];
   release(): void;
+  stop?(signo: number): void;
 }
 
 /**
@@ -27,6 +28,12 @@ export interface HostSignals {
   take(): HostSignal[];
   /** Give the signals their default actions back (before tsemu dies of one). */
   release(): void;
+  /**
+   * Stop tsemu on the host with the guest's stop signal (SIGTSTP, SIGTTIN,
+   * SIGTTOU), its handler kept; returns once tsemu is continued.  False when
+   * the module cannot (an older build): the caller stops with SIGSTOP.
+   */
+  stop(signo: number): boolean;
 }
 
 /** SIGPROF: V8's sampling profiler's own timer signal. */
@@ -50,5 +57,10 @@ export function catchHostSignals(): HostSignals | undefined {
   return {
     take: () => m.take().map((v) => ({ signo: v & 0xff, fromKernel: v >= 256 })),
     release: () => m.release(),
+    stop: (signo) => {
+      if (m.stop === undefined) return false;
+      m.stop(signo);
+      return true;
+    },
   };
 }
