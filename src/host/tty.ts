@@ -16,6 +16,43 @@ export function isatty(fd: number): boolean {
 }
 
 /**
+ * Whether this process's group is orphaned on the host, as Linux decides it
+ * (is_current_pgrp_orphaned): no member has a parent, other than init, in
+ * another group of the same session.  The kernel then gives a background
+ * read of the terminal EIO and discards stop signals sent to the group.
+ * From /proc/PID/stat of every process; false when it cannot be read.
+ */
+export function ownGroupOrphaned(): boolean {
+  type Ids = { ppid: number; pgrp: number; session: number };
+  const ids = new Map<number, Ids>();
+  try {
+    for (const name of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        ids.set(Number(name), { ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]) });
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    return false;
+  }
+  const self = ids.get(process.pid);
+  if (self === undefined) return false;
+  for (const p of ids.values()) {
+    if (p.pgrp !== self.pgrp || p.ppid <= 1) continue;
+    const parent = ids.get(p.ppid);
+    if (parent === undefined || (parent.pgrp !== self.pgrp && parent.session === p.session)) return false;
+  }
+  return true;
+}
+
+/** /dev/tty's device number (major 5, minor 0), as stat and /proc/PID/stat encode it. */
+const DEV_TTY = 5 << 8;
+
+/**
  * The foreground process group of the host terminal open at fd, when that
  * terminal is this process's controlling terminal (from /proc/self/stat:
  * tty_nr, tpgid; Node has no tcgetpgrp); undefined for another terminal or
@@ -27,7 +64,9 @@ export function controllingForeground(fd: number): number | undefined {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // Fields 7 (tty_nr) and 8 (tpgid) of proc(5), counted from 3 after the comm.
     const ttyNr = Number(fields[4]), tpgid = Number(fields[5]);
-    if (!(tpgid > 0) || fs.fstatSync(fd).rdev !== ttyNr) return undefined;
+    const rdev = fs.fstatSync(fd).rdev;
+    // /dev/tty (5:0) is the controlling terminal by another name.
+    if (!(tpgid > 0) || (rdev !== ttyNr && rdev !== DEV_TTY)) return undefined;
     return tpgid;
   } catch {
     return undefined;

@@ -12,6 +12,8 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { repoRoot, testAccel, which } from "../util/env.js";
 
@@ -202,4 +204,24 @@ test("job control through a pseudo-terminal: Ctrl-Z stops the foreground job, fg
   assert.match(out, /\[1\]\+ +Stopped +\S*busybox sleep 30\n/, `no stopped job in:\n${out}`);
   assert.match(out, /jobs\n\[1\]\+ +Stopped +\S*busybox sleep 30\n/, `jobs does not list it:\n${out}`);
   assert.match(out, /st=130\n/, `Ctrl-C after fg did not end the job:\n${out}`);
+});
+
+test("a guest reading the terminal from an orphaned background group on the host gets EIO, as under qemu-riscv64", (t) => {
+  const script = which("script");
+  if (script === undefined) {
+    t.skip("script(1) from util-linux is not installed");
+    return;
+  }
+  // (cmd &) in an interactive bash: the subshell's group, left with no parent in the session, is orphaned.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-orphan-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const run = (name: string, cmd: string): string => `(exec ${cmd} ${busybox} cat </dev/tty 2>${dir}/${name} &)\n`;
+  const keys = [[1000, run("qemu", "qemu-riscv64")], [500, run("tsemu", `${process.execPath} ${TSEMU}`)], [5000, "exit 0\n"]]
+    .map(([ms, text]) => `sleep ${Number(ms) / 1000}; printf '${String(text).replace(/\n/g, "\\n")}'`).join("; ");
+  spawnSync("bash", ["-c", `(${keys}) | ${script} -qfec "bash --norc --noprofile -i" /dev/null`], {
+    encoding: "utf8", timeout: 60_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C", TERM: "dumb" },
+  });
+  const qemu = fs.readFileSync(path.join(dir, "qemu"), "utf8");
+  assert.match(qemu, /Input\/output error/, `qemu-riscv64's cat did not get EIO: ${qemu}`);
+  assert.equal(fs.readFileSync(path.join(dir, "tsemu"), "utf8"), qemu);
 });

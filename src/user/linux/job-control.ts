@@ -34,9 +34,10 @@ export function ttyCheck(p: Process, t: Thread, f: OpenFile, signo: typeof SIGTT
   write = false): number | typeof NO_RESULT | undefined {
   const k = p.kernel;
   if (k.ttySession === undefined || p.sid !== k.ttySession || !tty.isatty(f.hostFd)) return undefined;
-  if (p.pgid === (k.ttyForeground ?? k.hostGroup) && !(signo === SIGTTIN && hostBackground(k.hostGroup, f))) {
-    return undefined;
-  }
+  const hostBg = signo === SIGTTIN && hostBackground(k.hostGroup, f);
+  if (p.pgid === (k.ttyForeground ?? k.hostGroup) && !hostBg) return undefined;
+  // tsemu's own group orphaned on the host: the kernel would discard the stop, and a read gets EIO.
+  if (hostBg && tty.ownGroupOrphaned()) return -Errno.EIO;
   if (write && (tty.getTermios(f.hostFd).lflag & TOSTOP) === 0) return undefined;
   if (p.actions[signo].handler === SIG_IGN || (t.sigmask & sigbit(signo)) !== 0n) {
     return signo === SIGTTIN ? -Errno.EIO : undefined;
