@@ -274,9 +274,11 @@ function multiple(p: Process, t: Thread, a: SyscallArgs, receiving: boolean): Sy
     if (r === NO_RESULT) {
       if (n > 0 && cutShort(t, p.pending)) return finish(p, t, n, timeoutAddr, until);
       // Parked for the next message (waitFor made callWait): what was moved stays with it.
-      const w = t.callWait as NonNullable<Thread["callWait"]>;
-      w.moved = n;
-      w.until = until;
+      const w = t.callWait;
+      if (w !== undefined) {
+        w.moved = n;
+        w.until = until;
+      }
       return r;
     }
     if (typeof r === "number" && r < 0) return n > 0 ? finish(p, t, n, timeoutAddr, until) : done(t, r);
