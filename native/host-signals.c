@@ -38,18 +38,22 @@ static void handler(int sig, siginfo_t *info, void *context) {
   noted[sig] = 1;
 }
 
-static napi_value catch_signals(napi_env env, napi_callback_info cb) {
+/* The call's one argument, or NULL when it has none. */
+static napi_value only_arg(napi_env env, napi_callback_info cb) {
   size_t argc = 1;
-  napi_value args[1];
+  napi_value arg;
+  if (napi_get_cb_info(env, cb, &argc, &arg, NULL, NULL) != napi_ok || argc < 1) return NULL;
+  return arg;
+}
+
+static napi_value catch_signals(napi_env env, napi_callback_info cb) {
+  napi_value list = only_arg(env, cb);
   uint32_t n = 0;
-  if (napi_get_cb_info(env, cb, &argc, args, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_array_length(env, args[0], &n) != napi_ok) {
-    return NULL;
-  }
+  if (list == NULL || napi_get_array_length(env, list, &n) != napi_ok) return NULL;
   for (uint32_t i = 0; i < n; i++) {
     napi_value item;
     int32_t sig = 0;
-    if (napi_get_element(env, args[0], i, &item) != napi_ok || napi_get_value_int32(env, item, &sig) != napi_ok) continue;
+    if (napi_get_element(env, list, i, &item) != napi_ok || napi_get_value_int32(env, item, &sig) != napi_ok) continue;
     if (sig <= 0 || sig > MAX_SIGNAL) continue;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -88,13 +92,9 @@ static napi_value release_signals(napi_env env, napi_callback_info cb) {
 }
 
 static napi_value stop_with(napi_env env, napi_callback_info cb) {
-  size_t argc = 1;
-  napi_value args[1];
+  napi_value arg = only_arg(env, cb);
   int32_t sig = 0;
-  if (napi_get_cb_info(env, cb, &argc, args, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_int32(env, args[0], &sig) != napi_ok) {
-    return NULL;
-  }
+  if (arg == NULL || napi_get_value_int32(env, arg, &sig) != napi_ok) return NULL;
   if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) return NULL;
   struct sigaction dfl, old;
   memset(&dfl, 0, sizeof dfl);

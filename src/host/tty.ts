@@ -7,7 +7,8 @@
  * terminal.
  */
 import { hostTool } from "./tools.js";
-import * as fs from "node:fs";
+import { fs } from "./fs.js";
+import { statFields } from "./proc.js";
 import * as tty from "node:tty";
 import { spawnSync } from "node:child_process";
 
@@ -23,28 +24,24 @@ export function isatty(fd: number): boolean {
  * From /proc/PID/stat of every process; false when it cannot be read.
  */
 export function ownGroupOrphaned(): boolean {
-  type Ids = { ppid: number; pgrp: number; session: number };
-  const ids = new Map<number, Ids>();
+  const self = statFields("self");
+  let names: string[];
   try {
-    for (const name of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        ids.set(Number(name), { ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]) });
-      } catch {
-        // gone meanwhile
-      }
-    }
+    names = fs.readdirSync("/proc");
   } catch {
     return false;
   }
-  const self = ids.get(process.pid);
   if (self === undefined) return false;
-  for (const p of ids.values()) {
-    if (p.pgrp !== self.pgrp || p.ppid <= 1) continue;
-    const parent = ids.get(p.ppid);
-    if (parent === undefined || (parent.pgrp !== self.pgrp && parent.session === p.session)) return false;
+  // Every process's fields, by pid: 4 the parent, 5 the group, 6 the session.
+  const all = new Map<number, number[]>();
+  for (const name of names) {
+    const f = /^\d+$/.test(name) ? statFields(Number(name)) : undefined;
+    if (f !== undefined) all.set(f[1], f);
+  }
+  for (const p of all.values()) {
+    if (p[5] !== self[5] || p[4] <= 1) continue;
+    const parent = all.get(p[4]);
+    if (parent === undefined || (parent[5] !== self[5] && parent[6] === p[6])) return false;
   }
   return true;
 }
@@ -54,23 +51,21 @@ const DEV_TTY = 5 << 8;
 
 /**
  * The foreground process group of the host terminal open at fd, when that
- * terminal is this process's controlling terminal (from /proc/self/stat:
- * tty_nr, tpgid; Node has no tcgetpgrp); undefined for another terminal or
- * when it cannot be known.
+ * terminal is this process's controlling terminal (fields 7, tty_nr, and 8,
+ * tpgid, of /proc/self/stat; Node has no tcgetpgrp); undefined for another
+ * terminal or when it cannot be known.
  */
 export function controllingForeground(fd: number): number | undefined {
+  const f = statFields("self");
+  if (f === undefined || !(f[8] > 0)) return undefined;
+  let rdev: number;
   try {
-    const stat = fs.readFileSync("/proc/self/stat", "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // Fields 7 (tty_nr) and 8 (tpgid) of proc(5), counted from 3 after the comm.
-    const ttyNr = Number(fields[4]), tpgid = Number(fields[5]);
-    const rdev = fs.fstatSync(fd).rdev;
-    // /dev/tty (5:0) is the controlling terminal by another name.
-    if (!(tpgid > 0) || (rdev !== ttyNr && rdev !== DEV_TTY)) return undefined;
-    return tpgid;
+    rdev = fs.fstatSync(fd).rdev;
   } catch {
     return undefined;
   }
+  // /dev/tty (5:0) is the controlling terminal by another name.
+  return rdev === f[7] || rdev === DEV_TTY ? f[8] : undefined;
 }
 
 /** The kernel's struct termios as Linux (asm-generic) lays it out: four flag words, c_line, 19 control characters. */

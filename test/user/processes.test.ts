@@ -9,7 +9,7 @@
  * a background job stopped by SIGTTIN.  Expected results are Linux's.  (What qemu-riscv64 can
  * check, test/guest/procshare.c, is in the differential suite.)
  */
-import { before, test } from "node:test";
+import { before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
@@ -121,21 +121,35 @@ test("a shell's subshells, pipelines, host programs and command substitutions ru
   assert.equal(r.status, 0);
 });
 
-test("job control through a pseudo-terminal: a background job reading the terminal stops (SIGTTIN) until fg gives it the terminal", (t) => {
+/**
+ * Run `command` on a pseudo-terminal (script(1)) and type `keys` into it,
+ * each after its pause in ms (generous enough for a loaded machine); what the
+ * terminal showed, without carriage returns.  Undefined, the test skipped,
+ * where script(1) is missing.
+ */
+function onTerminal(t: TestContext, command: string, keys: [number, string][], env: Record<string, string> = {}): string | undefined {
   const script = which("script");
   if (script === undefined) {
     t.skip("script(1) from util-linux is not installed");
-    return;
+    return undefined;
   }
+  const typing = keys.map(([ms, text]) => `sleep ${ms / 1000}; printf '${text.replace(/\n/g, "\\n")}'`).join("; ");
+  const r = spawnSync("bash", ["-c", `(${typing}) | ${script} -qfec "${command}" /dev/null`], {
+    encoding: "utf8", timeout: 60_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C", TERM: "dumb", ...env },
+  });
+  return r.stdout.replace(/\r/g, "");
+}
+
+/** An interactive host bash, for tsemu run as one of its jobs. */
+const HOST_BASH = "bash --norc --noprofile -i";
+
+test("job control through a pseudo-terminal: a background job reading the terminal stops (SIGTTIN) until fg gives it the terminal", (t) => {
   const cat = `${busybox} cat`;
-  const keys = [
+  const out = onTerminal(t, `${process.execPath} ${TSEMU} ${busybox} sh -i`, [
     [3000, `${cat} &\n`], [2500, "jobs\n"], [1500, "fg\n"], [1500, "typed line\n"], [1000, "\x04"],
     [1000, "echo st=$?\n"], [500, "exit 0\n"],
-  ].map(([ms, text]) => `sleep ${Number(ms) / 1000}; printf '${String(text).replace(/\n/g, "\\n")}'`).join("; ");
-  const r = spawnSync("bash", ["-c", `(${keys}) | ${script} -qfec "${process.execPath} ${TSEMU} ${busybox} sh -i" /dev/null`], {
-    encoding: "utf8", timeout: 60_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C", TERM: "dumb" },
-  });
-  const out = r.stdout.replace(/\r/g, "");
+  ]);
+  if (out === undefined) return;
   assert.match(out, /jobs\n\[1\]\+ +Stopped \(tty input\) +\S*busybox cat\n/, `the background cat did not stop:\n${out}`);
   // The terminal echoes the typed line, then cat writes it: twice.
   assert.match(out, /fg\n\S*busybox cat\ntyped line\ntyped line\n/, `cat in the foreground did not read:\n${out}`);
@@ -143,21 +157,13 @@ test("job control through a pseudo-terminal: a background job reading the termin
 });
 
 test("tsemu as a background job of a host shell: a guest reading the terminal stops it until fg", (t) => {
-  const script = which("script");
-  if (script === undefined) {
-    t.skip("script(1) from util-linux is not installed");
-    return;
-  }
   // Before, tsemu read the host terminal in the background: it took input typed for the
   // host shell, and the host's SIGTTIN reached the guest only later (a stop after fg).
-  const keys = [
+  const out = onTerminal(t, HOST_BASH, [
     [1500, `${process.execPath} ${TSEMU} ${busybox} cat &\n`], [3000, "echo for-bash\n"], [1500, "jobs -l\n"],
     [1000, "fg\n"], [2000, "typed line\n"], [1000, "\x04"], [1500, "echo st=$?\n"], [500, "exit 0\n"],
-  ].map(([ms, text]) => `sleep ${Number(ms) / 1000}; printf '${String(text).replace(/\n/g, "\\n")}'`).join("; ");
-  const r = spawnSync("bash", ["-c", `(${keys}) | ${script} -qfec "bash --norc --noprofile -i" /dev/null`], {
-    encoding: "utf8", timeout: 60_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C", TERM: "dumb", PS1: "$ " },
-  });
-  const out = r.stdout.replace(/\r/g, "");
+  ], { PS1: "$ " });
+  if (out === undefined) return;
   assert.match(out, /\nfor-bash\n/, `the host shell did not get its line:\n${out}`);
   // Stopped by the guest's own SIGTTIN, as Linux and qemu-riscv64 stop (not "Stopped (signal)": SIGSTOP).
   assert.match(out, /jobs -l\n\[1\]\+ +\d+ Stopped \(tty input\) +[^\n]*busybox cat\n/,
@@ -167,60 +173,37 @@ test("tsemu as a background job of a host shell: a guest reading the terminal st
 });
 
 test("Ctrl-Z in a host shell stops tsemu as it stops the guest (SIGTSTP), fg continues it, Ctrl-C reaches the guest", (t) => {
-  const script = which("script");
-  if (script === undefined) {
-    t.skip("script(1) from util-linux is not installed");
-    return;
-  }
-  const keys = [
+  const out = onTerminal(t, HOST_BASH, [
     [1500, `${process.execPath} ${TSEMU} ${busybox} sleep 30\n`], [3000, "\x1a"], [1500, "jobs -l\n"], [1000, "fg\n"],
     [2000, "\x03"], [1500, "echo st=$?\n"], [500, "exit 0\n"],
-  ].map(([ms, text]) => `sleep ${Number(ms) / 1000}; printf '${String(text).replace(/\n/g, "\\n")}'`).join("; ");
-  const r = spawnSync("bash", ["-c", `(${keys}) | ${script} -qfec "bash --norc --noprofile -i" /dev/null`], {
-    encoding: "utf8", timeout: 60_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C", TERM: "dumb", PS1: "$ " },
-  });
-  const out = r.stdout.replace(/\r/g, "");
+  ], { PS1: "$ " });
+  if (out === undefined) return;
   // "Stopped" alone is SIGTSTP's; SIGSTOP's would read "Stopped (signal)".
   assert.match(out, /jobs -l\n\[1\]\+ +\d+ Stopped +\/[^\n]*busybox sleep 30\n/, `tsemu did not stop as by SIGTSTP:\n${out}`);
   assert.match(out, /st=130\n/, `Ctrl-C after fg did not end the guest:\n${out}`);
 });
 
 test("job control through a pseudo-terminal: Ctrl-Z stops the foreground job, fg continues it, Ctrl-C ends it", (t) => {
-  const script = which("script");
-  if (script === undefined) {
-    t.skip("script(1) from util-linux is not installed");
-    return;
-  }
   const sleep = `${busybox} sleep 30`;
-  // Keys typed into the terminal, with pauses generous enough for a loaded machine.
-  const keys = [
+  const out = onTerminal(t, `${process.execPath} ${TSEMU} ${busybox} sh -i`, [
     [3000, `${sleep}\n`], [2500, "\x1a"], [1500, "jobs\n"], [1000, "fg\n"], [2000, "\x03"], [1000, "echo st=$?\n"],
     [500, "exit 0\n"],
-  ].map(([ms, text]) => `sleep ${Number(ms) / 1000}; printf '${String(text).replace(/\n/g, "\\n")}'`).join("; ");
-  const r = spawnSync("bash", ["-c", `(${keys}) | ${script} -qfec "${process.execPath} ${TSEMU} ${busybox} sh -i" /dev/null`], {
-    encoding: "utf8", timeout: 60_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C", TERM: "dumb" },
-  });
-  const out = r.stdout.replace(/\r/g, "");
+  ]);
+  if (out === undefined) return;
   assert.match(out, /\[1\]\+ +Stopped +\S*busybox sleep 30\n/, `no stopped job in:\n${out}`);
   assert.match(out, /jobs\n\[1\]\+ +Stopped +\S*busybox sleep 30\n/, `jobs does not list it:\n${out}`);
   assert.match(out, /st=130\n/, `Ctrl-C after fg did not end the job:\n${out}`);
 });
 
 test("a guest reading the terminal from an orphaned background group on the host gets EIO, as under qemu-riscv64", (t) => {
-  const script = which("script");
-  if (script === undefined) {
-    t.skip("script(1) from util-linux is not installed");
-    return;
-  }
   // (cmd &) in an interactive bash: the subshell's group, left with no parent in the session, is orphaned.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-orphan-"));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const run = (name: string, cmd: string): string => `(exec ${cmd} ${busybox} cat </dev/tty 2>${dir}/${name} &)\n`;
-  const keys = [[1000, run("qemu", "qemu-riscv64")], [500, run("tsemu", `${process.execPath} ${TSEMU}`)], [5000, "exit 0\n"]]
-    .map(([ms, text]) => `sleep ${Number(ms) / 1000}; printf '${String(text).replace(/\n/g, "\\n")}'`).join("; ");
-  spawnSync("bash", ["-c", `(${keys}) | ${script} -qfec "bash --norc --noprofile -i" /dev/null`], {
-    encoding: "utf8", timeout: 60_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C", TERM: "dumb" },
-  });
+  const out = onTerminal(t, HOST_BASH, [
+    [1000, run("qemu", "qemu-riscv64")], [500, run("tsemu", `${process.execPath} ${TSEMU}`)], [5000, "exit 0\n"],
+  ]);
+  if (out === undefined) return;
   const qemu = fs.readFileSync(path.join(dir, "qemu"), "utf8");
   assert.match(qemu, /Input\/output error/, `qemu-riscv64's cat did not get EIO: ${qemu}`);
   assert.equal(fs.readFileSync(path.join(dir, "tsemu"), "utf8"), qemu);

@@ -594,7 +594,7 @@ export class Process {
     // vfork's wait is not interrupted: the signal waits until the child has exec'd or ended.
     if (w.kind === "vfork") return;
     if (w.kind === "retry" && moving(taker)) {
-      // Part of its data is moved: the call runs again now and returns that count (cutShort), then the handler runs.
+      // Part of its data is moved: the call runs again now and returns that count (see moving()), then the handler runs.
       this.wake(taker, taker.onTimeout as number);
       return;
     }

@@ -321,22 +321,15 @@ export function parkOnHost(t: Thread, ms: number, fds: number[], events: number[
  * t is parked in a call that has already moved part of its data (a blocking
  * write to a pipe or a stream socket, a sendfile: callWait.sent; messages of
  * a sendmmsg or recvmmsg: callWait.moved).  A signal does not make such a
- * call fail: as in Linux, it returns the count moved so far, and the signal
- * is taken after that (cutShort).
+ * call fail: as in Linux (pipe_write, unix_stream_sendmsg, sendfile), it
+ * returns the count moved so far, and the signal is taken after that.  Such
+ * a call, before it would wait for the rest, asks deliverablePending and
+ * returns the count when a signal is there; EINTR or a restart only when
+ * nothing was moved.
  */
 export function moving(t: Thread): boolean {
   const w = t.callWait;
   return w !== undefined && ((w.sent ?? 0) > 0 || (w.moved ?? 0) > 0) && w.pc === t.cpu.pc;
-}
-
-/**
- * Asked by a call with part of its data moved, before it waits for the rest:
- * true when a signal is there to be taken, and the call must return the count
- * now instead of waiting (Linux's pipe_write, unix_stream_sendmsg and
- * sendfile do the same: -EINTR or a restart only when nothing was moved).
- */
-export function cutShort(t: Thread, shared: PendingSignal[]): boolean {
-  return deliverablePending(t, shared);
 }
 
 /**

@@ -15,7 +15,7 @@ import { NO_RESULT, type SyscallResult } from "./syscall.js";
 import { Prot } from "./address-space.js";
 import type { Process } from "./process.js";
 import type { Thread } from "./thread.js";
-import { cutShort, parkOnHost } from "./signal.js";
+import { deliverablePending, parkOnHost } from "./signal.js";
 import { hostSockets, type HostSockets } from "../../host/host-sockets.js";
 import { fs } from "../../host/fs.js";
 
@@ -261,7 +261,7 @@ export function socketSend(p: Process, t: Thread, f: OpenFile, req: SendRequest)
  * then, as Linux's unix_stream_sendmsg and tcp_sendmsg return).
  */
 function more(p: Process, t: Thread, f: OpenFile, sent: number, dontwait: boolean): SyscallResult {
-  if (cutShort(t, p.pending)) return done(t, sent);
+  if (deliverablePending(t, p.pending)) return done(t, sent);
   const w = waitFor(t, f, POLLOUT, dontwait);
   if (w !== NO_RESULT) return done(t, sent);
   (t.callWait as { sent?: number }).sent = sent;

@@ -19,7 +19,7 @@ import { NO_RESULT, type SyscallResult } from "./syscall.js";
 import { chardevControl, pipeInode, writePipeNow } from "./readiness.js";
 import { host, POLLIN, POLLOUT, socketOf } from "./socket.js";
 import { ttyCheck } from "./job-control.js";
-import { cutShort, parkOnHost, SIGTTIN } from "./signal.js";
+import { deliverablePending, parkOnHost, SIGTTIN } from "./signal.js";
 import { hostReadiness } from "../../host/host-sockets.js";
 import { fs } from "../../host/fs.js";
 
@@ -59,7 +59,7 @@ export function transfer(p: Process, t: Thread, inp: OpenFile, out: OpenFile, co
   const stop = (fd: number, events: number): SyscallResult => {
     const nonblock = ((events === POLLIN ? inp : out).flags & O_NONBLOCK) !== 0;
     // Input not there after some was sent, or a signal to take: return what was (Linux does); a non-blocking end: EAGAIN.
-    if ((events === POLLIN && sent > 0) || nonblock || (sent > 0 && cutShort(t, p.pending))) {
+    if ((events === POLLIN && sent > 0) || nonblock || (sent > 0 && deliverablePending(t, p.pending))) {
       t.callWait = undefined;
       return sent > 0 ? sent : -Errno.EAGAIN;
     }

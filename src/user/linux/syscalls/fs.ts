@@ -27,6 +27,7 @@ import { makeMemFile } from "../../../host/memfile.js";
 import { procRootEntries, procProcess, procStat, procStatus } from "../proc-pid.js";
 import { descriptorPath, setTimes, type TimeSpec } from "../../../host/utimes.js";
 import * as tty from "../../../host/tty.js";
+import { statField } from "../../../host/proc.js";
 import { ttyCheck } from "../job-control.js";
 import { transfer, transferWaits } from "../transfer.js";
 import { SIGTTOU } from "../signal.js";
@@ -796,18 +797,6 @@ function decodeTermios(b: Uint8Array): tty.Termios {
   };
 }
 
-/** A field of /proc/self/stat (1-based, as proc(5) counts them). */
-export function selfStatField(n: number): number | undefined {
-  try {
-    const s = fs.readFileSync("/proc/self/stat", "utf8");
-    const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    const v = Number(rest[n - 3]);
-    return Number.isFinite(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function putInt(p: Process, addr: number, value: number): number {
   const { b, v } = struct(4);
   v.setInt32(0, value, true);
@@ -871,7 +860,7 @@ define(29, "ioctl", (p, t, a) => {
       tty.setWinsize(f.hostFd, v.getUint16(0, true), v.getUint16(2, true));
       return 0;
     }
-    case TIOCGPGRP: return putInt(p, arg, p.kernel.ttyForeground ?? selfStatField(8) ?? p.pid);
+    case TIOCGPGRP: return putInt(p, arg, p.kernel.ttyForeground ?? statField("self", 8) ?? p.pid);
     case TIOCSPGRP: {
       // The terminal's foreground group among the guest's (the host's stays tsemu's).
       const b = get(p, arg, 4);
@@ -882,7 +871,7 @@ define(29, "ioctl", (p, t, a) => {
       p.kernel.ttyForeground = pgid === p.kernel.hostGroup ? undefined : pgid;
       return 0;
     }
-    case TIOCGSID: return putInt(p, arg, selfStatField(6) ?? p.pid);
+    case TIOCGSID: return putInt(p, arg, statField("self", 6) ?? p.pid);
     case TIOCOUTQ: return putInt(p, arg, 0);
     case TIOCSCTTY: case TIOCNOTTY: case TCSBRK: case TCXONC: case TCFLSH: return 0;
     default: return -Errno.ENOTTY;

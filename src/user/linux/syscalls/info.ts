@@ -13,6 +13,7 @@ import { Prot } from "../address-space.js";
 import type { Process } from "../process.js";
 import type { Thread } from "../thread.js";
 import { fs, path, randomFillSync } from "../../../host/fs.js";
+import { statField } from "../../../host/proc.js";
 import * as system from "../../../host/system.js";
 
 // ---- helpers ----
@@ -34,15 +35,6 @@ function readText(file: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A field of /proc/<pid>/stat (1-based, as proc(5) counts them). */
-function statField(pid: number | "self", n: number): number | undefined {
-  const s = readText(`/proc/${pid}/stat`);
-  if (s === undefined) return undefined;
-  const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  const v = Number(rest[n - 3]);
-  return Number.isFinite(v) ? v : undefined;
 }
 
 const encoder = new TextEncoder();

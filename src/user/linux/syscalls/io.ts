@@ -1,6 +1,6 @@
 /** Reading and writing descriptors: read, write, readv, writev, pread64, pwrite64, close. */
 import { define, NO_RESULT, type SyscallResult } from "../syscall.js";
-import { cutShort, parkOnHost, retryLater, SIGTTIN, SIGTTOU } from "../signal.js";
+import { deliverablePending, parkOnHost, retryLater, SIGTTIN, SIGTTOU } from "../signal.js";
 import { ttyCheck } from "../job-control.js";
 import { FDFLAG_APPEND, FDFLAG_NONBLOCK } from "../../../host/fdctl.js";
 import type { OpenFile } from "../fd-table.js";
@@ -110,7 +110,7 @@ function writePipe(p: Process, t: Thread, f: OpenFile, buf: number, len: number,
   if (done > 0) p.kernel.wakeRetries(pipe);
   const total = sent + done;
   // Done, failed, or a signal to take with part written: the count so far (Linux's pipe_write).
-  if (total >= len || error !== 0 || (total > 0 && cutShort(t, p.pending))) {
+  if (total >= len || error !== 0 || (total > 0 && deliverablePending(t, p.pending))) {
     t.callWait = undefined;
     return total > 0 ? total : error;
   }

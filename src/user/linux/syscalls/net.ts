@@ -13,7 +13,7 @@ import type { Process } from "../process.js";
 import type { Thread } from "../thread.js";
 import { readIov } from "./io.js";
 import { readTimespec, writeTimespec } from "./time.js";
-import { cutShort } from "../signal.js";
+import { deliverablePending } from "../signal.js";
 import {
   done, host, installSocket, O_CLOEXEC, O_NONBLOCK, POLLIN, POLLOUT, putAddress, readAddress, socketOf, socketRecv,
   socketSend, SOCKADDR_MAX, waitFor, type Iov,
@@ -272,7 +272,7 @@ function multiple(p: Process, t: Thread, a: SyscallArgs, receiving: boolean): Sy
     if (n > 0 && waitForOne) flags |= MSG_DONTWAIT;
     const r = one(p, t, s[0], vec + n * MMSGHDR_SIZE, flags);
     if (r === NO_RESULT) {
-      if (n > 0 && cutShort(t, p.pending)) return finish(p, t, n, timeoutAddr, until);
+      if (n > 0 && deliverablePending(t, p.pending)) return finish(p, t, n, timeoutAddr, until);
       // Parked for the next message (waitFor made callWait): what was moved stays with it.
       const w = t.callWait;
       if (w !== undefined) {
