@@ -197,11 +197,13 @@ test("job control through a pseudo-terminal: Ctrl-Z stops the foreground job, fg
 
 test("a guest reading the terminal from an orphaned background group on the host gets EIO, as under qemu-riscv64", (t) => {
   // (cmd &) in an interactive bash: the subshell's group, left with no parent in the session, is orphaned.
+  // The reader starts a second later, once bash has taken the terminal back from that group (it would read
+  // as the foreground before), and both are typed at once, so no typed line waits for a reader to take it.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-orphan-"));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const run = (name: string, cmd: string): string => `(exec ${cmd} ${busybox} cat </dev/tty 2>${dir}/${name} &)\n`;
+  const run = (name: string, cmd: string): string => `((sleep 1; exec ${cmd} ${busybox} cat) </dev/tty 2>${dir}/${name} &)`;
   const out = onTerminal(t, HOST_BASH, [
-    [1000, run("qemu", "qemu-riscv64")], [500, run("tsemu", `${process.execPath} ${TSEMU}`)], [5000, "exit 0\n"],
+    [1000, `${run("qemu", "qemu-riscv64")}; ${run("tsemu", `${process.execPath} ${TSEMU}`)}\n`], [8000, "exit 0\n"],
   ]);
   if (out === undefined) return;
   const qemu = fs.readFileSync(path.join(dir, "qemu"), "utf8");
