@@ -134,6 +134,8 @@ export interface TcgStats {
   exitsSync: number;
   exitsBudget: number;
   exitsInterp: number;
+  /** Instructions retired by compiled code. */
+  compiledInsns: number;
   /** Runs of the interpreter from the dispatcher (a stretch of cold code, or one block). */
   interpreted: number;
   /** Instructions those runs retired. */
@@ -172,7 +174,7 @@ export class CodeCache {
   private readonly pageModules = new Map<number, WasmGlobal[]>();
   readonly stats: TcgStats = {
     blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0, regroups: 0, discarded: 0,
-    exitsJump: 0, exitsPage: 0, exitsTrap: 0, exitsSync: 0, exitsBudget: 0, exitsInterp: 0, interpreted: 0, interpretedInsns: 0,
+    exitsJump: 0, exitsPage: 0, exitsTrap: 0, exitsSync: 0, exitsBudget: 0, exitsInterp: 0, compiledInsns: 0, interpreted: 0, interpretedInsns: 0,
   };
   private readonly imports: WebAssembly.Imports;
   /**

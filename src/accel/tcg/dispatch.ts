@@ -68,6 +68,7 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
       cache.base = base;
       const code = e.module >= 0 ? (hub as HubRun)(state, e.index, left, 0, e.module) : e.run(state, e.index, left, 0);
       const n = slot[COUNT];
+      stats.compiledInsns += n;
       cpu.instret = base + n;
       left -= n;
       cpu.pc = slot[PC_HI] * TWO32 + (slot[PC_LO] >>> 0);
