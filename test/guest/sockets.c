@@ -133,6 +133,39 @@ static void fill_unix(struct sockaddr_un *sa, const char *path, int abstract) {
   strcpy(sa->sun_path + (abstract ? 1 : 0), path);
 }
 
+/* The pid SO_PEERCRED names for fd (-1 when the call fails), and whether uid and gid are this process's. */
+static pid_t peer_pid(int fd, int *same_ids) {
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred) return -1;
+  if (same_ids != NULL) *same_ids = cred.uid == getuid() && cred.gid == getgid();
+  return cred.pid;
+}
+
+/*
+ * SO_PEERCRED of a socket pair, made by a child (a process other than the first): both ends name
+ * it, in its own child too; asked with room for 4 bytes, the pid alone.  The child's status has a bit
+ * per check that failed.
+ */
+static void peer_credentials(void) {
+  pid_t maker = fork();
+  if (maker == 0) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) _exit(64);
+    int ids = 0, failed = 0;
+    if (peer_pid(sv[0], &ids) != getpid() || peer_pid(sv[1], NULL) != getpid() || !ids) failed |= 1;
+    pid_t kid = fork();
+    if (kid == 0) _exit(peer_pid(sv[1], NULL) == getppid() ? 0 : 1);
+    if (wait_child(kid) != 0) failed |= 2;
+    struct ucred part;
+    socklen_t len = 4;
+    if (getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &part, &len) != 0 || len != 4 || part.pid != getpid()) failed |= 4;
+    _exit(failed);
+  }
+  printf("peer credentials: a socket pair's ends name the process that made it (failed checks: %d)\n",
+         wait_child(maker));
+}
+
 static void unix_server(void) {
   unlink("server.sock");
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -156,6 +189,7 @@ static void unix_server(void) {
     if (kids[i] == 0) {
       int c = socket(AF_UNIX, SOCK_STREAM, 0);
       if (connect(c, (struct sockaddr *)&sa, sizeof sa) != 0) _exit(3);
+      if (peer_pid(c, NULL) != getppid()) _exit(6);
       char msg[32];
       int n = snprintf(msg, sizeof msg, "hello from %d", i);
       write_all(c, msg, (size_t)n);
@@ -167,11 +201,14 @@ static void unix_server(void) {
       _exit(strncmp(reply, "HELLO FROM", 10) == 0 ? 10 + i : 5);
     }
   }
+  int named = 0;
   for (int i = 0; i < 4; i++) {
     struct sockaddr_un peer;
     socklen_t plen = sizeof peer;
     int c = accept4(s, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
     CHECK(c >= 0);
+    pid_t who = peer_pid(c, NULL);
+    for (int k = 0; k < 4; k++) if (kids[k] == who) named |= 1 << k;
     char msg[64];
     size_t n = 0;
     ssize_t r;
@@ -184,7 +221,8 @@ static void unix_server(void) {
   }
   int sum = 0;
   for (int i = 0; i < 4; i++) sum += wait_child(kids[i]);
-  printf("unix server: 4 clients served, their statuses sum to %d\n", sum);
+  printf("unix server: 4 clients served, their statuses sum to %d; SO_PEERCRED named each client: %d\n", sum,
+         named == 15);
   close(s);
   CHECK(unlink("server.sock") == 0);
   struct sockaddr_un none;
@@ -750,6 +788,7 @@ int main(void) {
   stream_pair();
   datagram_pair(SOCK_DGRAM, "socketpair dgram");
   datagram_pair(SOCK_SEQPACKET, "socketpair seqpacket");
+  peer_credentials();
   unix_server();
   abstract_datagrams();
   pass_descriptor();

@@ -20,6 +20,7 @@ import {
 } from "../socket.js";
 import type { HostSockets } from "../../../host/host-sockets.js";
 import { fs } from "../../../host/fs.js";
+import { accepted, connected, listening, pairMade, peerCred, SO_PEERCRED, SOL_SOCKET } from "../socket-cred.js";
 
 const MSG_DONTWAIT = 0x40, MSG_WAITFORONE = 0x10000;
 /** The most bytes of a socket option passed either way. */
@@ -68,6 +69,7 @@ define(199, "socketpair", (p, _t, a) => {
     if (f !== undefined) fs.closeSync(f.hostFd);
     return second;
   }
+  pairMade(p, p.fds.get(first) as OpenFile, p.fds.get(second) as OpenFile);
   p.as.writeU32(sv, first);
   p.as.writeU32(sv + 4, second);
   return 0;
@@ -83,7 +85,10 @@ define(200, "bind", (p, _t, a) => {
 
 define(201, "listen", (p, _t, a) => {
   const s = sock(p, a.i32(0));
-  return typeof s === "number" ? s : s[1].listen(s[0].hostFd, a.i32(1));
+  if (typeof s === "number") return s;
+  const r = s[1].listen(s[0].hostFd, a.i32(1));
+  if (r === 0) listening(p, s[1], s[0]);
+  return r;
 });
 
 define(210, "shutdown", (p, _t, a) => {
@@ -103,6 +108,7 @@ function accept(p: Process, t: Thread, a: SyscallArgs, flags: number): SyscallRe
   const fd = installSocket(p, r, (socketOf(f) as { type: number }).type, (flags & O_NONBLOCK) !== 0,
     (flags & O_CLOEXEC) !== 0);
   if (fd < 0) return done(t, fd);
+  accepted(p, h, f, p.fds.get(fd) as OpenFile);
   const e = putAddress(p, a.n(1), a.n(2), addr, lens[0]);
   return done(t, e < 0 ? e : fd);
 }
@@ -127,6 +133,7 @@ define(203, "connect", (p, t, a) => {
     return w;
   }
   connecting.delete(f);
+  if (r === 0 || (r === -Errno.EISCONN && mine)) connected(p, h, f);
   if (r === -Errno.EISCONN && mine) return done(t, 0);
   // A Unix socket whose listener's queue is full: a blocking connect waits for room.
   if (r === -Errno.EAGAIN) return waitFor(t, f, POLLOUT, false);
@@ -180,8 +187,14 @@ define(209, "getsockopt", (p, _t, a) => {
   const room = p.as.readU32(lenAddr) | 0;
   if (room < 0) return -Errno.EINVAL;
   const out = new Uint8Array(Math.min(room, MAX_OPTION)), lens = new Int32Array(1);
-  const r = s[1].getsockopt(s[0].hostFd, a.i32(1), a.i32(2), out, lens);
+  // The peer's credentials as the guest's kernel recorded them, when it did (socket-cred.ts).
+  const cred = a.i32(1) === SOL_SOCKET && a.i32(2) === SO_PEERCRED ? peerCred(s[0]) : undefined;
+  const r = cred !== undefined ? 0 : s[1].getsockopt(s[0].hostFd, a.i32(1), a.i32(2), out, lens);
   if (r < 0) return r;
+  if (cred !== undefined) {
+    lens[0] = Math.min(cred.length, out.length);
+    out.set(cred.subarray(0, lens[0]));
+  }
   const n = Math.min(lens[0], out.length);
   if (!p.as.check(a.n(3), n, Prot.WRITE)) return -Errno.EFAULT;
   p.as.write(a.n(3), out.subarray(0, n));
