@@ -42,11 +42,6 @@ export function cpuCount(): number {
   return os.availableParallelism();
 }
 
-/** User and system CPU time used by this process, in microseconds. */
-export function cpuUsage(): { user: number; system: number } {
-  return process.cpuUsage();
-}
-
 export function resourceUsage(): NodeJS.ResourceUsage {
   return process.resourceUsage();
 }

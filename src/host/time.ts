@@ -29,12 +29,6 @@ export function realtimeNs(): bigint {
   return est;
 }
 
-/** CPU time this process has used (user + system), in nanoseconds. */
-export function cpuTimeNs(): bigint {
-  const u = process.cpuUsage();
-  return BigInt(u.user + u.system) * 1000n;
-}
-
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** Block the thread for ns nanoseconds without spinning. */

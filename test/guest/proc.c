@@ -31,8 +31,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/times.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -380,6 +383,48 @@ static void test_fork_wait(void) {
   describe_status("vfork child", st);
 }
 
+/* A CPU clock's reading in ms. */
+static double clock_ms(clockid_t c) {
+  struct timespec ts;
+  clock_gettime(c, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double timeval_ms(struct timeval tv) {
+  return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
+}
+
+/*
+ * CPU time is each process's own: a child that spins for 400 ms of its CPU time shows it in
+ * wait4's rusage, getrusage(RUSAGE_CHILDREN) and times() afterwards, while the parent's clock,
+ * waiting meanwhile, hardly moves.
+ */
+static void test_cpu_times(void) {
+  printf("== CPU times\n");
+  double self0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+  pid_t kid = fork();
+  if (kid == 0) {
+    volatile unsigned long x = 0;
+    while (clock_ms(CLOCK_PROCESS_CPUTIME_ID) < 400)
+      for (int i = 0; i < 10000; i++) x += (unsigned long)i;
+    _exit(clock_ms(CLOCK_THREAD_CPUTIME_ID) <= clock_ms(CLOCK_PROCESS_CPUTIME_ID) ? 0 : 1);
+  }
+  struct rusage ru;
+  int st = -1;
+  pid_t got = wait4(kid, &st, 0, &ru);
+  double self1 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+  double child = timeval_ms(ru.ru_utime) + timeval_ms(ru.ru_stime);
+  check("the spinning child ended well (its thread's clock within its process's)", got == kid && st == 0);
+  check("wait4's rusage holds the child's CPU time (at least 350 ms)", child >= 350);
+  check("the waiting parent's own CPU clock moved less than 200 ms", self1 - self0 < 200);
+  struct rusage children;
+  check("getrusage(RUSAGE_CHILDREN) holds it too",
+        getrusage(RUSAGE_CHILDREN, &children) == 0 && timeval_ms(children.ru_utime) + timeval_ms(children.ru_stime) >= 350);
+  struct tms t;
+  long hz = sysconf(_SC_CLK_TCK);
+  check("times() counts it as the children's", times(&t) != (clock_t)-1 && hz == 100 && t.tms_cutime + t.tms_cstime >= 35);
+}
+
 static void ax1(void) { printf("atexit handler 1 (registered first, runs last)\n"); }
 static void ax2(void) { printf("atexit handler 2\n"); }
 
@@ -457,6 +502,7 @@ int main(int argc, char **argv, char **envp) {
   test_auxv(envp);
   test_ids();
   test_fork_wait();
+  test_cpu_times();
   test_exec(argv[0]);
   test_misc(argv[0]);
   printf("proc: %s\n", failures ? "FAILED" : "ok");

@@ -2,11 +2,13 @@
  * /proc of guest processes.  Every guest process lives in one host process,
  * so the host's /proc describes tsemu (Node), not them: the files that
  * describe a process (stat, status) are made up for every guest process, as
- * qemu-riscv64 makes up its guest's /proc/self/stat (CPU times and memory
- * figures are 0); /proc/PID is there for every live guest process, and a
- * listing of /proc shows them and no host process.
+ * qemu-riscv64 makes up its guest's /proc/self/stat (with the CPU times the
+ * scheduler measured, cpu-time.ts; memory figures are 0); /proc/PID is there
+ * for every live guest process, and a listing of /proc shows them and no
+ * host process.
  */
 import type { Process } from "./process.js";
+import { ticks } from "./cpu-time.js";
 
 const encoder = new TextEncoder();
 
@@ -36,6 +38,11 @@ export function procStat(q: Process): Uint8Array {
   const fields: (string | number)[] = [q.pid, `(${comm(q)})`, state(q), q.ppid, q.pgid, q.sid, 0, q.kernel.ttyForeground ?? -1, 0];
   // minflt .. cstime, priority, nice, num_threads, itrealvalue, starttime, vsize, rss ...: 43 more fields.
   const rest = new Array<number>(43).fill(0);
+  const own = q.cpuTimes();
+  rest[4] = ticks(own.user); // utime
+  rest[5] = ticks(own.system); // stime
+  rest[6] = ticks(q.childTimes.user); // cutime
+  rest[7] = ticks(q.childTimes.system); // cstime
   rest[8] = 20; // priority
   rest[10] = q.threads.filter((t) => !t.exited).length; // num_threads
   return encoder.encode(`${fields.join(" ")} ${rest.join(" ")}\n`);

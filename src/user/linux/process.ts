@@ -17,6 +17,7 @@ import { dumpRegisters } from "../../target/riscv/cpu-dump.js";
 import { fs, path as hostPath } from "../../host/fs.js";
 import { cwd, initialUmask } from "../../host/cwd.js";
 import { OutOfMemory, Prot } from "./address-space.js";
+import { addTimes, noTimes, type CpuTimes } from "./cpu-time.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 import type { FutexKey, Kernel } from "./kernel.js";
 import {
@@ -86,6 +87,8 @@ export interface Child {
   stopped: number;
   /** The child was continued, until wait4 with WCONTINUED reports it. */
   continued: boolean;
+  /** Once it has ended: the CPU time it used, with that of the children it reaped. */
+  times?: CpuTimes;
 }
 
 /** Signals whose default action dumps core. */
@@ -120,6 +123,10 @@ export class Process {
   uid = 0;
   gid = 0;
   readonly children = new Map<number, Child>();
+  /** CPU time of its threads that are gone. */
+  private readonly goneTimes = noTimes();
+  /** CPU time of the children it reaped, with that of theirs (times' cutime and cstime). */
+  readonly childTimes = noTimes();
   /** A vfork child: its parent's thread, waiting until the child execs or ends. */
   vforkParent: Thread | undefined;
   /** A forked child whose side of fork has yet to show in -strace (it does when it first runs). */
@@ -201,8 +208,9 @@ export class Process {
    */
   runSlice(): boolean {
     let ran = false;
+    let now = performance.now();
     // Waits another process ended (a futex wake makes threads runnable at once; a pipe's retries by deadline 0).
-    this.timeouts(performance.now());
+    this.timeouts(now);
     if (this.stopped) return false;
     while (this.outcome === undefined) {
       const t = this.pickThread();
@@ -213,11 +221,12 @@ export class Process {
       }
       ran = true;
       try {
-        this.turn(t);
+        now = this.turn(t, now);
       } catch (e) {
         // The pool has no page left for this process: the kernel's OOM killer ends it, not the run.
         if (!(e instanceof OutOfMemory)) throw e;
         this.die(SIGKILL);
+        now = performance.now();
       }
       if (t.budget <= 0 || this.stopped) break;
     }
@@ -245,8 +254,13 @@ export class Process {
     return undefined;
   }
 
-  /** One turn of thread t: signals first, then guest code up to its next system call, fault or the end of its budget. */
-  private turn(t: Thread): void {
+  /**
+   * One turn of thread t, begun at `start` (performance.now()): signals
+   * first, then guest code up to its next system call, fault or the end of
+   * its budget.  Returns when it ended, having counted the guest code's time
+   * as t's user time and the rest as its system time.
+   */
+  private turn(t: Thread, start: number): number {
     if (this.forkPending) {
       this.forkPending = false;
       this.trace?.forkReturned();
@@ -260,15 +274,32 @@ export class Process {
       t.sigmask = t.savedMask;
       t.savedMask = undefined;
     }
-    if (this.outcome !== undefined || t.wait !== undefined || t.exited || this.stopped) return;
+    if (this.outcome !== undefined || t.wait !== undefined || t.exited || this.stopped) return start;
     if (t.budget <= 0) t.budget = this.opts.slice;
     const before = t.cpu.instret;
     const exit = execute(t.cpu, t.budget);
+    const ran = performance.now();
+    t.times.user += ran - start;
     t.budget -= t.cpu.instret - before;
     if (exit === Exit.ECALL) this.syscall(t);
     else if (exit === Exit.TRAP) this.fault(t);
     if (this.alarmAt !== 0) this.checkAlarm();
-    if (t.budget <= 0 || exit === Exit.ECALL) this.expireWaits(performance.now());
+    const end = performance.now();
+    t.times.system += end - ran;
+    if (t.budget <= 0 || exit === Exit.ECALL) this.expireWaits(end);
+    return end;
+  }
+
+  /** The CPU time its threads have used (getrusage's RUSAGE_SELF). */
+  cpuTimes(): CpuTimes {
+    const sum = { ...this.goneTimes };
+    for (const t of this.threads) addTimes(sum, t.times);
+    return sum;
+  }
+
+  /** Thread t leaves the process: its CPU time stays the process's. */
+  threadGone(t: Thread): void {
+    addTimes(this.goneTimes, t.times);
   }
 
   /** The earliest moment something of this process is due (a wait's deadline, the alarm); Infinity for none. */
@@ -328,10 +359,11 @@ export class Process {
    * waiting wait4 calls again (a child reaped at once, SIGCHLD ignored or
    * SA_NOCLDWAIT, leaves no zombie).
    */
-  childEnded(pid: number, pgid: number, outcome: Outcome): void {
+  childEnded(pid: number, pgid: number, outcome: Outcome, times: CpuTimes): void {
     const c = this.children.get(pid);
     if (c === undefined) return;
     c.pgid = pgid;
+    c.times = times;
     const status = outcome.kind === "exit" ? (outcome.status & 0xff) << 8 : outcome.signo | (outcome.core ? 0x80 : 0);
     c.status = status;
     const killed = outcome.kind === "signal";
@@ -412,6 +444,7 @@ export class Process {
     for (const t of this.threads) {
       n += t.cpu.instret;
       t.cpu.releaseState();
+      this.threadGone(t);
     }
     this.threads.length = 0;
     for (const fd of this.fds.open()) {
@@ -443,6 +476,7 @@ export class Process {
     for (let i = this.threads.length - 1; i >= 0; i--) {
       if (this.threads[i].exited) {
         this.threads[i].cpu.releaseState();
+        this.threadGone(this.threads[i]);
         this.threads.splice(i, 1);
         if (this.current >= i && this.current > 0) this.current--;
       }

@@ -3,6 +3,7 @@
  * state (thread id, clear_child_tid, signal mask and pending signals,
  * alternate signal stack, what it is blocked on).
  */
+import { noTimes, type CpuTimes } from "./cpu-time.js";
 import { RiscvCpu, type CpuMemory } from "../../target/riscv/cpu.js";
 import type { Interrupted, PendingSignal, RestartMode } from "./signal.js";
 import type { AddressSpace } from "./address-space.js";
@@ -40,6 +41,8 @@ export class Thread {
   /** sigaltstack: base, size, flags. */
   altStack = { sp: 0, size: 0, flags: 2 /* SS_DISABLE */ };
   robustList = 0;
+  /** CPU time it has used, in ms: its guest code (user) and its system calls and faults (system); see cpu-time.ts. */
+  readonly times: CpuTimes = noTimes();
   exited = false;
   /** Set while blocked. */
   wait: Wait | undefined;

@@ -104,6 +104,7 @@ export function execve(p: Process, t: Thread, path: string, argv: string[], envp
     if (other === t) continue;
     other.exited = true;
     other.cpu.releaseState();
+    p.threadGone(other);
   }
   p.threads.length = 0;
   p.threads.push(t);

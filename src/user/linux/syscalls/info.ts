@@ -7,6 +7,7 @@
  * the guest changes that the host cannot (names, personality, ids, process
  * groups) is kept per process here.
  */
+import { rusage } from "../cpu-time.js";
 import { define } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
@@ -213,27 +214,23 @@ export function stackLimit(p: Process): bigint {
   return state(p).limits[RLIMIT_STACK].cur;
 }
 
-define(165, "getrusage", (p, _t, a) => {
+/**
+ * getrusage: the CPU time of the process, the thread or the children reaped
+ * (cpu-time.ts); the other figures of the process or thread are the host
+ * process's (tsemu's), those of the children 0.
+ */
+define(165, "getrusage", (p, t, a) => {
   const who = a.i32(0);
   const RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
   if (who !== RUSAGE_SELF && who !== RUSAGE_CHILDREN && who !== RUSAGE_THREAD) return -Errno.EINVAL;
-  const { b, v } = struct(144);
-  if (who !== RUSAGE_CHILDREN) {
-    const u = system.resourceUsage();
-    const tv = (off: number, us: number): void => {
-      v.setBigInt64(off, BigInt(Math.floor(us / 1e6)), true);
-      v.setBigInt64(off + 8, BigInt(Math.floor(us % 1e6)), true);
-    };
-    tv(0, u.userCPUTime);
-    tv(16, u.systemCPUTime);
-    const longs = [
-      u.maxRSS, u.sharedMemorySize, u.unsharedDataSize, u.unsharedStackSize, u.minorPageFault,
-      u.majorPageFault, u.swappedOut, u.fsRead, u.fsWrite, u.ipcSent, u.ipcReceived, u.signalsCount,
-      u.voluntaryContextSwitches, u.involuntaryContextSwitches,
-    ];
-    longs.forEach((x, i) => v.setBigInt64(32 + i * 8, BigInt(Math.floor(x)), true));
-  }
-  return put(p, a.n(1), b);
+  if (who === RUSAGE_CHILDREN) return put(p, a.n(1), rusage(p.childTimes));
+  const u = system.resourceUsage();
+  const rest = [
+    u.maxRSS, u.sharedMemorySize, u.unsharedDataSize, u.unsharedStackSize, u.minorPageFault,
+    u.majorPageFault, u.swappedOut, u.fsRead, u.fsWrite, u.ipcSent, u.ipcReceived, u.signalsCount,
+    u.voluntaryContextSwitches, u.involuntaryContextSwitches,
+  ];
+  return put(p, a.n(1), rusage(who === RUSAGE_THREAD ? t.times : p.cpuTimes(), rest));
 });
 
 define(179, "sysinfo", (p, _t, a) => {

@@ -7,8 +7,8 @@ import type { Thread } from "../thread.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
 import type { Process } from "../process.js";
-import { cpuTimeNs, monotonicNs, realtimeNs } from "../../../host/time.js";
-import { cpuUsage } from "../../../host/system.js";
+import { monotonicNs, realtimeNs } from "../../../host/time.js";
+import { nanoseconds, ticks, USER_HZ, type CpuTimes } from "../cpu-time.js";
 
 export const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3;
 export const CLOCK_MONOTONIC_RAW = 4, CLOCK_REALTIME_COARSE = 5, CLOCK_MONOTONIC_COARSE = 6, CLOCK_BOOTTIME = 7;
@@ -17,8 +17,6 @@ const TIMER_ABSTIME = 1;
 const NS = 1_000_000_000n;
 /** The coarse clocks advance once per kernel tick (4 ms at HZ=250). */
 const COARSE_NS = 4_000_000n;
-/** Clock ticks per second of times() and friends (USER_HZ). */
-const USER_HZ = 100;
 
 type ClockKind = "real" | "mono" | "cpu" | "thread-cpu" | "real-coarse" | "mono-coarse" | "mono-raw" | "boot" | "tai";
 
@@ -45,14 +43,20 @@ function clockKind(p: Process, id: number): ClockKind | undefined {
   return undefined;
 }
 
-function now(kind: ClockKind): bigint {
+/** The reading of a clock of process p (its CPU time, or thread t's: cpu-time.ts). */
+function now(kind: ClockKind, p: Process, t: Thread): bigint {
   switch (kind) {
     case "real": case "tai": return realtimeNs();
     case "real-coarse": return realtimeNs() / COARSE_NS * COARSE_NS;
     case "mono-coarse": return monotonicNs() / COARSE_NS * COARSE_NS;
-    case "cpu": case "thread-cpu": return cpuTimeNs();
+    case "cpu": return cpuNs(p.cpuTimes());
+    case "thread-cpu": return cpuNs(t.times);
     default: return monotonicNs();
   }
+}
+
+function cpuNs(times: CpuTimes): bigint {
+  return nanoseconds(times.user + times.system);
 }
 
 export function writeTimespec(p: Process, addr: number, ns: bigint): number {
@@ -71,10 +75,14 @@ export function readTimespec(p: Process, addr: number): bigint | number {
   return sec * NS + nsec;
 }
 
-define(113, "clock_gettime", (p, _t, a) => {
-  const kind = clockKind(p, a.i32(0));
+define(113, "clock_gettime", (p, t, a) => {
+  const id = a.i32(0);
+  const kind = clockKind(p, id);
   if (kind === undefined) return -Errno.EINVAL;
-  return writeTimespec(p, a.n(1), now(kind));
+  // Another thread's clock (clock_getcpuclockid's ids name a thread by its tid).
+  const tid = id < 0 && (id & 4) !== 0 ? ~(id >> 3) : 0;
+  const of = tid === 0 ? t : p.threads.find((x) => x.tid === tid) ?? t;
+  return writeTimespec(p, a.n(1), now(kind, p, of));
 });
 
 define(114, "clock_getres", (p, _t, a) => {
@@ -128,7 +136,7 @@ define(115, "clock_nanosleep", (p, t, a) => {
   if (typeof req === "number") return req;
   if ((flags & TIMER_ABSTIME) !== 0) {
     if (kind === "cpu") return 0; // sleeping uses no CPU time: nothing would ever wake it but a signal
-    return sleepFor(t, req - now(kind));
+    return sleepFor(t, req - now(kind, p, t));
   }
   return sleepFor(t, req);
 });
@@ -137,11 +145,11 @@ define(153, "times", (p, _t, a) => {
   const addr = a.n(0);
   if (addr !== 0) {
     if (!p.as.check(addr, 32, Prot.WRITE)) return -Errno.EFAULT;
-    const u = cpuUsage();
-    p.as.writeU64(addr, BigInt(Math.floor(u.user * USER_HZ / 1e6)));
-    p.as.writeU64(addr + 8, BigInt(Math.floor(u.system * USER_HZ / 1e6)));
-    p.as.writeU64(addr + 16, 0n);
-    p.as.writeU64(addr + 24, 0n);
+    const own = p.cpuTimes(), children = p.childTimes;
+    p.as.writeU64(addr, BigInt(ticks(own.user)));
+    p.as.writeU64(addr + 8, BigInt(ticks(own.system)));
+    p.as.writeU64(addr + 16, BigInt(ticks(children.user)));
+    p.as.writeU64(addr + 24, BigInt(ticks(children.system)));
   }
   return monotonicNs() / (NS / BigInt(USER_HZ));
 });

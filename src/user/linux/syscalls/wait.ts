@@ -1,4 +1,5 @@
 /** wait4 and waitid: collect the status of children that have ended, stopped or continued. */
+import { addTimes, noTimes, RUSAGE_SIZE, rusage as rusageOf, ticks, type CpuTimes } from "../cpu-time.js";
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
@@ -35,14 +36,25 @@ function pick(p: Process, pid: number, options: number): Found | undefined | "no
   return any ? undefined : "none";
 }
 
-/** Take what is reported: an ended child is reaped, a stop or continue reported once. */
+/** Take what is reported: an ended child is reaped (its CPU time joins p's children's), a stop or continue reported once. */
 function consume(p: Process, f: Found): void {
   if (f.event === "stopped") f.child.stopped = 0;
   else if (f.event === "continued") f.child.continued = false;
   else {
     f.child.reaped = true;
     p.children.delete(f.pid);
+    if (f.child.times !== undefined) addTimes(p.childTimes, f.child.times);
   }
+}
+
+/** The CPU time of the child found, with that of the children it reaped (what wait4's rusage reports). */
+function timesOf(p: Process, f: Found): CpuTimes {
+  if (f.child.times !== undefined) return f.child.times;
+  const live = p.kernel.processes.get(f.pid);
+  if (live === undefined) return noTimes();
+  const times = live.cpuTimes();
+  addTimes(times, live.childTimes);
+  return times;
 }
 
 /** The wait status word: exit code or signal, 0x7f with the stop signal, 0xffff for continued. */
@@ -69,9 +81,10 @@ define(260, "wait4", (p, t, a) => {
   if (found === "none") return -Errno.ECHILD;
   if (found === undefined) return (options & WNOHANG) !== 0 ? 0 : block(t, a.n(0));
   const word = statusWord(found);
+  const times = timesOf(p, found);
   consume(p, found);
   if (wstatus !== 0) p.as.writeU32(wstatus, word);
-  if (rusage !== 0 && p.as.check(rusage, 144, Prot.WRITE)) p.as.write(rusage, new Uint8Array(144));
+  if (rusage !== 0 && p.as.check(rusage, RUSAGE_SIZE, Prot.WRITE)) p.as.write(rusage, rusageOf(times));
   return found.pid;
 });
 
@@ -93,6 +106,7 @@ define(95, "waitid", (p, t, a) => {
     }
     return block(t, a.n(0));
   }
+  const times = timesOf(p, found);
   if (info !== 0) {
     const b = new Uint8Array(128);
     const dv = new DataView(b.buffer);
@@ -114,8 +128,15 @@ define(95, "waitid", (p, t, a) => {
     dv.setInt32(16, found.pid, true);
     dv.setInt32(20, p.uid, true);
     dv.setInt32(24, status, true);
+    dv.setBigInt64(32, BigInt(ticks(times.user)), true);
+    dv.setBigInt64(40, BigInt(ticks(times.system)), true);
     p.as.write(info, b);
   }
   if ((options & WNOWAIT) === 0) consume(p, found);
+  // The child's use, as wait4 reports it (Linux copies it out last: a bad address fails after the reaping).
+  const rusage = a.n(4);
+  if (rusage === 0) return 0;
+  if (!p.as.check(rusage, RUSAGE_SIZE, Prot.WRITE)) return -Errno.EFAULT;
+  p.as.write(rusage, rusageOf(times));
   return 0;
 });

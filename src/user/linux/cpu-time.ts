@@ -1,0 +1,56 @@
+/**
+ * CPU time of guest threads and processes.  Every guest process runs in one
+ * host process, whose CPU time is theirs together, so the scheduler measures
+ * each turn of a thread instead (Process.turn): its guest code as user time,
+ * the system call or fault that ended the turn as system time; a parked
+ * thread uses none.  A process keeps what its threads that are gone used,
+ * and what the children it reaped used (with their own reaped children), as
+ * Linux keeps them for getrusage, times, wait4 and /proc/PID/stat.
+ */
+
+/** CPU time in milliseconds. */
+export interface CpuTimes { user: number; system: number }
+
+/** Clock ticks per second of times() and /proc/PID/stat (USER_HZ). */
+export const USER_HZ = 100;
+
+/** struct rusage on riscv64: two timevals, then fourteen longs. */
+export const RUSAGE_SIZE = 144;
+
+export function noTimes(): CpuTimes {
+  return { user: 0, system: 0 };
+}
+
+/** Add `t` to `to`. */
+export function addTimes(to: CpuTimes, t: CpuTimes): void {
+  to.user += t.user;
+  to.system += t.system;
+}
+
+/** Milliseconds as clock ticks. */
+export function ticks(ms: number): number {
+  return Math.floor(ms * USER_HZ / 1000);
+}
+
+/** Milliseconds as nanoseconds (a clock's reading). */
+export function nanoseconds(ms: number): bigint {
+  return BigInt(Math.floor(ms * 1e6));
+}
+
+/**
+ * A struct rusage with `times` as ru_utime and ru_stime; the other fields
+ * from `rest` (the host process's, in getrusage's order) or 0.
+ */
+export function rusage(times: CpuTimes, rest?: readonly number[]): Uint8Array {
+  const b = new Uint8Array(RUSAGE_SIZE);
+  const v = new DataView(b.buffer);
+  const timeval = (off: number, ms: number): void => {
+    const us = Math.floor(ms * 1000);
+    v.setBigInt64(off, BigInt(Math.floor(us / 1e6)), true);
+    v.setBigInt64(off + 8, BigInt(us % 1e6), true);
+  };
+  timeval(0, times.user);
+  timeval(16, times.system);
+  rest?.forEach((x, i) => v.setBigInt64(32 + i * 8, BigInt(Math.floor(x)), true));
+  return b;
+}
