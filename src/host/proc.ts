@@ -1,6 +1,11 @@
 /** Host processes, as /proc shows them. */
 import { fs } from "./fs.js";
 
+/** This host process's pid. */
+export function hostPid(): number {
+  return process.pid;
+}
+
 /**
  * The fields of /proc/PID/stat as numbers, indexed as proc(5) numbers them
  * from 1 (1 the pid; 2, the command, is NaN: it may hold spaces), or

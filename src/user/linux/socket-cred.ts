@@ -19,6 +19,7 @@ import type { Kernel } from "./kernel.js";
 import type { Process } from "./process.js";
 import type { HostSockets } from "../../host/host-sockets.js";
 import { SOCKADDR_MAX } from "./socket.js";
+import { hostPid } from "../../host/proc.js";
 
 export const SOL_SOCKET = 1, SO_PEERCRED = 17;
 const AF_UNIX = 1;
@@ -58,7 +59,7 @@ function unixKey(h: HostSockets, fd: number, peer: boolean): string | undefined 
 function peerIsThisRun(h: HostSockets, fd: number): boolean {
   const out = new Uint8Array(UCRED_SIZE), lens = new Int32Array(1);
   if (h.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, out, lens) < 0 || lens[0] < 4) return false;
-  return new DataView(out.buffer).getInt32(0, true) === process.pid;
+  return new DataView(out.buffer).getInt32(0, true) === hostPid();
 }
 
 /** `p` made the pair a, b. */
