@@ -390,17 +390,27 @@ static double clock_ms(clockid_t c) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+static volatile long chld_ticks = -1;
+static void on_chld(int sig, siginfo_t *si, void *uc) {
+  (void)sig;
+  (void)uc;
+  chld_ticks = (long)(si->si_utime + si->si_stime);
+}
+
 static double timeval_ms(struct timeval tv) {
   return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
 }
 
 /*
  * CPU time is each process's own: a child that spins for 400 ms of its CPU time shows it in
- * wait4's rusage, getrusage(RUSAGE_CHILDREN) and times() afterwards, while the parent's clock,
- * waiting meanwhile, hardly moves.
+ * SIGCHLD's siginfo, wait4's rusage, getrusage(RUSAGE_CHILDREN) and times() afterwards, while
+ * the parent's clock, waiting meanwhile, hardly moves.
  */
 static void test_cpu_times(void) {
   printf("== CPU times\n");
+  struct sigaction sa = { .sa_sigaction = on_chld, .sa_flags = SA_SIGINFO | SA_RESTART }, old;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, &old);
   double self0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
   pid_t kid = fork();
   if (kid == 0) {
@@ -413,7 +423,9 @@ static void test_cpu_times(void) {
   int st = -1;
   pid_t got = wait4(kid, &st, 0, &ru);
   double self1 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+  sigaction(SIGCHLD, &old, NULL);
   double child = timeval_ms(ru.ru_utime) + timeval_ms(ru.ru_stime);
+  check("SIGCHLD's si_utime + si_stime hold it (at least 35 ticks)", chld_ticks >= 35);
   check("the spinning child ended well (its thread's clock within its process's)", got == kid && st == 0);
   check("wait4's rusage holds the child's CPU time (at least 350 ms)", child >= 350);
   check("the waiting parent's own CPU clock moved less than 200 ms", self1 - self0 < 200);

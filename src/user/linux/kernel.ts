@@ -9,7 +9,6 @@
  * The run ends when no guest process is left: a program that leaves a
  * background process running keeps the run going until that one ends too.
  */
-import { addTimes } from "./cpu-time.js";
 import { HostPages, type AddressSpace } from "./address-space.js";
 import { GuestRam } from "../../target/riscv/ram.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
@@ -211,9 +210,7 @@ export class Kernel {
     for (const c of this.processes.values()) if (c.ppid === p.pid) c.ppid = 1; // orphans go to init
     const parent = this.processes.get(p.ppid);
     if (parent === undefined) return;
-    const times = p.cpuTimes();
-    addTimes(times, p.childTimes);
-    parent.childEnded(p.pid, p.pgid, outcome, times);
+    parent.childEnded(p.pid, p.pgid, outcome, p.cpuTimes(), p.childTimes);
   }
 
   /** The live processes of process group pgid. */

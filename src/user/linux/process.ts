@@ -359,17 +359,18 @@ export class Process {
    * waiting wait4 calls again (a child reaped at once, SIGCHLD ignored or
    * SA_NOCLDWAIT, leaves no zombie).
    */
-  childEnded(pid: number, pgid: number, outcome: Outcome, times: CpuTimes): void {
+  childEnded(pid: number, pgid: number, outcome: Outcome, own: CpuTimes, reaped: CpuTimes): void {
     const c = this.children.get(pid);
     if (c === undefined) return;
     c.pgid = pgid;
-    c.times = times;
+    c.times = { ...own };
+    addTimes(c.times, reaped);
     const status = outcome.kind === "exit" ? (outcome.status & 0xff) << 8 : outcome.signo | (outcome.core ? 0x80 : 0);
     c.status = status;
     const killed = outcome.kind === "signal";
     this.sendSignal({
       signo: SIGCHLD, code: killed ? (outcome.core ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED,
-      pid, uid: this.uid, addr: 0, status: killed ? outcome.signo : outcome.status & 0xff,
+      pid, uid: this.uid, addr: 0, status: killed ? outcome.signo : outcome.status & 0xff, times: own,
     });
     this.waitsAgain();
   }

@@ -4,6 +4,7 @@
  * the kernel's uapi headers, since programs such as Go read and write the
  * saved registers in it), and rt_sigreturn.
  */
+import { ticks, type CpuTimes } from "./cpu-time.js";
 import type { AddressSpace } from "./address-space.js";
 import type { Thread, Wait } from "./thread.js";
 import { Prot } from "./address-space.js";
@@ -69,6 +70,8 @@ export interface PendingSignal {
   uid: number;
   addr: number;
   status: number;
+  /** For SIGCHLD of a child that ended: the CPU time it used itself (si_utime, si_stime). */
+  times?: CpuTimes;
   /**
    * The whole siginfo as the sender gave it (rt_sigqueueinfo, rt_tgsigqueueinfo):
    * the kernel passes it on unchanged but for si_signo, si_value included.
@@ -157,7 +160,13 @@ export function encodeSiginfo(info: PendingSignal): Uint8Array {
   } else {
     dv.setInt32(16, info.pid, true);
     dv.setInt32(20, info.uid, true);
-    if (info.signo === SIGCHLD) dv.setInt32(24, info.status, true);
+    if (info.signo === SIGCHLD) {
+      dv.setInt32(24, info.status, true);
+      if (info.times !== undefined) {
+        dv.setBigInt64(32, BigInt(ticks(info.times.user)), true);
+        dv.setBigInt64(40, BigInt(ticks(info.times.system)), true);
+      }
+    }
   }
   return buf;
 }

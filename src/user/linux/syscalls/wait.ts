@@ -1,5 +1,5 @@
 /** wait4 and waitid: collect the status of children that have ended, stopped or continued. */
-import { addTimes, noTimes, RUSAGE_SIZE, rusage as rusageOf, ticks, type CpuTimes } from "../cpu-time.js";
+import { addTimes, noTimes, RUSAGE_SIZE, rusage as rusageOf, type CpuTimes } from "../cpu-time.js";
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
@@ -128,8 +128,6 @@ define(95, "waitid", (p, t, a) => {
     dv.setInt32(16, found.pid, true);
     dv.setInt32(20, p.uid, true);
     dv.setInt32(24, status, true);
-    dv.setBigInt64(32, BigInt(ticks(times.user)), true);
-    dv.setBigInt64(40, BigInt(ticks(times.system)), true);
     p.as.write(info, b);
   }
   if ((options & WNOWAIT) === 0) consume(p, found);
