@@ -210,7 +210,7 @@ export class Kernel {
     for (const c of this.processes.values()) if (c.ppid === p.pid) c.ppid = 1; // orphans go to init
     const parent = this.processes.get(p.ppid);
     if (parent === undefined) return;
-    parent.childEnded(p.pid, p.pgid, outcome, p.cpuTimes(), p.childTimes);
+    parent.childEnded(p, outcome);
   }
 
   /** The live processes of process group pgid. */

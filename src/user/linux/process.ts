@@ -297,6 +297,13 @@ export class Process {
     return sum;
   }
 
+  /** Its CPU time with that of the children it reaped (what wait4 reports of it). */
+  cpuTimesWithChildren(): CpuTimes {
+    const sum = this.cpuTimes();
+    addTimes(sum, this.childTimes);
+    return sum;
+  }
+
   /** Thread t leaves the process: its CPU time stays the process's. */
   threadGone(t: Thread): void {
     addTimes(this.goneTimes, t.times);
@@ -359,18 +366,18 @@ export class Process {
    * waiting wait4 calls again (a child reaped at once, SIGCHLD ignored or
    * SA_NOCLDWAIT, leaves no zombie).
    */
-  childEnded(pid: number, pgid: number, outcome: Outcome, own: CpuTimes, reaped: CpuTimes): void {
+  childEnded(child: Process, outcome: Outcome): void {
+    const pid = child.pid;
     const c = this.children.get(pid);
     if (c === undefined) return;
-    c.pgid = pgid;
-    c.times = { ...own };
-    addTimes(c.times, reaped);
+    c.pgid = child.pgid;
+    c.times = child.cpuTimesWithChildren();
     const status = outcome.kind === "exit" ? (outcome.status & 0xff) << 8 : outcome.signo | (outcome.core ? 0x80 : 0);
     c.status = status;
     const killed = outcome.kind === "signal";
     this.sendSignal({
       signo: SIGCHLD, code: killed ? (outcome.core ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED,
-      pid, uid: this.uid, addr: 0, status: killed ? outcome.signo : outcome.status & 0xff, times: own,
+      pid, uid: this.uid, addr: 0, status: killed ? outcome.signo : outcome.status & 0xff, times: child.cpuTimes(),
     });
     this.waitsAgain();
   }

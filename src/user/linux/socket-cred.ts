@@ -18,10 +18,10 @@ import type { OpenFile } from "./fd-table.js";
 import type { Kernel } from "./kernel.js";
 import type { Process } from "./process.js";
 import type { HostSockets } from "../../host/host-sockets.js";
-import { SOCKADDR_MAX } from "./socket.js";
+import { SOCKADDR_MAX, SOL_SOCKET } from "./socket.js";
 import { hostPid } from "../../host/proc.js";
 
-export const SOL_SOCKET = 1, SO_PEERCRED = 17;
+export const SO_PEERCRED = 17;
 const AF_UNIX = 1;
 /** struct ucred: pid, uid, gid (int32 each). */
 const UCRED_SIZE = 12;

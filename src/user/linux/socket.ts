@@ -23,7 +23,8 @@ export const O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000, O_RDWR = 2;
 export const POLLIN = 0x001, POLLOUT = 0x004;
 const MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
 export const SOCK_STREAM = 1;
-const SOL_SOCKET = 1, SCM_RIGHTS = 1, SO_TYPE = 3, SO_RCVTIMEO = 20, SO_SNDTIMEO = 21;
+export const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1, SO_TYPE = 3, SO_RCVTIMEO = 20, SO_SNDTIMEO = 21;
 /** The largest socket address (struct sockaddr_storage). */
 export const SOCKADDR_MAX = 128;
 /** How long a parked socket call waits before it looks again while other guest code runs, in ms. */

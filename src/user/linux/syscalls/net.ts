@@ -16,11 +16,11 @@ import { readTimespec, writeTimespec } from "./time.js";
 import { deliverablePending } from "../signal.js";
 import {
   done, host, installSocket, O_CLOEXEC, O_NONBLOCK, POLLIN, POLLOUT, putAddress, readAddress, socketOf, socketRecv,
-  socketSend, SOCKADDR_MAX, waitFor, type Iov,
+  socketSend, SOCKADDR_MAX, SOL_SOCKET, waitFor, type Iov,
 } from "../socket.js";
 import type { HostSockets } from "../../../host/host-sockets.js";
 import { fs } from "../../../host/fs.js";
-import { accepted, connected, listening, pairMade, peerCred, SO_PEERCRED, SOL_SOCKET } from "../socket-cred.js";
+import { accepted, connected, listening, pairMade, peerCred, SO_PEERCRED } from "../socket-cred.js";
 
 const MSG_DONTWAIT = 0x40, MSG_WAITFORONE = 0x10000;
 /** The most bytes of a socket option passed either way. */

@@ -36,11 +36,16 @@ function clockKind(p: Process, id: number): ClockKind | undefined {
   if (id < 0) {
     // CPU-time clocks of a process or thread: ~pid << 3 | per-thread bit | clock type.
     if ((id & 7) === 3 || (id & 3) === 3) return undefined;
-    const pid = ~(id >> 3);
+    const pid = clockPid(id);
     const perThread = (id & 4) !== 0;
     if (pid === 0 || pid === p.pid || p.threads.some((t) => t.tid === pid)) return perThread ? "thread-cpu" : "cpu";
   }
   return undefined;
+}
+
+/** The pid or tid a CPU-time clock id (clock_getcpuclockid's, below zero) names; 0: the caller. */
+function clockPid(id: number): number {
+  return id < 0 ? ~(id >> 3) : 0;
 }
 
 /** The reading of a clock of process p (its CPU time, or thread t's: cpu-time.ts). */
@@ -79,9 +84,9 @@ define(113, "clock_gettime", (p, t, a) => {
   const id = a.i32(0);
   const kind = clockKind(p, id);
   if (kind === undefined) return -Errno.EINVAL;
-  // Another thread's clock (clock_getcpuclockid's ids name a thread by its tid).
-  const tid = id < 0 && (id & 4) !== 0 ? ~(id >> 3) : 0;
-  const of = tid === 0 ? t : p.threads.find((x) => x.tid === tid) ?? t;
+  // Another thread's clock (pthread_getcpuclockid's ids name a thread by its tid).
+  const tid = kind === "thread-cpu" ? clockPid(id) : 0;
+  const of = p.threads.find((x) => x.tid === tid) ?? t;
   return writeTimespec(p, a.n(1), now(kind, p, of));
 });
 

@@ -49,12 +49,7 @@ function consume(p: Process, f: Found): void {
 
 /** The CPU time of the child found, with that of the children it reaped (what wait4's rusage reports). */
 function timesOf(p: Process, f: Found): CpuTimes {
-  if (f.child.times !== undefined) return f.child.times;
-  const live = p.kernel.processes.get(f.pid);
-  if (live === undefined) return noTimes();
-  const times = live.cpuTimes();
-  addTimes(times, live.childTimes);
-  return times;
+  return f.child.times ?? p.kernel.processes.get(f.pid)?.cpuTimesWithChildren() ?? noTimes();
 }
 
 /** The wait status word: exit code or signal, 0x7f with the stop signal, 0xffff for continued. */
