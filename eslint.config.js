@@ -13,4 +13,13 @@ export default tseslint.config(
       "no-fallthrough": "error",
     },
   },
+  {
+    // The launchers' CommonJS module (bin/package.json): Node's globals, require() as its imports.
+    files: ["bin/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", exports: "writable", module: "readonly", __dirname: "readonly", process: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

@@ -1,16 +1,17 @@
-// Builds the start-up bundle of tsemu-riscv64 (run by npm run build, after
-// tsc): the compiled modules of dist/src that the program loads, as one
-// script, so that Node reads and compiles one file instead of resolving and
-// loading about 90 modules, plus V8's code cache of it.  bin/tsemu-riscv64
-// runs the bundle when it is there and its inputs are unchanged, and the
+// Builds the start-up bundles of tsemu-riscv64 and tsemu-system-riscv64 (run
+// by npm run build, after tsc): the compiled modules of dist/src that each
+// program loads, as one script, so that Node reads and compiles one file
+// instead of resolving and loading about 90 (user mode) or 200 (the system
+// emulator) modules, plus V8's code cache of it.  bin/launch.cjs runs a
+// program's bundle when it is there and its inputs are unchanged, and the
 // modules otherwise (docs/performance.md, start-up).
 //
-// Output, in dist/src/cli/:
-//   tsemu-riscv64.bundle.cjs    the modules as the body of one function
-//                               (exports, require, module, __filename, __dirname)
-//   tsemu-riscv64.bundle.json   its inputs, each [path under dist/, size]; the
-//                               bundle is stale once one is newer than this file
-//   tsemu-riscv64.bundle.cache  V8's code cache of the bundle (for this Node)
+// Output, in dist/src/cli/, for each PROGRAM:
+//   PROGRAM.bundle.cjs    the modules as the body of one function
+//                         (exports, require, module, __filename, __dirname)
+//   PROGRAM.bundle.json   its inputs, each [path under dist/, size]; the
+//                         bundle is stale once one is newer than this file
+//   PROGRAM.bundle.cache  V8's code cache of the bundle (for this Node)
 //
 // Usage: node scripts/build-bundle.mjs
 import * as fs from "node:fs";
@@ -22,21 +23,15 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
 const cliDir = path.join(dist, "src", "cli");
-const entry = path.join(cliDir, "tsemu-riscv64.js");
-const out = path.join(cliDir, "tsemu-riscv64.bundle");
+const PROGRAMS = ["tsemu-riscv64", "tsemu-system-riscv64"];
 
 let esbuild;
 try {
   esbuild = await import("esbuild");
 } catch {
-  // tsemu-riscv64 runs the modules instead, only slower to start.
-  process.stderr.write("build-bundle.mjs: esbuild (a devDependency) is not installed; start-up bundle left out\n");
+  // The programs run their modules instead, only slower to start.
+  process.stderr.write("build-bundle.mjs: esbuild (a devDependency) is not installed; start-up bundles left out\n");
   process.exit(0);
-}
-
-if (!fs.existsSync(entry)) {
-  process.stderr.write(`build-bundle.mjs: ${path.relative(root, entry)} not found; run tsc first\n`);
-  process.exit(1);
 }
 
 // Each module's import.meta.url becomes the URL its own file has in dist/,
@@ -53,41 +48,54 @@ const metaUrl = {
   },
 };
 
-const result = await esbuild.build({
-  absWorkingDir: root,
-  entryPoints: [entry],
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node20",
-  // ASCII only (the rest escaped): the launcher reads the file as latin1.
-  charset: "ascii",
-  write: false,
-  metafile: true,
-  logLevel: "warning",
-  plugins: [metaUrl],
-});
+async function build(program) {
+  const entry = path.join(cliDir, `${program}.js`);
+  const out = path.join(cliDir, `${program}.bundle`);
+  if (!fs.existsSync(entry)) {
+    process.stderr.write(`build-bundle.mjs: ${path.relative(root, entry)} not found; run tsc first\n`);
+    process.exit(1);
+  }
 
-const body = result.outputFiles[0].text;
-// A function, as Node's CommonJS loader wraps a module; the launcher compiles the file as it is.
-// Strict, as the modules were; __tsemuModuleUrl serves the import.meta.url rewrite above.
-const script = "(function (exports, require, module, __filename, __dirname) {\"use strict\"; " +
-  "function __tsemuModuleUrl(rel) { return require(\"node:url\").pathToFileURL(require(\"node:path\").join(__dirname, rel)).href; }\n" +
-  `${body}\n})`;
-const inputs = Object.keys(result.metafile.inputs).map((p) => {
-  const abs = path.resolve(root, p);
-  const st = fs.statSync(abs);
-  return [path.relative(dist, abs), st.size];
-});
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    // ASCII only (the rest escaped): the launcher reads the file as latin1.
+    charset: "ascii",
+    write: false,
+    metafile: true,
+    logLevel: "warning",
+    plugins: [metaUrl],
+  });
 
-// The cache must match the file byte for byte: made from the same string.
-const cache = new vm.Script(script, { filename: `${out}.cjs` }).createCachedData();
+  // esbuild escapes code, not comments: a comment's "→" would make the file the launcher reads as
+  // latin1 differ from the string the cache is made of, and V8 would reject the cache.
+  const body = result.outputFiles[0].text.replace(/[\u0080-\u{10ffff}]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  // A function, as Node's CommonJS loader wraps a module; the launcher compiles the file as it is.
+  // Strict, as the modules were; __tsemuModuleUrl serves the import.meta.url rewrite above.
+  const script = "(function (exports, require, module, __filename, __dirname) {\"use strict\"; " +
+    "function __tsemuModuleUrl(rel) { return require(\"node:url\").pathToFileURL(require(\"node:path\").join(__dirname, rel)).href; }\n" +
+    `${body}\n})`;
+  const inputs = Object.keys(result.metafile.inputs).map((p) => {
+    const abs = path.resolve(root, p);
+    const st = fs.statSync(abs);
+    return [path.relative(dist, abs), st.size];
+  });
 
-fs.writeFileSync(`${out}.cjs.tmp`, script);
-fs.writeFileSync(`${out}.cache.tmp`, cache);
-fs.writeFileSync(`${out}.json.tmp`, JSON.stringify({ node: process.version, inputs }) + "\n");
-// The manifest last: a launcher that finds it finds the rest.
-fs.rmSync(`${out}.json`, { force: true });
-fs.renameSync(`${out}.cjs.tmp`, `${out}.cjs`);
-fs.renameSync(`${out}.cache.tmp`, `${out}.cache`);
-fs.renameSync(`${out}.json.tmp`, `${out}.json`);
+  // The cache must match the file byte for byte: made from the same string.
+  const cache = new vm.Script(script, { filename: `${out}.cjs` }).createCachedData();
+
+  fs.writeFileSync(`${out}.cjs.tmp`, script);
+  fs.writeFileSync(`${out}.cache.tmp`, cache);
+  fs.writeFileSync(`${out}.json.tmp`, JSON.stringify({ node: process.version, inputs }) + "\n");
+  // The manifest last: a launcher that finds it finds the rest.
+  fs.rmSync(`${out}.json`, { force: true });
+  fs.renameSync(`${out}.cjs.tmp`, `${out}.cjs`);
+  fs.renameSync(`${out}.cache.tmp`, `${out}.cache`);
+  fs.renameSync(`${out}.json.tmp`, `${out}.json`);
+}
+
+for (const program of PROGRAMS) await build(program);

@@ -1,8 +1,9 @@
 /**
- * bin/tsemu-riscv64 and its start-up bundle (scripts/build-bundle.mjs): the
- * launcher runs the bundle only while the compiled modules it was made from
- * are unchanged, falls back to the modules otherwise, and a program (one
- * that forks too) gives the same output, status and children either way.
+ * bin/tsemu-riscv64, bin/tsemu-system-riscv64 and their start-up bundles
+ * (scripts/build-bundle.mjs, bin/launch.cjs): a launcher runs the bundle only
+ * while the compiled modules it was made from are unchanged, falls back to
+ * the modules otherwise, and a program (one that forks too) gives the same
+ * output, status and children either way.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,27 +11,29 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as vm from "node:vm";
 import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const BIN = path.join(ROOT, "bin/tsemu-riscv64");
 const CLI = path.join(ROOT, "dist/src/cli/tsemu-riscv64.js");
-const BUNDLE = path.join(ROOT, "dist/src/cli/tsemu-riscv64.bundle");
+const PROGRAMS = ["tsemu-riscv64", "tsemu-system-riscv64"];
+const bundleOf = (program: string): string => path.join(ROOT, `dist/src/cli/${program}.bundle`);
 
 interface Manifest { inputs: [string, number][] }
 
-function manifest(): Manifest | undefined {
+function manifest(program: string): Manifest | undefined {
   try {
-    return JSON.parse(fs.readFileSync(`${BUNDLE}.json`, "utf8")) as Manifest;
+    return JSON.parse(fs.readFileSync(`${bundleOf(program)}.json`, "utf8")) as Manifest;
   } catch {
     return undefined;
   }
 }
 
 /** Whether the bundle in dist/ is there and matches the compiled modules (scripts/test.sh builds it after tsc). */
-function bundleFresh(): boolean {
-  const m = manifest();
-  const made = fs.statSync(`${BUNDLE}.json`, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+function bundleFresh(program: string): boolean {
+  const m = manifest(program);
+  const made = fs.statSync(`${bundleOf(program)}.json`, { throwIfNoEntry: false })?.mtimeMs ?? 0;
   return m !== undefined && m.inputs.every(([file, size]) => {
     const st = fs.statSync(path.join(ROOT, "dist", file), { throwIfNoEntry: false });
     return st !== undefined && st.size === size && st.mtimeMs <= made;
@@ -43,40 +46,57 @@ function guestDir(): string {
   return r.stdout.trim().split("\n").pop() as string;
 }
 
-test("the launcher runs the bundle while its inputs are unchanged, and the modules once one changes", (t) => {
-  const m = manifest();
-  if (m === undefined || !bundleFresh()) {
-    t.skip("no fresh start-up bundle in dist/ (node scripts/build-bundle.mjs makes it)");
-    return;
-  }
-  // A copy of the launcher, the bundle and its inputs (times kept), the bundle's version marked.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-launcher-"));
-  try {
-    fs.mkdirSync(path.join(dir, "bin"));
-    fs.copyFileSync(BIN, path.join(dir, "bin/tsemu-riscv64"));
-    for (const [file] of m.inputs) {
-      fs.mkdirSync(path.dirname(path.join(dir, "dist", file)), { recursive: true });
-      fs.cpSync(path.join(ROOT, "dist", file), path.join(dir, "dist", file), { preserveTimestamps: true });
+for (const program of PROGRAMS) {
+  test(`${program}: the launcher runs the bundle while its inputs are unchanged, and the modules once one changes`, (t) => {
+    const m = manifest(program);
+    if (m === undefined || !bundleFresh(program)) {
+      t.skip("no fresh start-up bundle in dist/ (node scripts/build-bundle.mjs makes it)");
+      return;
     }
-    const copy = path.join(dir, "dist/src/cli/tsemu-riscv64.bundle");
-    const source = fs.readFileSync(`${BUNDLE}.cjs`, "utf8");
-    assert.match(source, /var VERSION = "[^"]*";/);
-    fs.writeFileSync(`${copy}.cjs`, source.replace(/var VERSION = "([^"]*)";/, 'var VERSION = "$1-bundle";'));
-    fs.copyFileSync(`${BUNDLE}.cache`, `${copy}.cache`);
-    fs.cpSync(`${BUNDLE}.json`, `${copy}.json`, { preserveTimestamps: true });
-    const version = (): string => spawnSync(process.execPath, [path.join(dir, "bin/tsemu-riscv64"), "-version"], { encoding: "utf8" }).stdout;
+    const bundle = bundleOf(program);
+    // A copy of the launchers, the bundle and its inputs (times kept), the bundle's version marked.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-launcher-"));
+    try {
+      fs.mkdirSync(path.join(dir, "bin"));
+      for (const f of [program, "launch.cjs", "package.json"]) fs.copyFileSync(path.join(ROOT, "bin", f), path.join(dir, "bin", f));
+      for (const [file] of m.inputs) {
+        fs.mkdirSync(path.dirname(path.join(dir, "dist", file)), { recursive: true });
+        fs.cpSync(path.join(ROOT, "dist", file), path.join(dir, "dist", file), { preserveTimestamps: true });
+      }
+      const copy = path.join(dir, `dist/src/cli/${program}.bundle`);
+      const source = fs.readFileSync(`${bundle}.cjs`, "utf8");
+      assert.match(source, /var VERSION = "[^"]*";/);
+      fs.writeFileSync(`${copy}.cjs`, source.replace(/var VERSION = "([^"]*)";/, 'var VERSION = "$1-bundle";'));
+      fs.copyFileSync(`${bundle}.cache`, `${copy}.cache`);
+      fs.cpSync(`${bundle}.json`, `${copy}.json`, { preserveTimestamps: true });
+      const version = (): string => spawnSync(process.execPath, [path.join(dir, "bin", program), "-version"], { encoding: "utf8" }).stdout;
 
-    assert.match(version(), /^tsemu-riscv64 version \S+-bundle\n$/);
-    // Rebuilt since (tsc rewrites its outputs): the modules run.
-    const entry = path.join(dir, "dist/src/cli/tsemu-riscv64.js");
-    const later = new Date(Date.now() + 5000);
-    fs.utimesSync(entry, later, later);
-    assert.match(version(), /^tsemu-riscv64 version [^-\s]+\n$/);
-    // No bundle at all: the modules run.
-    fs.rmSync(`${copy}.json`);
-    assert.match(version(), /^tsemu-riscv64 version [^-\s]+\n$/);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+      assert.match(version(), new RegExp(`^${program} version \\S+-bundle[ \\n]`));
+      // Rebuilt since (tsc rewrites its outputs): the modules run.
+      const entry = path.join(dir, `dist/src/cli/${program}.js`);
+      const later = new Date(Date.now() + 5000);
+      fs.utimesSync(entry, later, later);
+      assert.match(version(), new RegExp(`^${program} version [^-\\s]+[ \\n]`));
+      // No bundle at all: the modules run.
+      fs.rmSync(`${copy}.json`);
+      assert.match(version(), new RegExp(`^${program} version [^-\\s]+[ \\n]`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test("V8 takes each bundle's code cache (the file is ASCII, as the cache was made from it)", (t) => {
+  for (const program of PROGRAMS) {
+    if (!bundleFresh(program)) {
+      t.skip("no fresh start-up bundle in dist/");
+      return;
+    }
+    const bundle = bundleOf(program);
+    const source = fs.readFileSync(`${bundle}.cjs`, "latin1");
+    assert.doesNotMatch(source, /[\u0080-\u00ff]/, `${program}: the bundle has bytes beyond ASCII`);
+    const script = new vm.Script(source, { filename: `${bundle}.cjs`, cachedData: fs.readFileSync(`${bundle}.cache`) });
+    assert.equal(script.cachedDataRejected, false, `${program}: V8 rejected the code cache`);
   }
 });
 
