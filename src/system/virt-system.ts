@@ -14,6 +14,7 @@ import { VirtMachine, TIMEBASE_HZ, MAX_HARTS } from "../hw/riscv/virt.js";
 import { VirtualClock } from "../hw/core/clock.js";
 import { SystemLoop } from "../accel/system-loop.js";
 import { DEFAULT_ACCEL, selectAccel } from "../accel/engine.js";
+import { warmUpInterpreter } from "./warm-up.js";
 import { codeCacheFor, DEFAULT_COMPILE, tcgSettings } from "../accel/tcg/code-cache.js";
 import { tcgStatsLine } from "../accel/tcg/stats.js";
 import { disassemble } from "../target/riscv/disas.js";
@@ -221,6 +222,8 @@ export class VirtSystem {
       if (!joined.has(b)) warn(`warning: netdev ${b.id} has no peer`);
     }
     selectAccel(spec.accel ?? DEFAULT_ACCEL);
+    // Before the machine's own objects exist: the interpreter's feedback covers every instruction (warm-up.ts).
+    warmUpInterpreter(iothreads.size > 0, (spec.accel ?? DEFAULT_ACCEL) === "tcg");
     const loopRef: { loop?: SystemLoop } = {};
     // The guest's clock stands still while the machine is stopped, as QEMU's
     // virtual clock does: after `cont` the guest sees no time jump.
