@@ -391,10 +391,12 @@ static double clock_ms(clockid_t c) {
 }
 
 static volatile long chld_ticks = -1;
+static volatile int chld_code = 0;
 static void on_chld(int sig, siginfo_t *si, void *uc) {
   (void)sig;
   (void)uc;
   chld_ticks = (long)(si->si_utime + si->si_stime);
+  chld_code = si->si_code;
 }
 
 static double timeval_ms(struct timeval tv) {
@@ -435,6 +437,33 @@ static void test_cpu_times(void) {
   struct tms t;
   long hz = sysconf(_SC_CLK_TCK);
   check("times() counts it as the children's", times(&t) != (clock_t)-1 && hz == 100 && t.tms_cutime + t.tms_cstime >= 35);
+}
+
+/* The SIGCHLD of a child that stopped carries its CPU time too, as one that ended. */
+static void test_stop_times(void) {
+  printf("== CPU times of a stopped child\n");
+  struct sigaction sa = { .sa_sigaction = on_chld, .sa_flags = SA_SIGINFO | SA_RESTART }, old;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, &old);
+  chld_ticks = -1;
+  chld_code = 0;
+  pid_t kid = fork();
+  if (kid == 0) {
+    volatile unsigned long x = 0;
+    while (clock_ms(CLOCK_PROCESS_CPUTIME_ID) < 200)
+      for (int i = 0; i < 10000; i++) x += (unsigned long)i;
+    raise(SIGSTOP);
+    _exit(0);
+  }
+  int st = -1;
+  pid_t got = waitpid(kid, &st, WUNTRACED);
+  for (int i = 0; i < 200 && chld_code != CLD_STOPPED; i++) usleep(1000);
+  check("waitpid(WUNTRACED) sees the child stopped", got == kid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+  check("its SIGCHLD (CLD_STOPPED) carries its CPU time (at least 15 ticks)", chld_code == CLD_STOPPED && chld_ticks >= 15);
+  kill(kid, SIGCONT);
+  got = waitpid(kid, &st, 0);
+  check("continued, it ends well", got == kid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  sigaction(SIGCHLD, &old, NULL);
 }
 
 static void ax1(void) { printf("atexit handler 1 (registered first, runs last)\n"); }
@@ -515,6 +544,7 @@ int main(int argc, char **argv, char **envp) {
   test_ids();
   test_fork_wait();
   test_cpu_times();
+  test_stop_times();
   test_exec(argv[0]);
   test_misc(argv[0]);
   printf("proc: %s\n", failures ? "FAILED" : "ok");

@@ -377,21 +377,26 @@ export class Process {
     const killed = outcome.kind === "signal";
     this.sendSignal({
       signo: SIGCHLD, code: killed ? (outcome.core ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED,
-      pid, uid: this.uid, addr: 0, status: killed ? outcome.signo : outcome.status & 0xff, times: child.cpuTimes(),
+      pid, uid: child.uid, addr: 0, status: killed ? outcome.signo : outcome.status & 0xff, times: child.cpuTimes(),
     });
     this.waitsAgain();
   }
 
-  /** A child has stopped (signal signo) or continued (signo 0): what wait4 reports, and SIGCHLD unless SA_NOCLDSTOP. */
-  childStoppedOrContinued(pid: number, signo: number): void {
+  /**
+   * A child has stopped (signal signo) or continued (signo 0): what wait4 reports, and SIGCHLD unless
+   * SA_NOCLDSTOP, with the child's CPU time (Linux's do_notify_parent_cldstop gives the stopping
+   * thread's; the process's here, the same for a process of one thread).
+   */
+  childStoppedOrContinued(child: Process, signo: number): void {
+    const pid = child.pid;
     const c = this.children.get(pid);
     if (c === undefined) return;
     c.stopped = signo;
     c.continued = signo === 0;
     if ((this.actions[SIGCHLD].flags & SA_NOCLDSTOP) === 0) {
       this.sendSignal({
-        signo: SIGCHLD, code: signo !== 0 ? CLD_STOPPED : CLD_CONTINUED, pid, uid: this.uid, addr: 0,
-        status: signo !== 0 ? signo : SIGCONT,
+        signo: SIGCHLD, code: signo !== 0 ? CLD_STOPPED : CLD_CONTINUED, pid, uid: child.uid, addr: 0,
+        status: signo !== 0 ? signo : SIGCONT, times: child.cpuTimes(),
       });
     }
     this.waitsAgain();
@@ -431,7 +436,7 @@ export class Process {
   private enterStop(signo: number): boolean {
     if (this.stopped) return false;
     this.stopped = true;
-    this.kernel.processes.get(this.ppid)?.childStoppedOrContinued(this.pid, signo);
+    this.kernel.processes.get(this.ppid)?.childStoppedOrContinued(this, signo);
     return true;
   }
 
@@ -439,7 +444,7 @@ export class Process {
   resume(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.kernel.processes.get(this.ppid)?.childStoppedOrContinued(this.pid, 0);
+    this.kernel.processes.get(this.ppid)?.childStoppedOrContinued(this, 0);
   }
 
   /**

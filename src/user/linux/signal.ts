@@ -70,7 +70,7 @@ export interface PendingSignal {
   uid: number;
   addr: number;
   status: number;
-  /** For SIGCHLD of a child that ended: the CPU time it used itself (si_utime, si_stime). */
+  /** For SIGCHLD of a child that ended, stopped or continued: the CPU time it used itself (si_utime, si_stime). */
   times?: CpuTimes;
   /**
    * The whole siginfo as the sender gave it (rt_sigqueueinfo, rt_tgsigqueueinfo):
