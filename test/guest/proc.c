@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -466,6 +467,27 @@ static void test_stop_times(void) {
   sigaction(SIGCHLD, &old, NULL);
 }
 
+/* ru_maxrss is each process's own high-water RSS: a child that touches 16 MiB shows it in wait4's rusage and in RUSAGE_CHILDREN. */
+static void test_maxrss(void) {
+  printf("== high-water RSS\n");
+  pid_t kid = fork();
+  if (kid == 0) {
+    size_t n = 16 << 20;
+    char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) _exit(2);
+    for (size_t i = 0; i < n; i += 4096) m[i] = 1;
+    struct rusage self;
+    _exit(getrusage(RUSAGE_SELF, &self) == 0 && self.ru_maxrss >= 16384 ? 0 : 1);
+  }
+  struct rusage ru;
+  int st = -1;
+  pid_t got = wait4(kid, &st, 0, &ru);
+  check("the child saw its own high-water RSS (at least 16 MiB)", got == kid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  check("wait4's rusage holds it", ru.ru_maxrss >= 16384);
+  struct rusage children;
+  check("getrusage(RUSAGE_CHILDREN) holds it too", getrusage(RUSAGE_CHILDREN, &children) == 0 && children.ru_maxrss >= 16384);
+}
+
 static void ax1(void) { printf("atexit handler 1 (registered first, runs last)\n"); }
 static void ax2(void) { printf("atexit handler 2\n"); }
 
@@ -545,6 +567,7 @@ int main(int argc, char **argv, char **envp) {
   test_fork_wait();
   test_cpu_times();
   test_stop_times();
+  test_maxrss();
   test_exec(argv[0]);
   test_misc(argv[0]);
   printf("proc: %s\n", failures ? "FAILED" : "ok");

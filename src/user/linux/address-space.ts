@@ -156,6 +156,8 @@ export class AddressSpace implements CpuMemory {
   users = 1;
   /** The SharedMemory objects this address space maps. */
   private shms = new Set<SharedMemory>();
+  /** The most pages it has had resident at once (its high-water RSS, getrusage's ru_maxrss). */
+  peakPages = 0;
 
   constructor(hostPages?: HostPages) {
     this.hostPages = hostPages ?? new HostPages(new GuestRam(DEFAULT_POOL));
@@ -470,11 +472,13 @@ export class AddressSpace implements CpuMemory {
       this.hostPages.share(page);
       const s = page * 16 + SHM_PAGE + m.prot;
       this.pages.set(vpn, s);
+      this.peakPages = Math.max(this.peakPages, this.pages.size);
       return s;
     }
     const host = this.hostPages.alloc();
     const e = host * 16 + m.prot;
     this.pages.set(vpn, e);
+    this.peakPages = Math.max(this.peakPages, this.pages.size);
     return e;
   }
 
@@ -564,6 +568,7 @@ export class AddressSpace implements CpuMemory {
       this.hostPages.share(hostOf(e));
       c.pages.set(vpn, e);
     }
+    c.peakPages = c.pages.size;
     // The parent's writes to its now shared pages must fault and copy.
     for (const t of this.ram.tlbs) t.flushWrites();
     return c;

@@ -89,6 +89,8 @@ export interface Child {
   continued: boolean;
   /** Once it has ended: the CPU time it used, with that of the children it reaped. */
   times?: CpuTimes;
+  /** Once it has ended: its high-water RSS in KiB, or its reaped children's if larger. */
+  maxRssKiB?: number;
 }
 
 /** Signals whose default action dumps core. */
@@ -127,6 +129,10 @@ export class Process {
   private readonly goneTimes = noTimes();
   /** CPU time of the children it reaped, with that of theirs (times' cutime and cstime). */
   readonly childTimes = noTimes();
+  /** The largest high-water RSS (KiB) of the children it reaped, and of theirs (getrusage's RUSAGE_CHILDREN). */
+  childMaxRssKiB = 0;
+  /** The high-water RSS (KiB) of the address spaces it left (exec). */
+  private leftMaxRssKiB = 0;
   /** A vfork child: its parent's thread, waiting until the child execs or ends. */
   vforkParent: Thread | undefined;
   /** A forked child whose side of fork has yet to show in -strace (it does when it first runs). */
@@ -304,6 +310,11 @@ export class Process {
     return sum;
   }
 
+  /** Its high-water RSS in KiB, over every program it ran (ru_maxrss, as Linux keeps it across exec). */
+  maxRssKiB(): number {
+    return Math.max(this.leftMaxRssKiB, this.as.peakPages * (PAGE_SIZE / 1024));
+  }
+
   /** Thread t leaves the process: its CPU time stays the process's. */
   threadGone(t: Thread): void {
     addTimes(this.goneTimes, t.times);
@@ -372,6 +383,7 @@ export class Process {
     if (c === undefined) return;
     c.pgid = child.pgid;
     c.times = child.cpuTimesWithChildren();
+    c.maxRssKiB = Math.max(child.maxRssKiB(), child.childMaxRssKiB);
     const status = outcome.kind === "exit" ? (outcome.status & 0xff) << 8 : outcome.signo | (outcome.core ? 0x80 : 0);
     c.status = status;
     const killed = outcome.kind === "signal";
@@ -473,6 +485,7 @@ export class Process {
 
   /** This process stops using its address space (exit, or exec into a new one). */
   leaveAddressSpace(): void {
+    this.leftMaxRssKiB = this.maxRssKiB();
     if (--this.as.users === 0) this.as.release();
   }
 

@@ -1,5 +1,5 @@
 /** wait4 and waitid: collect the status of children that have ended, stopped or continued. */
-import { addTimes, noTimes, RUSAGE_SIZE, rusage as rusageOf, type CpuTimes } from "../cpu-time.js";
+import { addTimes, noTimes, RUSAGE_SIZE, rusage as rusageOf } from "../cpu-time.js";
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
@@ -36,7 +36,10 @@ function pick(p: Process, pid: number, options: number): Found | undefined | "no
   return any ? undefined : "none";
 }
 
-/** Take what is reported: an ended child is reaped (its CPU time joins p's children's), a stop or continue reported once. */
+/**
+ * Take what is reported: an ended child is reaped (its CPU time joins p's children's, its high-water RSS
+ * counts in theirs), a stop or continue reported once.
+ */
 function consume(p: Process, f: Found): void {
   if (f.event === "stopped") f.child.stopped = 0;
   else if (f.event === "continued") f.child.continued = false;
@@ -44,12 +47,19 @@ function consume(p: Process, f: Found): void {
     f.child.reaped = true;
     p.children.delete(f.pid);
     if (f.child.times !== undefined) addTimes(p.childTimes, f.child.times);
+    p.childMaxRssKiB = Math.max(p.childMaxRssKiB, f.child.maxRssKiB ?? 0);
   }
 }
 
-/** The CPU time of the child found, with that of the children it reaped (what wait4's rusage reports). */
-function timesOf(p: Process, f: Found): CpuTimes {
-  return f.child.times ?? p.kernel.processes.get(f.pid)?.cpuTimesWithChildren() ?? noTimes();
+/**
+ * What wait4's and waitid's rusage report of the child found: its CPU time and high-water RSS, with
+ * those of the children it reaped (the rest 0).
+ */
+function usageOf(p: Process, f: Found): Uint8Array {
+  const live = p.kernel.processes.get(f.pid);
+  const times = f.child.times ?? live?.cpuTimesWithChildren() ?? noTimes();
+  const maxRss = f.child.maxRssKiB ?? (live === undefined ? 0 : Math.max(live.maxRssKiB(), live.childMaxRssKiB));
+  return rusageOf(times, [maxRss]);
 }
 
 /** The wait status word: exit code or signal, 0x7f with the stop signal, 0xffff for continued. */
@@ -76,10 +86,10 @@ define(260, "wait4", (p, t, a) => {
   if (found === "none") return -Errno.ECHILD;
   if (found === undefined) return (options & WNOHANG) !== 0 ? 0 : block(t, a.n(0));
   const word = statusWord(found);
-  const times = timesOf(p, found);
+  const usage = usageOf(p, found);
   consume(p, found);
   if (wstatus !== 0) p.as.writeU32(wstatus, word);
-  if (rusage !== 0 && p.as.check(rusage, RUSAGE_SIZE, Prot.WRITE)) p.as.write(rusage, rusageOf(times));
+  if (rusage !== 0 && p.as.check(rusage, RUSAGE_SIZE, Prot.WRITE)) p.as.write(rusage, usage);
   return found.pid;
 });
 
@@ -101,7 +111,7 @@ define(95, "waitid", (p, t, a) => {
     }
     return block(t, a.n(0));
   }
-  const times = timesOf(p, found);
+  const usage = usageOf(p, found);
   if (info !== 0) {
     const b = new Uint8Array(128);
     const dv = new DataView(b.buffer);
@@ -130,6 +140,6 @@ define(95, "waitid", (p, t, a) => {
   const rusage = a.n(4);
   if (rusage === 0) return 0;
   if (!p.as.check(rusage, RUSAGE_SIZE, Prot.WRITE)) return -Errno.EFAULT;
-  p.as.write(rusage, rusageOf(times));
+  p.as.write(rusage, usage);
   return 0;
 });
