@@ -158,6 +158,8 @@ export class AddressSpace implements CpuMemory {
   private shms = new Set<SharedMemory>();
   /** The most pages it has had resident at once (its high-water RSS, getrusage's ru_maxrss). */
   peakPages = 0;
+  /** Pages given host memory on a touch or copied on a write: the minor faults taken on it (ru_minflt). */
+  faults = 0;
 
   constructor(hostPages?: HostPages) {
     this.hostPages = hostPages ?? new HostPages(new GuestRam(DEFAULT_POOL));
@@ -473,12 +475,14 @@ export class AddressSpace implements CpuMemory {
       const s = page * 16 + SHM_PAGE + m.prot;
       this.pages.set(vpn, s);
       this.peakPages = Math.max(this.peakPages, this.pages.size);
+      this.faults++;
       return s;
     }
     const host = this.hostPages.alloc();
     const e = host * 16 + m.prot;
     this.pages.set(vpn, e);
     this.peakPages = Math.max(this.peakPages, this.pages.size);
+    this.faults++;
     return e;
   }
 
@@ -502,6 +506,7 @@ export class AddressSpace implements CpuMemory {
     this.ram.u8.copyWithin(host << PAGE_SHIFT, old << PAGE_SHIFT, (old + 1) << PAGE_SHIFT);
     this.hostPages.release(old);
     this.hostPages.copies++;
+    this.faults++;
     const copied = host * 16 + (e & 15);
     this.pages.set(vpn, copied);
     // Every TLB entry for the page pointed at the shared copy.

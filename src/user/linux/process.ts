@@ -91,6 +91,8 @@ export interface Child {
   times?: CpuTimes;
   /** Once it has ended: its high-water RSS in KiB, or its reaped children's if larger. */
   maxRssKiB?: number;
+  /** Once it has ended: its minor faults, with those of the children it reaped. */
+  minorFaults?: number;
 }
 
 /** Signals whose default action dumps core. */
@@ -133,6 +135,11 @@ export class Process {
   childMaxRssKiB = 0;
   /** The high-water RSS (KiB) of the address spaces it left (exec). */
   private leftMaxRssKiB = 0;
+  /** The minor faults of the children it reaped, with theirs. */
+  childMinorFaults = 0;
+  /** Its minor faults on the address spaces it left, and the count of the current one when it began using it. */
+  private leftFaults = 0;
+  private faultsBase = 0;
   /** A vfork child: its parent's thread, waiting until the child execs or ends. */
   vforkParent: Thread | undefined;
   /** A forked child whose side of fork has yet to show in -strace (it does when it first runs). */
@@ -153,6 +160,7 @@ export class Process {
     this.pgid = pid;
     this.sid = pid;
     this.as = as ?? new AddressSpace(kernel.hostPages);
+    this.faultsBase = this.as.faults;
     this.trace = opts.strace ? new SyscallTrace(this) : undefined;
     for (let i = 0; i <= NSIG; i++) this.actions.push({ handler: SIG_DFL, flags: 0, mask: 0n });
   }
@@ -315,6 +323,17 @@ export class Process {
     return Math.max(this.leftMaxRssKiB, this.as.peakPages * (PAGE_SIZE / 1024));
   }
 
+  /** Its minor faults (pages touched for the first time or copied on a write), over every program it ran. */
+  minorFaults(): number {
+    return this.leftFaults + this.as.faults - this.faultsBase;
+  }
+
+  /** Begin using `as` (execve: the old one was left). */
+  useAddressSpace(as: AddressSpace): void {
+    this.as = as;
+    this.faultsBase = as.faults;
+  }
+
   /** Thread t leaves the process: its CPU time stays the process's. */
   threadGone(t: Thread): void {
     addTimes(this.goneTimes, t.times);
@@ -384,6 +403,7 @@ export class Process {
     c.pgid = child.pgid;
     c.times = child.cpuTimesWithChildren();
     c.maxRssKiB = Math.max(child.maxRssKiB(), child.childMaxRssKiB);
+    c.minorFaults = child.minorFaults() + child.childMinorFaults;
     const status = outcome.kind === "exit" ? (outcome.status & 0xff) << 8 : outcome.signo | (outcome.core ? 0x80 : 0);
     c.status = status;
     const killed = outcome.kind === "signal";
@@ -486,6 +506,8 @@ export class Process {
   /** This process stops using its address space (exit, or exec into a new one). */
   leaveAddressSpace(): void {
     this.leftMaxRssKiB = this.maxRssKiB();
+    this.leftFaults = this.minorFaults();
+    this.faultsBase = this.as.faults;
     if (--this.as.users === 0) this.as.release();
   }
 

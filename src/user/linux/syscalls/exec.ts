@@ -96,7 +96,7 @@ export function execve(p: Process, t: Thread, path: string, argv: string[], envp
   }
   // Past the point of no return: the old image goes (unless a vfork parent still runs on it, which now goes on).
   p.leaveAddressSpace();
-  p.as = as;
+  p.useAddressSpace(as);
   p.vforkDone();
   p.exePath = absolutePath(p.hostPath(execPath));
   p.mapTrampoline();

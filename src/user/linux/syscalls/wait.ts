@@ -37,8 +37,8 @@ function pick(p: Process, pid: number, options: number): Found | undefined | "no
 }
 
 /**
- * Take what is reported: an ended child is reaped (its CPU time joins p's children's, its high-water RSS
- * counts in theirs), a stop or continue reported once.
+ * Take what is reported: an ended child is reaped (its CPU time and faults join p's children's, its
+ * high-water RSS counts in theirs), a stop or continue reported once.
  */
 function consume(p: Process, f: Found): void {
   if (f.event === "stopped") f.child.stopped = 0;
@@ -48,18 +48,20 @@ function consume(p: Process, f: Found): void {
     p.children.delete(f.pid);
     if (f.child.times !== undefined) addTimes(p.childTimes, f.child.times);
     p.childMaxRssKiB = Math.max(p.childMaxRssKiB, f.child.maxRssKiB ?? 0);
+    p.childMinorFaults += f.child.minorFaults ?? 0;
   }
 }
 
 /**
- * What wait4's and waitid's rusage report of the child found: its CPU time and high-water RSS, with
- * those of the children it reaped (the rest 0).
+ * What wait4's and waitid's rusage report of the child found: its CPU time, high-water RSS and minor
+ * faults, with those of the children it reaped (the rest 0).
  */
 function usageOf(p: Process, f: Found): Uint8Array {
   const live = p.kernel.processes.get(f.pid);
   const times = f.child.times ?? live?.cpuTimesWithChildren() ?? noTimes();
   const maxRss = f.child.maxRssKiB ?? (live === undefined ? 0 : Math.max(live.maxRssKiB(), live.childMaxRssKiB));
-  return rusageOf(times, [maxRss]);
+  const faults = f.child.minorFaults ?? (live === undefined ? 0 : live.minorFaults() + live.childMinorFaults);
+  return rusageOf(times, [maxRss, 0, 0, 0, faults]);
 }
 
 /** The wait status word: exit code or signal, 0x7f with the stop signal, 0xffff for continued. */
