@@ -493,6 +493,37 @@ static void test_maxrss(void) {
   check("with the faults", children.ru_minflt >= ru.ru_minflt);
 }
 
+/* Context switches are each process's own: a child that blocks 20 times reading a pipe counts voluntary ones. */
+static void test_switches(void) {
+  printf("== context switches\n");
+  int fds[2];
+  if (pipe(fds) != 0) {
+    check("pipe", 0);
+    return;
+  }
+  pid_t kid = fork();
+  if (kid == 0) {
+    close(fds[1]);
+    char c;
+    while (read(fds[0], &c, 1) == 1) {
+    }
+    _exit(0);
+  }
+  close(fds[0]);
+  for (int i = 0; i < 20; i++) {
+    usleep(2000);
+    if (write(fds[1], "x", 1) != 1) break;
+  }
+  close(fds[1]);
+  struct rusage ru;
+  int st = -1;
+  pid_t got = wait4(kid, &st, 0, &ru);
+  check("the reader ended well", got == kid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  check("wait4's rusage counts its voluntary switches (at least 10 for 20 blocking reads)", ru.ru_nvcsw >= 10);
+  struct rusage children;
+  check("getrusage(RUSAGE_CHILDREN) counts them too", getrusage(RUSAGE_CHILDREN, &children) == 0 && children.ru_nvcsw >= ru.ru_nvcsw);
+}
+
 static void ax1(void) { printf("atexit handler 1 (registered first, runs last)\n"); }
 static void ax2(void) { printf("atexit handler 2\n"); }
 
@@ -573,6 +604,7 @@ int main(int argc, char **argv, char **envp) {
   test_cpu_times();
   test_stop_times();
   test_maxrss();
+  test_switches();
   test_exec(argv[0]);
   test_misc(argv[0]);
   printf("proc: %s\n", failures ? "FAILED" : "ok");

@@ -27,6 +27,23 @@ export function addTimes(to: CpuTimes, t: CpuTimes): void {
   to.system += t.system;
 }
 
+/**
+ * Context switches, as the scheduler sees them: voluntary when a thread
+ * blocks in a system call, involuntary when its turn ends on its budget while
+ * another guest thread could run (getrusage's ru_nvcsw and ru_nivcsw).
+ */
+export interface Switches { voluntary: number; involuntary: number }
+
+export function noSwitches(): Switches {
+  return { voluntary: 0, involuntary: 0 };
+}
+
+/** Add `s` to `to`. */
+export function addSwitches(to: Switches, s: Switches): void {
+  to.voluntary += s.voluntary;
+  to.involuntary += s.involuntary;
+}
+
 /** Milliseconds as clock ticks. */
 export function ticks(ms: number): number {
   return Math.floor(ms * USER_HZ / 1000);

@@ -102,6 +102,15 @@ export class Kernel {
     return n;
   }
 
+  /** Whether a guest thread other than `t` could run now (not blocked, not exited, its process not stopped). */
+  othersRunnable(t: Thread): boolean {
+    for (const p of this.processes.values()) {
+      if (p.stopped || p.outcome !== undefined) continue;
+      for (const o of p.threads) if (o !== t && !o.exited && o.wait === undefined) return true;
+    }
+    return false;
+  }
+
   /** Run every process until none is left; the first one's outcome. */
   run(): Outcome {
     while (this.processes.size > 0) {

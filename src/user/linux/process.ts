@@ -17,7 +17,7 @@ import { dumpRegisters } from "../../target/riscv/cpu-dump.js";
 import { fs, path as hostPath } from "../../host/fs.js";
 import { cwd, initialUmask } from "../../host/cwd.js";
 import { OutOfMemory, Prot } from "./address-space.js";
-import { addTimes, noTimes, type CpuTimes } from "./cpu-time.js";
+import { addSwitches, addTimes, noSwitches, noTimes, type CpuTimes, type Switches } from "./cpu-time.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 import type { FutexKey, Kernel } from "./kernel.js";
 import {
@@ -93,6 +93,8 @@ export interface Child {
   maxRssKiB?: number;
   /** Once it has ended: its minor faults, with those of the children it reaped. */
   minorFaults?: number;
+  /** Once it has ended: its context switches, with those of the children it reaped. */
+  switches?: Switches;
 }
 
 /** Signals whose default action dumps core. */
@@ -137,6 +139,9 @@ export class Process {
   private leftMaxRssKiB = 0;
   /** The minor faults of the children it reaped, with theirs. */
   childMinorFaults = 0;
+  /** The context switches of the children it reaped, with theirs; and those of its threads that are gone. */
+  readonly childSwitches = noSwitches();
+  private readonly goneSwitches = noSwitches();
   /** Its minor faults on the address spaces it left, and the count of the current one when it began using it. */
   private leftFaults = 0;
   private faultsBase = 0;
@@ -242,6 +247,8 @@ export class Process {
         this.die(SIGKILL);
         now = performance.now();
       }
+      // Its turn is over: the next one is another thread's, if one can run.
+      if (t.budget <= 0 && this.kernel.othersRunnable(t)) t.switches.involuntary++;
       if (t.budget <= 0 || this.stopped) break;
     }
     if (this.outcome !== undefined) {
@@ -334,9 +341,24 @@ export class Process {
     this.faultsBase = as.faults;
   }
 
-  /** Thread t leaves the process: its CPU time stays the process's. */
+  /** The context switches of its threads (getrusage's RUSAGE_SELF). */
+  switches(): Switches {
+    const sum = { ...this.goneSwitches };
+    for (const t of this.threads) addSwitches(sum, t.switches);
+    return sum;
+  }
+
+  /** Its context switches with those of the children it reaped (what wait4 reports of it). */
+  switchesWithChildren(): Switches {
+    const sum = this.switches();
+    addSwitches(sum, this.childSwitches);
+    return sum;
+  }
+
+  /** Thread t leaves the process: its CPU time and context switches stay the process's. */
   threadGone(t: Thread): void {
     addTimes(this.goneTimes, t.times);
+    addSwitches(this.goneSwitches, t.switches);
   }
 
   /** The earliest moment something of this process is due (a wait's deadline, the alarm); Infinity for none. */
@@ -404,6 +426,7 @@ export class Process {
     c.times = child.cpuTimesWithChildren();
     c.maxRssKiB = Math.max(child.maxRssKiB(), child.childMaxRssKiB);
     c.minorFaults = child.minorFaults() + child.childMinorFaults;
+    c.switches = child.switchesWithChildren();
     const status = outcome.kind === "exit" ? (outcome.status & 0xff) << 8 : outcome.signo | (outcome.core ? 0x80 : 0);
     c.status = status;
     const killed = outcome.kind === "signal";
@@ -580,7 +603,11 @@ export class Process {
       this.as.syncShared();
     }
     if (trace !== undefined) trace.leave(t, nr, result);
-    if (result === NO_RESULT) return;
+    if (result === NO_RESULT) {
+      // It blocks: the scheduler runs something else (a voluntary switch).
+      if (t.wait !== undefined) t.switches.voluntary++;
+      return;
+    }
     if (typeof result === "bigint") {
       cpu.xl[10] = Number(BigInt.asIntN(32, result));
       cpu.xh[10] = Number(BigInt.asIntN(32, result >> 32n));

@@ -3,7 +3,7 @@
  * state (thread id, clear_child_tid, signal mask and pending signals,
  * alternate signal stack, what it is blocked on).
  */
-import { noTimes, type CpuTimes } from "./cpu-time.js";
+import { noSwitches, noTimes, type CpuTimes, type Switches } from "./cpu-time.js";
 import { RiscvCpu, type CpuMemory } from "../../target/riscv/cpu.js";
 import type { Interrupted, PendingSignal, RestartMode } from "./signal.js";
 import type { AddressSpace } from "./address-space.js";
@@ -43,6 +43,8 @@ export class Thread {
   robustList = 0;
   /** CPU time it has used, in ms: its guest code (user) and its system calls and faults (system); see cpu-time.ts. */
   readonly times: CpuTimes = noTimes();
+  /** Its context switches (cpu-time.ts). */
+  readonly switches: Switches = noSwitches();
   exited = false;
   /** Set while blocked. */
   wait: Wait | undefined;

@@ -215,22 +215,27 @@ export function stackLimit(p: Process): bigint {
 }
 
 /**
- * getrusage: the CPU time (cpu-time.ts), the high-water RSS and the page
- * faults (all minor: pages touched or copied) of the process (of the thread:
- * its process's), or of the children reaped (their largest RSS, their
- * faults together); the other figures of the process or thread are the host
- * process's (tsemu's), those of the children 0.
+ * getrusage: the CPU time and context switches (cpu-time.ts), the high-water
+ * RSS and the page faults (all minor: pages touched or copied) of the process
+ * or the thread (RSS and faults: its process's), or of the children reaped
+ * (their largest RSS, the rest together); the other figures of the process or
+ * thread are the host process's (tsemu's), those of the children 0.
  */
 define(165, "getrusage", (p, t, a) => {
   const who = a.i32(0);
   const RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
   if (who !== RUSAGE_SELF && who !== RUSAGE_CHILDREN && who !== RUSAGE_THREAD) return -Errno.EINVAL;
-  if (who === RUSAGE_CHILDREN) return put(p, a.n(1), rusage(p.childTimes, [p.childMaxRssKiB, 0, 0, 0, p.childMinorFaults]));
+  if (who === RUSAGE_CHILDREN) {
+    const sw = p.childSwitches;
+    return put(p, a.n(1), rusage(p.childTimes,
+      [p.childMaxRssKiB, 0, 0, 0, p.childMinorFaults, 0, 0, 0, 0, 0, 0, 0, sw.voluntary, sw.involuntary]));
+  }
+  const sw = who === RUSAGE_THREAD ? t.switches : p.switches();
   const u = system.resourceUsage();
   const rest = [
     p.maxRssKiB(), u.sharedMemorySize, u.unsharedDataSize, u.unsharedStackSize, p.minorFaults(),
     0, u.swappedOut, u.fsRead, u.fsWrite, u.ipcSent, u.ipcReceived, u.signalsCount,
-    u.voluntaryContextSwitches, u.involuntaryContextSwitches,
+    sw.voluntary, sw.involuntary,
   ];
   return put(p, a.n(1), rusage(who === RUSAGE_THREAD ? t.times : p.cpuTimes(), rest));
 });

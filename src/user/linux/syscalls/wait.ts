@@ -1,5 +1,5 @@
 /** wait4 and waitid: collect the status of children that have ended, stopped or continued. */
-import { addTimes, noTimes, RUSAGE_SIZE, rusage as rusageOf } from "../cpu-time.js";
+import { addSwitches, addTimes, noSwitches, noTimes, RUSAGE_SIZE, rusage as rusageOf } from "../cpu-time.js";
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
@@ -37,8 +37,8 @@ function pick(p: Process, pid: number, options: number): Found | undefined | "no
 }
 
 /**
- * Take what is reported: an ended child is reaped (its CPU time and faults join p's children's, its
- * high-water RSS counts in theirs), a stop or continue reported once.
+ * Take what is reported: an ended child is reaped (its CPU time, faults and context switches join p's
+ * children's, its high-water RSS counts in theirs), a stop or continue reported once.
  */
 function consume(p: Process, f: Found): void {
   if (f.event === "stopped") f.child.stopped = 0;
@@ -49,19 +49,21 @@ function consume(p: Process, f: Found): void {
     if (f.child.times !== undefined) addTimes(p.childTimes, f.child.times);
     p.childMaxRssKiB = Math.max(p.childMaxRssKiB, f.child.maxRssKiB ?? 0);
     p.childMinorFaults += f.child.minorFaults ?? 0;
+    if (f.child.switches !== undefined) addSwitches(p.childSwitches, f.child.switches);
   }
 }
 
 /**
- * What wait4's and waitid's rusage report of the child found: its CPU time, high-water RSS and minor
- * faults, with those of the children it reaped (the rest 0).
+ * What wait4's and waitid's rusage report of the child found: its CPU time, high-water RSS, minor
+ * faults and context switches, with those of the children it reaped (the rest 0).
  */
 function usageOf(p: Process, f: Found): Uint8Array {
   const live = p.kernel.processes.get(f.pid);
   const times = f.child.times ?? live?.cpuTimesWithChildren() ?? noTimes();
   const maxRss = f.child.maxRssKiB ?? (live === undefined ? 0 : Math.max(live.maxRssKiB(), live.childMaxRssKiB));
   const faults = f.child.minorFaults ?? (live === undefined ? 0 : live.minorFaults() + live.childMinorFaults);
-  return rusageOf(times, [maxRss, 0, 0, 0, faults]);
+  const sw = f.child.switches ?? live?.switchesWithChildren() ?? noSwitches();
+  return rusageOf(times, [maxRss, 0, 0, 0, faults, 0, 0, 0, 0, 0, 0, 0, sw.voluntary, sw.involuntary]);
 }
 
 /** The wait status word: exit code or signal, 0x7f with the stop signal, 0xffff for continued. */
