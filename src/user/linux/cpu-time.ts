@@ -55,10 +55,30 @@ export function nanoseconds(ms: number): bigint {
 }
 
 /**
- * A struct rusage with `times` as ru_utime and ru_stime; the other fields
- * from `rest` (the host process's, in getrusage's order) or 0.
+ * What getrusage, wait4 and waitid report of a process, or of the children
+ * it reaped: CPU time, high-water RSS (KiB), minor page faults, context
+ * switches.
  */
-export function rusage(times: CpuTimes, rest?: readonly number[]): Uint8Array {
+export interface Usage { times: CpuTimes; maxRssKiB: number; minorFaults: number; switches: Switches }
+
+export function noUsage(): Usage {
+  return { times: noTimes(), maxRssKiB: 0, minorFaults: 0, switches: noSwitches() };
+}
+
+/** Add `u` to `to` as Linux adds a reaped child's to its parent's children's: the larger RSS, the rest summed. */
+export function addUsage(to: Usage, u: Usage): void {
+  addTimes(to.times, u.times);
+  to.maxRssKiB = Math.max(to.maxRssKiB, u.maxRssKiB);
+  to.minorFaults += u.minorFaults;
+  addSwitches(to.switches, u.switches);
+}
+
+/**
+ * A struct rusage of `u`; the fields it has no figure for (integral sizes,
+ * swaps, block I/O, messages, signals) from `other` (the host process's, in
+ * getrusage's order after the two timevals) or 0.  ru_majflt is 0.
+ */
+export function rusage(u: Usage, other?: readonly number[]): Uint8Array {
   const b = new Uint8Array(RUSAGE_SIZE);
   const v = new DataView(b.buffer);
   const timeval = (off: number, ms: number): void => {
@@ -66,8 +86,14 @@ export function rusage(times: CpuTimes, rest?: readonly number[]): Uint8Array {
     v.setBigInt64(off, BigInt(Math.floor(us / 1e6)), true);
     v.setBigInt64(off + 8, BigInt(us % 1e6), true);
   };
-  timeval(0, times.user);
-  timeval(16, times.system);
-  rest?.forEach((x, i) => v.setBigInt64(32 + i * 8, BigInt(Math.floor(x)), true));
+  timeval(0, u.times.user);
+  timeval(16, u.times.system);
+  const longs = other?.slice() ?? [];
+  longs[0] = u.maxRssKiB;
+  longs[4] = u.minorFaults;
+  longs[5] = 0;
+  longs[12] = u.switches.voluntary;
+  longs[13] = u.switches.involuntary;
+  for (let i = 0; i < 14; i++) v.setBigInt64(32 + i * 8, BigInt(Math.floor(longs[i] ?? 0)), true);
   return b;
 }

@@ -41,8 +41,8 @@ export function procStat(q: Process): Uint8Array {
   const own = q.cpuTimes();
   rest[4] = ticks(own.user); // utime
   rest[5] = ticks(own.system); // stime
-  rest[6] = ticks(q.childTimes.user); // cutime
-  rest[7] = ticks(q.childTimes.system); // cstime
+  rest[6] = ticks(q.childUsage.times.user); // cutime
+  rest[7] = ticks(q.childUsage.times.system); // cstime
   rest[8] = 20; // priority
   rest[10] = q.threads.filter((t) => !t.exited).length; // num_threads
   return encoder.encode(`${fields.join(" ")} ${rest.join(" ")}\n`);

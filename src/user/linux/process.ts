@@ -17,7 +17,7 @@ import { dumpRegisters } from "../../target/riscv/cpu-dump.js";
 import { fs, path as hostPath } from "../../host/fs.js";
 import { cwd, initialUmask } from "../../host/cwd.js";
 import { OutOfMemory, Prot } from "./address-space.js";
-import { addSwitches, addTimes, noSwitches, noTimes, type CpuTimes, type Switches } from "./cpu-time.js";
+import { addSwitches, addTimes, addUsage, noSwitches, noTimes, noUsage, type CpuTimes, type Switches, type Usage } from "./cpu-time.js";
 import { PAGE_SIZE } from "../../target/riscv/tlb.js";
 import type { FutexKey, Kernel } from "./kernel.js";
 import {
@@ -87,14 +87,8 @@ export interface Child {
   stopped: number;
   /** The child was continued, until wait4 with WCONTINUED reports it. */
   continued: boolean;
-  /** Once it has ended: the CPU time it used, with that of the children it reaped. */
-  times?: CpuTimes;
-  /** Once it has ended: its high-water RSS in KiB, or its reaped children's if larger. */
-  maxRssKiB?: number;
-  /** Once it has ended: its minor faults, with those of the children it reaped. */
-  minorFaults?: number;
-  /** Once it has ended: its context switches, with those of the children it reaped. */
-  switches?: Switches;
+  /** Once it has ended: what it used, with what the children it reaped used (usageWithChildren). */
+  usage?: Usage;
 }
 
 /** Signals whose default action dumps core. */
@@ -131,17 +125,12 @@ export class Process {
   readonly children = new Map<number, Child>();
   /** CPU time of its threads that are gone. */
   private readonly goneTimes = noTimes();
-  /** CPU time of the children it reaped, with that of theirs (times' cutime and cstime). */
-  readonly childTimes = noTimes();
-  /** The largest high-water RSS (KiB) of the children it reaped, and of theirs (getrusage's RUSAGE_CHILDREN). */
-  childMaxRssKiB = 0;
+  /** Context switches of its threads that are gone. */
+  private readonly goneSwitches = noSwitches();
+  /** What the children it reaped used, with what theirs used (RUSAGE_CHILDREN; times' cutime and cstime). */
+  readonly childUsage = noUsage();
   /** The high-water RSS (KiB) of the address spaces it left (exec). */
   private leftMaxRssKiB = 0;
-  /** The minor faults of the children it reaped, with theirs. */
-  childMinorFaults = 0;
-  /** The context switches of the children it reaped, with theirs; and those of its threads that are gone. */
-  readonly childSwitches = noSwitches();
-  private readonly goneSwitches = noSwitches();
   /** Its minor faults on the address spaces it left, and the count of the current one when it began using it. */
   private leftFaults = 0;
   private faultsBase = 0;
@@ -318,13 +307,6 @@ export class Process {
     return sum;
   }
 
-  /** Its CPU time with that of the children it reaped (what wait4 reports of it). */
-  cpuTimesWithChildren(): CpuTimes {
-    const sum = this.cpuTimes();
-    addTimes(sum, this.childTimes);
-    return sum;
-  }
-
   /** Its high-water RSS in KiB, over every program it ran (ru_maxrss, as Linux keeps it across exec). */
   maxRssKiB(): number {
     return Math.max(this.leftMaxRssKiB, this.as.peakPages * (PAGE_SIZE / 1024));
@@ -348,11 +330,16 @@ export class Process {
     return sum;
   }
 
-  /** Its context switches with those of the children it reaped (what wait4 reports of it). */
-  switchesWithChildren(): Switches {
-    const sum = this.switches();
-    addSwitches(sum, this.childSwitches);
-    return sum;
+  /** What it used (getrusage's RUSAGE_SELF). */
+  usage(): Usage {
+    return { times: this.cpuTimes(), maxRssKiB: this.maxRssKiB(), minorFaults: this.minorFaults(), switches: this.switches() };
+  }
+
+  /** What it used with what the children it reaped used (what wait4 reports of it). */
+  usageWithChildren(): Usage {
+    const u = this.usage();
+    addUsage(u, this.childUsage);
+    return u;
   }
 
   /** Thread t leaves the process: its CPU time and context switches stay the process's. */
@@ -423,10 +410,7 @@ export class Process {
     const c = this.children.get(pid);
     if (c === undefined) return;
     c.pgid = child.pgid;
-    c.times = child.cpuTimesWithChildren();
-    c.maxRssKiB = Math.max(child.maxRssKiB(), child.childMaxRssKiB);
-    c.minorFaults = child.minorFaults() + child.childMinorFaults;
-    c.switches = child.switchesWithChildren();
+    c.usage = child.usageWithChildren();
     const status = outcome.kind === "exit" ? (outcome.status & 0xff) << 8 : outcome.signo | (outcome.core ? 0x80 : 0);
     c.status = status;
     const killed = outcome.kind === "signal";

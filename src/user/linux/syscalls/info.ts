@@ -225,19 +225,15 @@ define(165, "getrusage", (p, t, a) => {
   const who = a.i32(0);
   const RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
   if (who !== RUSAGE_SELF && who !== RUSAGE_CHILDREN && who !== RUSAGE_THREAD) return -Errno.EINVAL;
-  if (who === RUSAGE_CHILDREN) {
-    const sw = p.childSwitches;
-    return put(p, a.n(1), rusage(p.childTimes,
-      [p.childMaxRssKiB, 0, 0, 0, p.childMinorFaults, 0, 0, 0, 0, 0, 0, 0, sw.voluntary, sw.involuntary]));
-  }
-  const sw = who === RUSAGE_THREAD ? t.switches : p.switches();
+  if (who === RUSAGE_CHILDREN) return put(p, a.n(1), rusage(p.childUsage));
   const u = system.resourceUsage();
-  const rest = [
-    p.maxRssKiB(), u.sharedMemorySize, u.unsharedDataSize, u.unsharedStackSize, p.minorFaults(),
-    0, u.swappedOut, u.fsRead, u.fsWrite, u.ipcSent, u.ipcReceived, u.signalsCount,
-    sw.voluntary, sw.involuntary,
+  const host = [
+    0, u.sharedMemorySize, u.unsharedDataSize, u.unsharedStackSize, 0, 0, u.swappedOut, u.fsRead, u.fsWrite,
+    u.ipcSent, u.ipcReceived, u.signalsCount,
   ];
-  return put(p, a.n(1), rusage(who === RUSAGE_THREAD ? t.times : p.cpuTimes(), rest));
+  const own = p.usage();
+  // A thread's own CPU time and switches; its process's RSS and faults.
+  return put(p, a.n(1), rusage(who === RUSAGE_THREAD ? { ...own, times: t.times, switches: t.switches } : own, host));
 });
 
 define(179, "sysinfo", (p, _t, a) => {

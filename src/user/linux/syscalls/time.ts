@@ -150,7 +150,7 @@ define(153, "times", (p, _t, a) => {
   const addr = a.n(0);
   if (addr !== 0) {
     if (!p.as.check(addr, 32, Prot.WRITE)) return -Errno.EFAULT;
-    const own = p.cpuTimes(), children = p.childTimes;
+    const own = p.cpuTimes(), children = p.childUsage.times;
     p.as.writeU64(addr, BigInt(ticks(own.user)));
     p.as.writeU64(addr + 8, BigInt(ticks(own.system)));
     p.as.writeU64(addr + 16, BigInt(ticks(children.user)));

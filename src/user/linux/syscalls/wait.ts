@@ -1,5 +1,5 @@
 /** wait4 and waitid: collect the status of children that have ended, stopped or continued. */
-import { addSwitches, addTimes, noSwitches, noTimes, RUSAGE_SIZE, rusage as rusageOf } from "../cpu-time.js";
+import { addUsage, noUsage, RUSAGE_SIZE, rusage as rusageOf } from "../cpu-time.js";
 import { define, NO_RESULT } from "../syscall.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
@@ -46,10 +46,7 @@ function consume(p: Process, f: Found): void {
   else {
     f.child.reaped = true;
     p.children.delete(f.pid);
-    if (f.child.times !== undefined) addTimes(p.childTimes, f.child.times);
-    p.childMaxRssKiB = Math.max(p.childMaxRssKiB, f.child.maxRssKiB ?? 0);
-    p.childMinorFaults += f.child.minorFaults ?? 0;
-    if (f.child.switches !== undefined) addSwitches(p.childSwitches, f.child.switches);
+    if (f.child.usage !== undefined) addUsage(p.childUsage, f.child.usage);
   }
 }
 
@@ -58,12 +55,7 @@ function consume(p: Process, f: Found): void {
  * faults and context switches, with those of the children it reaped (the rest 0).
  */
 function usageOf(p: Process, f: Found): Uint8Array {
-  const live = p.kernel.processes.get(f.pid);
-  const times = f.child.times ?? live?.cpuTimesWithChildren() ?? noTimes();
-  const maxRss = f.child.maxRssKiB ?? (live === undefined ? 0 : Math.max(live.maxRssKiB(), live.childMaxRssKiB));
-  const faults = f.child.minorFaults ?? (live === undefined ? 0 : live.minorFaults() + live.childMinorFaults);
-  const sw = f.child.switches ?? live?.switchesWithChildren() ?? noSwitches();
-  return rusageOf(times, [maxRss, 0, 0, 0, faults, 0, 0, 0, 0, 0, 0, 0, sw.voluntary, sw.involuntary]);
+  return rusageOf(f.child.usage ?? p.kernel.processes.get(f.pid)?.usageWithChildren() ?? noUsage());
 }
 
 /** The wait status word: exit code or signal, 0x7f with the stop signal, 0xffff for continued. */
