@@ -221,9 +221,10 @@ export class VirtSystem {
     for (const b of net.machine.netdevs) {
       if (!joined.has(b)) warn(`warning: netdev ${b.id} has no peer`);
     }
-    selectAccel(spec.accel ?? DEFAULT_ACCEL);
+    const accel = spec.accel ?? DEFAULT_ACCEL;
+    selectAccel(accel);
     // Before the machine's own objects exist: the interpreter's feedback covers every instruction (warm-up.ts).
-    warmUpInterpreter(iothreads.size > 0, (spec.accel ?? DEFAULT_ACCEL) === "tcg");
+    warmUpInterpreter(iothreads.size > 0, accel === "tcg");
     const loopRef: { loop?: SystemLoop } = {};
     // The guest's clock stands still while the machine is stopped, as QEMU's
     // virtual clock does: after `cont` the guest sees no time jump.

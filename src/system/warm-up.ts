@@ -27,7 +27,7 @@ import { SystemBus } from "../hw/core/bus.js";
 import { Cause, Exit, Priv, RiscvCpu } from "../target/riscv/cpu.js";
 import { registerPrivilegedCsrs } from "../target/riscv/csr-priv.js";
 import { decodeAt, decoded } from "../target/riscv/decode.js";
-import { encodeOp, encodeRow } from "../target/riscv/encode.js";
+import { encodeOp, encodeRow, type Fields } from "../target/riscv/encode.js";
 import { INSNS, Imm, Op, type InsnRow } from "../target/riscv/insn-table.js";
 import { SystemMemory } from "../target/riscv/mmu.js";
 import { takeTrap } from "../target/riscv/priv.js";
@@ -82,10 +82,10 @@ class Rng {
   }
 }
 
-const I = (op: Op, f: Parameters<typeof encodeOp>[1]): number => encodeOp(op, f);
-/** li rd, 0x800 * k for k in 1..3 (lui + addi). */
-const mppBits = (rd: number, value: number): number[] =>
-  [I(Op.LUI, { rd, imm: (value + 0x800) & ~0xfff }), I(Op.ADDI, { rd, rs1: rd, imm: ((value << 20) >> 20) })];
+const I = encodeOp;
+/** li rd, value for a value below 2^31 whose low 12 bits need not be zero (lui, then addi). */
+const li = (rd: number, value: number): number[] =>
+  [I(Op.LUI, { rd, imm: (value + 0x800) & ~0xfff }), I(Op.ADDI, { rd, rs1: rd, imm: (value << 20) >> 20 })];
 const csrw = (csr: number, rs1: number): number => I(Op.CSRRW, { rd: 0, rs1, imm: csr });
 const csrs = (csr: number, rs1: number): number => I(Op.CSRRS, { rd: 0, rs1, imm: csr });
 const csrc = (csr: number, rs1: number): number => I(Op.CSRRC, { rd: 0, rs1, imm: csr });
@@ -102,7 +102,7 @@ function handler(): number[] {
     csrr(X_TMP, MEPC), I(Op.ADDI, { rd: X_TMP, rs1: X_TMP, imm: 4 }), csrw(MEPC, X_TMP),
     csrr(X_TMP, MCAUSE), I(Op.ADDI, { rd: X_TMP, rs1: X_TMP, imm: -Cause.ECALL_U }),
   ];
-  const tail = [...mppBits(X_TMP, 0x1800), csrc(MSTATUS, X_TMP),
+  const tail = [...li(X_TMP, 0x1800), csrc(MSTATUS, X_TMP),
     I(Op.SLLI, { rd: X_TMP, rs1: X_HOME, imm: 11 }), csrs(MSTATUS, X_TMP)];
   words.push(I(Op.BLT, { rs1: X_TMP, rs2: 0, imm: 4 * (tail.length + 1) }), ...tail, INSNS[Op.MRET].match);
   return words;
@@ -121,7 +121,7 @@ function use(row: InsnRow, rng: Rng): number[] {
     case Op.MRET:
       // mepc = the next instruction, MPP = M: stays in M.  (Illegal in S mode: the handler skips each.)
       return [I(Op.AUIPC, { rd: X_TMP, imm: 0 }), I(Op.ADDI, { rd: X_TMP, rs1: X_TMP, imm: 28 }), csrw(MEPC, X_TMP),
-        ...mppBits(X_TMP, 0x1800), csrs(MSTATUS, X_TMP), row.match];
+        ...li(X_TMP, 0x1800), csrs(MSTATUS, X_TMP), row.match];
     case Op.SRET:
       // sepc = the next instruction, SPP = S; the ecall there goes home.
       return [I(Op.AUIPC, { rd: X_TMP, imm: 0 }), I(Op.ADDI, { rd: X_TMP, rs1: X_TMP, imm: 24 }), csrw(SEPC, X_TMP),
@@ -154,7 +154,7 @@ function use(row: InsnRow, rng: Rng): number[] {
     const csr = rng.pick(CSRS);
     return [encodeRow(row, { rd: rng.rd(), rs1: rng.below(4) === 0 ? 0 : r.includes("z") ? rng.below(32) : rng.rs(), imm: csr })];
   }
-  const f: Parameters<typeof encodeRow>[1] = {};
+  const f: Fields = {};
   for (const c of r) {
     switch (c) {
       case "d": f.rd = rng.rd(); break;
@@ -189,7 +189,7 @@ function program(rng: Rng): number[] {
     I(Op.ADDI, { rd: X_TMP, rs1: X_HOME, imm: -Priv.M })];
   // Home S: Sv39 on, then mret (MPP = S) to the body at its alias in the top 2 GiB, where a kernel runs.
   const toS = [csrw(SATP, X_SATP), encodeOp(Op.SFENCE_VMA, { rs1: 0, rs2: 0 }),
-    ...mppBits(X_TMP, 0x1800), csrc(MSTATUS, X_TMP), ...mppBits(X_TMP, 0x800), csrs(MSTATUS, X_TMP),
+    ...li(X_TMP, 0x1800), csrc(MSTATUS, X_TMP), ...li(X_TMP, 0x800), csrs(MSTATUS, X_TMP),
     I(Op.ADDI, { rd: X_SATP, rs1: 0, imm: -1 }), I(Op.SLLI, { rd: X_SATP, rs1: X_SATP, imm: 32 }),
     I(Op.AUIPC, { rd: X_TMP, imm: 0 }), I(Op.ADDI, { rd: X_TMP, rs1: X_TMP, imm: 20 }),
     I(Op.ADD, { rd: X_TMP, rs1: X_TMP, rs2: X_SATP }), csrw(MEPC, X_TMP), INSNS[Op.MRET].match];
