@@ -28,12 +28,13 @@ import type { DecodedPage } from "../target/riscv/ram.js";
 import { PrivResult, execMret, execSfenceVma, execSret, execWfi } from "../target/riscv/priv.js";
 
 
-function execPrivileged(cpu: RiscvCpu, op: Op, pc: number): PrivResult {
+/** mret, sret, wfi or sfence.vma (whose rs1 is register `rs1`). */
+function execPrivileged(cpu: RiscvCpu, op: Op, pc: number, rs1: number): PrivResult {
   switch (op) {
     case Op.MRET: return execMret(cpu);
     case Op.SRET: return execSret(cpu);
     case Op.WFI: return execWfi(cpu);
-    default: cpu.pc = pc; return execSfenceVma(cpu);
+    default: cpu.pc = pc; return execSfenceVma(cpu, rs1 === 0, cpu.xh[rs1], cpu.xl[rs1]);
   }
 }
 
@@ -478,7 +479,7 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
       }
 
       case Op.MRET: case Op.SRET: case Op.WFI: case Op.SFENCE_VMA: {
-        const r = cpu.system ? execPrivileged(retired(cpu, start + executed), op, pageVA + off) : PrivResult.ILLEGAL;
+        const r = cpu.system ? execPrivileged(retired(cpu, start + executed), op, pageVA + off, rs1) : PrivResult.ILLEGAL;
         if (r === PrivResult.ILLEGAL) {
           illegal(cpu, u16, pageHost + off);
           exit = Exit.TRAP;

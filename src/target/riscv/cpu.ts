@@ -12,7 +12,7 @@
  */
 import { Access, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, Tlb } from "./tlb.js";
 import type { GuestRam } from "./ram.js";
-import { HartState } from "./hart-state.js";
+import { HartState, Mstatus } from "./hart-state.js";
 import type { HartAia } from "./aia.js";
 import { HartLayout, TLB_BYTES } from "./hart-layout.js";
 
@@ -75,6 +75,8 @@ export interface CpuDebug {
 
 /** Privilege levels. */
 export const enum Priv { U = 0, S = 1, M = 3 }
+/** The TLB of S mode with mstatus.SUM set: the slot of the hypervisor level, which a hart here lacks. */
+const SUM_TLB = 2;
 
 export class RiscvCpu {
   /**
@@ -229,7 +231,12 @@ export class RiscvCpu {
     this.trapTvalLo = tvalLo;
   }
 
-  /** Give this hart a TLB per privilege level (the system emulator). */
+  /**
+   * Give this hart a TLB per privilege level (the system emulator): U, S with
+   * mstatus.SUM clear, S with SUM set (in the hypervisor level's unused slot),
+   * and M.  Linux sets and clears SUM around every access to user memory; with
+   * a TLB for each setting that switches TLBs instead of emptying them.
+   */
   usePrivilegeTlbs(): void {
     const ram = this.mem.ram;
     const more = (): Tlb => new Tlb(ram.buffer, this.stateAt >= 0 ? ram.allocState(TLB_BYTES) : -1);
@@ -240,10 +247,10 @@ export class RiscvCpu {
     this.selectTlb();
   }
 
-  /** Use the TLB of the current privilege level. */
+  /** Use the TLB of the current privilege level (and, in S mode, of mstatus.SUM). */
   selectTlb(): void {
     if (this.privTlbs !== undefined) {
-      this.tlb = this.privTlbs[this.priv];
+      this.tlb = this.privTlbs[this.priv === Priv.S && (this.state.mstatus & Mstatus.SUM) !== 0 ? SUM_TLB : this.priv];
       this.slot[HartLayout.TLB >> 2] = this.tlb.at;
     }
   }
@@ -252,6 +259,12 @@ export class RiscvCpu {
   flushTlbs(): void {
     if (this.privTlbs === undefined) this.tlb.flushAll();
     else for (const t of this.privTlbs) t.flushAll();
+  }
+
+  /** Drop the cached translations of the virtual page holding (hi, lo) (sfence.vma with an address). */
+  flushTlbPage(hi: number, lo: number): void {
+    if (this.privTlbs === undefined) this.tlb.flushVirtualPage(hi, lo);
+    else for (const t of this.privTlbs) t.flushVirtualPage(hi, lo);
   }
 
   /** Raise the access fault for an access that may not reach device memory (AMOs, page-crossing accesses); returns -1. */

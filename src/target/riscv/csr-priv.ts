@@ -49,11 +49,15 @@ function writeMstatus(cpu: RiscvCpu, lo: number, mask: number): void {
   st.mstatus = v;
   cpu.fpOff = (v & Mstatus.FS) === 0;
   // SUM, MXR, MPRV (and MPP under MPRV) change how addresses translate; the
-  // interrupt-enable bits, written far more often, do not.
+  // interrupt-enable bits, written far more often, do not.  S mode has a TLB
+  // for each value of SUM, so SUM alone only switches between them (unless
+  // MPRV has M-mode accesses translated, in M mode's TLB).
   const changed = old ^ v;
-  if ((changed & (Mstatus.SUM | Mstatus.MXR | Mstatus.MPRV)) !== 0 ||
-    ((v & Mstatus.MPRV) !== 0 && (changed & Mstatus.MPP) !== 0)) {
+  if ((changed & (Mstatus.MXR | Mstatus.MPRV)) !== 0 ||
+    ((v & Mstatus.MPRV) !== 0 && (changed & (Mstatus.MPP | Mstatus.SUM)) !== 0)) {
     cpu.flushTlbs();
+  } else if ((changed & Mstatus.SUM) !== 0) {
+    cpu.selectTlb();
   }
 }
 

@@ -33,6 +33,8 @@ const PA_LIMIT = 2 ** 56;
 export class SystemMemory implements CpuMemory {
   readonly ram: GuestRam;
   private readonly io = new Int32Array(2);
+  /** Pages the leaf of the last successful walk maps (1, or a superpage's 512, 512^2, 512^3). */
+  private leafPages = 1;
 
   constructor(readonly bus: PhysBus) {
     this.ram = bus.ram;
@@ -45,12 +47,14 @@ export class SystemMemory implements CpuMemory {
       priv = (st.mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
     }
     let pa: number;
+    let walked = false;
     if (priv === Priv.M || st.satpMode === SatpMode.BARE) {
       pa = hi * TWO32 + (lo >>> 0);
       if (pa < 0 || pa >= PA_LIMIT) return this.accessFault(cpu, hi, lo, access);
     } else {
       pa = this.walk(cpu, hi, lo, access, priv);
       if (pa < 0) return -1;
+      walked = true;
     }
     const pmp = pmpCheck(st, pa, access, priv);
     if (pmp === PmpResult.DENY) return this.accessFault(cpu, hi, lo, access);
@@ -65,7 +69,10 @@ export class SystemMemory implements CpuMemory {
       return TRANSLATE_IO;
     }
     if (host < 0) return this.accessFault(cpu, hi, lo, access);
-    if (pmp === PmpResult.ALLOW_PAGE) cpu.fillTlb(access, hi, lo, host);
+    if (pmp === PmpResult.ALLOW_PAGE) {
+      cpu.fillTlb(access, hi, lo, host);
+      if (walked && this.leafPages > 1) cpu.tlb.coverLarge(hi, lo, this.leafPages * PAGE);
+    }
     return host + offset;
   }
 
@@ -145,6 +152,7 @@ export class SystemMemory implements CpuMemory {
         i32[at] = pteLo;
         this.ram.dropCode(pageHost >>> 12);
       }
+      this.leafPages = span;
       return (ppn + (vpnAll % span)) * PAGE + (lo & (PAGE - 1));
     }
     return this.pageFault(cpu, hi, lo, access);

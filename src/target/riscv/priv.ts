@@ -140,12 +140,18 @@ export function execWfi(cpu: RiscvCpu): PrivResult {
   return PrivResult.WAIT;
 }
 
-export function execSfenceVma(cpu: RiscvCpu): PrivResult {
+/**
+ * sfence.vma: with rs1 = x0 every translation goes; with an address (hi, lo:
+ * rs1's value) only that page's, whatever the ASID (the TLBs hold the current
+ * satp's translations only, flushed when satp is written).  Linux issues the
+ * one-page form for every PTE it fixes up on a fault (update_mmu_cache).
+ */
+export function execSfenceVma(cpu: RiscvCpu, whole: boolean, hi: number, lo: number): PrivResult {
   if (cpu.priv === Priv.U || (cpu.priv === Priv.S && (cpu.state.mstatus & Mstatus.TVM) !== 0)) {
     return PrivResult.ILLEGAL;
   }
-  // The TLBs hold no ASIDs: flush them whole, whatever the address and ASID.
-  cpu.flushTlbs();
+  if (whole) cpu.flushTlbs();
+  else cpu.flushTlbPage(hi, lo);
   return PrivResult.NEXT;
 }
 

@@ -12,7 +12,7 @@ export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 export const PAGE_MASK = ~(PAGE_SIZE - 1); // 0xfffff000 as int32
 
-export const TLB_BITS = 8;
+export const TLB_BITS = 10;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 
@@ -22,6 +22,7 @@ export const TLB_MASK = TLB_SIZE - 1;
  * offset 1 of page 0).
  */
 const INVALID = 0x800;
+const TWO32 = 4294967296;
 
 export const enum Access { READ = 0, WRITE = 1, FETCH = 2 }
 
@@ -35,6 +36,17 @@ export class Tlb {
   readonly fetchLo: Int32Array;
   readonly fetchHi: Int32Array;
   readonly fetchHost: Int32Array;
+
+  /**
+   * The virtual range [largeStart, largeEnd) that covers every page this TLB
+   * filled from a superpage (a leaf above the last level of the walk), as
+   * signed 64-bit addresses in doubles (exact below 2^53); empty when
+   * largeStart >= largeEnd.  An entry maps one 4 KiB page, so an sfence.vma
+   * of one address inside a superpage must drop the whole TLB, as QEMU's
+   * tlb_flush_page does for its large-page range.
+   */
+  private largeStart = 0;
+  private largeEnd = 0;
 
   /**
    * The nine arrays live at byte offset `at` of `buffer` (a machine's
@@ -64,10 +76,34 @@ export class Tlb {
     }
   }
 
+  /** Note that a page of the `bytes`-long superpage holding (hi, lo) was (or may be) filled. */
+  coverLarge(hi: number, lo: number, bytes: number): void {
+    const va = hi * TWO32 + (lo >>> 0);
+    const start = Math.floor(va / bytes) * bytes;
+    if (this.largeStart >= this.largeEnd) {
+      this.largeStart = start;
+      this.largeEnd = start + bytes;
+    } else {
+      this.largeStart = Math.min(this.largeStart, start);
+      this.largeEnd = Math.max(this.largeEnd, start + bytes);
+    }
+  }
+
   flushAll(): void {
     this.readLo.fill(INVALID);
     this.writeLo.fill(INVALID);
     this.fetchLo.fill(INVALID);
+    this.largeStart = this.largeEnd = 0;
+  }
+
+  /**
+   * sfence.vma of one address: drop the entries for the page holding (hi, lo),
+   * or every entry when the address falls where a superpage was cached.
+   */
+  flushVirtualPage(hi: number, lo: number): void {
+    const va = hi * TWO32 + (lo >>> 0);
+    if (va >= this.largeStart && va < this.largeEnd) this.flushAll();
+    else this.flushPage(hi, lo);
   }
 
   /** Drop every entry for the page holding (hi, lo). */

@@ -10,6 +10,9 @@ import { SystemBus } from "../../../src/hw/core/bus.js";
 import { Access } from "../../../src/target/riscv/tlb.js";
 import { Mstatus, SatpMode } from "../../../src/target/riscv/hart-state.js";
 import { PmpResult, pmpCheck, pmpUpdate } from "../../../src/target/riscv/pmp.js";
+import { csrAccess } from "../../../src/target/riscv/csr.js";
+import { registerPrivilegedCsrs } from "../../../src/target/riscv/csr-priv.js";
+import { PrivResult, execSfenceVma } from "../../../src/target/riscv/priv.js";
 
 const RAM = 0x80000000;
 const V = 1, R = 2, W = 4, X = 8, U = 16, A = 0x40, D = 0x80;
@@ -102,6 +105,71 @@ test("Sv39: non-canonical addresses and misaligned superpages fault", () => {
   // An aligned one maps the whole 2 MiB.
   pte(bus, RAM + 0x2000, (RAM + 0x200000) / 4096, V | R);
   assert.equal(mem.translate(cpu, 0, 0x40123456, Access.READ), bus.hostOffset(RAM + 0x323456, 1));
+});
+
+/** Whether the hart's current TLB holds a read translation of the page at `lo` (high word 0). */
+function cached(cpu: RiscvCpu, lo: number): boolean {
+  const t = cpu.tlb;
+  return t.readLo[(lo >>> 12) & (t.readLo.length - 1)] === (lo & ~0xfff) && t.readHi[(lo >>> 12) & (t.readLo.length - 1)] === 0;
+}
+
+test("sfence.vma with an address drops that page's translations, and all of a cached superpage's", () => {
+  const { cpu, bus, mem } = machine();
+  sv39(bus, cpu, V | R | W | A | D);
+  pte(bus, RAM + 0x3000 + 8, (RAM + 0x11000) / 4096, V | R | W | A | D); // VA 0x40001000
+  const read = (lo: number): number => mem.translate(cpu, 0, lo, Access.READ);
+  assert.equal(read(0x40000000), bus.hostOffset(RAM + 0x10000, 1));
+  assert.equal(read(0x40001000), bus.hostOffset(RAM + 0x11000, 1));
+  assert.ok(cached(cpu, 0x40000000) && cached(cpu, 0x40001000));
+  assert.equal(execSfenceVma(cpu, false, 0, 0x40000abc), PrivResult.NEXT);
+  assert.ok(!cached(cpu, 0x40000000), "the page named goes");
+  assert.ok(cached(cpu, 0x40001000), "the other page stays");
+  assert.equal(execSfenceVma(cpu, true, 0, 0), PrivResult.NEXT);
+  assert.ok(!cached(cpu, 0x40001000));
+
+  // A 2 MiB leaf: its pages are cached one by one, and a fence of any address
+  // inside it must drop them all.
+  pte(bus, RAM + 0x2000, (RAM + 0x200000) / 4096, V | R | A);
+  assert.equal(read(0x40005000), bus.hostOffset(RAM + 0x205000, 1));
+  assert.ok(cached(cpu, 0x40005000));
+  assert.equal(execSfenceVma(cpu, false, 0, 0x50000000), PrivResult.NEXT);
+  assert.ok(cached(cpu, 0x40005000), "a fence outside the superpage leaves it");
+  assert.equal(execSfenceVma(cpu, false, 0, 0x40100000), PrivResult.NEXT);
+  assert.ok(!cached(cpu, 0x40005000), "a fence inside the superpage drops its pages");
+  // Not from U mode.
+  cpu.priv = Priv.U;
+  assert.equal(execSfenceVma(cpu, false, 0, 0x40000000), PrivResult.ILLEGAL);
+});
+
+test("S mode keeps a TLB for each value of mstatus.SUM", () => {
+  registerPrivilegedCsrs();
+  const { cpu, bus, mem } = machine();
+  sv39(bus, cpu, V | R | W | U | A | D);
+  pte(bus, RAM + 0x3000 + 8, (RAM + 0x11000) / 4096, V | R | W | A | D); // an S page at 0x40001000
+  const sum = (on: boolean): void => {
+    assert.ok(csrAccess(cpu, 0x100, on ? 1 : 2, true, Mstatus.SUM, 0)); // csrrs / csrrc sstatus
+  };
+  assert.equal(mem.translate(cpu, 0, 0x40001000, Access.READ), bus.hostOffset(RAM + 0x11000, 1));
+  assert.equal(mem.translate(cpu, 0, 0x40000000, Access.READ), -1);
+  sum(true);
+  assert.ok(!cached(cpu, 0x40001000), "SUM set: the other TLB");
+  assert.equal(mem.translate(cpu, 0, 0x40000000, Access.READ), bus.hostOffset(RAM + 0x10000, 1));
+  assert.ok(cached(cpu, 0x40000000));
+  sum(false);
+  assert.ok(!cached(cpu, 0x40000000), "what SUM allowed is not kept past it");
+  assert.ok(cached(cpu, 0x40001000), "SUM clear again: the first TLB, as it was");
+  assert.equal(mem.translate(cpu, 0, 0x40000000, Access.READ), -1);
+  assert.equal(cpu.trapCause, Cause.LOAD_PAGE_FAULT);
+  sum(true);
+  assert.ok(cached(cpu, 0x40000000), "SUM set again: its TLB, as it was");
+  // Under MPRV, M mode's accesses use its own TLB, which a change of SUM empties.
+  cpu.priv = Priv.M;
+  cpu.state.mstatus |= Mstatus.MPRV | (1 << 11); // MPP = S
+  cpu.selectTlb();
+  mem.translate(cpu, 0, 0x40000000, Access.READ);
+  assert.ok(cached(cpu, 0x40000000));
+  assert.ok(csrAccess(cpu, 0x300, 2, true, Mstatus.SUM, 0)); // csrrc mstatus
+  assert.ok(!cached(cpu, 0x40000000));
 });
 
 test("M-mode and bare satp use physical addresses; nothing mapped is an access fault", () => {
