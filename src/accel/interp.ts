@@ -25,7 +25,7 @@ import { entering } from "./hot.js";
 import { csrAccess } from "../target/riscv/csr.js";
 import * as alu from "../target/riscv/alu64.js";
 import type { DecodedPage } from "../target/riscv/ram.js";
-import { PrivResult, execMret, execSfenceVma, execSret, execWfi } from "../target/riscv/priv.js";
+import { PrivResult, execMret, execSfenceVma, execSret, execWfi, pendingInterrupt } from "../target/riscv/priv.js";
 
 
 /** mret, sret, wfi or sfence.vma (whose rs1 is register `rs1`). */
@@ -473,8 +473,9 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
           break;
         }
         xl[rd] = cpu.tmpLo; xh[rd] = cpu.tmpHi;
-        // A system hart's CSR write may change translation or enable an interrupt: let the loop look.
-        if (writes && cpu.system) exit = Exit.SYNC;
+        // A system hart's CSR write may change translation or enable an interrupt: let the loop
+        // look, unless the write says nothing it watches changed and no interrupt can be taken.
+        if (writes && cpu.system && (cpu.csrSync || pendingInterrupt(cpu) >= 0)) exit = Exit.SYNC;
         break;
       }
 

@@ -136,6 +136,12 @@ export class RiscvCpu {
    * so the interpreter ends the run there for the loop to take it (as a CSR write does).
    */
   ioWritten = false;
+  /**
+   * Set by every CSR write (csr.ts): false when the write changed nothing a
+   * system hart's run loop watches (translation, interrupt enables, FP state,
+   * counters), so that the run may go on past it.
+   */
+  csrSync = true;
 
   /**
    * The current privilege level.  User-mode emulation runs everything in U;

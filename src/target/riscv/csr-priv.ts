@@ -40,7 +40,16 @@ function readMstatus(cpu: RiscvCpu, mask: number): void {
   set(cpu, m, (mask === SSTATUS_MASK ? 0x2 : 0xa) | sd);
 }
 
-function writeMstatus(cpu: RiscvCpu, lo: number, mask: number): void {
+/** The mstatus bits whose change alone (MPP: without MPRV) leaves translation and FP state as they were. */
+const QUIET_MSTATUS = Mstatus.SIE | Mstatus.MIE | Mstatus.SPIE | Mstatus.MPIE | Mstatus.SPP | Mstatus.MPP;
+
+/**
+ * Write mstatus (or sstatus, through `mask`).  Returns false when only the
+ * interrupt-enable and previous-privilege bits changed (Linux clears and sets
+ * SIE around every critical section): the run loop need not look, unless an
+ * interrupt became takeable, which the interpreter checks after every write.
+ */
+function writeMstatus(cpu: RiscvCpu, lo: number, mask: number): boolean {
   const st = cpu.state;
   const old = st.mstatus;
   let v = (old & ~mask) | (lo & mask);
@@ -56,9 +65,13 @@ function writeMstatus(cpu: RiscvCpu, lo: number, mask: number): void {
   if ((changed & (Mstatus.MXR | Mstatus.MPRV)) !== 0 ||
     ((v & Mstatus.MPRV) !== 0 && (changed & (Mstatus.MPP | Mstatus.SUM)) !== 0)) {
     cpu.flushTlbs();
-  } else if ((changed & Mstatus.SUM) !== 0) {
-    cpu.selectTlb();
+    return true;
   }
+  if ((changed & Mstatus.SUM) !== 0) {
+    cpu.selectTlb();
+    return true;
+  }
+  return (changed & ~QUIET_MSTATUS) !== 0;
 }
 
 /** A trap-vector write: modes 0 (direct) and 1 (vectored) are kept, others ignored as QEMU does. */
@@ -140,7 +153,7 @@ function storage64(num: number, name: string, lo: NumberField, hi: NumberField):
   return {
     num, name,
     read(cpu) { set(cpu, cpu.state[lo], cpu.state[hi]); },
-    write(cpu, l, h) { cpu.state[lo] = l; cpu.state[hi] = h; },
+    write(cpu, l, h) { cpu.state[lo] = l; cpu.state[hi] = h; return false; },
   };
 }
 
@@ -155,7 +168,7 @@ const defs: CsrDef[] = [
   {
     num: 0x100, name: "sstatus",
     read(cpu) { readMstatus(cpu, SSTATUS_MASK); },
-    write(cpu, lo) { writeMstatus(cpu, lo, SSTATUS_MASK); },
+    write(cpu, lo) { return writeMstatus(cpu, lo, SSTATUS_MASK); },
   },
   {
     num: 0x104, name: "sie",
@@ -181,7 +194,7 @@ const defs: CsrDef[] = [
   {
     num: 0x141, name: "sepc",
     read(cpu) { setNumber(cpu, cpu.state.sepc); },
-    write(cpu, lo, hi) { cpu.state.sepc = asNumber(lo & ~1, hi); },
+    write(cpu, lo, hi) { cpu.state.sepc = asNumber(lo & ~1, hi); return false; },
   },
   storage64(0x142, "scause", "scauseLo", "scauseHi"),
   storage64(0x143, "stval", "stvalLo", "stvalHi"),
@@ -212,7 +225,7 @@ const defs: CsrDef[] = [
   {
     num: 0x300, name: "mstatus",
     read(cpu) { readMstatus(cpu, -1); },
-    write(cpu, lo) { writeMstatus(cpu, lo, MSTATUS_WRITABLE); },
+    write(cpu, lo) { return writeMstatus(cpu, lo, MSTATUS_WRITABLE); },
   },
   { num: 0x301, name: "misa", read(cpu) { set(cpu, MISA_LO, MISA_HI); }, write() { /* fixed */ } },
   {
@@ -254,7 +267,7 @@ const defs: CsrDef[] = [
   {
     num: 0x341, name: "mepc",
     read(cpu) { setNumber(cpu, cpu.state.mepc); },
-    write(cpu, lo, hi) { cpu.state.mepc = asNumber(lo & ~1, hi); },
+    write(cpu, lo, hi) { cpu.state.mepc = asNumber(lo & ~1, hi); return false; },
   },
   storage64(0x342, "mcause", "mcauseLo", "mcauseHi"),
   storage64(0x343, "mtval", "mtvalLo", "mtvalHi"),

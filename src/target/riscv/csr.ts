@@ -13,8 +13,12 @@ export interface CsrDef {
   readonly name: string;
   /** Read into cpu.tmpLo / cpu.tmpHi; returning false makes the access illegal (an indirect register that names nothing). */
   read(cpu: RiscvCpu): boolean | void;
-  /** Write a 64-bit value; absent for read-only registers. */
-  write?(cpu: RiscvCpu, lo: number, hi: number): void;
+  /**
+   * Write a 64-bit value; absent for read-only registers.  Returns false when
+   * the write changed nothing the run loop of a system hart watches (see
+   * RiscvCpu.csrSync); anything else (no value) makes the loop look.
+   */
+  write?(cpu: RiscvCpu, lo: number, hi: number): boolean | void;
   /** Whether the register exists on this hart (an extension the board may leave out); absent: always. */
   present?(cpu: RiscvCpu): boolean;
 }
@@ -100,7 +104,7 @@ export function csrAccess(cpu: RiscvCpu, num: number, kind: 0 | 1 | 2, write: bo
   let nhi = hi;
   if (kind === 1) { nlo = oldLo | lo; nhi = oldHi | hi; }
   else if (kind === 2) { nlo = oldLo & ~lo; nhi = oldHi & ~hi; }
-  (d.write as NonNullable<CsrDef["write"]>)(cpu, nlo, nhi);
+  cpu.csrSync = (d.write as NonNullable<CsrDef["write"]>)(cpu, nlo, nhi) !== false;
   cpu.tmpLo = oldLo;
   cpu.tmpHi = oldHi;
   return true;
