@@ -23,7 +23,10 @@ export const DEFAULT_BIOS = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynam
 export function readHostFile(path: string): Uint8Array {
   try {
     if (fs.statSync(path).isDirectory()) throw new Error("is a directory");
-    return new Uint8Array(fs.readFileSync(path));
+    const b = fs.readFileSync(path);
+    // A file of more than a few KiB has an ArrayBuffer of its own: take it as it is rather than
+    // copy megabytes of kernel and initrd; a small one sits in Node's shared pool and is copied.
+    return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer) : new Uint8Array(b);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new Error(code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message);
