@@ -41,6 +41,17 @@ function loadBundle(bundle) {
   return new vm.Script(source, { filename: `${bundle}.cjs`, cachedData }).runInThisContext();
 }
 
+/**
+ * Put back NODE_EXTRA_CA_CERTS, which bin/tsemu-system-riscv64 keeps from its
+ * own Node (as TSEMU_EXTRA_CA_CERTS), for the host programs it starts.
+ */
+exports.restoreCaCerts = function restoreCaCerts() {
+  const saved = process.env.TSEMU_EXTRA_CA_CERTS;
+  if (saved === undefined) return;
+  delete process.env.TSEMU_EXTRA_CA_CERTS;
+  if (saved !== "") process.env.NODE_EXTRA_CA_CERTS = saved;
+};
+
 /** Run `program` (tsemu-riscv64 or tsemu-system-riscv64) from its bundle, or from its modules. */
 exports.launch = function launch(program) {
   const bundle = path.join(cli, `${program}.bundle`);

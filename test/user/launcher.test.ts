@@ -114,3 +114,24 @@ test("bin/tsemu-riscv64 runs programs, forking ones too, exactly as the modules 
     assert.equal(viaBin.signal, viaCli.signal, `${what}: signal`);
   }
 });
+
+test("bin/tsemu-system-riscv64 starts its Node without NODE_EXTRA_CA_CERTS and puts it back for what it starts", () => {
+  const bin = path.join(ROOT, "bin/tsemu-system-riscv64");
+  // Node warns at start-up when the file the variable names cannot be read: the launcher's Node never reads it.
+  const missing = path.join(os.tmpdir(), `tsemu-no-such-certs-${process.pid}.pem`);
+  const r = spawnSync(bin, ["--version"], { encoding: "utf8", env: { ...process.env, NODE_EXTRA_CA_CERTS: missing } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^tsemu-system-riscv64 version /);
+  assert.doesNotMatch(r.stderr, /extra certs/);
+  const show = `require(${JSON.stringify(path.join(ROOT, "bin/launch.cjs"))}).restoreCaCerts();` +
+    "process.stdout.write(JSON.stringify([process.env.NODE_EXTRA_CA_CERTS ?? null, process.env.TSEMU_EXTRA_CA_CERTS ?? null]))";
+  const restored = (saved: string | undefined): unknown => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    if (saved !== undefined) env.TSEMU_EXTRA_CA_CERTS = saved;
+    return JSON.parse(spawnSync(process.execPath, ["-e", show], { encoding: "utf8", env }).stdout);
+  };
+  assert.deepEqual(restored("/a path/certs.pem"), ["/a path/certs.pem", null]);
+  assert.deepEqual(restored(""), [null, null]);
+  assert.deepEqual(restored(undefined), [null, null]);
+});
