@@ -40,13 +40,13 @@ export class Tlb {
   /**
    * The virtual range [largeStart, largeEnd) that covers every page this TLB
    * filled from a superpage (a leaf above the last level of the walk), as
-   * signed 64-bit addresses in doubles (exact below 2^53); empty when
-   * largeStart >= largeEnd.  An entry maps one 4 KiB page, so an sfence.vma
+   * signed 64-bit addresses in doubles (exact below 2^53); empty as
+   * [Infinity, -Infinity).  An entry maps one 4 KiB page, so an sfence.vma
    * of one address inside a superpage must drop the whole TLB, as QEMU's
    * tlb_flush_page does for its large-page range.
    */
-  private largeStart = 0;
-  private largeEnd = 0;
+  private largeStart = Infinity;
+  private largeEnd = -Infinity;
 
   /**
    * The nine arrays live at byte offset `at` of `buffer` (a machine's
@@ -80,20 +80,16 @@ export class Tlb {
   coverLarge(hi: number, lo: number, bytes: number): void {
     const va = hi * TWO32 + (lo >>> 0);
     const start = Math.floor(va / bytes) * bytes;
-    if (this.largeStart >= this.largeEnd) {
-      this.largeStart = start;
-      this.largeEnd = start + bytes;
-    } else {
-      this.largeStart = Math.min(this.largeStart, start);
-      this.largeEnd = Math.max(this.largeEnd, start + bytes);
-    }
+    this.largeStart = Math.min(this.largeStart, start);
+    this.largeEnd = Math.max(this.largeEnd, start + bytes);
   }
 
   flushAll(): void {
     this.readLo.fill(INVALID);
     this.writeLo.fill(INVALID);
     this.fetchLo.fill(INVALID);
-    this.largeStart = this.largeEnd = 0;
+    this.largeStart = Infinity;
+    this.largeEnd = -Infinity;
   }
 
   /**
