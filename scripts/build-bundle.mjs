@@ -74,11 +74,16 @@ async function build(program) {
   // esbuild escapes code, not comments: a comment's "→" would make the file the launcher reads as
   // latin1 differ from the string the cache is made of, and V8 would reject the cache.
   const body = result.outputFiles[0].text.replace(/[\u0080-\u{10ffff}]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  // esbuild gives each module's import of a Node built-in a copy of it (__toESM: a getter per export, a
+  // hundred for node:fs, in each of ten modules); the modules share one copy of each instead.
+  const shared = body.replace(/__toESM\(require\("(node:[a-z_/]+)"\), 1\)/g, (_, id) => `__tsemuBuiltin(${JSON.stringify(id)})`);
   // A function, as Node's CommonJS loader wraps a module; the launcher compiles the file as it is.
   // Strict, as the modules were; __tsemuModuleUrl serves the import.meta.url rewrite above.
   const script = "(function (exports, require, module, __filename, __dirname) {\"use strict\"; " +
     "function __tsemuModuleUrl(rel) { return require(\"node:url\").pathToFileURL(require(\"node:path\").join(__dirname, rel)).href; }\n" +
-    `${body}\n})`;
+    "const __tsemuBuiltins = new Map();\n" +
+    "function __tsemuBuiltin(id) { let m = __tsemuBuiltins.get(id); if (m === undefined) __tsemuBuiltins.set(id, m = __toESM(require(id), 1)); return m; }\n" +
+    `${shared}\n})`;
   const inputs = Object.keys(result.metafile.inputs).map((p) => {
     const abs = path.resolve(root, p);
     const st = fs.statSync(abs);

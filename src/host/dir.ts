@@ -11,7 +11,7 @@
  */
 import { hostTool } from "./tools.js";
 import * as fs from "node:fs";
-import { spawnSync } from "node:child_process";
+import { childProcess } from "./builtin.js";
 
 export interface HostDirEntry {
   /** The name's bytes, exactly as stored. */
@@ -56,7 +56,7 @@ const DOTDOT = Buffer.from("..");
 /** The names in kernel order from ls(1), or undefined when it cannot tell. */
 function namesFromLs(hostFd: number): Buffer[] | undefined {
   try {
-    const r = spawnSync(hostTool("ls"), ["-f", "--zero", "/proc/self/fd/0/"], {
+    const r = childProcess().spawnSync(hostTool("ls"), ["-f", "--zero", "/proc/self/fd/0/"], {
       stdio: [hostFd, "pipe", "ignore"], maxBuffer: 1 << 30, timeout: 60000,
     });
     if (r.error !== undefined || r.status !== 0 || !Buffer.isBuffer(r.stdout)) return undefined;

@@ -6,7 +6,8 @@
  * (gdb-worker.ts); this side waits with Atomics.wait and takes the worker's
  * messages with receiveMessageOnPort, which need no event loop.
  */
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import type { MessagePort, Worker } from "node:worker_threads";
+import { workerThreads } from "./builtin.js";
 import type { BlockingChannel } from "../gdbstub/user.js";
 
 export type FromWorker =
@@ -32,9 +33,9 @@ export class BlockingGdbSocket implements BlockingChannel {
 
   /** Listen on host:port (waiting until listening); throws GdbListenError when the port cannot be had. */
   constructor(port: number, host = "127.0.0.1") {
-    const { port1, port2 } = new MessageChannel();
+    const { port1, port2 } = new (workerThreads().MessageChannel)();
     this.inbox = port1;
-    this.worker = new Worker(new URL("./gdb-worker.js", import.meta.url), {
+    this.worker = new (workerThreads().Worker)(new URL("./gdb-worker.js", import.meta.url), {
       workerData: { port, host, counter: this.counter.buffer, out: port2 },
       transferList: [port2],
     });
@@ -110,7 +111,7 @@ export class BlockingGdbSocket implements BlockingChannel {
     const deadline = performance.now() + ms;
     for (;;) {
       const seen = Atomics.load(this.counter, 0);
-      const m = receiveMessageOnPort(this.inbox);
+      const m = workerThreads().receiveMessageOnPort(this.inbox);
       if (m !== undefined) return m.message as FromWorker;
       this.quietAt = seen;
       const left = deadline - performance.now();

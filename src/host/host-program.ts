@@ -11,7 +11,8 @@
  * scheduler meanwhile; a signal sent to it goes to the host program.
  */
 import * as fs from "node:fs";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { workerThreads } from "./builtin.js";
 import type { Outcome } from "../user/linux/process.js";
 import { nativeModule } from "./native.js";
 
@@ -117,7 +118,7 @@ class HostProgram {
     }
     const setup: HostRunSetup = { words: this.words.buffer as SharedArrayBuffer, file, argv, env, stdio, cwd };
     if (worker === undefined) {
-      worker = new Worker(new URL("./host-program-worker.js", import.meta.url));
+      worker = new (workerThreads().Worker)(new URL("./host-program-worker.js", import.meta.url));
       // The worker must never keep tsemu alive on its own.
       worker.unref();
     }

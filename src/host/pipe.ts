@@ -12,7 +12,7 @@ import { hostTool } from "./tools.js";
 import * as fs from "node:fs";
 import { makeTempDir } from "./temp-dirs.js";
 import path from "node:path";
-import { spawnSync } from "node:child_process";
+import { childProcess } from "./builtin.js";
 
 const BATCH = 16;
 let dir: string | undefined;
@@ -29,7 +29,7 @@ function refill(): void {
   }
   const names: string[] = [];
   for (let i = 0; i < BATCH; i++) names.push(path.join(dir, `p${serial++}`));
-  const r = spawnSync(hostTool("mkfifo"), ["-m", "600", "--", ...names], { stdio: "ignore" });
+  const r = childProcess().spawnSync(hostTool("mkfifo"), ["-m", "600", "--", ...names], { stdio: "ignore" });
   if (r.error !== undefined || r.status !== 0) {
     throw Object.assign(new Error("mkfifo failed"), { code: "ENFILE" });
   }
@@ -81,7 +81,7 @@ export function makeFifo(file: string, mode: number): void {
   }
   const parent = fs.statSync(path.dirname(path.resolve(file)));
   if (!parent.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
-  const r = spawnSync(hostTool("mkfifo"), ["-m", (mode & 0o7777).toString(8), "--", file], { stdio: "ignore" });
+  const r = childProcess().spawnSync(hostTool("mkfifo"), ["-m", (mode & 0o7777).toString(8), "--", file], { stdio: "ignore" });
   if (r.error !== undefined || r.status !== 0) {
     fs.accessSync(path.dirname(path.resolve(file)), fs.constants.W_OK);
     throw Object.assign(new Error("mkfifo failed"), { code: "EIO" });

@@ -6,7 +6,8 @@
  * A client that reads nothing cannot make us buffer without end: past a
  * megabyte of unsent output we stop reading its input until it catches up.
  */
-import * as net from "node:net";
+import type * as net from "node:net";
+import { net as loadNet } from "./builtin.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -114,7 +115,7 @@ export class SocketListener {
         return Promise.reject(new Error("Failed to bind socket: No such file or directory"));
       }
     }
-    const server = net.createServer({ pauseOnConnect: true });
+    const server = loadNet().createServer({ pauseOnConnect: true });
     const listener = new SocketListener(server, address, handler);
     server.on("connection", (socket) => listener.accept(socket));
     return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@
  */
 import { hostTool } from "./tools.js";
 import * as fs from "node:fs";
-import { spawnSync } from "node:child_process";
+import { childProcess } from "./builtin.js";
 
 /** One timestamp to set: nanoseconds since the epoch, the current time, or unchanged. */
 export type TimeSpec = bigint | "now" | "omit";
@@ -29,7 +29,7 @@ function nodeTime(t: bigint | "now", now: number): number {
 function touch(target: string, which: "-a" | "-m" | undefined, t: bigint | "now", nofollow: boolean): void {
   const args = ["-c", ...(which === undefined ? [] : [which]), ...(nofollow ? ["-h"] : [])];
   if (t !== "now") args.push("-d", `@${seconds(t)}`);
-  const r = spawnSync(hostTool("touch"), [...args, "--", target], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+  const r = childProcess().spawnSync(hostTool("touch"), [...args, "--", target], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
   if (r.error === undefined && r.status === 0) return;
   const text = r.stderr ?? "";
   const code = /Permission denied/.test(text) ? "EACCES" : /not permitted/.test(text) ? "EPERM"

@@ -11,14 +11,14 @@
  * user-mode CPU benchmark, whose hot modules still reach the budget, kept
  * their speed.
  */
-import { setFlagsFromString } from "node:v8";
+import { v8 } from "./builtin.js";
 
 /** Bytes of code a WebAssembly function runs before V8 optimises it (V8's own default: 1,800,000). */
 export const WASM_TIERING_BUDGET = 100_000_000;
 
 /** Set V8's tier-up budget for this process (before the first module is compiled; the CLI's, not a library's, choice). */
 export function tuneWasmTiering(): void {
-  setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+  v8().setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
 }
 
 /**
@@ -33,5 +33,5 @@ export function tuneWasmTiering(): void {
 export const BASELINE_AFTER_BYTES = 2 * 1024 * 1024;
 
 export function baselineOnlyAfter(setLimit: (bytes: number, reached: () => void) => void): void {
-  setLimit(BASELINE_AFTER_BYTES, () => setFlagsFromString("--liftoff-only"));
+  setLimit(BASELINE_AFTER_BYTES, () => v8().setFlagsFromString("--liftoff-only"));
 }

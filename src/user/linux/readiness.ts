@@ -19,9 +19,15 @@ const O_APPEND = 0o2000;
 /** Bytes read ahead of the guest while answering a readiness question; an empty array means EOF. */
 const readAhead = new WeakMap<OpenFile, Uint8Array>();
 
-/** What a descriptor is, for waiting on it: its controller (null: none) and, for a pipe, its inode. */
+/** What a descriptor is, for waiting on it: its controller and, for a pipe, its inode. */
 interface Waitable {
-  control: HostFdControl | null;
+  /**
+   * A pipe's or a character device's controller, made when first asked for
+   * (the first one compiles a WebAssembly module and loads node:wasi, 5-8 ms
+   * that a program merely writing to /dev/null or a pipe does not need);
+   * null: none can be had; undefined: not asked for yet.
+   */
+  control: HostFdControl | null | undefined;
   /** The pipe's inode (threads waiting on the pipe are woken by it), or undefined. */
   pipe: number | undefined;
   /** A character device (a terminal): its reads can wait in the scheduler too. */
@@ -37,7 +43,7 @@ function waitable(f: OpenFile): Waitable {
     const fifo = st?.isFIFO() === true;
     const chardev = st?.isCharacterDevice() === true;
     w = {
-      control: fifo || chardev ? HostFdControl.open(f.hostFd) ?? null : null,
+      control: fifo || chardev ? undefined : null,
       pipe: fifo ? Number(st?.ino) : undefined,
       chardev,
     };
@@ -46,10 +52,15 @@ function waitable(f: OpenFile): Waitable {
   return w;
 }
 
+function controlOf(f: OpenFile, w: Waitable): HostFdControl | null {
+  if (w.control === undefined) w.control = HostFdControl.open(f.hostFd) ?? null;
+  return w.control;
+}
+
 /** The controller that can make a pipe's host descriptor non-blocking; null for other files. */
 export function pipeControl(f: OpenFile): HostFdControl | null {
   const w = waitable(f);
-  return w.pipe !== undefined ? w.control : null;
+  return w.pipe !== undefined ? controlOf(f, w) : null;
 }
 
 /**
@@ -75,7 +86,7 @@ export function writePipeNow(f: OpenFile, data: Uint8Array): [number, number] {
 /** The same for a character device (a terminal), whose reads wait in the scheduler while other processes run. */
 export function chardevControl(f: OpenFile): HostFdControl | null {
   const w = waitable(f);
-  return w.chardev ? w.control : null;
+  return w.chardev ? controlOf(f, w) : null;
 }
 
 /** The inode of the pipe f is an end of (the key threads waiting on it wait under), or undefined. */
