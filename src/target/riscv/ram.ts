@@ -13,11 +13,20 @@
 import { PAGE_SHIFT, type Tlb } from "./tlb.js";
 
 /** Decoded instructions of one host page: one slot per halfword. */
-export class DecodedPage {
+export interface DecodedPage {
   /** Op and operands, in the interpreter's packing (see accel/interp.ts); 0 = not decoded yet. */
-  readonly regs = new Int32Array(2048);
-  readonly imm = new Int32Array(2048);
+  readonly regs: Int32Array;
+  readonly imm: Int32Array;
 }
+
+/** Slots of a decoded page (one per halfword of a 4 KiB page). */
+const PAGE_SLOTS = 2048;
+/**
+ * Decoded pages are cut from slabs of this many: two typed arrays of their
+ * own per page (a kernel boot decodes about 3,000 pages) cost V8 an
+ * allocation each and counted as external memory towards its collections.
+ */
+const SLAB_PAGES = 32;
 
 /** Room past the guest's bytes for hart state (registers, TLBs): about 800 harts' worth. */
 const STATE_BYTES = 8 << 20;
@@ -58,10 +67,14 @@ export class GuestRam {
    * directly.  Translated code then imports it as shared memory.
    */
   readonly shared: boolean;
-  /** The state area: [stateNext, stateEnd) is still free. */
+  /** The state area: [stateStart, stateNext) handed out, [stateNext, stateEnd) still free. */
+  private readonly stateStart: number;
   private stateNext: number;
   private readonly stateEnd: number;
   private readonly freeSlots = new Map<number, number[]>();
+  /** The slab decoded pages are being cut from, and the next free slot in it. */
+  private slab: Int32Array | undefined;
+  private slabNext = 0;
 
   constructor(bytes: number, shared = false) {
     const base = Math.ceil(bytes / WASM_PAGE) * WASM_PAGE;
@@ -69,6 +82,7 @@ export class GuestRam {
     this.shared = shared;
     this.memory = new WebAssembly.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages });
     this.buffer = this.memory.buffer;
+    this.stateStart = base;
     this.stateNext = base;
     this.stateEnd = base + STATE_BYTES;
     this.u8 = new Uint8Array(this.buffer);
@@ -112,6 +126,11 @@ export class GuestRam {
     return at;
   }
 
+  /** Zero the hart state handed out so far (the rest of the state area has never been written). */
+  clearState(): void {
+    this.u8.fill(0, this.stateStart, this.stateNext);
+  }
+
   /** Give back a slot from allocState. */
   freeState(at: number, size: number): void {
     if (at < 0) return;
@@ -130,7 +149,7 @@ export class GuestRam {
   codePage(hostPage: number): DecodedPage {
     let d = this.decoded[hostPage];
     if (d === undefined) {
-      d = new DecodedPage();
+      d = this.newDecodedPage();
       // Pushed one by one, so the array stays packed (a far index would make it a dictionary).
       while (this.decoded.length <= hostPage) this.decoded.push(undefined);
       this.decoded[hostPage] = d;
@@ -140,6 +159,16 @@ export class GuestRam {
       for (const t of this.tlbs) t.flushHostPageWrites(hostPage << PAGE_SHIFT);
     }
     return d;
+  }
+
+  private newDecodedPage(): DecodedPage {
+    if (this.slab === undefined || this.slabNext === this.slab.length) {
+      this.slab = new Int32Array(SLAB_PAGES * 2 * PAGE_SLOTS);
+      this.slabNext = 0;
+    }
+    const at = this.slabNext;
+    this.slabNext += 2 * PAGE_SLOTS;
+    return { regs: this.slab.subarray(at, at + PAGE_SLOTS), imm: this.slab.subarray(at + PAGE_SLOTS, at + 2 * PAGE_SLOTS) };
   }
 
   hasCode(hostPage: number): boolean {
