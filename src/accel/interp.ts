@@ -3,7 +3,7 @@
  * ecall or a trap needs its owner's attention.
  *
  * Instructions are decoded once per host page into the page's DecodedPage,
- * as one word (0 = not decoded yet)
+ * as two words at the instruction's byte offset in the page: one (0 = not decoded yet)
  *   rd | rs1 << 6 | rs2 << 11 | (4-byte ? 1 << 16 : 0) | op << 17
  * and an immediate (for FP arithmetic: rs3 | rm << 5), where an integer rd
  * of x0 becomes 32, a sink register, so no instruction
@@ -24,7 +24,7 @@ import { execAmo } from "../target/riscv/exec-amo.js";
 import { entering } from "./hot.js";
 import { csrAccess } from "../target/riscv/csr.js";
 import * as alu from "../target/riscv/alu64.js";
-import type { DecodedPage } from "../target/riscv/ram.js";
+import { DECODED_PAGE_WORDS, type DecodedPage } from "../target/riscv/ram.js";
 import { PrivResult, execMret, execSfenceVma, execSret, execWfi, pendingInterrupt } from "../target/riscv/priv.js";
 
 
@@ -47,8 +47,8 @@ const FAR = -0x40000000;
 const INT_RD = new Uint8Array(INSNS.length);
 for (const r of INSNS) INT_RD[r.op] = r.operands.startsWith("d") ? 1 : 0;
 
-/** Fill one decode-cache slot from the raw halfwords; returns the op. */
-function decodeSlot(page: DecodedPage, slot: number, lo16: number, hi16: number): number {
+/** Fill the decode-cache slot at byte offset `off` from the raw halfwords; returns its first word. */
+function decodeSlot(page: DecodedPage, off: number, lo16: number, hi16: number): number {
   decodeAt(lo16, hi16);
   const op = decoded.op;
   const d = decoded.regs;
@@ -56,17 +56,15 @@ function decodeSlot(page: DecodedPage, slot: number, lo16: number, hi16: number)
   if (rd === 0 && INT_RD[op] === 1) rd = 32;
   const word = rd | (((d >>> 5) & 31) << 6) | (((d >>> 10) & 31) << 11) |
     ((d & (1 << 23)) === 0 ? 1 << 16 : 0) | (op << 17);
-  page.regs[slot] = word;
+  page.slots[off] = word;
   // FP arithmetic has no immediate: its rs3 and rounding-mode fields go there.
-  page.imm[slot] = op >= Op.FMADD_S && op <= Op.FMV_D_X && op !== Op.FLD && op !== Op.FSD
+  page.slots[off + 1] = op >= Op.FMADD_S && op <= Op.FMV_D_X && op !== Op.FLD && op !== Op.FSD
     ? ((d >>> 15) & 31) | (((d >>> 20) & 7) << 5) : decoded.imm;
   return word;
 }
 
 /** A page-sized scratch page for the one instruction that straddles two pages. */
-const straddle: DecodedPage = {
-  regs: new Int32Array(2048), imm: new Int32Array(2048),
-};
+const straddle: DecodedPage = { slots: new Int32Array(DECODED_PAGE_WORDS) };
 
 /**
  * Run `cpu` for at most `budget` instructions.  Returns why it stopped; the
@@ -95,7 +93,7 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
   let pageHost = 0;        // its host byte offset
   let off = FAR;
   let farPc = cpu.pc;
-  let regsA = straddle.regs, imms = straddle.imm;
+  let slots = straddle.slots;
   let executed = 0;
   // instret as the guest and the devices see it: kept exact at every call out (a CSR read,
   // a device access), so that counters and -icount time count every instruction before.
@@ -121,22 +119,21 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
       pageVA = pc - off;
       pageHost = host;
       const page = ram.codePage(host >>> PAGE_SHIFT);
-      regsA = page.regs; imms = page.imm;
+      slots = page.slots;
       if (hot !== undefined && executed > 0 && entering(hot, host + off)) break;
     }
-    const slot = off >>> 1;
-    let regs = regsA[slot];
+    let regs = slots[off];
     let imm: number;
     if (regs !== 0) {
-      imm = imms[slot];
+      imm = slots[off + 1];
     } else {
       // A debugger's breakpoint: stop before the instruction, leaving its slot undecoded so that it is asked again.
       if (cpu.debug !== undefined && cpu.debug.breakpointAt(pageVA + off)) { exit = Exit.DEBUG; break; }
       const lo16 = u16[(pageHost + off) >>> 1];
       if (cpu.onDecode !== undefined) cpu.onDecode(pageVA + off, lo16, off < 4094 ? u16[(pageHost + off + 2) >>> 1] : 0);
       if ((lo16 & 3) !== 3 || off < 4094) {
-        regs = decodeSlot(ram.codePage(pageHost >>> PAGE_SHIFT), slot, lo16, u16[(pageHost + off + 2) >>> 1]);
-        imm = imms[slot];
+        regs = decodeSlot(ram.codePage(pageHost >>> PAGE_SHIFT), off, lo16, u16[(pageHost + off + 2) >>> 1]);
+        imm = slots[off + 1];
       } else {
         // A 4-byte instruction across a page boundary: fetch its upper half
         // from the next page and decode without caching.
@@ -147,7 +144,7 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
           break;
         }
         regs = decodeSlot(straddle, 0, lo16, cpu.tmpLo);
-        imm = straddle.imm[0];
+        imm = straddle.slots[1];
       }
     }
 

@@ -12,19 +12,23 @@
  */
 import { PAGE_SHIFT, type Tlb } from "./tlb.js";
 
-/** Decoded instructions of one host page: one slot per halfword. */
+/**
+ * Decoded instructions of one host page: a slot of two words per halfword,
+ * at the halfword's byte offset in the page, so that the instruction at
+ * offset `off` is `slots[off]` (op and operands, in the interpreter's
+ * packing, see accel/interp.ts; 0 = not decoded yet) and `slots[off + 1]`
+ * (its immediate), one cache line for both.
+ */
 export interface DecodedPage {
-  /** Op and operands, in the interpreter's packing (see accel/interp.ts); 0 = not decoded yet. */
-  readonly regs: Int32Array;
-  readonly imm: Int32Array;
+  readonly slots: Int32Array;
 }
 
-/** Slots of a decoded page (one per halfword of a 4 KiB page). */
-const PAGE_SLOTS = 2048;
+/** Words of a decoded page. */
+export const DECODED_PAGE_WORDS = 4096;
 /**
- * Decoded pages are cut from slabs of this many: two typed arrays of their
- * own per page (a kernel boot decodes about 3,000 pages) cost V8 an
- * allocation each and counted as external memory towards its collections.
+ * Decoded pages are cut from slabs of this many: a typed array of its own
+ * per page (a kernel boot decodes about 3,000 pages) cost V8 an allocation
+ * each and counted as external memory towards its collections.
  */
 const SLAB_PAGES = 32;
 
@@ -163,12 +167,12 @@ export class GuestRam {
 
   private newDecodedPage(): DecodedPage {
     if (this.slab === undefined || this.slabNext === this.slab.length) {
-      this.slab = new Int32Array(SLAB_PAGES * 2 * PAGE_SLOTS);
+      this.slab = new Int32Array(SLAB_PAGES * DECODED_PAGE_WORDS);
       this.slabNext = 0;
     }
     const at = this.slabNext;
-    this.slabNext += 2 * PAGE_SLOTS;
-    return { regs: this.slab.subarray(at, at + PAGE_SLOTS), imm: this.slab.subarray(at + PAGE_SLOTS, at + 2 * PAGE_SLOTS) };
+    this.slabNext += DECODED_PAGE_WORDS;
+    return { slots: this.slab.subarray(at, at + DECODED_PAGE_WORDS) };
   }
 
   hasCode(hostPage: number): boolean {
@@ -183,6 +187,6 @@ export class GuestRam {
     this.drops++;
     this.onDrop?.(hostPage);
     // Cleared in place: an interpreter running from this page re-decodes it.
-    (this.decoded[hostPage] as DecodedPage).regs.fill(0);
+    (this.decoded[hostPage] as DecodedPage).slots.fill(0);
   }
 }
