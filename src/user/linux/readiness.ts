@@ -23,9 +23,10 @@ const readAhead = new WeakMap<OpenFile, Uint8Array>();
 interface Waitable {
   /**
    * A pipe's or a character device's controller, made when first asked for
-   * (the first one compiles a WebAssembly module and loads node:wasi, 5-8 ms
-   * that a program merely writing to /dev/null or a pipe does not need);
-   * null: none can be had; undefined: not asked for yet.
+   * (a write to a pipe, a wait on one or on a terminal): the first one
+   * compiles a WebAssembly module and loads node:wasi, 5-8 ms that a program
+   * writing to /dev/null, or looked at only for its pipe's inode, does not
+   * need.  null: none can be had; undefined: not asked for yet.
    */
   control: HostFdControl | null | undefined;
   /** The pipe's inode (threads waiting on the pipe are woken by it), or undefined. */
