@@ -15,8 +15,14 @@ import type * as WorkerThreads from "node:worker_threads";
 
 const load = createRequire(import.meta.url);
 
-export const childProcess = (): typeof ChildProcess => load("node:child_process") as typeof ChildProcess;
-export const net = (): typeof Net => load("node:net") as typeof Net;
-export const tty = (): typeof Tty => load("node:tty") as typeof Tty;
-export const v8 = (): typeof V8 => load("node:v8") as typeof V8;
-export const workerThreads = (): typeof WorkerThreads => load("node:worker_threads") as typeof WorkerThreads;
+/** A getter of built-in `id`: loaded at the first call, the same module after (no require lookup per call). */
+function lazy<T>(id: string): () => T {
+  let m: T | undefined;
+  return () => (m ??= load(id) as T);
+}
+
+export const childProcess = lazy<typeof ChildProcess>("node:child_process");
+export const net = lazy<typeof Net>("node:net");
+export const tty = lazy<typeof Tty>("node:tty");
+export const v8 = lazy<typeof V8>("node:v8");
+export const workerThreads = lazy<typeof WorkerThreads>("node:worker_threads");
