@@ -15,6 +15,7 @@ import { nodeNetHost } from "./net-sockets.js";
 import { createNodeNetHost } from "./net-host.js";
 import { errnoText } from "./socket.js";
 import { startIothreadWorker } from "./iothread-host.js";
+import { adviseHugePages } from "./host-memory.js";
 
 /** Debian's OpenSBI (package opensbi), as qemu-system-riscv64 uses it for -bios default. */
 export const DEFAULT_BIOS = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
@@ -80,6 +81,7 @@ export function nodeMachineHost(): MachineHost {
     log: (text) => { process.stderr.write(text); },
     threadId: () => process.pid,
     startIothread: () => startIothreadWorker(),
+    adviseRam: (ram) => { adviseHugePages(ram); },
     writeFile: (path, data) => {
       try {
         fs.writeFileSync(path, data);

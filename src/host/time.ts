@@ -41,8 +41,13 @@ export function sleepNs(ns: bigint): void {
   }
 }
 
-
-/** Convert a CLOCK_MONOTONIC time in ms to the performance.now() scale that thread deadlines use. */
-export function monotonicToDeadline(ms: number): number {
-  return ms - (Number(process.hrtime.bigint()) / 1e6 - performance.now());
+/**
+ * The monotonic clock in milliseconds (CLOCK_MONOTONIC's own scale): the
+ * scale of the user-mode threads' deadlines, so that a guest's absolute
+ * CLOCK_MONOTONIC time is a deadline as it is.  Not performance.now(), whose
+ * first use loads Node's perf_hooks, a few milliseconds of every start.
+ */
+export function nowMs(): number {
+  const t = process.hrtime();
+  return t[0] * 1e3 + t[1] / 1e6;
 }

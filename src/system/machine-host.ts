@@ -41,6 +41,12 @@ export interface MachineHost {
   writeFile?(path: string, data: Uint8Array): void;
   /** Bytes a file takes on the host disk (query-block's actual-size); 0 when unknown. */
   allocatedBytes?(path: string): number;
+  /**
+   * Advise the host's kernel that these bytes are guest RAM: huge pages where
+   * it has them, as QEMU asks for its RAM (fewer page faults as the guest
+   * first touches its memory). Absent: nothing to advise.
+   */
+  adviseRam?(ram: Uint8Array): void;
   /** Start an iothread's worker (-object iothread); absent where there are no worker threads that can block. */
   startIothread?(): DataplaneChannel;
 }

@@ -235,6 +235,7 @@ export class VirtSystem {
         ramSize: spec.ramSize, harts: spec.smp, images: { firmware: spec.firmware, kernel: spec.kernel, initrd: spec.initrd },
         bootargs: spec.append, dtb: spec.dtb, aia: spec.aia, virtio: devices.virtio, pci: devices.pci,
         sharedMemory: iothreads.size > 0,
+        adviseRam: host.adviseRam,
         quiesce: () => { for (const t of iothreads.values()) t.quiesce(); },
         serial: {
           write: (bytes) => this.output(bytes),

@@ -98,6 +98,8 @@ export interface VirtOptions {
    * device models on worker threads (iothreads); see shared-machine.ts.
    */
   sharedMemory?: boolean;
+  /** Told of guest RAM's bytes once, before anything is loaded there (the host's huge-page advice). */
+  adviseRam?: (ram: Uint8Array) => void;
   /** Called first in every reset, before RAM is cleared: workers that write RAM stop (their devices reset after). */
   quiesce?: () => void;
   /** The guest asked to power off (status) or reset. */
@@ -143,6 +145,7 @@ export class VirtMachine implements HartIrqs {
     const layout = { romBase: VIRT.mrom.base, romSize: VIRT.mrom.size, ramBase: VIRT.dram, ramSize: opts.ramSize };
     const sharedMemory = opts.sharedMemory === true;
     this.bus = new SystemBus(layout, sharedMemory);
+    opts.adviseRam?.(this.bus.u8.subarray(this.bus.ramHost, this.bus.ramHost + opts.ramSize));
     this.timers = new TimerList(opts.clock);
     const mem = new SystemMemory(this.bus);
     for (let h = 0; h < opts.harts; h++) {

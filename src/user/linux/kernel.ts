@@ -18,6 +18,7 @@ import type { HostSignal, HostSignals } from "../../host/host-signals.js";
 import { SI_KERNEL, SI_USER } from "./signal.js";
 import type { Thread } from "./thread.js";
 import { hostSockets, hostWaitAny } from "../../host/host-sockets.js";
+import { nowMs } from "../../host/time.js";
 
 /** Host memory reserved for the guest pages of every process: the OS commits only what is touched. */
 const DEFAULT_POOL = 2 ** 31 - PAGE_SIZE;
@@ -59,7 +60,7 @@ export class Kernel {
   ttyForeground: number | undefined;
   /** Signals sent to tsemu on the host, for the guest (undefined: tsemu dies of them as a host process). */
   hostSignals: HostSignals | undefined;
-  /** When pollParked looks next (performance.now() ms). */
+  /** When pollParked looks next (nowMs() ms). */
   private nextBusyPoll = 0;
 
   constructor(readonly firstPid: number, poolBytes = DEFAULT_POOL) {
@@ -133,9 +134,9 @@ export class Kernel {
     for (const p of this.processes.values()) deadline = Math.min(deadline, p.nextDeadline());
     // Host signals are looked for between sleeps.
     const cap = this.hostSignals !== undefined ? HOST_SIGNAL_POLL_MS : 1000;
-    const ms = Math.min(cap, deadline === Infinity ? cap : Math.max(0, deadline - performance.now()));
+    const ms = Math.min(cap, deadline === Infinity ? cap : Math.max(0, deadline - nowMs()));
     if (ms > 0) this.sleepOrPoll(ms);
-    const now = performance.now();
+    const now = nowMs();
     for (const p of this.processes.values()) {
       p.timeouts(now);
       if (p.outcome !== undefined) this.end(p);
@@ -149,7 +150,7 @@ export class Kernel {
    * process wrote to) runs in the next round rather than at its next retry.
    */
   private pollParked(): void {
-    const now = performance.now();
+    const now = nowMs();
     if (now < this.nextBusyPoll) return;
     this.nextBusyPoll = now + BUSY_POLL_MS;
     this.wakeReady(0);

@@ -28,6 +28,7 @@ import {
   SIGPIPE, SIGSEGV, SIGTRAP, SI_USER, settleRetry, sigbit, type SigAction, takeSignal, TRAP_BRKPT,
 } from "./signal.js";
 import "./syscalls/index.js";
+import { nowMs } from "../../host/time.js";
 
 /** How the process ended. */
 export type Outcome = { kind: "exit"; status: number } | { kind: "signal"; signo: number; core: boolean };
@@ -216,7 +217,7 @@ export class Process {
    */
   runSlice(): boolean {
     let ran = false;
-    let now = performance.now();
+    let now = nowMs();
     // Waits another process ended (a futex wake makes threads runnable at once; a pipe's retries by deadline 0).
     this.timeouts(now);
     if (this.stopped) return false;
@@ -234,7 +235,7 @@ export class Process {
         // The pool has no page left for this process: the kernel's OOM killer ends it, not the run.
         if (!(e instanceof OutOfMemory)) throw e;
         this.die(SIGKILL);
-        now = performance.now();
+        now = nowMs();
       }
       // Its turn is over: the next one is another thread's, if one can run.
       if (t.budget <= 0 && this.kernel.othersRunnable(t)) t.switches.involuntary++;
@@ -265,7 +266,7 @@ export class Process {
   }
 
   /**
-   * One turn of thread t, begun at `start` (performance.now()): signals
+   * One turn of thread t, begun at `start` (nowMs()): signals
    * first, then guest code up to its next system call, fault or the end of
    * its budget.  Returns when it ended, having counted the guest code's time
    * as t's user time and the rest as its system time.
@@ -288,13 +289,13 @@ export class Process {
     if (t.budget <= 0) t.budget = this.opts.slice;
     const before = t.cpu.instret;
     const exit = execute(t.cpu, t.budget);
-    const ran = performance.now();
+    const ran = nowMs();
     t.times.user += ran - start;
     t.budget -= t.cpu.instret - before;
     if (exit === Exit.ECALL) this.syscall(t);
     else if (exit === Exit.TRAP) this.fault(t);
     if (this.alarmAt !== 0) this.checkAlarm();
-    const end = performance.now();
+    const end = nowMs();
     t.times.system += end - ran;
     if (t.budget <= 0 || exit === Exit.ECALL) this.expireWaits(end);
     return end;
@@ -384,7 +385,7 @@ export class Process {
       if (signo === 0) this.resume();
       else this.enterStop(signo);
     };
-    t.wait = { kind: "host", addr: 0, bitset: 0, deadline: performance.now() + HOST_RUN_POLL_MS };
+    t.wait = { kind: "host", addr: 0, bitset: 0, deadline: nowMs() + HOST_RUN_POLL_MS };
   }
 
   private checkHostRun(now: number): void {
@@ -758,7 +759,7 @@ export class Process {
   }
 
   private checkAlarm(): void {
-    const now = performance.now();
+    const now = nowMs();
     if (now < this.alarmAt) return;
     // A periodic timer keeps its phase; expirations missed meanwhile fold into this one signal.
     const period = this.alarmPeriod;

@@ -9,6 +9,7 @@ import type { AddressSpace } from "./address-space.js";
 import type { Thread, Wait } from "./thread.js";
 import { Prot } from "./address-space.js";
 import { Errno } from "./errno.js";
+import { nowMs } from "../../host/time.js";
 
 export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7,
   SIGFPE = 8, SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14,
@@ -310,7 +311,7 @@ export function interruptCall(t: Thread, w: Wait): void {
 export function retryLater(t: Thread, ms: number, mode: RestartMode = "sys", key = 0): void {
   t.retry = { mode, a0lo: t.cpu.xl[10], a0hi: t.cpu.xh[10] };
   t.cpu.pc -= 4;
-  t.wait = { kind: "retry", addr: key, bitset: 0, deadline: performance.now() + ms, restart: mode };
+  t.wait = { kind: "retry", addr: key, bitset: 0, deadline: nowMs() + ms, restart: mode };
   // When the wait times out, a0 gets this "result": the first argument, for the call made again.
   t.onTimeout = t.cpu.getXNumber(10);
   t.hostWait = undefined;

@@ -18,6 +18,7 @@ import type { Thread } from "./thread.js";
 import { deliverablePending, parkOnHost } from "./signal.js";
 import { hostSockets, type HostSockets } from "../../host/host-sockets.js";
 import { fs } from "../../host/fs.js";
+import { nowMs } from "../../host/time.js";
 
 export const O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000, O_RDWR = 2;
 export const POLLIN = 0x001, POLLOUT = 0x004;
@@ -97,7 +98,7 @@ export function installSocket(p: Process, hostFd: number, type: number, nonblock
  */
 export function waitFor(t: Thread, f: OpenFile, events: number, dontwait: boolean, again = -Errno.EAGAIN): SyscallResult {
   if (dontwait || (f.flags & O_NONBLOCK) !== 0) return again;
-  const now = performance.now();
+  const now = nowMs();
   const call = t.cpu.pc - 4;
   if (t.callWait === undefined || t.callWait.pc !== call) {
     t.callWait = { pc: call, deadline: now + timeoutOf(f, events === POLLIN ? SO_RCVTIMEO : SO_SNDTIMEO) };

@@ -20,7 +20,7 @@ export interface Wait {
   /** A futex's address space; undefined for a word of shared memory (addr is then a host offset). */
   space?: AddressSpace;
   bitset: number;
-  /** Monotonic deadline in ms (performance.now() scale), or Infinity. */
+  /** Monotonic deadline in ms (nowMs() scale), or Infinity. */
   deadline: number;
   /** sigwait: the signals waited for. */
   sigset?: bigint;

@@ -13,6 +13,7 @@ import { attachSpecial, EPOLLIN, EPOLLOUT, specialOf, type SpecialFile } from ".
 import { HostWaits, readiness } from "../readiness.js";
 import { fs } from "../../../host/fs.js";
 import { parkOnHost } from "../signal.js";
+import { nowMs } from "../../../host/time.js";
 
 const O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
 const EFD_SEMAPHORE = 1;
@@ -162,7 +163,7 @@ define(22, "epoll_pwait", (p, t, a) => {
   // Nothing ready: the thread waits in the scheduler and makes the call again
   // every few milliseconds (another thread may write an eventfd meanwhile),
   // until the timeout, which is remembered across the retries of this call.
-  const now = performance.now();
+  const now = nowMs();
   const call = t.cpu.pc - 4;
   if (t.callWait === undefined || t.callWait.pc !== call) {
     t.callWait = { pc: call, deadline: timeout < 0 ? Infinity : now + timeout };

@@ -21,6 +21,7 @@ import {
 import type { HostSockets } from "../../../host/host-sockets.js";
 import { fs } from "../../../host/fs.js";
 import { accepted, connected, listening, pairMade, peerCred, SO_PEERCRED } from "../socket-cred.js";
+import { nowMs } from "../../../host/time.js";
 
 const MSG_DONTWAIT = 0x40, MSG_WAITFORONE = 0x10000;
 /** The most bytes of a socket option passed either way. */
@@ -272,13 +273,13 @@ function multiple(p: Process, t: Thread, a: SyscallArgs, receiving: boolean): Sy
   const call = t.cpu.pc - 4;
   const before = t.callWait?.pc === call ? t.callWait : undefined;
   let n = before?.moved ?? 0;
-  // The end of recvmmsg's timeout (performance.now() ms), from its first try.
+  // The end of recvmmsg's timeout (nowMs() ms), from its first try.
   let until = before?.until;
   const timeoutAddr = receiving ? a.n(4) : 0;
   if (timeoutAddr !== 0 && until === undefined) {
     const ns = readTimespec(p, timeoutAddr);
     if (typeof ns === "number") return ns;
-    until = performance.now() + Number(ns) / 1e6;
+    until = nowMs() + Number(ns) / 1e6;
   }
   const one = receiving ? recvMsg : sendMsg;
   for (; n < vlen; n++) {
@@ -296,7 +297,7 @@ function multiple(p: Process, t: Thread, a: SyscallArgs, receiving: boolean): Sy
     }
     if (typeof r === "number" && r < 0) return n > 0 ? finish(p, t, n, timeoutAddr, until) : done(t, r);
     p.as.writeU32(vec + n * MMSGHDR_SIZE + 56, Number(r));
-    if (until !== undefined && performance.now() >= until) {
+    if (until !== undefined && nowMs() >= until) {
       n++;
       break;
     }
@@ -307,7 +308,7 @@ function multiple(p: Process, t: Thread, a: SyscallArgs, receiving: boolean): Sy
 /** End a sendmmsg/recvmmsg that moved n messages: recvmmsg's timeout gets what is left of it. */
 function finish(p: Process, t: Thread, n: number, timeoutAddr: number, until: number | undefined): SyscallResult {
   if (n > 0 && timeoutAddr !== 0 && until !== undefined) {
-    const left = Math.max(0, until - performance.now());
+    const left = Math.max(0, until - nowMs());
     if (writeTimespec(p, timeoutAddr, BigInt(Math.round(left * 1e6))) < 0) return done(t, -Errno.EFAULT);
   }
   return done(t, n);

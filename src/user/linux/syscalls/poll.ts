@@ -12,6 +12,7 @@ import type { Process } from "../process.js";
 import type { Thread } from "../thread.js";
 import { HostWaits, readiness } from "../readiness.js";
 import { parkOnHost } from "../signal.js";
+import { nowMs } from "../../../host/time.js";
 
 // The poll bits have the same values as the epoll ones readiness() answers in.
 const POLLIN = 1, POLLOUT = 4, POLLHUP = 0x10, POLLNVAL = 0x20;
@@ -21,7 +22,7 @@ const POLLIN = 1, POLLOUT = 4, POLLHUP = 0x10, POLLNVAL = 0x20;
  * across its retries (as epoll_pwait does); 0 once the deadline has passed.
  */
 function pollAgain(t: Thread, ms: number, waits: HostWaits): typeof NO_RESULT | number {
-  const now = performance.now();
+  const now = nowMs();
   const call = t.cpu.pc - 4;
   if (t.callWait === undefined || t.callWait.pc !== call) t.callWait = { pc: call, deadline: now + ms };
   if (now >= t.callWait.deadline) {
@@ -44,7 +45,7 @@ function waitForSignal(p: Process, t: Thread, ms: number, maskAddr: number): typ
     t.savedMask = t.sigmask;
     t.sigmask = p.as.readU64(maskAddr);
   }
-  t.wait = { kind: "pause", addr: 0, bitset: 0, deadline: performance.now() + ms };
+  t.wait = { kind: "pause", addr: 0, bitset: 0, deadline: nowMs() + ms };
   // A timeout wakes the thread with -ETIMEDOUT in a0; ppoll reports it as 0.
   t.onTimeout = 0;
   return NO_RESULT;

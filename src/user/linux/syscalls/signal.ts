@@ -13,6 +13,7 @@ import {
 } from "../signal.js";
 import type { Process } from "../process.js";
 import type { Wait } from "../thread.js";
+import { nowMs } from "../../../host/time.js";
 
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 const SIGSET_SIZE = 8;
@@ -215,7 +216,7 @@ define(137, "rt_sigtimedwait", (p, t, a) => {
     return info.signo;
   }
   if (ms === 0) return -Errno.EAGAIN;
-  t.wait = { kind: "sigwait", addr: infoAddr, bitset: 0, deadline: performance.now() + ms, sigset: set };
+  t.wait = { kind: "sigwait", addr: infoAddr, bitset: 0, deadline: nowMs() + ms, sigset: set };
   t.onTimeout = -Errno.EAGAIN;
   return NO_RESULT;
 });
@@ -265,7 +266,7 @@ function writeTimeval(p: Process, addr: number, ms: number): void {
 
 function itimerGet(p: Process, addr: number): void {
   writeTimeval(p, addr, p.alarmPeriod);
-  writeTimeval(p, addr + 16, p.alarmAt === 0 ? 0 : Math.max(0.001, p.alarmAt - performance.now()));
+  writeTimeval(p, addr + 16, p.alarmAt === 0 ? 0 : Math.max(0.001, p.alarmAt - nowMs()));
 }
 
 define(102, "getitimer", (p, _t, a) => {
@@ -286,7 +287,7 @@ define(103, "setitimer", (p, _t, a) => {
     const interval = readTimeval(p, nv);
     const value = readTimeval(p, nv + 16);
     p.alarmPeriod = interval;
-    p.alarmAt = value > 0 ? performance.now() + value : 0;
+    p.alarmAt = value > 0 ? nowMs() + value : 0;
   }
   return 0;
 });

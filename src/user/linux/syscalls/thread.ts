@@ -4,7 +4,7 @@ import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
 import type { Thread } from "../thread.js";
 import type { Process } from "../process.js";
-import { monotonicToDeadline } from "../../../host/time.js";
+import { nowMs } from "../../../host/time.js";
 import {
   CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_VM, copyRegisters, forkProcess,
 } from "../fork.js";
@@ -79,8 +79,8 @@ define(98, "futex", (p, t, a) => {
         if (!p.as.check(ts, 16, Prot.READ)) return -Errno.EFAULT;
         const ms = timespecMs(p, ts);
         // FUTEX_WAIT takes a relative timeout; FUTEX_WAIT_BITSET an absolute one.
-        deadline = op === FUTEX_WAIT ? performance.now() + ms
-          : realtime ? performance.now() + (ms - Date.now()) : monotonicToDeadline(ms);
+        deadline = op === FUTEX_WAIT ? nowMs() + ms
+          : realtime ? nowMs() + (ms - Date.now()) : ms;
       }
       const key = p.futexKey(addr, isPrivate);
       t.wait = { kind: "futex", addr: key.addr, space: key.space, bitset, deadline };

@@ -7,7 +7,7 @@ import type { Thread } from "../thread.js";
 import { Errno } from "../errno.js";
 import { Prot } from "../address-space.js";
 import type { Process } from "../process.js";
-import { monotonicNs, realtimeNs } from "../../../host/time.js";
+import { monotonicNs, nowMs, realtimeNs } from "../../../host/time.js";
 import { nanoseconds, ticks, USER_HZ, type CpuTimes } from "../cpu-time.js";
 
 export const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3;
@@ -119,7 +119,7 @@ define(169, "gettimeofday", (p, _t, a) => {
  */
 function sleepFor(t: Thread, ns: bigint): typeof NO_RESULT | number {
   if (ns <= 0n) return 0;
-  t.wait = { kind: "pause", addr: 0, bitset: 0, deadline: performance.now() + Number(ns) / 1e6 };
+  t.wait = { kind: "pause", addr: 0, bitset: 0, deadline: nowMs() + Number(ns) / 1e6 };
   t.onTimeout = 0;
   return NO_RESULT;
 }
