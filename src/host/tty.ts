@@ -10,6 +10,11 @@ import { hostTool } from "./tools.js";
 import { fs } from "./fs.js";
 import { statFields } from "./proc.js";
 import { childProcess, tty } from "./builtin.js";
+import { nativeModule } from "./native.js";
+
+interface HostTtyModule {
+  isatty(fd: number): boolean;
+}
 
 export function isatty(fd: number): boolean {
   // A terminal is a character device: files and pipes are answered without loading node:tty (5 ms of a start).
@@ -18,7 +23,8 @@ export function isatty(fd: number): boolean {
   } catch {
     return false;
   }
-  return tty().isatty(fd);
+  // Other character devices (/dev/null) by isatty(3) itself: node:tty also loads net and the streams (8 ms).
+  return (nativeModule<HostTtyModule>("host-tty") ?? tty()).isatty(fd);
 }
 
 /**

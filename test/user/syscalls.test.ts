@@ -677,6 +677,23 @@ describe("system calls: tsemu-riscv64 vs qemu-riscv64", () => {
   test("/proc/self, dynamically linked (-L)", () => compare("procself", ["x"], true));
   test("clocks and sleeping", () => compare("clocks"));
   test("uname, limits, sysinfo, prctl and friends", () => compare("sysinfo"));
+  test("a character device that is not a terminal (/dev/null) is no terminal", () => {
+    const exe = build().get("terminal") as string;
+    const run = (cmd: string[]): string => {
+      const devNull = fs.openSync("/dev/null", "r");
+      try {
+        const r = spawnSync(cmd[0], [...cmd.slice(1), exe], {
+          encoding: "utf8", env: GUEST_ENV, timeout: RUN_TIMEOUT_MS, stdio: [devNull, "pipe", "pipe"],
+        });
+        return `${r.status} ${r.stdout}`;
+      } finally {
+        fs.closeSync(devNull);
+      }
+    };
+    const ref = run([QEMU]);
+    assert.match(ref, /isatty 0=0 1=0\ntcgetattr: ENOTTY/);
+    assert.equal(run([process.execPath, CLI]), ref);
+  });
   test("terminal settings through a pseudo-terminal", (t) => {
     if (which("script") === undefined || which("stty") === undefined) {
       t.skip("script(1) or stty(1) is missing");
