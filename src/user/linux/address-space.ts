@@ -44,16 +44,24 @@ export interface Mapping {
   mayWrite?: boolean;
   /** MAP_SHARED|MAP_ANONYMOUS: the memory object (its byte offset of `start` in `offset`). */
   shm?: SharedMemory;
+  /**
+   * A loaded program's segment: its private pages are filled at first touch
+   * from these bytes (the file up to the end of the segment's file part), from
+   * byte `offset` for `start`, zeros past their end; Linux reads an ELF
+   * program's pages from its file on demand in the same way.
+   */
+  image?: Uint8Array;
 }
 
 /** What a mapping is besides its range, protection and name. */
-export type MappingKind = Pick<Mapping, "hostFd" | "offset" | "mayWrite" | "shm">;
+export type MappingKind = Pick<Mapping, "hostFd" | "offset" | "mayWrite" | "shm" | "image">;
 
 /** The kind of a mapping that continues m at addr (mremap growth): the same file, further on. */
 export function continuation(m: Mapping, addr: number): MappingKind {
   const k: MappingKind = {};
   if (m.hostFd !== undefined) k.hostFd = m.hostFd;
   if (m.shm !== undefined) k.shm = m.shm;
+  if (m.image !== undefined) k.image = m.image;
   if (m.offset !== undefined) k.offset = m.offset + (addr - m.start);
   if (m.mayWrite !== undefined) k.mayWrite = m.mayWrite;
   return k;
@@ -69,7 +77,7 @@ function piece(m: Mapping, start: number, end: number): Mapping {
 /** Whether b continues a so that Linux would have one VMA for both. */
 function mergeable(a: Mapping, b: Mapping): boolean {
   if (a.end !== b.start || a.prot !== b.prot || a.name !== b.name || a.hostFd !== b.hostFd ||
-    a.mayWrite !== b.mayWrite || a.shm !== b.shm) return false;
+    a.mayWrite !== b.mayWrite || a.shm !== b.shm || a.image !== b.image) return false;
   return a.offset === undefined || a.offset + (a.end - a.start) === b.offset;
 }
 
@@ -298,8 +306,9 @@ export class AddressSpace implements CpuMemory {
   /**
    * madvise(MADV_DONTNEED): forget the pages of [start, end).  Private
    * anonymous memory reads back as zeros, shared memory as its file's
-   * bytes.  Private file pages are kept: they were copied from the file at
-   * mmap time and cannot be read again (Linux would reread the file).
+   * bytes, a loaded program's pages as its file's.  Private file pages of
+   * mmap are kept: they were copied from the file at mmap time and cannot be
+   * read again (Linux would reread the file).
    */
   discard(start: number, end: number): void {
     this.forEachPage(start, end, (vpn) => {
@@ -317,6 +326,8 @@ export class AddressSpace implements CpuMemory {
     // A shared file page is in its file (in the host's page cache) when within the file's size.
     if (m.hostFd !== undefined) return (m.offset as number) + (addr - m.start) < fileSize(m.hostFd);
     if (m.shm !== undefined) return m.shm.has(shmIndex(m, addr));
+    // A program's page is in its file (read in full when it was loaded); the zeros after it are not.
+    if (m.image !== undefined) return imageOffset(m, addr) < m.image.length;
     return false;
   }
 
@@ -479,11 +490,20 @@ export class AddressSpace implements CpuMemory {
       return s;
     }
     const host = this.hostPages.alloc();
+    if (m.image !== undefined) this.fillFromImage(host, m, vpn * PAGE_SIZE);
     const e = host * 16 + m.prot;
     this.pages.set(vpn, e);
     this.peakPages = Math.max(this.peakPages, this.pages.size);
     this.faults++;
     return e;
+  }
+
+  /** Copy the bytes of a program's segment behind guest page addr into fresh (zeroed) host page `host`. */
+  private fillFromImage(host: number, m: Mapping, addr: number): void {
+    const image = m.image as Uint8Array;
+    const from = imageOffset(m, addr);
+    if (from >= image.length) return;
+    this.ram.u8.set(image.subarray(from, Math.min(image.length, from + PAGE_SIZE)), host << PAGE_SHIFT);
   }
 
   /**
@@ -665,8 +685,13 @@ export class AddressSpace implements CpuMemory {
 }
 
 /** The page index in its SharedMemory of the page of m holding addr. */
+/** The byte offset behind guest address addr in what m maps (its file, memory object or image). */
+function imageOffset(m: Mapping, addr: number): number {
+  return (m.offset as number) + (addr - m.start);
+}
+
 function shmIndex(m: Mapping, addr: number): number {
-  return Math.floor(((m.offset as number) + (addr - m.start)) / PAGE_SIZE);
+  return Math.floor(imageOffset(m, addr) / PAGE_SIZE);
 }
 
 function faultCause(access: Access): Cause {

@@ -58,13 +58,19 @@ function mapImage(as: AddressSpace, elf: ElfImage, bias: number, name: string): 
     // Segments may share a page: keep what an earlier segment put there.
     const prot = protOf(ph.flags);
     const existing = as.find(start);
-    if (existing !== undefined) {
-      if (end > existing.end) as.map(existing.end, end, prot, name);
-      as.protect(start, Math.min(end, existing.end), existing.prot | prot);
+    // The file offset of the segment's first page (ELF has p_offset congruent to p_vaddr modulo the page size).
+    const offset = ph.offset - (bias + ph.vaddr - start);
+    if (existing === undefined && offset >= 0) {
+      // Pages filled when first touched (most of a program's code never runs).
+      as.map(start, end, prot, name, { image: elf.data.subarray(0, ph.offset + ph.filesz), offset });
     } else {
-      as.map(start, end, prot, name);
+      if (existing === undefined) as.map(start, end, prot, name);
+      else {
+        if (end > existing.end) as.map(existing.end, end, prot, name);
+        as.protect(start, Math.min(end, existing.end), existing.prot | prot);
+      }
+      as.write(bias + ph.vaddr, elf.data.subarray(ph.offset, ph.offset + ph.filesz));
     }
-    as.write(bias + ph.vaddr, elf.data.subarray(ph.offset, ph.offset + ph.filesz));
     top = Math.max(top, bias + ph.vaddr + ph.memsz);
   }
   return top;
