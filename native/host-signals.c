@@ -19,10 +19,16 @@
  *                   put its handler back; returns once the process is
  *                   continued (at once when the kernel discards the signal,
  *                   as it does for an orphaned process group)
+ *   noCoreDump()    set the soft core file size limit to 0, before tsemu dies
+ *                   of the signal its guest died of, so that no core file of
+ *                   the emulator is left; until then the guest has the limit
+ *                   tsemu was started with, as under qemu-riscv64 (which
+ *                   lowers its own after writing the guest's core file)
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <node_api.h>
 
 #define MAX_SIGNAL 64
@@ -107,6 +113,17 @@ static napi_value stop_with(napi_env env, napi_callback_info cb) {
   return NULL;
 }
 
+static napi_value no_core_dump(napi_env env, napi_callback_info cb) {
+  (void)env;
+  (void)cb;
+  struct rlimit core;
+  if (getrlimit(RLIMIT_CORE, &core) == 0) {
+    core.rlim_cur = 0;
+    setrlimit(RLIMIT_CORE, &core);
+  }
+  return NULL;
+}
+
 static void export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
   napi_value f;
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f) == napi_ok) {
@@ -119,5 +136,6 @@ NAPI_MODULE_INIT() {
   export(env, exports, "take", take_signals);
   export(env, exports, "release", release_signals);
   export(env, exports, "stop", stop_with);
+  export(env, exports, "noCoreDump", no_core_dump);
   return exports;
 }

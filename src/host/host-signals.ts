@@ -11,6 +11,7 @@ interface HostSignalsModule {
   take(): number[];
   release(): void;
   stop?(signo: number): void;
+  noCoreDump?(): void;
 }
 
 /**
@@ -26,7 +27,11 @@ export interface HostSignal { signo: number; fromKernel: boolean }
 export interface HostSignals {
   /** The signals received since the last call. */
   take(): HostSignal[];
-  /** Give the signals their default actions back (before tsemu dies of one). */
+  /**
+   * Give the signals their default actions back and lower the core file size
+   * limit to 0 (before tsemu dies of its guest's signal: no core file of the
+   * emulator; the guest ran with the limit tsemu was started with).
+   */
   release(): void;
   /**
    * Stop tsemu on the host with the guest's stop signal (SIGTSTP, SIGTTIN,
@@ -56,7 +61,10 @@ export function catchHostSignals(): HostSignals | undefined {
   m.catch(profiling() ? PASSED.filter((s) => s !== SIGPROF) : PASSED);
   return {
     take: () => m.take().map((v) => ({ signo: v & 0xff, fromKernel: v >= 256 })),
-    release: () => m.release(),
+    release: () => {
+      m.release();
+      m.noCoreDump?.();
+    },
     stop: (signo) => {
       if (m.stop === undefined) return false;
       m.stop(signo);

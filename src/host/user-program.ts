@@ -9,8 +9,6 @@
  * Running it inside the caller's process would stall the caller's event loop
  * for the whole run and tie the guest's stdin/stdout to the caller's.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -104,19 +102,6 @@ export function programArguments(o: ProgramOptions): string[] {
   return a;
 }
 
-/** prlimit on PATH, if there is one: the guest's SIGSEGV must not leave a core file of the emulator. */
-function findPrlimit(): string | undefined {
-  for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(path.delimiter)) {
-    if (dir === "") continue;
-    const p = path.join(dir, "prlimit");
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch { /* not here */ }
-  }
-  return undefined;
-}
-
 /**
  * Start a riscv64 Linux program under the user-mode emulator.  Bad options
  * throw ProgramOptionError; a program tsemu-riscv64 refuses (missing, not an
@@ -125,11 +110,8 @@ function findPrlimit(): string | undefined {
  */
 export function spawnProgram(o: ProgramOptions): RunningProgram {
   const argv = [CLI, ...programArguments(o), "--", o.program, ...(o.args ?? [])];
-  const prlimit = findPrlimit();
-  const [file, args] = prlimit !== undefined
-    ? [prlimit, ["--core=0", process.execPath, ...argv]]
-    : [process.execPath, argv];
-  const child: ChildProcess = spawn(file, args, {
+  // A guest's fatal signal leaves no core file of the emulator (tsemu-riscv64 lowers its limit first).
+  const child: ChildProcess = spawn(process.execPath, argv, {
     cwd: o.cwd, env: o.env ?? process.env, stdio: o.stdio === "inherit" ? "inherit" : "pipe",
   });
   const exited = new Promise<ProgramExit>((resolve, reject) => {

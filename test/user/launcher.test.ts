@@ -144,3 +144,31 @@ test("both launchers start Node without reading NODE_EXTRA_CA_CERTS and put it b
     assert.equal(t.stdout, q.stdout, JSON.stringify(env));
   }
 });
+
+test("a guest dying of SIGSEGV has the core limit tsemu was started with, and tsemu leaves no core of itself", (t) => {
+  const fault = path.join(guestDir(), "fault");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-core-"));
+  try {
+    // perl (Debian's perl-base) reports the core-dumped flag of the wait status, which Node does not.
+    const script = 'ulimit -c unlimited 2>/dev/null || exit 77; exec perl -e \'system(@ARGV); printf "signal %d core %d\\n", $? & 127, ($? & 128) ? 1 : 0\' "$@"';
+    const run = (cmd: string[]): string => {
+      const r = spawnSync("bash", ["-c", script, "bash", ...cmd], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+      if (r.status === 77) return "unlimited refused";
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    const ref = run(["qemu-riscv64", fault]);
+    if (ref === "unlimited refused") {
+      t.skip("the hard core file size limit is below unlimited here");
+      return;
+    }
+    assert.match(ref, /^core file size limit: -1, hard -1\nabout to write through NULL\nsignal 11 /);
+    const before = new Set(fs.readdirSync(dir));
+    const got = run([BIN, fault]);
+    assert.equal(got, "core file size limit: -1, hard -1\nabout to write through NULL\nsignal 11 core 0\n");
+    // The kernel's core_pattern may name a file in the working folder: none of tsemu's appeared.
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => !before.has(f)), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
