@@ -123,10 +123,13 @@ const ENTRIES: readonly (readonly [number, string, string | undefined, ResultKin
   [438, "pidfd_getfd", "d d u"], [439, "faccessat2", "atfd str flags:access flags:at"],
 ];
 
-/** The table by syscall number. */
-export const STRACE_TABLE: ReadonlyMap<number, StraceEntry> = new Map(
-  ENTRIES.map(([nr, name, args, result]) => [nr, { name, args, result }]),
-);
+let table: ReadonlyMap<number, StraceEntry> | undefined;
+
+/** The table by syscall number, made when first asked for (only -strace and -d strace need it). */
+export function straceTable(): ReadonlyMap<number, StraceEntry> {
+  table ??= new Map(ENTRIES.map(([nr, name, args, result]) => [nr, { name, args, result }]));
+  return table;
+}
 
 /** riscv_flush_icache: qemu-riscv64 answers it before the system-call layer, so it is never shown. */
 export const RISCV_FLUSH_ICACHE = 259;

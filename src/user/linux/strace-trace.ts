@@ -13,7 +13,7 @@ import { Prot } from "./address-space.js";
 import { errnoText, ERESTARTSYS } from "./strace-errno.js";
 import { formatCall, formatResult, formatSignal, siginfoFromBytes, SIGRETURN_RESULT, type SiginfoView,
   type StraceMemory } from "./strace.js";
-import { RISCV_FLUSH_ICACHE, STRACE_TABLE } from "./strace-table.js";
+import { RISCV_FLUSH_ICACHE, straceTable } from "./strace-table.js";
 
 /** A call whose line has been started and whose result has not been written yet. */
 interface OpenCall {
@@ -72,7 +72,7 @@ export class SyscallTrace {
     for (let i = 0; i < 6; i++) args.push((BigInt(cpu.xh[10 + i] >>> 0) << 32n) | BigInt(cpu.xl[10 + i] >>> 0));
     const call = formatCall(nr, args, this.mem);
     this.write(`${this.p.pid} ${call}`);
-    if (STRACE_TABLE.has(nr)) this.open.set(t, { nr, args, pc });
+    if (straceTable().has(nr)) this.open.set(t, { nr, args, pc });
     else this.open.delete(t);
   }
 
@@ -83,7 +83,7 @@ export class SyscallTrace {
     if (c !== undefined) {
       if (result !== NO_RESULT) {
         this.finish(t, c, typeof result === "bigint" ? result : BigInt(result));
-      } else if (STRACE_TABLE.get(nr)?.name === "rt_sigreturn") {
+      } else if (straceTable().get(nr)?.name === "rt_sigreturn") {
         this.finish(t, c, SIGRETURN_RESULT);
       } else if (t.wait === undefined) {
         // exit and exit_group ended their line already; a successful execve leaves its line

@@ -4,7 +4,7 @@
  * "--- SIGNAME {siginfo} ---" as a signal is taken.  The arguments are
  * decoded as strace-table.ts says, with the pieces of strace-format.ts.
  */
-import { STRACE_TABLE, type ResultKind } from "./strace-table.js";
+import { straceTable, type ResultKind } from "./strace-table.js";
 import { errnoText, ESIGRETURN } from "./strace-errno.js";
 import {
   ACCESS_MODES, AT_FLAGS, atDirfd, CLOCK_IDS, CLONE_FLAGS, dec, FALLOC_FLAGS, fileMode, flags, type FlagTable, guestString,
@@ -107,7 +107,7 @@ let plans: Map<number, Plan> | undefined;
 function planFor(nr: number): Plan | undefined {
   if (plans === undefined) {
     plans = new Map();
-    for (const [n, e] of STRACE_TABLE) {
+    for (const [n, e] of straceTable()) {
       if (e.args === WHOLE_CALL) continue;
       plans.set(n, e.args === undefined ? GENERIC_PLAN : parsePlan(e.args));
     }
@@ -117,7 +117,7 @@ function planFor(nr: number): Plan | undefined {
 
 /** The call as it is made: "name(args)", "\n" included for calls that never return; undefined if unknown. */
 export function formatCall(nr: number, a: CallArgs, mem: StraceMemory): string {
-  const e = STRACE_TABLE.get(nr);
+  const e = straceTable().get(nr);
   if (e === undefined) return `Unknown syscall ${nr}\n`;
   if (e.args === WHOLE_CALL) return execveCall(mem, a);
   const plan = planFor(nr) ?? GENERIC_PLAN;
@@ -129,7 +129,7 @@ const ERRNO_MAX = 4096n;
 
 /** " = result" and the newline, for the call nr that returned ret (unsigned or signed 64-bit). */
 export function formatResult(nr: number, a: CallArgs, ret: bigint, mem: StraceMemory): string {
-  const e = STRACE_TABLE.get(nr);
+  const e = straceTable().get(nr);
   if (e === undefined) return "";
   const r = BigInt.asIntN(64, ret);
   if (r < 0n && -r < ERRNO_MAX) {
