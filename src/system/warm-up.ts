@@ -56,6 +56,14 @@ const DEV_SIZE = 64;
 /** CSRs the program reads and writes (a write to a read-only one traps, which is wanted too). */
 const CSRS = [0x001, 0x002, 0x003, 0x140, 0x141, 0x340, 0xc00, 0xc02, 0xf14];
 const ROUNDING = [0, 1, 2, 3, 4, 7];
+/**
+ * CSRs the program only reads (csrrs rd, csr, x0: no write), as a kernel and
+ * its firmware reach many: their descriptors differ in shape, which V8's code
+ * for the CSR access has then seen.  M-mode ones trap in S mode (skipped).
+ */
+const READ_CSRS = [0x100, 0x104, 0x105, 0x106, 0x10a, 0x142, 0x143, 0x144, 0x180, 0x300, 0x301, 0x302, 0x303,
+  0x304, 0x305, 0x306, 0x30a, 0x341, 0x342, 0x343, 0x344, 0x3a0, 0x3b0, 0x7a0, 0x7a1, 0xb00, 0xb02, 0xc01,
+  0xf11, 0xf12, 0xf13];
 
 /** A small xorshift generator: the program is the same at every start. */
 class Rng {
@@ -117,7 +125,11 @@ function use(row: InsnRow, rng: Rng): number[] {
     case Op.ILLEGAL: return [0];
     case Op.JAL: return [I(Op.JAL, { rd: rng.pick([0, 1, rng.rd()]), imm: 4 })];
     case Op.JALR:
-      return [I(Op.AUIPC, { rd: X_TMP, imm: 0 }), I(Op.JALR, { rd: rng.rd(), rs1: X_TMP, imm: 8 })];
+      // To the next instruction, by a positive offset and by a negative one (a function's return to its caller's
+      // code is either).
+      return [I(Op.AUIPC, { rd: X_TMP, imm: 0 }), I(Op.JALR, { rd: rng.rd(), rs1: X_TMP, imm: 8 }),
+        I(Op.AUIPC, { rd: X_TMP, imm: 0 }), I(Op.ADDI, { rd: X_TMP, rs1: X_TMP, imm: 20 }),
+        I(Op.JALR, { rd: rng.rd(), rs1: X_TMP, imm: -8 })];
     case Op.MRET:
       // mepc = the next instruction, MPP = M: stays in M.  (Illegal in S mode: the handler skips each.)
       return [I(Op.AUIPC, { rd: X_TMP, imm: 0 }), I(Op.ADDI, { rd: X_TMP, rs1: X_TMP, imm: 28 }), csrw(MEPC, X_TMP),
@@ -174,6 +186,73 @@ function use(row: InsnRow, rng: Rng): number[] {
   return [encodeRow(row, f)];
 }
 
+/** RVC's c.nop; the compressed instructions go in pairs, one word each, so that the program stays in words. */
+const C_NOP = 0x0001;
+const pair = (a: number, b: number): number => (a | (b << 16)) | 0;
+/** x8-x15, the registers a 3-bit RVC field names. */
+const creg = (rng: Rng): number => rng.below(8);
+
+/**
+ * One use of each kind of compressed (RVC) instruction, as RV64GC code is
+ * mostly made of them (a guest's first one would otherwise meet code V8
+ * compiled without feedback for them): the arithmetic with random registers
+ * (the program's own x27-x31 left alone), loads and stores at the data area
+ * (x8 and sp set to it first), a jump, both branches, c.jr and c.jalr to the
+ * next pair.  Nothing here traps (the handler skips 4-byte instructions).
+ */
+function compressed(rng: Rng): number[] {
+  const rd = (): number => 1 + rng.below(X_DEV - 1);
+  const luiRd = (): number => rng.pick([1, ...Array.from({ length: X_DEV - 3 }, (_, i) => i + 3)]);
+  const imm6 = (): number => 1 + rng.below(31);
+  const ci = (funct3: number, r: number, imm: number, op: number): number =>
+    (funct3 << 13) | (((imm >> 5) & 1) << 12) | (r << 7) | ((imm & 31) << 2) | op;
+  const arith = (bit12: number, f: number): number =>
+    (4 << 13) | (bit12 << 12) | (3 << 10) | (creg(rng) << 7) | (f << 5) | (creg(rng) << 2) | 1;
+  const shift = (f2: number): number => (4 << 13) | (f2 << 10) | (creg(rng) << 7) | (rng.below(32) << 2) | 1;
+  const words = [
+    // x8 and sp (x2) at the data area: the memory forms' bases.
+    I(Op.ADDI, { rd: 8, rs1: X_DATA, imm: 0 }), I(Op.ADDI, { rd: 2, rs1: X_DATA, imm: 0 }),
+    pair(ci(0, rd(), imm6(), 1), ci(1, rd(), imm6(), 1)), // c.addi, c.addiw
+    pair(ci(2, rd(), rng.below(64), 1), ci(3, luiRd(), imm6(), 1)), // c.li, c.lui
+    pair((0 << 13) | (1 << 5) | (creg(rng) << 2), C_NOP), // c.addi4spn rd', sp, 8
+    pair(shift(0), shift(1)), // c.srli, c.srai
+    pair((4 << 13) | (2 << 10) | (creg(rng) << 7) | (rng.below(32) << 2) | 1, arith(0, 0)), // c.andi, c.sub
+    pair(arith(0, 1), arith(0, 2)), pair(arith(0, 3), arith(1, 0)), // c.xor, c.or, c.and, c.subw
+    pair(arith(1, 1), (0 << 13) | (rd() << 7) | (rng.below(32) << 2) | 2), // c.addw, c.slli
+    pair((4 << 13) | (rd() << 7) | (rd() << 2) | 2, (4 << 13) | (1 << 12) | (rd() << 7) | (rd() << 2) | 2), // c.mv, c.add
+    // Loads and stores at offset 0 from x8 (rd'/rs2' x9-x15) and from sp, integer and FP.
+    pair((2 << 13) | (0 << 7) | ((1 + rng.below(7)) << 2), (3 << 13) | ((1 + rng.below(7)) << 2)), // c.lw, c.ld
+    pair((6 << 13) | (creg(rng) << 2), (7 << 13) | (creg(rng) << 2)), // c.sw, c.sd
+    pair((1 << 13) | (creg(rng) << 2), (5 << 13) | (creg(rng) << 2)), // c.fld, c.fsd
+    pair((2 << 13) | (rd() << 7) | 2, (3 << 13) | (rd() << 7) | 2), // c.lwsp, c.ldsp
+    pair((6 << 13) | (rng.below(32) << 2) | 2, (7 << 13) | (rng.below(32) << 2) | 2), // c.swsp, c.sdsp
+    pair((1 << 13) | (rng.below(32) << 7) | 2, (5 << 13) | (rng.below(32) << 2) | 2), // c.fldsp, c.fsdsp
+    // c.j, c.beqz and c.bnez over the c.nop that follows each (+4), taken or not by x8-x15.
+    pair((5 << 13) | (1 << 4) | 1, C_NOP),
+    pair((6 << 13) | (creg(rng) << 7) | (1 << 4) | 1, C_NOP), pair((7 << 13) | (creg(rng) << 7) | (1 << 4) | 1, C_NOP),
+  ];
+  // c.jr and c.jalr x30 to the c.nop after each: auipc, addi (+10), then the pair.
+  for (const link of [0, 1]) {
+    words.push(I(Op.AUIPC, { rd: X_TMP, imm: 0 }), I(Op.ADDI, { rd: X_TMP, rs1: X_TMP, imm: 10 }),
+      pair((4 << 13) | (link << 12) | (X_TMP << 7) | 2, C_NOP));
+  }
+  return words;
+}
+
+/**
+ * A 4-byte instruction across the end of a page, as RVC code places them: the
+ * words from here are padded with c.nop pairs up to the page's last word,
+ * which holds a c.nop and the instruction's low half (its high half and a
+ * c.nop on the next page).  Nothing when the next page is still far.
+ */
+function acrossPage(words: number[], at: number, rng: Rng): void {
+  const PAGE = 0x1000;
+  if (at % PAGE < PAGE - 64) return;
+  for (let a = at; a % PAGE !== PAGE - 4; a += 4) words.push(pair(C_NOP, C_NOP));
+  const w = I(Op.ADDI, { rd: 1 + rng.below(X_DEV - 1), rs1: rng.rs(), imm: rng.below(4096) - 2048 });
+  words.push(pair(C_NOP, w & 0xffff), pair(w >>> 16, C_NOP));
+}
+
 /**
  * The program from START: set mtvec and FP on; in S mode turn Sv39 on and
  * mret into the body; the body uses every row of the table in turn, three
@@ -198,11 +277,16 @@ function program(rng: Rng): number[] {
   // Every row once; then the rows that do not end a run of the interpreter (no CSR, trap, xRET or fence)
   // a number of times, so that most of the run is long stretches, as a guest's is.
   for (const row of INSNS) words.push(...use(row, rng));
+  for (const csr of READ_CSRS) words.push(csrr(rng.rd(), csr));
   const plain = INSNS.filter((row) => row.imm !== Imm.CSR && row.ext !== "Priv" && row.ext !== "Zifencei" &&
     row.operands !== "" && row.op !== Op.UNDECODED);
   // (A store to the device ends a run too, as it may raise an interrupt; it stays, being common in a guest.)
   for (let round = 0; round < PLAIN_ROUNDS; round++) {
-    for (const row of plain) words.push(...use(row, rng));
+    for (const row of plain) {
+      acrossPage(words, at(words), rng);
+      words.push(...use(row, rng));
+    }
+    words.push(...compressed(rng));
   }
   words.push(I(Op.JAL, { rd: 0, imm: body - at(words) }));
   return words;
@@ -225,6 +309,9 @@ export interface WarmUpReport {
   ops: Set<Op>;
   /** The lowest pc seen at a trap in S mode (the top alias: above 2^63). */
   lowestSPc: number;
+  /** The ops compressed instructions decoded to, and how many 4-byte ones were decoded across the end of a page (when asked for). */
+  compressed: Set<Op>;
+  acrossPage: number;
 }
 
 /**
@@ -246,11 +333,13 @@ export function runWarmUp(shared: boolean, translator: boolean, collectOps = fal
   const cpu = new RiscvCpu(new SystemMemory(bus));
   cpu.system = true;
   cpu.usePrivilegeTlbs();
-  const report: WarmUpReport = { retired: [0, 0], traps: new Set(), ops: new Set(), lowestSPc: Infinity };
+  const report: WarmUpReport = { retired: [0, 0], traps: new Set(), ops: new Set(), lowestSPc: Infinity, compressed: new Set(), acrossPage: 0 };
   if (collectOps) {
-    cpu.onDecode = (_pc, lo16, hi16) => {
+    cpu.onDecode = (pc, lo16, hi16) => {
       decodeAt(lo16, hi16);
       report.ops.add(decoded.op);
+      if ((lo16 & 3) !== 3) report.compressed.add(decoded.op);
+      else if ((pc % 4096 + 4096) % 4096 === 4094) report.acrossPage++;
     };
   }
   const rng = new Rng();

@@ -1,6 +1,7 @@
 /**
  * The interpreter's warm-up (src/system/warm-up.ts): its generated program
- * decodes every instruction of the table, runs in M mode and in S mode at the
+ * decodes every instruction of the table (and RVC's, and 4-byte ones across a
+ * page's end), runs in M mode and in S mode at the
  * top of the address space under Sv39, takes the traps it is meant to and
  * retires what it should (a program that trapped forever would stop at the
  * call bound, far short), the same every time.  It runs on a bus and a hart
@@ -23,6 +24,11 @@ test("the warm-up program uses every instruction, both modes, and its traps", ()
       assert.ok(r.traps.has(t), `trap ${t} not taken (took ${[...r.traps].join(" ")})`);
     }
     assert.ok(r.lowestSPc >= 2 ** 63, `S mode ran at 0x${r.lowestSPc.toString(16)}, not at the top alias`);
+    // RVC code: its instructions (all but c.ebreak), and 4-byte instructions across a page's end.
+    const rvc = [Op.ADDI, Op.ADDIW, Op.LUI, Op.SRLI, Op.SRAI, Op.ANDI, Op.SUB, Op.XOR, Op.OR, Op.AND, Op.SUBW, Op.ADDW,
+      Op.SLLI, Op.ADD, Op.LW, Op.LD, Op.SW, Op.SD, Op.FLD, Op.FSD, Op.JAL, Op.BEQ, Op.BNE, Op.JALR];
+    assert.deepEqual(rvc.filter((op) => !r.compressed.has(op)).map((op) => INSNS[op].name), [], "RVC forms never decoded");
+    assert.ok(r.acrossPage >= 2, `${r.acrossPage} instructions decoded across a page's end`);
   }
 });
 
