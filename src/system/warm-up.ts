@@ -98,7 +98,8 @@ const csrw = (csr: number, rs1: number): number => I(Op.CSRRW, { rd: 0, rs1, imm
 const csrs = (csr: number, rs1: number): number => I(Op.CSRRS, { rd: 0, rs1, imm: csr });
 const csrc = (csr: number, rs1: number): number => I(Op.CSRRC, { rd: 0, rs1, imm: csr });
 const csrr = (rd: number, csr: number): number => I(Op.CSRRS, { rd, rs1: 0, imm: csr });
-const MSTATUS = 0x300, MEPC = 0x341, MCAUSE = 0x342, MTVEC = 0x305, SEPC = 0x141, SSTATUS = 0x100, SATP = 0x180;
+const MSTATUS = 0x300, MEPC = 0x341, MCAUSE = 0x342, MTVEC = 0x305, SEPC = 0x141, SSTATUS = 0x100, SATP = 0x180,
+  STVEC = 0x105;
 const PMPCFG0 = 0x3a0, PMPADDR0 = 0x3b0;
 
 /**
@@ -261,8 +262,11 @@ function acrossPage(words: number[], at: number, rng: Rng): void {
 function program(rng: Rng): number[] {
   const at = (words: number[]): number => RAM_BASE + START + 4 * words.length;
   // mtvec = the handler (START - 0x1000 + 0x100 from here); FP on; PMP entry 0 lets S mode reach everything.
+  // stvec too (no trap is delegated, so S mode's traps still go to mtvec): an address above 2^31, as a kernel's,
+  // is a number V8 keeps otherwise than the 0 stvec starts at, and the machine's harts then have the hart state's
+  // hidden class the interpreter was compiled for (one deopt of it per boot otherwise).
   const words = [I(Op.AUIPC, { rd: X_TMP, imm: -0x1000 }), I(Op.ADDI, { rd: X_TMP, rs1: X_TMP, imm: 0x1000 - START }),
-    csrw(MTVEC, X_TMP), I(Op.LUI, { rd: X_TMP, imm: 0x6000 }), csrs(MSTATUS, X_TMP),
+    csrw(MTVEC, X_TMP), csrw(STVEC, X_TMP), I(Op.LUI, { rd: X_TMP, imm: 0x6000 }), csrs(MSTATUS, X_TMP),
     I(Op.ADDI, { rd: X_TMP, rs1: 0, imm: -1 }), csrw(PMPADDR0, X_TMP),
     I(Op.ADDI, { rd: X_TMP, rs1: 0, imm: 0x1f }), csrw(PMPCFG0, X_TMP),
     I(Op.ADDI, { rd: X_TMP, rs1: X_HOME, imm: -Priv.M })];
