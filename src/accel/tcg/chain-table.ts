@@ -9,9 +9,11 @@
  *     rather than import the table: V8 (11.x) updates every instance that
  *     imports a table on each table.set, which made installing n modules cost
  *     O(n^2) (measured: 13,512 one-block modules took 152 s instead of 7 s).
- *     The dispatcher enters every module through the hub too, so that its
- *     call into WebAssembly has one target (a call site that met hundreds of
- *     modules' functions went through V8's generic JS-to-wasm wrapper);
+ *     The dispatcher enters every module through the hub too (its enter(),
+ *     which also moves the registers between the interpreter's halves and
+ *     the int64s translated code keeps them in), so that its call into
+ *     WebAssembly has one target (a call site that met hundreds of modules'
+ *     functions went through V8's generic JS-to-wasm wrapper);
  *   - a direct-mapped hash in the machine's WebAssembly.Memory (past guest
  *     RAM, in the state area) from a block's start to its module and entry.
  * Entry i (16 bytes at `at + 16 * i`): host byte offset of the block (-1:
@@ -32,6 +34,8 @@
 import type { GuestRam } from "../../target/riscv/ram.js";
 import { PAGE_SHIFT } from "../../target/riscv/tlb.js";
 import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
+import { W } from "../wasm/opcodes.js";
+import { HartLayout } from "../../target/riscv/hart-layout.js";
 
 export const CHAIN_BITS = 15;
 export const CHAIN_ENTRIES = 1 << CHAIN_BITS;
@@ -42,16 +46,45 @@ const HEADER = 8;
 
 const I32 = ValType.I32;
 
-/** The hub module: hub(state, entry, budget, count, module) = c.f[module](state, entry, budget, count), a tail call. */
+/**
+ * The hub module:
+ *   hub(state, entry, budget, count, module) = c.f[module](state, entry, budget, count), a tail call;
+ *   enter(state, entry, budget, module), the dispatcher's way in: x1..x31 from
+ *   the interpreter's halves (XL, XH) to the int64s translated code keeps them
+ *   in (XQ), c.f[module](state, entry, budget, 0), and them back when it returns.
+ */
 function buildHub(sharedMemory: boolean): Uint8Array {
   const m = new ModuleBuilder();
   m.importTable("c", "f");
   const run = m.typeIndex([I32, I32, I32, I32], [I32]);
-  const f = new FunctionBody([I32, I32, I32, I32, I32], [I32]);
-  for (let p = 0; p < 5; p++) f.get(p);
-  f.returnCallIndirect(run, 0);
-  m.addFunc(f, "hub");
+  const hub = new FunctionBody([I32, I32, I32, I32, I32], [I32]);
+  for (let p = 0; p < 5; p++) hub.get(p);
+  hub.returnCallIndirect(run, 0);
+  m.addFunc(hub, "hub");
+  const enter = new FunctionBody([I32, I32, I32, I32], [I32]);
+  const code = enter.local(I32);
+  copyRegisters(enter, true);
+  for (let p = 0; p < 3; p++) enter.get(p);
+  enter.i32(0);
+  enter.get(3);
+  enter.callIndirect(run, 0);
+  enter.set(code);
+  copyRegisters(enter, false);
+  enter.get(code);
+  m.addFunc(enter, "enter");
   return m.encode("e", "m", sharedMemory);
+}
+
+/** x1..x31 of the hart slot at local 0, between the halves (XL, XH) and the int64s (XQ), either way. */
+function copyRegisters(f: FunctionBody, toXq: boolean): void {
+  for (let r = 1; r < 32; r++) {
+    const words = [[HartLayout.XL + 4 * r, HartLayout.XQ + 8 * r], [HartLayout.XH + 4 * r, HartLayout.XQ + 8 * r + 4]];
+    for (const [half, q] of words) {
+      f.get(0); f.get(0);
+      f.mem(W.I32_LOAD, 2, toXq ? half : q);
+      f.mem(W.I32_STORE, 2, toXq ? q : half);
+    }
+  }
 }
 
 /** The hash slot of a block starting at host byte offset `host`. */
@@ -67,6 +100,8 @@ export class ChainTable {
   readonly table: WebAssembly.Table;
   /** What translated modules import as c.hub. */
   readonly hub: unknown;
+  /** How the dispatcher runs a module: enter(state, entry, budget, module) (see buildHub). */
+  readonly enter: unknown;
   private readonly i32: Int32Array;
   private modules = 0;
   /** Per host page: the slots its blocks were put in (a slot may since hold another page's block). */
@@ -81,6 +116,7 @@ export class ChainTable {
     const hub = new WebAssembly.Instance(new WebAssembly.Module(buildHub(ram.shared) as Uint8Array<ArrayBuffer>),
       { e: { m: ram.memory }, c: { f: this.table } });
     this.hub = hub.exports.hub;
+    this.enter = hub.exports.enter;
     if (this.at >= 0) this.i32.fill(-1, this.at >>> 2, (this.at >>> 2) + 4 * CHAIN_ENTRIES);
   }
 

@@ -32,8 +32,11 @@ import { HOT_BITS, HOT_COMPILED, hotSlot } from "../hot.js";
 /** run(state, entry, budget, count) of a compiled module: count is the instructions retired before the call (0). */
 export type CompiledRun = (state: number, entry: number, budget: number, count: number) => number;
 
-/** The chain table's hub: run of the module at table index `module` (one call site for every module). */
-export type HubRun = (state: number, entry: number, budget: number, count: number, module: number) => number;
+/**
+ * The chain table's enter(): run of the module at table index `module`, from
+ * the dispatcher (one call site for every module), the registers copied in and out.
+ */
+export type EnterRun = (state: number, entry: number, budget: number, module: number) => number;
 
 export interface Entry {
   readonly pc: number;
@@ -187,9 +190,9 @@ export class CodeCache {
   /** The compiles off the thread not yet finished. */
   private readonly compiling = new Set<Promise<void>>();
   /**
-   * Made with the first module (it takes room in the state area): its hub is
-   * how the dispatcher calls every module, and with chaining on, how modules
-   * call each other.
+   * Made with the first module (it takes room in the state area): its hub's
+   * enter() is how the dispatcher calls every module, and with chaining on,
+   * its hub() how modules call each other.
    */
   private chainTable: ChainTable | undefined;
 
@@ -510,9 +513,9 @@ export class CodeCache {
     this.stats.flushes++;
   }
 
-  /** The hub (HubRun) once a module was compiled. */
-  get hub(): HubRun | undefined {
-    return this.chainTable?.hub as HubRun | undefined;
+  /** The hub's enter() once a module was compiled. */
+  get enter(): EnterRun | undefined {
+    return this.chainTable?.enter as EnterRun | undefined;
   }
 
   /** Jumps from one module straight into another so far. */

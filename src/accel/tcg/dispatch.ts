@@ -15,12 +15,25 @@ import { Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
 import { PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../../target/riscv/tlb.js";
 import { run } from "../interp.js";
-import { codeCacheFor, type HubRun } from "./code-cache.js";
+import { codeCacheFor, type CompiledRun, type EnterRun } from "./code-cache.js";
 import { hotSlot } from "../hot.js";
 import { TcgExit } from "./emit.js";
 
 const TWO32 = 4294967296;
 const PC_LO = HartLayout.PC >> 2, PC_HI = PC_LO + 1, COUNT = HartLayout.COUNT >> 2;
+const XL = HartLayout.XL >> 2, XH = HartLayout.XH >> 2, XQ = HartLayout.XQ >> 2;
+
+/**
+ * A module with no index in the chain table (it was full): run() called
+ * directly, with the registers copied to the int64s translated code keeps
+ * them in and back, as the hub's enter() does for every other module.
+ */
+function runUnindexed(slot: Int32Array, run: CompiledRun, state: number, entry: number, budget: number): number {
+  for (let r = 1; r < 32; r++) { slot[XQ + 2 * r] = slot[XL + r]; slot[XQ + 2 * r + 1] = slot[XH + r]; }
+  const code = run(state, entry, budget, 0);
+  for (let r = 1; r < 32; r++) { slot[XL + r] = slot[XQ + 2 * r]; slot[XH + r] = slot[XQ + 2 * r + 1]; }
+  return code;
+}
 
 export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
   // A debugger sees every instruction: the interpreter serves it.
@@ -33,7 +46,7 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
   const hot = cache.hot(cpu);
   // Interpreted code comes back at every block start when no block is cold.
   const stretch = cache.threshold(cpu) > 1;
-  let hub = cache.hub;
+  let enter = cache.enter;
   let left = budget;
   // The interpreter stopped before a block whose counter ran out (it counted the entry).
   let fired = false;
@@ -63,10 +76,10 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
         continue;
       }
       fired = false;
-      hub ??= cache.hub;
+      enter ??= cache.enter;
       const base = cpu.instret;
       cache.base = base;
-      const code = e.module >= 0 ? (hub as HubRun)(state, e.index, left, 0, e.module) : e.run(state, e.index, left, 0);
+      const code = e.module >= 0 ? (enter as EnterRun)(state, e.index, left, e.module) : runUnindexed(slot, e.run, state, e.index, left);
       const n = slot[COUNT];
       stats.compiledInsns += n;
       cpu.instret = base + n;

@@ -100,6 +100,8 @@ export class FunctionBody extends Bytes {
   set(l: number): void { this.byte(W.LOCAL_SET); this.u32(l); }
   tee(l: number): void { this.byte(W.LOCAL_TEE); this.u32(l); }
   call(f: number): void { this.byte(W.CALL); this.u32(f); }
+  /** A call through table `table` to a function of type `type`. */
+  callIndirect(type: number, table: number): void { this.byte(W.CALL_INDIRECT); this.u32(type); this.u32(table); }
   /** A tail call to function `f` (the tail-call proposal, in V8 since 11.2). */
   returnCall(f: number): void { this.byte(W.RETURN_CALL); this.u32(f); }
   /** A tail call through table `table` to a function of type `type` (the tail-call proposal, in V8 since 11.2). */

@@ -12,6 +12,9 @@
  *   TLB  byte offset of the current privilege level's TLB (see tlb.ts)
  *   COUNT  instructions translated code retired before it returned
  *   FP_OFF 1 while mstatus.FS is Off (FP instructions are illegal), else 0
+ *   XQ   x0..x31 as int64s, for translated code passing registers from one
+ *        module to the next (chain-table.ts); valid only while a chain of
+ *        modules runs: XL and XH are the registers whenever none does
  * A TLB is a slot of its own: nine arrays of TLB_SIZE int32s, in the order
  * readLo, readHi, readHost, writeLo, writeHi, writeHost, fetchLo, fetchHi, fetchHost.
  */
@@ -27,6 +30,7 @@ export const enum HartLayout {
   TLB = 544,
   COUNT = 548,
   FP_OFF = 552,
+  XQ = 560,
   SIZE = 1024,
 }
 
