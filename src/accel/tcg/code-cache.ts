@@ -190,6 +190,13 @@ export class CodeCache {
   /** The compiles off the thread not yet finished. */
   private readonly compiling = new Set<Promise<void>>();
   /**
+   * Host pages whose regrouped module is being compiled off the thread: the
+   * page's old modules keep running meanwhile and keep crossing, and a second
+   * regroup would compile the same module again (V8 then makes the main
+   * thread wait for the first compile of those bytes to finish).
+   */
+  private readonly regrouping = new Set<number>();
+  /**
    * Made with the first module (it takes room in the state area): its hub's
    * enter() is how the dispatcher calls every module, and with chaining on,
    * its hub() how modules call each other.
@@ -374,7 +381,7 @@ export class CodeCache {
     const t0 = performance.now();
     const ram = this.ram;
     const gen = ram.codeGen[hostPage];
-    if (!ram.hasCode(hostPage)) return;
+    if (!ram.hasCode(hostPage) || this.regrouping.has(hostPage)) return;
     const todo: Entry[] = [];
     const code: BlockCode[] = [];
     for (const e of this.entries.values()) {
@@ -384,9 +391,10 @@ export class CodeCache {
       todo.push(e);
       code.push({ pc: e.pc, host: e.host, block });
     }
-    if (todo.length < 2) return;
+    // Fewer than two blocks, or all in one module already: nothing to join.
+    if (todo.length < 2 || todo.every((e) => e.run !== undefined && e.run === todo[0].run)) return;
     this.stats.regroups++;
-    this.compile(todo, code, t0);
+    this.compile(todo, code, t0, hostPage);
   }
 
   /** A page lost its code: the modules holding its blocks stop branching between pages, and no module chains to them. */
@@ -402,8 +410,9 @@ export class CodeCache {
    * Compile `code` (the blocks of `todo`) into one module and point the
    * entries at it: at once, or off the main thread, the blocks staying queued
    * (so not queued again) and interpreted until the module is installed.
+   * `regroupOf`: the host page whose blocks these are, for a regroup.
    */
-  private compile(todo: readonly Entry[], code: readonly BlockCode[], t0: number): void {
+  private compile(todo: readonly Entry[], code: readonly BlockCode[], t0: number, regroupOf = -1): void {
     if (code.length === 0) return;
     // The module's bytes lie in a plain ArrayBuffer; the DOM's typings (the web page's build) want that said.
     if (this.chainTable === undefined) {
@@ -424,6 +433,7 @@ export class CodeCache {
       return;
     }
     for (const e of todo) e.queued = true;
+    if (regroupOf >= 0) this.regrouping.add(regroupOf);
     this.stats.compileMs += performance.now() - t0;
     const epoch = this.epoch;
     const done = WebAssembly.compile(bytes).then((module) => {
@@ -438,6 +448,7 @@ export class CodeCache {
       for (const e of todo) e.compiled = 0;
     }).finally(() => {
       for (const e of todo) e.queued = false;
+      if (regroupOf >= 0) this.regrouping.delete(regroupOf);
       this.compiling.delete(done);
     });
     this.compiling.add(done);
