@@ -5,16 +5,15 @@
  * the same page) goes on inside the module instead of returning; so does an
  * indirect jump (jalr) that lands on the start of a block of its own page.
  *
- * While translated code runs, the guest's registers live in the hart slot
- * as int64s (XQ), as QEMU keeps them in its CPU state between blocks: a
- * block loads the ones it reads or writes into i64 locals when it starts and
- * stores the ones it writes whenever it leaves (to another block, or out of
- * the module, a trap included).  So no register is live from one block to
- * the next in the WebAssembly function (V8's optimising compiler allocates
- * registers block by block, not across the whole loop of the module), and a
- * jump into another module passes nothing but the pc.  The interpreter's
- * registers are the halves (XL, XH): the dispatcher enters translated code
- * through the chain table's hub, which copies them into XQ and back.
+ * Guest registers are cached in i64 locals for the whole run of the module:
+ * the ones any of its blocks uses are loaded on entry, the ones any of them
+ * writes are stored back on the one way out (every exit, a trap included,
+ * branches to it), so that chained blocks pass registers in locals.  They
+ * are loaded from and stored to the hart slot's int64 copies (XQ), one load
+ * or store each; the dispatcher enters translated code through the chain
+ * table's hub, which copies them there from the interpreter's halves (XL,
+ * XH) and back.  Helpers that run one instruction in the interpreter get
+ * its registers in the halves.
  * Loads and stores test the TLB inline (see target/riscv/tlb.ts) and call the
  * slow path only on a miss.  On leaving, the pc (an int64) and the count of
  * instructions retired are in the hart's slot (hart-layout.ts); a trap leaves
@@ -145,24 +144,6 @@ export function buildModule(blocks: readonly BlockCode[], sharedMemory = false, 
   return m.encode("e", "m", sharedMemory);
 }
 
-/**
- * The integer registers a block's compiled instructions read and write (x0
- * left out).  Reads are counted from the rs1 and rs2 fields of every
- * instruction: where a format holds immediate bits or FP register numbers
- * there, that costs a needless load, never a missed one.
- */
-function blockRegisters(block: ScannedBlock): { reads: number[]; writes: number[] } {
-  const reads = new Set<number>(), writes = new Set<number>();
-  for (let k = 0; k < block.compiled; k++) {
-    const insn = block.insns[k];
-    reads.add(insn.rs1).add(insn.rs2);
-    if (INSNS[insn.op].operands.startsWith("d")) writes.add(insn.rd);
-  }
-  reads.delete(0);
-  writes.delete(0);
-  return { reads: [...reads], writes: [...writes] };
-}
-
 class Gen {
   private readonly x: number[] = [];
   private readonly count: number;
@@ -180,19 +161,12 @@ class Gen {
   private readonly byKey = new Map<number, number>();
   /** Block index by guest pc (the first block found at a pc, for branches to other pages). */
   private readonly byPc = new Map<number, number>();
+  /** Registers some block uses (loaded on entry) and writes (stored on the way out). */
+  private readonly used = new Array<boolean>(32).fill(false);
+  private readonly written = new Array<boolean>(32).fill(false);
   // Per block:
   private index = 0;
   private depth = 0;
-  /** The registers the block reads or writes (loaded from XQ when it starts). */
-  private loaded = new Set<number>();
-  /** The registers the block writes (stored to XQ whenever it leaves), once loaded; empty before. */
-  private stores: number[] = [];
-  /**
-   * Once the block's registers are loaded, its body is inside a WebAssembly
-   * block whose end stores them and takes the way out: every exit of the
-   * block out of the module branches there, so the stores are emitted once.
-   */
-  private inBody = false;
 
   constructor(
     private readonly f: FunctionBody, private readonly blocks: readonly BlockCode[],
@@ -216,12 +190,21 @@ class Gen {
       this.byKey.set(b.host, i);
       if (!this.byPc.has(b.pc)) this.byPc.set(b.pc, i);
     });
+    for (const b of blocks) {
+      for (let k = 0; k < b.block.compiled; k++) {
+        const insn = b.block.insns[k];
+        // Fields that hold immediate bits in some formats only add a needless load.
+        this.used[insn.rs1] = this.used[insn.rs2] = true;
+        if (INSNS[insn.op].operands.startsWith("d")) this.used[insn.rd] = this.written[insn.rd] = true;
+      }
+    }
   }
 
   emitAll(): void {
     const f = this.f;
     const n = this.blocks.length;
     f.get(P_STATE); f.mem(W.I32_LOAD, 2, HartLayout.TLB); f.set(this.tlb);
+    for (let r = 1; r < 32; r++) if (this.used[r]) this.loadRegQ(r);
     f.block(); // the way out
     f.loop();
     for (let i = 0; i < n; i++) f.block();
@@ -233,7 +216,8 @@ class Gen {
     }
     f.end(); // loop
     f.op(W.UNREACHABLE);
-    f.end(); // the way out (registers in XQ): pc and count to the hart's slot
+    f.end(); // the way out: registers, pc and count to the hart's slot
+    for (let r = 1; r < 32; r++) if (this.written[r]) this.storeRegQ(r);
     if (this.chainAt >= 0) this.chain();
     f.get(P_STATE); f.get(this.pcOut); f.mem(W.I64_STORE, 3, HartLayout.PC);
     f.get(P_STATE); f.get(this.count); f.mem(W.I32_STORE, 2, HartLayout.COUNT);
@@ -241,9 +225,10 @@ class Gen {
   }
 
   /**
-   * On a jump out (codeOut JUMP, or PAGE while the page's countdown lasts):
-   * when the fetch TLB maps pcOut and the chain table has a block at that
-   * host address and pc, tail-call its module.  Else fall through to the return.
+   * On a jump out (codeOut JUMP, or PAGE while the page's countdown lasts;
+   * registers already stored): when the fetch TLB maps pcOut and the chain
+   * table has a block at that host address and pc, tail-call its module.
+   * Else fall through to the return.
    */
   private chain(): void {
     const f = this.f;
@@ -307,50 +292,31 @@ class Gen {
     const { pc, block } = this.blocks[i];
     this.index = i;
     this.depth = 0;
-    this.stores = [];
-    this.inBody = false;
     const n = block.compiled;
     // Not enough budget for the whole block: leave it to the interpreter.
     f.get(this.count); f.i32(n); f.op(W.I32_ADD); f.get(P_BUDGET); f.op(W.I32_GT_U);
     this.openIf();
     this.leave(pc, 0, TcgExit.BUDGET);
     this.closeIf();
-    const { reads, writes } = blockRegisters(block);
-    this.loaded = new Set([...reads, ...writes]);
-    for (const r of this.loaded) this.loadRegQ(r);
-    this.stores = writes;
-    f.block();
-    this.inBody = true;
-    this.emitBody(pc, block, this.blocks[i].host);
-    f.end();
-    this.inBody = false;
-    // The body's exits out of the module (pcOut, codeOut and count set): the registers to XQ, then the way out.
-    this.storeBlock();
-    f.br(this.blocks.length - this.index);
-  }
-
-  /** The block's instructions; every path through them ends in a branch. */
-  private emitBody(pc: number, block: ScannedBlock, host: number): void {
     let at = pc;
-    let atHost = host;
-    for (let k = 0; k < block.compiled; k++) {
+    let atHost = this.blocks[i].host;
+    for (let k = 0; k < n; k++) {
       const insn = block.insns[k];
       if (this.emitInsn(insn, at, k, atHost)) return;
       at += insn.size;
       atHost += insn.size;
     }
     // The block ends before an instruction the interpreter runs, or at a page or length limit.
-    this.exitTo(at, block.compiled);
+    this.exitTo(at, n);
   }
 
   // ---- registers ----
 
   /** Registers are loaded on entry (see emitAll); kept as a marker of what an instruction reads. */
   private use(r: number): void {
-    if (r !== 0 && !this.loaded.has(r)) throw new Error(`tcg: x${r} used but not loaded`);
+    if (r !== 0 && !this.used[r]) throw new Error(`tcg: x${r} used but not loaded`);
   }
 
-  /** Register r from the interpreter's halves (after a helper ran an instruction there). */
   private loadReg(r: number): void {
     const f = this.f;
     f.get(P_STATE); f.mem(W.I64_LOAD32_S, 2, HartLayout.XH + 4 * r);
@@ -360,14 +326,14 @@ class Gen {
     f.set(this.x[r]);
   }
 
-  /** Register r from XQ (a block starting). */
+  /** Register r from XQ (on entry). */
   private loadRegQ(r: number): void {
     const f = this.f;
     f.get(P_STATE); f.mem(W.I64_LOAD, 3, HartLayout.XQ + 8 * r);
     f.set(this.x[r]);
   }
 
-  /** Register r's local to XQ (a block leaving). */
+  /** Register r's local to XQ (on the way out). */
   private storeRegQ(r: number): void {
     const f = this.f;
     f.get(P_STATE); f.get(this.x[r]); f.mem(W.I64_STORE, 3, HartLayout.XQ + 8 * r);
@@ -381,7 +347,7 @@ class Gen {
   /** Pop an i64 into register r. */
   private assign(r: number): void {
     if (r === 0) { this.f.op(W.DROP); return; }
-    if (!this.stores.includes(r)) throw new Error(`tcg: x${r} written but not stored`);
+    if (!this.written[r]) throw new Error(`tcg: x${r} written but not stored`);
     this.f.set(this.x[r]);
   }
 
@@ -399,29 +365,16 @@ class Gen {
     this.goOut(k);
   }
 
-  /** Count k more instructions and take the way out (pcOut and codeOut set), through the body's end once in it. */
+  /** Count k more instructions and take the way out (pcOut and codeOut set). */
   private goOut(k: number): void {
     const f = this.f;
     if (k !== 0) { f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count); }
-    f.br(this.inBody ? this.depth : this.blocks.length - this.index + this.depth);
-  }
-
-  /** Go on at block `next` of this module after k more instructions. */
-  private goTo(next: number, k: number): void {
-    const f = this.f;
-    f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
-    f.i32(next); f.set(P_ENTRY);
-    this.storeBlock();
-    f.br(this.blocks.length - 1 - this.index + this.depth + (this.inBody ? 1 : 0));
-  }
-
-  /** The registers the block writes, to XQ (it is leaving). */
-  private storeBlock(): void {
-    for (const r of this.stores) this.storeRegQ(r);
+    f.br(this.blocks.length - this.index + this.depth);
   }
 
   /** Go on at `target` after `k` instructions: chained when a block of this module starts there. */
   private exitTo(target: number, k: number): void {
+    const f = this.f;
     const { pc, host } = this.blocks[this.index];
     const samePage = Math.floor(target / 4096) === Math.floor(pc / 4096);
     if (!samePage) {
@@ -433,7 +386,9 @@ class Gen {
       this.leave(target, k, TcgExit.PAGE);
       return;
     }
-    this.goTo(next, k);
+    f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
+    f.i32(next); f.set(P_ENTRY);
+    f.br(this.blocks.length - 1 - this.index + this.depth);
   }
 
   /**
@@ -457,7 +412,9 @@ class Gen {
       f.globalGet(G_OK);
       f.op(W.I32_AND);
       this.openIf();
-      this.goTo(next, k);
+      f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
+      f.i32(next); f.set(P_ENTRY);
+      f.br(this.blocks.length - 1 - this.index + this.depth);
       this.closeIf();
     }
     this.leave(target, k, TcgExit.JUMP);
@@ -493,7 +450,10 @@ class Gen {
       f.brTable(labels, m);
       for (let c = 0; c < m; c++) {
         f.end(); this.depth--;
-        this.goTo(byOffset.get(offsets[c]) as number, k);
+        const j = byOffset.get(offsets[c]) as number;
+        f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
+        f.i32(j); f.set(P_ENTRY);
+        f.br(this.blocks.length - 1 - this.index + this.depth);
       }
       f.end(); this.depth--; // the miss: leave
       this.closeIf();
@@ -659,7 +619,7 @@ class Gen {
     this.closeIf();
   }
 
-  /** Register r's local to the interpreter's halves (for a helper running an instruction there). */
+  /** Register r's local to the hart's slot. */
   private storeReg(r: number): void {
     const f = this.f;
     f.get(P_STATE); f.get(this.x[r]); f.mem(W.I64_STORE32, 2, HartLayout.XL + 4 * r);
