@@ -31,6 +31,7 @@ import { encodeOp, encodeRow, type Fields } from "../target/riscv/encode.js";
 import { INSNS, Imm, Op, type InsnRow } from "../target/riscv/insn-table.js";
 import { SystemMemory } from "../target/riscv/mmu.js";
 import { takeTrap } from "../target/riscv/priv.js";
+import { PAGE_SIZE } from "../target/riscv/tlb.js";
 
 /** The scratch machine's RAM: the trap handler at its start, the program from START, data at DATA, the page table at ROOT. */
 const RAM_BASE = 0x80000000;
@@ -203,7 +204,9 @@ const creg = (rng: Rng): number => rng.below(8);
  */
 function compressed(rng: Rng): number[] {
   const rd = (): number => 1 + rng.below(X_DEV - 1);
-  const luiRd = (): number => rng.pick([1, ...Array.from({ length: X_DEV - 3 }, (_, i) => i + 3)]);
+  // c.lui's rd: not x0 nor sp (x2), whose encodings are others.
+  const luiRds = [1, ...Array.from({ length: X_DEV - 3 }, (_, i) => i + 3)];
+  const luiRd = (): number => rng.pick(luiRds);
   const imm6 = (): number => 1 + rng.below(31);
   const ci = (funct3: number, r: number, imm: number, op: number): number =>
     (funct3 << 13) | (((imm >> 5) & 1) << 12) | (r << 7) | ((imm & 31) << 2) | op;
@@ -247,9 +250,8 @@ function compressed(rng: Rng): number[] {
  * c.nop on the next page).  Nothing when the next page is still far.
  */
 function acrossPage(words: number[], at: number, rng: Rng): void {
-  const PAGE = 0x1000;
-  if (at % PAGE < PAGE - 64) return;
-  for (let a = at; a % PAGE !== PAGE - 4; a += 4) words.push(pair(C_NOP, C_NOP));
+  if (at % PAGE_SIZE < PAGE_SIZE - 64) return;
+  for (let a = at; a % PAGE_SIZE !== PAGE_SIZE - 4; a += 4) words.push(pair(C_NOP, C_NOP));
   const w = I(Op.ADDI, { rd: 1 + rng.below(X_DEV - 1), rs1: rng.rs(), imm: rng.below(4096) - 2048 });
   words.push(pair(C_NOP, w & 0xffff), pair(w >>> 16, C_NOP));
 }
@@ -343,7 +345,7 @@ export function runWarmUp(shared: boolean, translator: boolean, collectOps = fal
       decodeAt(lo16, hi16);
       report.ops.add(decoded.op);
       if ((lo16 & 3) !== 3) report.compressed.add(decoded.op);
-      else if ((pc % 4096 + 4096) % 4096 === 4094) report.acrossPage++;
+      else if ((pc % PAGE_SIZE + PAGE_SIZE) % PAGE_SIZE === PAGE_SIZE - 2) report.acrossPage++;
     };
   }
   const rng = new Rng();
