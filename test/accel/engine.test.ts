@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { parseAccel } from "../../src/accel/engine.js";
-import { tcgSettings } from "../../src/accel/tcg/code-cache.js";
+import { CodeCache, SYSTEM_REGROUP, tcgSettings, USER_REGROUP } from "../../src/accel/tcg/code-cache.js";
+import type { RiscvCpu } from "../../src/target/riscv/cpu.js";
+import { GuestRam } from "../../src/target/riscv/ram.js";
 import { repoRoot } from "../util/env.js";
 
 test("parseAccel: names, the translator's properties, and errors as sentences", () => {
@@ -28,6 +30,23 @@ test("parseAccel: names, the translator's properties, and errors as sentences", 
     assert.match(parseAccel("tcg,frob=1"), /unknown or malformed property 'frob=1'/);
     assert.match(parseAccel("interp,threshold=1"), /it takes none/);
     assert.match(parseAccel("tcg,batch=0"), /batch must be at least 1/);
+  } finally {
+    Object.assign(tcgSettings, saved);
+  }
+});
+
+test("regroup: by default per hart kind; regroup=N for both", () => {
+  const saved = { ...tcgSettings };
+  try {
+    const cache = new CodeCache(new GuestRam(1 << 20));
+    const system = { system: true } as RiscvCpu, user = { system: false } as RiscvCpu;
+    tcgSettings.regroupAfter = undefined;
+    assert.equal(cache.regroupAfter(system), SYSTEM_REGROUP);
+    assert.equal(cache.regroupAfter(user), USER_REGROUP);
+    assert.notEqual(SYSTEM_REGROUP, USER_REGROUP);
+    assert.equal(parseAccel("tcg,regroup=64"), "tcg");
+    assert.equal(cache.regroupAfter(system), 64);
+    assert.equal(cache.regroupAfter(user), 64);
   } finally {
     Object.assign(tcgSettings, saved);
   }

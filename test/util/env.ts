@@ -46,7 +46,7 @@ export function testAccel(fallback: string): string {
 
 /**
  * The translator with every block compiled before its first run (pages whose blocks keep jumping between modules
- * are still regrouped, at the default regroup=256), compiled at once even in the system emulator.
+ * are still regrouped, at the default of the hart's kind), compiled at once even in the system emulator.
  */
 export const TCG_EAGER = "tcg,threshold=1,batch=1,compile=sync";
 

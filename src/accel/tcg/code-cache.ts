@@ -67,8 +67,12 @@ export const tcgSettings = {
   patience: 32768,
   /** Bytes of WebAssembly kept before the cache is flushed. */
   cacheLimit: 64 * 1024 * 1024,
-  /** Returns between two modules within one page before the page's blocks are compiled into one module (0: never). */
-  regroupAfter: 256,
+  /**
+   * Returns between two modules within one page before the page's blocks are
+   * compiled into one module (0: never); undefined: the default of the hart's
+   * kind (USER_REGROUP, SYSTEM_REGROUP).
+   */
+  regroupAfter: undefined as number | undefined,
   /**
    * How modules are compiled where the run loop yields to an event loop (the
    * system emulator): "async" off the main thread while the blocks go on in the
@@ -101,6 +105,15 @@ const WasmGlobal = (WebAssembly as unknown as {
 export const USER_THRESHOLD = 16;
 export const SYSTEM_THRESHOLD = 4096;
 
+/**
+ * Default regroupAfter, measured (docs/performance.md): in the system
+ * emulator, regrouping a page after 1024 crossings instead of 256 left fewer
+ * short-lived modules for V8 to optimise, and the shell loop took 5.72 s
+ * (median of 11) against 6.11 s; user mode's gzip and cpubench showed no gain.
+ */
+export const USER_REGROUP = 256;
+export const SYSTEM_REGROUP = 1024;
+
 /** How the system emulator compiles unless -accel tcg,compile= says (measured: docs/performance.md). */
 export const DEFAULT_COMPILE: "sync" | "async" = "async";
 
@@ -114,9 +127,8 @@ const HOT_RECHECK = 256;
 /** A page regrouped this often waits 2^MAX_BACKOFF times regroupAfter before the next regroup. */
 const MAX_BACKOFF = 8;
 
-/** Jumps within a page into another module before it is grouped again, after `regrouped` groupings. */
-function crossingsBefore(regrouped: number): number {
-  const after = tcgSettings.regroupAfter;
+/** Jumps within a page into another module before it is grouped again, after `regrouped` groupings (`after`: regroupAfter). */
+function crossingsBefore(regrouped: number, after: number): number {
   return after === 0 ? 1 << 30 : after * 2 ** regrouped;
 }
 
@@ -204,7 +216,8 @@ export class CodeCache {
   private chainTable: ChainTable | undefined;
 
   constructor(readonly ram: GuestRam) {
-    this.crossings = new Int32Array(ram.pages).fill(crossingsBefore(0));
+    // (Set again for the first hart that runs, by its kind: see hot().)
+    this.crossings = new Int32Array(ram.pages).fill(crossingsBefore(0, tcgSettings.regroupAfter ?? USER_REGROUP));
     this.regrouped = new Uint8Array(ram.pages);
     ram.onDrop = (page) => this.dropped(page);
     const slotOf = (cpu: RiscvCpu): Int32Array => cpu.slot;
@@ -295,9 +308,20 @@ export class CodeCache {
     return tcgSettings.threshold ?? (cpu.system ? SYSTEM_THRESHOLD : USER_THRESHOLD);
   }
 
-  /** The block-entry counters for the interpreter (accel/hot.ts), at `cpu`'s threshold when new. */
+  /** Crossings within a page before its blocks are regrouped, for `cpu`'s kind (0: never). */
+  regroupAfter(cpu: RiscvCpu | undefined): number {
+    return tcgSettings.regroupAfter ?? (cpu?.system === true ? SYSTEM_REGROUP : USER_REGROUP);
+  }
+
+  /**
+   * The block-entry counters for the interpreter (accel/hot.ts), at `cpu`'s
+   * threshold when new (the pages' crossing counts then set for its kind too).
+   */
   hot(cpu: RiscvCpu): Int32Array {
-    if (this.hotTable === undefined) this.hotTable = new Int32Array(1 << HOT_BITS).fill(this.threshold(cpu));
+    if (this.hotTable === undefined) {
+      this.hotTable = new Int32Array(1 << HOT_BITS).fill(this.threshold(cpu));
+      this.crossings.fill(crossingsBefore(0, this.regroupAfter(cpu)));
+    }
     return this.hotTable;
   }
 
@@ -368,11 +392,12 @@ export class CodeCache {
    * up, compile the page's blocks again into one module.
    */
   crossed(hostPage: number): void {
-    if (tcgSettings.regroupAfter === 0) return;
+    const after = this.regroupAfter(this.cpu);
+    if (after === 0) return;
     // (Translated code may have counted this one down already: a page is grouped a jump early then.)
     if (--this.crossings[hostPage] > 0) return;
     if (this.regrouped[hostPage] < MAX_BACKOFF) this.regrouped[hostPage]++;
-    this.crossings[hostPage] = crossingsBefore(this.regrouped[hostPage]);
+    this.crossings[hostPage] = crossingsBefore(this.regrouped[hostPage], after);
     this.regroup(hostPage);
   }
 
@@ -513,7 +538,7 @@ export class CodeCache {
     for (const e of this.entries.values()) e.run = undefined;
     this.entries.clear();
     this.recent.fill(undefined);
-    this.crossings.fill(crossingsBefore(0));
+    this.crossings.fill(crossingsBefore(0, this.regroupAfter(this.cpu)));
     this.regrouped.fill(0);
     for (const oks of this.pageModules.values()) for (const ok of oks) ok.value = 0;
     this.pageModules.clear();
