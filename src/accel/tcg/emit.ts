@@ -317,6 +317,7 @@ class Gen {
     if (r !== 0 && !this.used[r]) throw new Error(`tcg: x${r} used but not loaded`);
   }
 
+  /** Register r from the interpreter's halves (an instruction a helper ran there wrote it). */
   private loadReg(r: number): void {
     const f = this.f;
     f.get(P_STATE); f.mem(W.I64_LOAD32_S, 2, HartLayout.XH + 4 * r);
@@ -619,7 +620,7 @@ class Gen {
     this.closeIf();
   }
 
-  /** Register r's local to the hart's slot. */
+  /** Register r's local to the interpreter's halves (for an instruction a helper runs there). */
   private storeReg(r: number): void {
     const f = this.f;
     f.get(P_STATE); f.get(this.x[r]); f.mem(W.I64_STORE32, 2, HartLayout.XL + 4 * r);
