@@ -11,13 +11,14 @@
 //                         (exports, require, module, __filename, __dirname)
 //   PROGRAM.bundle.json   its inputs, each [path under dist/, size]; the
 //                         bundle is stale once one is newer than this file
-//   PROGRAM.bundle.cache  V8's code cache of the bundle (for this Node)
+//   PROGRAM.bundle.cache  V8's code cache of the bundle (for this Node, under
+//                         the options bin/PROGRAM starts it with)
 //
 // Usage: node scripts/build-bundle.mjs
 import * as fs from "node:fs";
 import process from "node:process";
 import * as path from "node:path";
-import * as vm from "node:vm";
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -47,6 +48,25 @@ const metaUrl = {
     });
   },
 };
+
+/**
+ * The options bin/PROGRAM's `#!` line gives Node (the words after `node`).
+ * V8 takes a code cache only under the flags it was made with, so the cache
+ * is made by a Node started with the same ones.
+ */
+function launcherNodeOptions(program) {
+  const words = fs.readFileSync(path.join(root, "bin", program), "utf8").split("\n", 1)[0].trim().split(/\s+/);
+  const node = words.indexOf("node");
+  if (!words[0].startsWith("#!") || node < 0) {
+    process.stderr.write(`build-bundle.mjs: bin/${program}: its first line does not start node\n`);
+    process.exit(1);
+  }
+  return words.slice(node + 1);
+}
+
+// Run by that Node: SOURCE (read as the launcher reads it) compiled, its cache written to CACHE.
+const MAKE_CACHE = 'const fs = require("node:fs"); const [source, cache, filename] = process.argv.slice(1); ' +
+  'fs.writeFileSync(cache, new (require("node:vm").Script)(fs.readFileSync(source, "latin1"), { filename }).createCachedData());';
 
 async function build(program) {
   const entry = path.join(cliDir, `${program}.js`);
@@ -90,11 +110,10 @@ async function build(program) {
     return [path.relative(dist, abs), st.size];
   });
 
-  // The cache must match the file byte for byte: made from the same string.
-  const cache = new vm.Script(script, { filename: `${out}.cjs` }).createCachedData();
-
   fs.writeFileSync(`${out}.cjs.tmp`, script);
-  fs.writeFileSync(`${out}.cache.tmp`, cache);
+  // The cache must match the file byte for byte: made from the file itself.
+  execFileSync(process.execPath, [...launcherNodeOptions(program), "-e", MAKE_CACHE, `${out}.cjs.tmp`, `${out}.cache.tmp`, `${out}.cjs`],
+    { stdio: ["ignore", "inherit", "inherit"] });
   fs.writeFileSync(`${out}.json.tmp`, JSON.stringify({ node: process.version, inputs }) + "\n");
   // The manifest last: a launcher that finds it finds the rest.
   fs.rmSync(`${out}.json`, { force: true });

@@ -11,7 +11,6 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as vm from "node:vm";
 import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -86,7 +85,18 @@ for (const program of PROGRAMS) {
   });
 }
 
-test("V8 takes each bundle's code cache (the file is ASCII, as the cache was made from it)", (t) => {
+/** The options bin/PROGRAM's `#!` line starts Node with (the words after `node`). */
+function launcherNodeOptions(program: string): string[] {
+  const words = fs.readFileSync(path.join(ROOT, "bin", program), "utf8").split("\n", 1)[0].trim().split(/\s+/);
+  assert.ok(words.includes("node"), `bin/${program}: the first line does not start node`);
+  return words.slice(words.indexOf("node") + 1);
+}
+
+test("V8 takes each bundle's code cache under its launcher's Node options (the file is ASCII, as the cache was made from it)", (t) => {
+  // Compiled by a Node started as the launcher starts it: V8 takes a cache only under the flags it was made with.
+  const check = 'const fs = require("node:fs"); const [file, cache] = process.argv.slice(1); ' +
+    'const s = new (require("node:vm").Script)(fs.readFileSync(file, "latin1"), { filename: file, cachedData: fs.readFileSync(cache) }); ' +
+    'process.stdout.write(s.cachedDataRejected ? "rejected" : "taken");';
   for (const program of PROGRAMS) {
     if (!bundleFresh(program)) {
       t.skip("no fresh start-up bundle in dist/");
@@ -95,8 +105,9 @@ test("V8 takes each bundle's code cache (the file is ASCII, as the cache was mad
     const bundle = bundleOf(program);
     const source = fs.readFileSync(`${bundle}.cjs`, "latin1");
     assert.doesNotMatch(source, /[\u0080-\u00ff]/, `${program}: the bundle has bytes beyond ASCII`);
-    const script = new vm.Script(source, { filename: `${bundle}.cjs`, cachedData: fs.readFileSync(`${bundle}.cache`) });
-    assert.equal(script.cachedDataRejected, false, `${program}: V8 rejected the code cache`);
+    const r = spawnSync(process.execPath, [...launcherNodeOptions(program), "-e", check, `${bundle}.cjs`, `${bundle}.cache`], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "taken", `${program}: V8 rejected the code cache under ${launcherNodeOptions(program).join(" ") || "no options"}`);
   }
 });
 

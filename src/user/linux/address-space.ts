@@ -112,6 +112,9 @@ export class HostPages {
   alloc(): number {
     let host = this.free.pop();
     if (host !== undefined) {
+      // Its decoded instructions are dropped now, not when it was freed: nothing maps a free page,
+      // and an address space torn down at exit then clears none of its code pages' caches.
+      this.ram.dropCode(host);
       this.ram.u8.fill(0, host << PAGE_SHIFT, (host + 1) << PAGE_SHIFT);
     } else {
       if (this.nextFresh >= this.ram.pages) throw new OutOfMemory("guest memory exhausted");
@@ -134,7 +137,6 @@ export class HostPages {
 
   release(host: number): void {
     if (--this.refs[host] > 0) return;
-    this.ram.dropCode(host);
     this.free.push(host);
   }
 }
