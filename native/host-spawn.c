@@ -3,7 +3,7 @@
  * built for the host) without waiting for it: posix_spawn, which glibc does
  * with clone(CLONE_VM | CLONE_VFORK) and so costs the same however much
  * memory the emulator has mapped (Node's own spawn forks, which copies the
- * page tables of gigabytes of guest RAM and compiled code), and waitpid with
+ * page tables of gigabytes of guest RAM and compiled code), and wait4 with
  * WNOHANG, which tells the emulator's loop how the program ended without
  * Node's event loop.  A Node-API module.
  *
@@ -12,12 +12,16 @@
  *                                      the host descriptor that becomes its
  *                                      descriptor i (-1: /dev/null); its working
  *                                      directory is cwd.  The pid, or -errno.
- *   poll(pid)                          -1 while nothing changed; its exit status
+ *   poll(pid, used)                    -1 while nothing changed; its exit status
  *                                      (0-255) once it has exited; 256 + the
  *                                      signal number once a signal has ended
  *                                      it; 512 + the signal number when a
  *                                      signal has stopped it; 768 when it has
- *                                      been continued.
+ *                                      been continued.  Once it has ended, what
+ *                                      it used (wait4's rusage) goes into the
+ *                                      Float64Array `used`: user and system CPU
+ *                                      ms, maxrss KiB, minor faults, voluntary
+ *                                      and involuntary context switches.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +29,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <node_api.h>
@@ -130,16 +135,37 @@ out:
   return number(env, result);
 }
 
+/* The rusage of an ended program into `used` (a Float64Array of at least 6), when given one. */
+static void put_usage(napi_env env, napi_value used, const struct rusage *ru) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, used, &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || length < 6) {
+    return;
+  }
+  double *d = data;
+  d[0] = (double)ru->ru_utime.tv_sec * 1e3 + (double)ru->ru_utime.tv_usec / 1e3;
+  d[1] = (double)ru->ru_stime.tv_sec * 1e3 + (double)ru->ru_stime.tv_usec / 1e3;
+  d[2] = (double)ru->ru_maxrss;
+  d[3] = (double)ru->ru_minflt;
+  d[4] = (double)ru->ru_nvcsw;
+  d[5] = (double)ru->ru_nivcsw;
+}
+
 static napi_value poll_program(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value args[1];
+  size_t argc = 2;
+  napi_value args[2];
   int32_t pid = 0;
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 1 ||
       napi_get_value_int32(env, args[0], &pid) != napi_ok || pid <= 0) {
     return number(env, -1);
   }
   int st = 0;
-  pid_t r = waitpid(pid, &st, WNOHANG | WUNTRACED | WCONTINUED);
+  struct rusage ru;
+  memset(&ru, 0, sizeof ru);
+  pid_t r = wait4(pid, &st, WNOHANG | WUNTRACED | WCONTINUED, &ru);
+  if (r == pid && (WIFEXITED(st) || WIFSIGNALED(st)) && argc >= 2) put_usage(env, args[1], &ru);
   if (r == pid && WIFEXITED(st)) return number(env, WEXITSTATUS(st));
   if (r == pid && WIFSIGNALED(st)) return number(env, 256 + WTERMSIG(st));
   if (r == pid && WIFSTOPPED(st)) return number(env, 512 + WSTOPSIG(st));

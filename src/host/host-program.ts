@@ -2,7 +2,7 @@
  * A host program that a guest process exec'd (qemu-riscv64's pass-through
  * execve), run without stopping the other guest processes of the run.  The
  * native module (native/host-spawn.c) starts it with posix_spawn and tells
- * how it ended with waitpid(WNOHANG).  Without it, a worker thread (one for
+ * how it ended, and what it used, with wait4(WNOHANG).  Without it, a worker thread (one for
  * the run, started on first use: starting a worker costs tens of
  * milliseconds) starts it with Node's spawn and waits for its end in its own
  * event loop, and leaves its pid and then how it ended in shared memory.
@@ -14,11 +14,12 @@ import * as fs from "node:fs";
 import type { Worker } from "node:worker_threads";
 import { workerThreads } from "./builtin.js";
 import type { Outcome } from "../user/linux/process.js";
+import type { Usage } from "../user/linux/cpu-time.js";
 import { nativeModule } from "./native.js";
 
 interface HostSpawnModule {
   spawn(file: string, argv: string[], envp: string[], fds: number[], cwd: string): number;
-  poll(pid: number): number;
+  poll(pid: number, used: Float64Array): number;
 }
 
 /** Start a host program; what a guest process that became it polls. */
@@ -34,6 +35,9 @@ export function startHostProgram(file: string, argv: string[], envp: string[], f
 class NativeHostProgram {
   private readonly pid: number;
   private ended: Outcome | undefined;
+  /** What it used, once it has ended (wait4's rusage, in the order native/host-spawn.c writes it). */
+  private readonly used = new Float64Array(6);
+  private reaped = false;
   /** Told when the program stops (the signal) or continues (0). */
   onStop: ((signo: number) => void) | undefined;
 
@@ -47,7 +51,7 @@ class NativeHostProgram {
   outcome(): Outcome | undefined {
     if (this.ended !== undefined) return this.ended;
     for (;;) {
-      const r = this.m.poll(this.pid);
+      const r = this.m.poll(this.pid, this.used);
       if (r < 0) return undefined;
       if (r >= 768) {
         this.onStop?.(0);
@@ -55,9 +59,17 @@ class NativeHostProgram {
         this.onStop?.(r - 512);
       } else {
         this.ended = r >= 256 ? { kind: "signal", signo: r - 256, core: false } : { kind: "exit", status: r };
+        this.reaped = true;
         return this.ended;
       }
     }
+  }
+
+  /** What the program used, once it has ended (undefined before, or when it could not start). */
+  usage(): Usage | undefined {
+    if (!this.reaped) return undefined;
+    const [user, system, maxRssKiB, minorFaults, voluntary, involuntary] = this.used;
+    return { times: { user, system }, maxRssKiB, minorFaults, switches: { voluntary, involuntary } };
   }
 
   signal(signo: number): void {
@@ -123,6 +135,11 @@ class HostProgram {
       worker.unref();
     }
     worker.postMessage(setup);
+  }
+
+  /** Node's spawn does not tell what a program used. */
+  usage(): Usage | undefined {
+    return undefined;
   }
 
   /** How the program ended, or undefined while it runs. */

@@ -440,6 +440,36 @@ static void test_cpu_times(void) {
   check("times() counts it as the children's", times(&t) != (clock_t)-1 && hz == 100 && t.tms_cutime + t.tms_cstime >= 35);
 }
 
+/*
+ * A child that execs a host program (perl, built for the host: qemu-riscv64 and tsemu both
+ * run it on the host) is still the same process: the 300 ms of CPU time the program spins
+ * show in wait4's rusage and getrusage(RUSAGE_CHILDREN), as they would after any execve.
+ */
+static void test_host_program_times(void) {
+  printf("== CPU times of a host program\n");
+  const char *perl = "/usr/bin/perl";
+  if (access(perl, X_OK) != 0) {
+    printf("(no %s: skipped)\n", perl);
+    return;
+  }
+  struct rusage before;
+  getrusage(RUSAGE_CHILDREN, &before);
+  pid_t kid = fork();
+  if (kid == 0) {
+    execl(perl, "perl", "-e", "1 while (times)[0] < 0.3", (char *)NULL);
+    _exit(127);
+  }
+  struct rusage ru, after;
+  int st = -1;
+  pid_t got = wait4(kid, &st, 0, &ru);
+  check("the host program ended well", got == kid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  check("wait4's rusage holds its CPU time (at least 250 ms)", timeval_ms(ru.ru_utime) + timeval_ms(ru.ru_stime) >= 250);
+  check("and its peak RSS (at least 1 MiB)", ru.ru_maxrss >= 1024);
+  check("getrusage(RUSAGE_CHILDREN) holds it too",
+        getrusage(RUSAGE_CHILDREN, &after) == 0 &&
+        timeval_ms(after.ru_utime) + timeval_ms(after.ru_stime) - timeval_ms(before.ru_utime) - timeval_ms(before.ru_stime) >= 250);
+}
+
 /* The SIGCHLD of a child that stopped carries its CPU time too, as one that ended. */
 static void test_stop_times(void) {
   printf("== CPU times of a stopped child\n");
@@ -603,6 +633,7 @@ int main(int argc, char **argv, char **envp) {
   test_fork_wait();
   test_cpu_times();
   test_stop_times();
+  test_host_program_times();
   test_maxrss();
   test_switches();
   test_exec(argv[0]);

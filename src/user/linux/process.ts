@@ -73,6 +73,8 @@ export interface HostRun {
   signal(signo: number): void;
   /** Told, when outcome() looks, that it has stopped (the signal) or continued (0). */
   onStop: ((signo: number) => void) | undefined;
+  /** What it used, once it has ended; undefined where the host does not tell. */
+  usage(): Usage | undefined;
 }
 
 /** How often a process that became a host program looks whether it has ended, in ms. */
@@ -396,9 +398,23 @@ export class Process {
       t.wait.deadline = now + HOST_RUN_POLL_MS;
       return;
     }
+    const used = (this.hostRun as HostRun).usage();
     this.hostRun = undefined;
+    if (used !== undefined) this.addHostProgramUsage(used);
     if (o.kind === "exit") this.exit(o.status);
     else this.die(o.signo);
+  }
+
+  /**
+   * The host program this process became has ended: what it used is the
+   * process's too, as Linux's rusage of a process goes on across its execve
+   * (its CPU time and switches added, its peak RSS the process's if higher).
+   */
+  private addHostProgramUsage(u: Usage): void {
+    addTimes(this.goneTimes, u.times);
+    addSwitches(this.goneSwitches, u.switches);
+    this.leftMaxRssKiB = Math.max(this.leftMaxRssKiB, u.maxRssKiB);
+    this.leftFaults += u.minorFaults;
   }
 
   /**
