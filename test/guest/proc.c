@@ -523,6 +523,31 @@ static void test_maxrss(void) {
   check("with the faults", children.ru_minflt >= ru.ru_minflt);
 }
 
+/*
+ * Page faults are each process's own, a vfork child's too: the 16 MiB a vfork child touches
+ * (on its parent's memory under Linux, on a copy under QEMU, whose vfork is a fork) are in
+ * its wait4 rusage, not in its parent's RUSAGE_SELF.
+ */
+static void test_vfork_faults(void) {
+  printf("== page faults of a vfork child\n");
+  struct rusage before, after, ru;
+  getrusage(RUSAGE_SELF, &before);
+  pid_t kid = vfork();
+  if (kid == 0) {
+    size_t n = 16 << 20;
+    char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) _exit(2);
+    for (size_t i = 0; i < n; i += 4096) m[i] = 1;
+    _exit(0);
+  }
+  int st = -1;
+  pid_t got = wait4(kid, &st, 0, &ru);
+  getrusage(RUSAGE_SELF, &after);
+  check("the vfork child ended well", got == kid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  check("wait4's rusage counts its page faults", ru.ru_minflt > 0);
+  check("the parent's own count did not take them (under 1,000 more)", after.ru_minflt - before.ru_minflt < 1000);
+}
+
 /* Context switches are each process's own: a child that blocks 20 times reading a pipe counts voluntary ones. */
 static void test_switches(void) {
   printf("== context switches\n");
@@ -635,6 +660,7 @@ int main(int argc, char **argv, char **envp) {
   test_stop_times();
   test_host_program_times();
   test_maxrss();
+  test_vfork_faults();
   test_switches();
   test_exec(argv[0]);
   test_misc(argv[0]);

@@ -530,8 +530,12 @@ export class Process {
   /** This process stops using its address space (exit, or exec into a new one). */
   leaveAddressSpace(): void {
     this.leftMaxRssKiB = this.maxRssKiB();
-    this.leftFaults = this.minorFaults();
+    const mine = this.as.faults - this.faultsBase;
+    this.leftFaults += mine;
     this.faultsBase = this.as.faults;
+    // A vfork child faulted on its parent's address space: its faults, not its parent's too (Linux counts per task).
+    const parent = this.vforkParent !== undefined ? this.kernel.processes.get(this.ppid) : undefined;
+    if (parent?.as === this.as) parent.faultsBase += mine;
     if (--this.as.users === 0) this.as.release();
   }
 
