@@ -501,14 +501,20 @@ static void test_stop_times(void) {
  * ru_maxrss is each process's own high-water RSS: a child that touches 16 MiB shows it in wait4's rusage and in
  * RUSAGE_CHILDREN, with its page faults (how many depends on the host's page sizes under QEMU: only that there are).
  */
+/* Map 16 MiB and touch each of its pages: 0, or 2 when the mapping fails. */
+static int touch_16mib(void) {
+  size_t n = 16 << 20;
+  char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return 2;
+  for (size_t i = 0; i < n; i += 4096) m[i] = 1;
+  return 0;
+}
+
 static void test_maxrss(void) {
   printf("== high-water RSS\n");
   pid_t kid = fork();
   if (kid == 0) {
-    size_t n = 16 << 20;
-    char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) _exit(2);
-    for (size_t i = 0; i < n; i += 4096) m[i] = 1;
+    if (touch_16mib() != 0) _exit(2);
     struct rusage self;
     _exit(getrusage(RUSAGE_SELF, &self) == 0 && self.ru_maxrss >= 16384 ? 0 : 1);
   }
@@ -533,13 +539,7 @@ static void test_vfork_faults(void) {
   struct rusage before, after, ru;
   getrusage(RUSAGE_SELF, &before);
   pid_t kid = vfork();
-  if (kid == 0) {
-    size_t n = 16 << 20;
-    char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) _exit(2);
-    for (size_t i = 0; i < n; i += 4096) m[i] = 1;
-    _exit(0);
-  }
+  if (kid == 0) _exit(touch_16mib());
   int st = -1;
   pid_t got = wait4(kid, &st, 0, &ru);
   getrusage(RUSAGE_SELF, &after);
