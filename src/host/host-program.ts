@@ -2,10 +2,11 @@
  * A host program that a guest process exec'd (qemu-riscv64's pass-through
  * execve), run without stopping the other guest processes of the run.  The
  * native module (native/host-spawn.c) starts it with posix_spawn and tells
- * how it ended, and what it used, with wait4(WNOHANG).  Without it, a worker thread (one for
- * the run, started on first use: starting a worker costs tens of
- * milliseconds) starts it with Node's spawn and waits for its end in its own
- * event loop, and leaves its pid and then how it ended in shared memory.
+ * how it ended, and what it used, with wait4(WNOHANG).  Without it, a worker
+ * thread (one for the run, started on first use: starting a worker costs tens
+ * of milliseconds) starts it with Node's spawn and waits for its end in its
+ * own event loop, and leaves its pid and then how it ended in shared memory
+ * (Node does not tell what the program used).
  * Either way the emulator's thread looks between turns of the guest (it
  * never gives up its loop to Node's): the guest's process waits in the
  * scheduler meanwhile; a signal sent to it goes to the host program.
