@@ -56,11 +56,12 @@ export function socketOf(f: OpenFile | undefined): SocketInfo | undefined {
   if (f === undefined) return undefined;
   const known = sockets.get(f);
   if (known !== undefined || notSockets.has(f)) return known;
-  const h = host();
-  const v = new Uint8Array(4), lens = new Int32Array(1);
   let socket = false;
-  try { socket = h !== null && fs.fstatSync(f.hostFd).isSocket(); } catch { /* a closed descriptor is no socket */ }
-  if (!socket || (h as HostSockets).getsockopt(f.hostFd, SOL_SOCKET, SO_TYPE, v, lens) !== 0) {
+  try { socket = fs.fstatSync(f.hostFd).isSocket(); } catch { /* a closed descriptor is no socket */ }
+  // The native module only for a socket: a program's first write to a file or a pipe does not load it.
+  const h = socket ? host() : null;
+  const v = new Uint8Array(4), lens = new Int32Array(1);
+  if (h === null || h.getsockopt(f.hostFd, SOL_SOCKET, SO_TYPE, v, lens) !== 0) {
     notSockets.add(f);
     return undefined;
   }
