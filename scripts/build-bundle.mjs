@@ -19,7 +19,8 @@ import * as fs from "node:fs";
 import process from "node:process";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import * as os from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
@@ -64,9 +65,44 @@ function launcherNodeOptions(program) {
   return words.slice(node + 1);
 }
 
-// Run by that Node: SOURCE (read as the launcher reads it) compiled, its cache written to CACHE.
-const MAKE_CACHE = 'const fs = require("node:fs"); const [source, cache, filename] = process.argv.slice(1); ' +
-  'fs.writeFileSync(cache, new (require("node:vm").Script)(fs.readFileSync(source, "latin1"), { filename }).createCachedData());';
+// Run by that Node: SOURCE (read as the launcher reads it) compiled, its cache written to CACHE.  With a
+// program after them, the bundle first runs it as the launcher would, and the cache is made as the run exits:
+// V8 compiles a function when it is first called, and the cache then holds the functions the run reached.
+const MAKE_CACHE = 'const fs = require("node:fs"); const [source, cache, filename, ...program] = process.argv.slice(1); ' +
+  'const script = new (require("node:vm").Script)(fs.readFileSync(source, "latin1"), { filename }); ' +
+  'if (program.length === 0) fs.writeFileSync(cache, script.createCachedData()); else { ' +
+  'process.on("exit", () => fs.writeFileSync(cache, script.createCachedData())); ' +
+  'process.argv = [process.argv[0], filename, ...program]; const module = { exports: {} }; ' +
+  'script.runInThisContext()(module.exports, require("node:module").createRequire(filename), module, filename, require("node:path").dirname(filename)); }';
+
+/**
+ * Make OUT.cache.tmp of OUT.cjs.tmp, for PROGRAM.  tsemu-riscv64's bundle is trained on
+ * src/user/linux/training.ts's program (what a C program's start and stop run); without the training when
+ * that run fails, which is said.
+ */
+async function makeCache(program, out) {
+  const make = (args) => execFileSync(process.execPath, [...launcherNodeOptions(program), "-e", MAKE_CACHE,
+    `${out}.cjs.tmp`, `${out}.cache.tmp`, `${out}.cjs`, ...args], {
+    // The run's own settings only: none of tsemu's variables (an engine, statistics) from the build's environment.
+    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TSEMU_"))),
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  if (program === "tsemu-riscv64") {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-training-"));
+    try {
+      const { trainingProgram } = await import(pathToFileURL(path.join(dist, "src", "user", "linux", "training.js")).href);
+      const elf = path.join(dir, "training");
+      fs.writeFileSync(elf, trainingProgram(), { mode: 0o755 });
+      make([elf]);
+      if (fs.existsSync(`${out}.cache.tmp`)) return;
+    } catch (e) {
+      process.stderr.write(`build-bundle.mjs: ${program}: the training run failed (${e.message.split("\n")[0]}); its cache is made without it\n`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  make([]);
+}
 
 async function build(program) {
   const entry = path.join(cliDir, `${program}.js`);
@@ -112,8 +148,7 @@ async function build(program) {
 
   fs.writeFileSync(`${out}.cjs.tmp`, script);
   // The cache must match the file byte for byte: made from the file itself.
-  execFileSync(process.execPath, [...launcherNodeOptions(program), "-e", MAKE_CACHE, `${out}.cjs.tmp`, `${out}.cache.tmp`, `${out}.cjs`],
-    { stdio: ["ignore", "inherit", "inherit"] });
+  await makeCache(program, out);
   fs.writeFileSync(`${out}.json.tmp`, JSON.stringify({ node: process.version, inputs }) + "\n");
   // The manifest last: a launcher that finds it finds the rest.
   fs.rmSync(`${out}.json`, { force: true });

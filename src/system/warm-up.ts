@@ -67,7 +67,7 @@ const READ_CSRS = [0x100, 0x104, 0x105, 0x106, 0x10a, 0x142, 0x143, 0x144, 0x180
   0xf11, 0xf12, 0xf13];
 
 /** A small xorshift generator: the program is the same at every start. */
-class Rng {
+export class Rng {
   private s = 0x2545f491;
   next(): number {
     let x = this.s;
@@ -93,7 +93,7 @@ class Rng {
 
 const I = encodeOp;
 /** li rd, value for a value below 2^31 whose low 12 bits need not be zero (lui, then addi). */
-const li = (rd: number, value: number): number[] =>
+export const li = (rd: number, value: number): number[] =>
   [I(Op.LUI, { rd, imm: (value + 0x800) & ~0xfff }), I(Op.ADDI, { rd, rs1: rd, imm: (value << 20) >> 20 })];
 const csrw = (csr: number, rs1: number): number => I(Op.CSRRW, { rd: 0, rs1, imm: csr });
 const csrs = (csr: number, rs1: number): number => I(Op.CSRRS, { rd: 0, rs1, imm: csr });
@@ -118,8 +118,12 @@ function handler(): number[] {
   return words;
 }
 
-/** The instructions that use `row` once (with what it needs around it). */
-function use(row: InsnRow, rng: Rng): number[] {
+/**
+ * The instructions that use `row` once (with what it needs around it): the
+ * registers at random (x27-x31 are the program's: x27 the device, x30 scratch,
+ * x31 the data), a CSR instruction on one of `csrList`.
+ */
+export function use(row: InsnRow, rng: Rng, csrList: readonly number[] = CSRS): number[] {
   const r = row.operands;
   const freg = (): number => rng.below(32);
   switch (row.op) {
@@ -165,7 +169,7 @@ function use(row: InsnRow, rng: Rng): number[] {
   }
   if (r.includes("A")) return [encodeRow(row, { rd: rng.rd(), rs1: X_DATA, rs2: rng.rs(), aqrl: rng.below(4) })];
   if (row.imm === Imm.CSR) {
-    const csr = rng.pick(CSRS);
+    const csr = rng.pick(csrList);
     return [encodeRow(row, { rd: rng.rd(), rs1: rng.below(4) === 0 ? 0 : r.includes("z") ? rng.below(32) : rng.rs(), imm: csr })];
   }
   const f: Fields = {};
@@ -202,12 +206,14 @@ const creg = (rng: Rng): number => rng.below(8);
  * (x8 and sp set to it first), a jump, both branches, c.jr and c.jalr to the
  * next pair.  Nothing here traps (the handler skips 4-byte instructions).
  */
-function compressed(rng: Rng): number[] {
+export function compressed(rng: Rng): number[] {
   const rd = (): number => 1 + rng.below(X_DEV - 1);
   // c.lui's rd: not x0 nor sp (x2), whose encodings are others.
   const luiRds = [1, ...Array.from({ length: X_DEV - 3 }, (_, i) => i + 3)];
   const luiRd = (): number => rng.pick(luiRds);
   const imm6 = (): number => 1 + rng.below(31);
+  // What sp loads into: not sp nor x8, the bases of the loads that follow.
+  const loadRd = (): number => 9 + rng.below(X_DEV - 9);
   const ci = (funct3: number, r: number, imm: number, op: number): number =>
     (funct3 << 13) | (((imm >> 5) & 1) << 12) | (r << 7) | ((imm & 31) << 2) | op;
   const arith = (bit12: number, f: number): number =>
@@ -224,11 +230,13 @@ function compressed(rng: Rng): number[] {
     pair(arith(0, 1), arith(0, 2)), pair(arith(0, 3), arith(1, 0)), // c.xor, c.or, c.and, c.subw
     pair(arith(1, 1), (0 << 13) | (rd() << 7) | (rng.below(32) << 2) | 2), // c.addw, c.slli
     pair((4 << 13) | (rd() << 7) | (rd() << 2) | 2, (4 << 13) | (1 << 12) | (rd() << 7) | (rd() << 2) | 2), // c.mv, c.add
-    // Loads and stores at offset 0 from x8 (rd'/rs2' x9-x15) and from sp, integer and FP.
+    // Loads and stores at offset 0 from x8 (rd'/rs2' x9-x15) and from sp, integer and FP: both set again, as the
+    // arithmetic above may have written them (a user-mode program has no handler to skip a fault).
+    I(Op.ADDI, { rd: 8, rs1: X_DATA, imm: 0 }), I(Op.ADDI, { rd: 2, rs1: X_DATA, imm: 0 }),
     pair((2 << 13) | (0 << 7) | ((1 + rng.below(7)) << 2), (3 << 13) | ((1 + rng.below(7)) << 2)), // c.lw, c.ld
     pair((6 << 13) | (creg(rng) << 2), (7 << 13) | (creg(rng) << 2)), // c.sw, c.sd
     pair((1 << 13) | (creg(rng) << 2), (5 << 13) | (creg(rng) << 2)), // c.fld, c.fsd
-    pair((2 << 13) | (rd() << 7) | 2, (3 << 13) | (rd() << 7) | 2), // c.lwsp, c.ldsp
+    pair((2 << 13) | (loadRd() << 7) | 2, (3 << 13) | (loadRd() << 7) | 2), // c.lwsp, c.ldsp
     pair((6 << 13) | (rng.below(32) << 2) | 2, (7 << 13) | (rng.below(32) << 2) | 2), // c.swsp, c.sdsp
     pair((1 << 13) | (rng.below(32) << 7) | 2, (5 << 13) | (rng.below(32) << 2) | 2), // c.fldsp, c.fsdsp
     // c.j, c.beqz and c.bnez over the c.nop that follows each (+4), taken or not by x8-x15.
@@ -249,7 +257,7 @@ function compressed(rng: Rng): number[] {
  * which holds a c.nop and the instruction's low half (its high half and a
  * c.nop on the next page).  Nothing when the next page is still far.
  */
-function acrossPage(words: number[], at: number, rng: Rng): void {
+export function acrossPage(words: number[], at: number, rng: Rng): void {
   if (at % PAGE_SIZE < PAGE_SIZE - 64) return;
   for (let a = at; a % PAGE_SIZE !== PAGE_SIZE - 4; a += 4) words.push(pair(C_NOP, C_NOP));
   const w = I(Op.ADDI, { rd: 1 + rng.below(X_DEV - 1), rs1: rng.rs(), imm: rng.below(4096) - 2048 });

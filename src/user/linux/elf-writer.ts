@@ -1,5 +1,6 @@
 /**
- * Minimal static riscv64 ELF executables for tests: an ELF header and one or
+ * Minimal static riscv64 ELF executables (the tests' programs, the start-up
+ * training program of training.ts): an ELF header and one or
  * two PT_LOAD segments (code RX, data RW), no sections, entry at the code start.
  */
 
