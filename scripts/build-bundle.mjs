@@ -121,6 +121,8 @@ async function build(program) {
     target: "node20",
     // ASCII only (the rest escaped): the launcher reads the file as latin1.
     charset: "ascii",
+    // Whitespace only (names stay): a smaller file to read and to copy into a string at each start.
+    minifyWhitespace: true,
     write: false,
     metafile: true,
     logLevel: "warning",
@@ -132,7 +134,7 @@ async function build(program) {
   const body = result.outputFiles[0].text.replace(/[\u0080-\u{10ffff}]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
   // esbuild gives each module's import of a Node built-in a copy of it (__toESM: a getter per export, a
   // hundred for node:fs, in each of ten modules); the modules share one copy of each instead.
-  const shared = body.replace(/__toESM\(require\("(node:[a-z_/]+)"\), 1\)/g, (_, id) => `__tsemuBuiltin(${JSON.stringify(id)})`);
+  const shared = body.replace(/__toESM\(require\("(node:[a-z_/]+)"\), ?1\)/g, (_, id) => `__tsemuBuiltin(${JSON.stringify(id)})`);
   // A function, as Node's CommonJS loader wraps a module; the launcher compiles the file as it is.
   // Strict, as the modules were; __tsemuModuleUrl serves the import.meta.url rewrite above.
   const script = "(function (exports, require, module, __filename, __dirname) {\"use strict\"; " +

@@ -64,8 +64,8 @@ for (const program of PROGRAMS) {
       }
       const copy = path.join(dir, `dist/src/cli/${program}.bundle`);
       const source = fs.readFileSync(`${bundle}.cjs`, "utf8");
-      assert.match(source, /var VERSION = "[^"]*";/);
-      fs.writeFileSync(`${copy}.cjs`, source.replace(/var VERSION = "([^"]*)";/, 'var VERSION = "$1-bundle";'));
+      assert.match(source, /var VERSION ?= ?"[^"]*";/);
+      fs.writeFileSync(`${copy}.cjs`, source.replace(/var VERSION ?= ?"([^"]*)";/, 'var VERSION = "$1-bundle";'));
       fs.copyFileSync(`${bundle}.cache`, `${copy}.cache`);
       fs.cpSync(`${bundle}.json`, `${copy}.json`, { preserveTimestamps: true });
       const version = (): string => spawnSync(process.execPath, [path.join(dir, "bin", program), "-version"], { encoding: "utf8" }).stdout;

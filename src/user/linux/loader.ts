@@ -128,18 +128,21 @@ function buildStack(as: AddressSpace, opts: LoadOptions, aux: AuxInfo): number {
   const size = Math.max(up(opts.stackSize), 64 * 1024);
   as.map(STACK_TOP - size, STACK_TOP, Prot.READ | Prot.WRITE, "[stack]");
   const enc = new TextEncoder();
-  let p = STACK_TOP;
-  const pushString = (s: string): number => {
-    const b = enc.encode(s);
-    p -= b.length + 1;
-    as.write(p, b);
-    as.write(p + b.length, new Uint8Array(1));
-    return p;
-  };
-  p -= 8; // a word of zero at the very top, as Linux leaves
-  const execfn = pushString(opts.execfn);
-  const envAddrs = opts.envp.map(pushString);
-  const argAddrs = opts.argv.map(pushString);
+  // Below a word of zero at the very top, as Linux leaves: the strings, each pushed below the one before (the path
+  // the program was started by, the environment, the arguments), NUL-terminated, written at once.
+  const strings = [opts.execfn, ...opts.envp, ...opts.argv].map((s) => enc.encode(s));
+  const area = new Uint8Array(strings.reduce((n, b) => n + b.length + 1, 0));
+  let p = STACK_TOP - 8 - area.length;
+  let q = area.length;
+  const addrs = strings.map((b) => {
+    q -= b.length + 1;
+    area.set(b, q);
+    return p + q;
+  });
+  as.write(p, area);
+  const execfn = addrs[0];
+  const envAddrs = addrs.slice(1, 1 + opts.envp.length);
+  const argAddrs = addrs.slice(1 + opts.envp.length);
   const rnd = new Uint8Array(16);
   opts.random(rnd);
   p = Math.floor(p / 16) * 16 - 16;

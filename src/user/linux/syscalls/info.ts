@@ -73,10 +73,10 @@ const RLIMIT_STACK = 3, RLIMIT_NOFILE = 7, RLIM_NLIMITS = 16;
 const NR_OPEN = 1048576;
 
 function hostLimits(): { cur: bigint; max: bigint }[] {
-  const text = readText("/proc/self/limits") ?? "";
+  const lines = (readText("/proc/self/limits") ?? "").split("\n");
   const num = (s: string | undefined): bigint => (s === undefined || s === "unlimited" ? RLIM_INFINITY : BigInt(s));
   return LIMIT_NAMES.map((name) => {
-    const line = text.split("\n").find((l) => l.startsWith(name + " "));
+    const line = lines.find((l) => l.startsWith(name + " "));
     const fields = line?.slice(name.length).trim().split(/\s+/);
     if (fields === undefined || !/^(\d+|unlimited)$/.test(fields[0] ?? "")) {
       return { cur: RLIM_INFINITY, max: RLIM_INFINITY };
