@@ -210,3 +210,27 @@ test("a guest reading the terminal from an orphaned background group on the host
   assert.match(qemu, /Input\/output error/, `qemu-riscv64's cat did not get EIO: ${qemu}`);
   assert.equal(fs.readFileSync(path.join(dir, "tsemu"), "utf8"), qemu);
 });
+
+test("a read that waits for the host's disk parks only its thread, a signal during it cuts nothing short, fsync meanwhile works", (t) => {
+  // test/guest/slowread.c: a file written, dropped from the page cache (POSIX_FADV_DONTNEED) and read without
+  // read-ahead (POSIX_FADV_RANDOM) by one thread while another counts; SIGALRM every 5 ms for the reader.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-slowread-"));
+  try {
+    const r = tsemu([path.join(guests, "slowread"), path.join(dir, "data")]);
+    assert.equal(r.stderr, "");
+    assert.equal(r.status, 0);
+    if (r.stdout === "cached\n") {
+      t.skip("the host keeps the file in its page cache (a tmpfs?): no read waits for a disk");
+      return;
+    }
+    assert.equal(r.stdout, [
+      "read 67108864 of 67108864 bytes, 0 wrong, a read failed: no",
+      "the other thread ran during the reads: yes",
+      "signals taken by the reader: yes",
+      "fsync: 0",
+      "",
+    ].join("\n"));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

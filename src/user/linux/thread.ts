@@ -7,6 +7,7 @@ import { noSwitches, noTimes, type CpuTimes, type Switches } from "./cpu-time.js
 import { RiscvCpu, type CpuMemory } from "../../target/riscv/cpu.js";
 import type { Interrupted, PendingSignal, RestartMode } from "./signal.js";
 import type { AddressSpace } from "./address-space.js";
+import type { OpenFile } from "./fd-table.js";
 
 /**
  * Why a thread is not running: a futex wait (with its key and bitset), a
@@ -73,6 +74,12 @@ export class Thread {
    * poll while nothing runs.  Set by parkOnHost, cleared by retryLater.
    */
   hostWait: { fds: number[]; events: number[] } | undefined;
+  /**
+   * A read or fsync a host thread makes for this one (background-io.ts):
+   * the native handle, and the call it serves (its ecall's address, file,
+   * buffer and length; 0 and 0 for a sync).
+   */
+  backgroundRead: { handle: object; pc: number; file: OpenFile; buf: number; len: number } | undefined;
   /** Instructions left in this thread's turn. */
   budget = 0;
 

@@ -14,7 +14,8 @@
  * are resolved by the host through /proc/self/fd/<host fd>/, which stays
  * right even when the directory has been renamed.
  */
-import { define } from "../syscall.js";
+import { define, type SyscallResult } from "../syscall.js";
+import type { Thread } from "../thread.js";
 import { Errno, errnoFromHost } from "../errno.js";
 import { Prot } from "../address-space.js";
 import { sleepMs, type Process } from "../process.js";
@@ -33,6 +34,8 @@ import { transfer, transferWaits } from "../transfer.js";
 import { SIGTTOU } from "../signal.js";
 import * as hostCwd from "../../../host/cwd.js";
 import { realtimeNs } from "../../../host/time.js";
+import { hostIo } from "../../../host/host-io.js";
+import { syncWithoutWaiting } from "../background-io.js";
 
 // ---- guest (asm-generic) constants ----
 
@@ -1118,8 +1121,14 @@ function syncFd(p: Process, fd: number, data: boolean): number {
   return ok(() => (data ? fs.fdatasyncSync(f.hostFd) : fs.fsyncSync(f.hostFd)));
 }
 
-define(82, "fsync", (p, _t, a) => syncFd(p, a.i32(0), false));
-define(83, "fdatasync", (p, _t, a) => syncFd(p, a.i32(0), true));
+/** fsync and fdatasync: on a host thread when they would hold up other guest threads (background-io.ts). */
+function syncCall(p: Process, t: Thread, fd: number, data: boolean): SyscallResult {
+  const f = p.fds.get(fd);
+  return (f !== undefined ? syncWithoutWaiting(p, t, f, data) : undefined) ?? syncFd(p, fd, data);
+}
+
+define(82, "fsync", (p, t, a) => syncCall(p, t, a.i32(0), false));
+define(83, "fdatasync", (p, t, a) => syncCall(p, t, a.i32(0), true));
 define(81, "sync", () => 0);
 define(267, "syncfs", (p, _t, a) => (p.fds.get(a.i32(0)) === undefined ? -Errno.EBADF : 0));
 define(84, "sync_file_range", (p, _t, a) => {
@@ -1371,7 +1380,11 @@ define(223, "fadvise64", (p, _t, a) => {
   if (typeof f === "number") return f;
   const advice = a.i32(3);
   if (a.n(2) < 0 || advice < 0 || advice > 5) return -Errno.EINVAL;
-  return isFifo(f) ? -Errno.ESPIPE : 0;
+  if (isFifo(f)) return -Errno.ESPIPE;
+  // The advice reaches the host's file (POSIX_FADV_DONTNEED drops its pages from the cache), as under
+  // qemu-riscv64; riscv64 and the hosts Node runs on number the advice alike.
+  const io = hostIo();
+  return io === null || f.hostFd < 0 ? 0 : io.fadvise(f.hostFd, a.n(1), a.n(2), advice);
 });
 
 define(32, "flock", (p, _t, a) => {

@@ -13,9 +13,11 @@ import { sleepMs, type Process } from "../process.js";
 import { fs } from "../../../host/fs.js";
 import { hostReadiness } from "../../../host/host-sockets.js";
 import { POLLIN, POLLOUT, socketOf, socketRead, socketWrite } from "../socket.js";
+import { readWithoutWaiting } from "../background-io.js";
+import { hostIo } from "../../../host/host-io.js";
 
 /** Read up to len bytes from a descriptor into guest memory at buf. */
-export function readInto(p: Process, fd: number, buf: number, len: number, pos: number | null): number {
+export function readInto(p: Process, fd: number, buf: number, len: number, pos: number | null, nowait = false): number {
   const f = p.fds.get(fd);
   if (f === undefined) return -Errno.EBADF;
   if (len < 0) return -Errno.EINVAL;
@@ -35,12 +37,19 @@ export function readInto(p: Process, fd: number, buf: number, len: number, pos: 
   }
   const tmp = new Uint8Array(Math.min(len, 1 << 20));
   try {
-    const n = readRetrying(f.hostFd, tmp, pos, (f.flags & O_NONBLOCK) !== 0);
+    const n = nowait ? readNowait(f.hostFd, tmp, pos) : readRetrying(f.hostFd, tmp, pos, (f.flags & O_NONBLOCK) !== 0);
+    if (n < 0) return n;
     p.as.write(buf, tmp.subarray(0, n));
     return n;
   } catch (e) {
     return -errnoFromHost(e);
   }
+}
+
+/** RWF_NOWAIT: what the host's page cache holds, else -EAGAIN (-EOPNOTSUPP without the native module). */
+function readNowait(hostFd: number, tmp: Uint8Array, pos: number | null): number {
+  const io = hostIo();
+  return io === null ? -Errno.EOPNOTSUPP : io.readNowait(hostFd, tmp, pos ?? -1);
 }
 
 /**
@@ -174,7 +183,7 @@ function read(p: Process, t: Thread, fd: number, buf: number, len: number): Sysc
   // run meanwhile and no host signal (a Ctrl-C) has to reach the guest.
   const others = p.kernel.processes.size > 1 || p.threads.length > 1 || p.kernel.hostSignals !== undefined;
   const c = pipe !== undefined ? pipeControl(f) : others ? chardevControl(f) : null;
-  if (c === null) return readInto(p, fd, buf, len, null);
+  if (c === null) return (others ? readWithoutWaiting(p, t, f, buf, len, null) : undefined) ?? readInto(p, fd, buf, len, null);
   if (!p.as.check(buf, len, Prot.WRITE)) return -Errno.EFAULT;
   const ahead = takeReadAhead(f, len);
   if (ahead !== undefined) {
@@ -215,7 +224,12 @@ define(64, "write", (p, t, a) => {
   if (background !== undefined) return background;
   return withSigpipe(p, writeFrom(p, a.i32(0), a.n(1), a.n(2), null, t));
 });
-define(67, "pread64", (p, _t, a) => readInto(p, a.i32(0), a.n(1), a.n(2), a.n(3)));
+define(67, "pread64", (p, t, a) => {
+  const f = p.fds.get(a.i32(0));
+  const pos = a.n(3);
+  return (f !== undefined && pos >= 0 ? readWithoutWaiting(p, t, f, a.n(1), a.n(2), pos) : undefined) ??
+    readInto(p, a.i32(0), a.n(1), a.n(2), pos);
+});
 define(68, "pwrite64", (p, _t, a) => withSigpipe(p, writeFrom(p, a.i32(0), a.n(1), a.n(2), a.n(3))));
 
 /** The guest's struct iovec array of count entries at addr, as (base, length) pairs; a negative errno. */
@@ -230,14 +244,14 @@ export function readIov(p: Process, addr: number, count: number): [number, numbe
 }
 
 /** readv/preadv: fill the buffers in turn; a short read ends the call. pos null = the file position. */
-function readVector(p: Process, fd: number, addr: number, count: number, pos: number | null): number {
+function readVector(p: Process, fd: number, addr: number, count: number, pos: number | null, nowait = false): number {
   const v = readIov(p, addr, count);
   if (typeof v === "number") return v;
   if (pos !== null && pos < 0) return -Errno.EINVAL;
   let total = 0;
   for (const [base, len] of v) {
     if (len === 0) continue;
-    const n = readInto(p, fd, base, len, pos === null ? null : pos + total);
+    const n = readInto(p, fd, base, len, pos === null ? null : pos + total, nowait);
     if (n < 0) return total > 0 ? total : n;
     total += n;
     if (n < len) break;
@@ -278,9 +292,17 @@ define(66, "writev", (p, t, a) =>
   socketVector(p, t, a.i32(0), a.n(1), a.i32(2), true) ?? writeVector(p, a.i32(0), a.n(1), a.i32(2), null, t));
 define(69, "preadv", (p, _t, a) => readVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3)));
 define(70, "pwritev", (p, _t, a) => writeVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3)));
-/** preadv2/pwritev2: offset -1 means the file position; the RWF_* flags are hints but for RWF_NOWAIT. */
-define(286, "preadv2", (p, _t, a) =>
-  a.i32(5) !== 0 ? -Errno.EOPNOTSUPP : readVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3) === -1 ? null : a.n(3)));
+/**
+ * preadv2/pwritev2: offset -1 means the file position.  Of the RWF_* flags,
+ * preadv2 takes RWF_NOWAIT (only what the host's page cache holds, else
+ * EAGAIN); any other gets EOPNOTSUPP, as a kernel that does not know it.
+ */
+const RWF_NOWAIT = 8;
+define(286, "preadv2", (p, _t, a) => {
+  const flags = a.i32(5);
+  if (flags !== 0 && flags !== RWF_NOWAIT) return -Errno.EOPNOTSUPP;
+  return readVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3) === -1 ? null : a.n(3), flags === RWF_NOWAIT);
+});
 define(287, "pwritev2", (p, _t, a) =>
   a.i32(5) !== 0 ? -Errno.EOPNOTSUPP : writeVector(p, a.i32(0), a.n(1), a.i32(2), a.n(3) === -1 ? null : a.n(3)));
 
