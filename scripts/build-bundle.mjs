@@ -12,7 +12,9 @@
 //   PROGRAM.bundle.json   its inputs, each [path under dist/, size]; the
 //                         bundle is stale once one is newer than this file
 //   PROGRAM.bundle.cache  V8's code cache of the bundle (for this Node, under
-//                         the options bin/PROGRAM starts it with)
+//                         the options bin/PROGRAM starts it with; for
+//                         tsemu-riscv64, made after the bundle has run the
+//                         program of src/user/linux/training.ts)
 //
 // Usage: node scripts/build-bundle.mjs
 import * as fs from "node:fs";
