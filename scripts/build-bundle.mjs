@@ -88,6 +88,8 @@ async function makeCache(program, out) {
     // The run's own settings only: none of tsemu's variables (an engine, statistics) from the build's environment.
     env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TSEMU_"))),
     stdio: ["ignore", "ignore", "inherit"],
+    // The training run takes a second; a run that hangs must not hold the build up.
+    timeout: 120_000,
   });
   if (program === "tsemu-riscv64") {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-training-"));

@@ -330,7 +330,8 @@ export function parkOnHost(t: Thread, ms: number, fds: number[], events: number[
 /**
  * t is parked in a call that has already moved part of its data (a blocking
  * write to a pipe or a stream socket, a sendfile: callWait.sent; messages of
- * a sendmmsg or recvmmsg: callWait.moved).  A signal does not make such a
+ * a sendmmsg or recvmmsg: callWait.moved), or whose read or fsync a host
+ * thread makes (background-io.ts: callWait.moved).  A signal does not make such a
  * call fail: as in Linux (pipe_write, unix_stream_sendmsg, sendfile), it
  * returns the count moved so far, and the signal is taken after that.  Such
  * a call, before it would wait for the rest, asks deliverablePending and
