@@ -91,18 +91,21 @@ async function makeCache(program, out) {
     // The training run takes a second; a run that hangs must not hold the build up.
     timeout: 120_000,
   });
+  fs.rmSync(`${out}.cache.tmp`, { force: true });
   if (program === "tsemu-riscv64") {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-training-"));
+    let dir;
     try {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsemu-training-"));
       const { trainingProgram } = await import(pathToFileURL(path.join(dist, "src", "user", "linux", "training.js")).href);
       const elf = path.join(dir, "training");
       fs.writeFileSync(elf, trainingProgram(), { mode: 0o755 });
       make([elf]);
       if (fs.existsSync(`${out}.cache.tmp`)) return;
     } catch (e) {
-      process.stderr.write(`build-bundle.mjs: ${program}: the training run failed (${e.message.split("\n")[0]}); its cache is made without it\n`);
+      const why = typeof e.status === "number" ? `status ${e.status}` : e.signal ? `stopped by ${e.signal}` : e.message.split("\n")[0];
+      process.stderr.write(`build-bundle.mjs: ${program}: the training run failed (${why}); its cache is made without it\n`);
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   make([]);
