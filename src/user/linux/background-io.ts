@@ -21,7 +21,7 @@ import type { Process } from "./process.js";
 import { Errno } from "./errno.js";
 import { Prot } from "./address-space.js";
 import { fs } from "../../host/fs.js";
-import { hostIo, readNotifier } from "../../host/host-io.js";
+import { hostIo, readNotifier, type HostIo } from "../../host/host-io.js";
 import { POLLIN } from "./socket.js";
 
 /** How often a parked thread looks at its read in any case (the eventfd normally wakes it first), in ms. */
@@ -36,13 +36,9 @@ const MAX_READ = 1 << 20;
  */
 export function readWithoutWaiting(p: Process, t: Thread, f: OpenFile, buf: number, len: number,
   pos: number | null): SyscallResult | undefined {
-  const call = t.cpu.pc - 4;
-  const job = t.backgroundRead;
-  if (job !== undefined && job.pc === call && job.file === f && job.buf === buf && job.len === len) return finish(p, t);
-  t.backgroundRead = undefined;
-  if (len <= 0 || !p.kernel.othersRunnable(t)) return undefined;
-  const io = hostIo();
-  if (io === null || !isRegular(f)) return undefined;
+  if (resumed(t, f, buf, len)) return finish(p, t);
+  const io = len > 0 ? hostFor(p, t, f) : undefined;
+  if (io === undefined) return undefined;
   if (!p.as.check(buf, len, Prot.WRITE)) return -Errno.EFAULT;
   const tmp = new Uint8Array(Math.min(len, MAX_READ));
   const n = io.readNowait(f.hostFd, tmp, pos ?? -1);
@@ -52,7 +48,7 @@ export function readWithoutWaiting(p: Process, t: Thread, f: OpenFile, buf: numb
   }
   const notify = readNotifier(io);
   if (n !== -Errno.EAGAIN || notify < 0) return undefined;
-  return park(t, { handle: io.startRead(f.hostFd, tmp.length, pos ?? -1, notify), pc: call, file: f, buf, len }, notify);
+  return park(t, { handle: io.startRead(f.hostFd, tmp.length, pos ?? -1, notify), pc: t.cpu.pc - 4, file: f, buf, len }, notify);
 }
 
 /**
@@ -60,21 +56,31 @@ export function readWithoutWaiting(p: Process, t: Thread, f: OpenFile, buf: numb
  * should make it at once (as readWithoutWaiting).
  */
 export function syncWithoutWaiting(p: Process, t: Thread, f: OpenFile, datasync: boolean): SyscallResult | undefined {
-  const call = t.cpu.pc - 4;
-  const job = t.backgroundRead;
-  if (job !== undefined && job.pc === call && job.file === f && job.len === 0) return finish(p, t);
-  t.backgroundRead = undefined;
+  if (resumed(t, f, 0, 0)) return finish(p, t);
+  const io = hostFor(p, t, f);
+  const notify = io !== undefined ? readNotifier(io) : -1;
+  if (io === undefined || notify < 0) return undefined;
+  return park(t, { handle: io.startSync(f.hostFd, datasync, notify), pc: t.cpu.pc - 4, file: f, buf: 0, len: 0 }, notify);
+}
+
+/** Whether t makes again the call its host thread serves (its ecall, file, buffer and length); forgets any other. */
+function resumed(t: Thread, f: OpenFile, buf: number, len: number): boolean {
+  const job = t.backgroundCall;
+  if (job !== undefined && job.pc === t.cpu.pc - 4 && job.file === f && job.buf === buf && job.len === len) return true;
+  t.backgroundCall = undefined;
+  return false;
+}
+
+/** The native module, when a call on f could wait while another guest thread could run; else undefined. */
+function hostFor(p: Process, t: Thread, f: OpenFile): HostIo | undefined {
   if (!p.kernel.othersRunnable(t)) return undefined;
   const io = hostIo();
-  if (io === null || !isRegular(f)) return undefined;
-  const notify = readNotifier(io);
-  if (notify < 0) return undefined;
-  return park(t, { handle: io.startSync(f.hostFd, datasync, notify), pc: call, file: f, buf: 0, len: 0 }, notify);
+  return io !== null && isRegular(f) ? io : undefined;
 }
 
 /** Park t until its host thread is done (the call runs again then: finish). */
-function park(t: Thread, job: NonNullable<Thread["backgroundRead"]>, notify: number): SyscallResult {
-  t.backgroundRead = job;
+function park(t: Thread, job: NonNullable<Thread["backgroundCall"]>, notify: number): SyscallResult {
+  t.backgroundCall = job;
   // A call that has moved data (moving() in signal.ts): a signal waits for its end.
   t.callWait = { pc: job.pc, deadline: Infinity, moved: 1 };
   parkOnHost(t, BACKGROUND_POLL_MS, [notify], [POLLIN]);
@@ -83,8 +89,8 @@ function park(t: Thread, job: NonNullable<Thread["backgroundRead"]>, notify: num
 
 /** The call made again after its thread was parked: its result once the host thread is done. */
 function finish(p: Process, t: Thread): SyscallResult {
-  const job = t.backgroundRead as NonNullable<Thread["backgroundRead"]>;
-  const io = hostIo() as NonNullable<ReturnType<typeof hostIo>>;
+  const job = t.backgroundCall as NonNullable<Thread["backgroundCall"]>;
+  const io = hostIo() as HostIo;
   const notify = readNotifier(io);
   const tmp = new Uint8Array(Math.min(job.len, MAX_READ));
   const n = io.readResult(job.handle, tmp);
@@ -93,7 +99,7 @@ function finish(p: Process, t: Thread): SyscallResult {
     return NO_RESULT;
   }
   io.drain(notify);
-  t.backgroundRead = undefined;
+  t.backgroundCall = undefined;
   t.callWait = undefined;
   if (n <= 0) return n;
   // Checked when the read began; the guest's memory map may have changed since (another thread).

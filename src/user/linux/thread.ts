@@ -79,7 +79,7 @@ export class Thread {
    * the native handle, and the call it serves (its ecall's address, file,
    * buffer and length; 0 and 0 for a sync).
    */
-  backgroundRead: { handle: object; pc: number; file: OpenFile; buf: number; len: number } | undefined;
+  backgroundCall: { handle: object; pc: number; file: OpenFile; buf: number; len: number } | undefined;
   /** Instructions left in this thread's turn. */
   budget = 0;
 
