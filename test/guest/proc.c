@@ -548,28 +548,38 @@ static void test_vfork_faults(void) {
   check("the parent's own count did not take them (under 1,000 more)", after.ru_minflt - before.ru_minflt < 1000);
 }
 
-/* Context switches are each process's own: a child that blocks 20 times reading a pipe counts voluntary ones. */
+/*
+ * Context switches are each process's own: a child that blocks 20 times
+ * reading a pipe counts voluntary ones.  The child answers each byte on a
+ * second pipe and the parent waits 5 ms after the answer before the next
+ * byte, so each read finds the pipe empty however late the child started.
+ */
 static void test_switches(void) {
   printf("== context switches\n");
-  int fds[2];
-  if (pipe(fds) != 0) {
+  int fds[2], acks[2];
+  if (pipe(fds) != 0 || pipe(acks) != 0) {
     check("pipe", 0);
     return;
   }
   pid_t kid = fork();
   if (kid == 0) {
     close(fds[1]);
+    close(acks[0]);
     char c;
     while (read(fds[0], &c, 1) == 1) {
+      if (write(acks[1], &c, 1) != 1) break;
     }
     _exit(0);
   }
   close(fds[0]);
+  close(acks[1]);
   for (int i = 0; i < 20; i++) {
-    usleep(2000);
-    if (write(fds[1], "x", 1) != 1) break;
+    usleep(5000);
+    char c;
+    if (write(fds[1], "x", 1) != 1 || read(acks[0], &c, 1) != 1) break;
   }
   close(fds[1]);
+  close(acks[0]);
   struct rusage ru;
   int st = -1;
   pid_t got = wait4(kid, &st, 0, &ru);

@@ -36,6 +36,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -208,9 +209,16 @@ static void test_file_mapping(void) {
   close(fd);
   unlink(path);
 
-  /* A named POSIX semaphore is a file in /dev/shm, mapped by each process that opens it. */
-  sem_unlink("/procshare-sem");
-  sem_t *s = sem_open("/procshare-sem", O_CREAT | O_EXCL, 0600, 0);
+  /*
+   * A named POSIX semaphore is a file in /dev/shm, mapped by each process that
+   * opens it.  Its name is this run's own: qemu-riscv64 and tsemu-riscv64 run
+   * this program at the same time, on the same host's /dev/shm.
+   */
+  char name[64];
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  snprintf(name, sizeof name, "/procshare-sem-%d-%ld", (int)getpid(), (long)now.tv_nsec);
+  sem_t *s = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
   if (s == SEM_FAILED) {
     printf("sem_open: %s\n", strerrorname_np(errno));
     return;
@@ -218,7 +226,7 @@ static void test_file_mapping(void) {
   fflush(stdout);
   pid = fork();
   if (pid == 0) {
-    sem_t *c = sem_open("/procshare-sem", 0);
+    sem_t *c = sem_open(name, 0);
     for (int i = 0; i < 2000; i++) sem_post(c);
     _exit(0);
   }
@@ -229,7 +237,7 @@ static void test_file_mapping(void) {
   sem_getvalue(s, &left);
   printf("named semaphore: waited %d times, %d left\n", got, left);
   sem_close(s);
-  sem_unlink("/procshare-sem");
+  sem_unlink(name);
 }
 
 static int chld_pending(void) {
