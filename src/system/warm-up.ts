@@ -43,6 +43,13 @@ const ROOT = 0x30000;
 /** Instructions to run in each mode. */
 const INSNS_PER_MODE = 10_000;
 const SLICE = 20_000;
+/**
+ * In a warm-up for the translator: entries of a block before the interpreter stops for it, and stops
+ * between two refills of the counters (a block's counter stays run out until then, so each branch
+ * and jump stops there as well as goes on).
+ */
+const HOT_ENTRIES = 2;
+const HOT_REFILL = 32;
 /** Rounds of the instructions that do not end a run, after each round of all. */
 const PLAIN_ROUNDS = 6;
 
@@ -326,6 +333,8 @@ export interface WarmUpReport {
   /** The ops compressed instructions decoded to, and how many 4-byte ones were decoded across the end of a page (when asked for). */
   compressed: Set<Op>;
   acrossPage: number;
+  /** Runs that stopped before a hot block (a warm-up for the translator). */
+  hotStops: number;
 }
 
 /**
@@ -347,7 +356,7 @@ export function runWarmUp(shared: boolean, translator: boolean, collectOps = fal
   const cpu = new RiscvCpu(new SystemMemory(bus));
   cpu.system = true;
   cpu.usePrivilegeTlbs();
-  const report: WarmUpReport = { retired: [0, 0], traps: new Set(), ops: new Set(), lowestSPc: Infinity, compressed: new Set(), acrossPage: 0 };
+  const report: WarmUpReport = { retired: [0, 0], traps: new Set(), ops: new Set(), lowestSPc: Infinity, compressed: new Set(), acrossPage: 0, hotStops: 0 };
   if (collectOps) {
     cpu.onDecode = (pc, lo16, hi16) => {
       decodeAt(lo16, hi16);
@@ -365,8 +374,9 @@ export function runWarmUp(shared: boolean, translator: boolean, collectOps = fal
   store(bus, RAM_BASE + ROOT, [0xc7, 0]);
   store(bus, RAM_BASE + ROOT + 2 * 8, pte);
   store(bus, RAM_BASE + ROOT + 510 * 8, pte);
-  // Counters never reach zero: the interpreter counts blocks but never stops for the translator.
-  const hot = translator ? new Int32Array(1 << HOT_BITS).fill(1 << 30) : undefined;
+  // Counters that run out: the interpreter counts blocks and stops before a hot one each way it can (a
+  // branch, a jump, a new page), as it does for the translator.
+  const hot = translator ? new Int32Array(1 << HOT_BITS).fill(HOT_ENTRIES) : undefined;
   [Priv.M, Priv.S].forEach((home, mode) => {
     cpu.state.reset(0);
     cpu.priv = Priv.M;
@@ -390,7 +400,11 @@ export function runWarmUp(shared: boolean, translator: boolean, collectOps = fal
     const start = cpu.instret;
     // Bounded by calls too: a program that stopped retiring (it should not) cannot hold the start up.
     for (let calls = 0; cpu.instret - start < INSNS_PER_MODE && calls < INSNS_PER_MODE; calls++) {
+      const before = cpu.instret;
       const exit = run(cpu, SLICE, hot);
+      if (hot !== undefined && exit === Exit.BUDGET && cpu.instret - before < SLICE && ++report.hotStops % HOT_REFILL === 0) {
+        hot.fill(HOT_ENTRIES);
+      }
       if (exit === Exit.TRAP || exit === Exit.ECALL) {
         report.traps.add(`${cpu.trapCause}@${cpu.priv}`);
         if (home === Priv.S && cpu.priv === Priv.S) report.lowestSPc = Math.min(report.lowestSPc, cpu.pc < 0 ? cpu.pc + 2 ** 64 : cpu.pc);

@@ -4,7 +4,8 @@
  * page's end), runs in M mode and in S mode at the
  * top of the address space under Sv39, takes the traps it is meant to and
  * retires what it should (a program that trapped forever would stop at the
- * call bound, far short), the same every time.  It runs on a bus and a hart
+ * call bound, far short), the same every time; for the translator it also
+ * stops before hot blocks, as the interpreter does under tcg.  It runs on a bus and a hart
  * of its own; the boot and -icount tests run with it, as every machine does.
  */
 import { test } from "node:test";
@@ -29,6 +30,10 @@ test("the warm-up program uses every instruction, both modes, and its traps", ()
       Op.SLLI, Op.ADD, Op.LW, Op.LD, Op.SW, Op.SD, Op.FLD, Op.FSD, Op.JAL, Op.BEQ, Op.BNE, Op.JALR];
     assert.deepEqual(rvc.filter((op) => !r.compressed.has(op)).map((op) => INSNS[op].name), [], "RVC forms never decoded");
     assert.ok(r.acrossPage >= 2, `${r.acrossPage} instructions decoded across a page's end`);
+    // For the translator, the interpreter also stops before hot blocks, as it does under tcg (many times: at
+    // branches, jumps and page entries alike); for the interpreter alone, never.
+    if (translator) assert.ok(r.hotStops >= 100, `${r.hotStops} stops before a hot block`);
+    else assert.equal(r.hotStops, 0);
   }
 });
 
