@@ -38,7 +38,9 @@ export class SystemBus implements PhysBus, DmaMemory {
         throw new Error(`${region.name} at 0x${region.base.toString(16)} overlaps ${r.name}`);
       }
     }
-    this.regions.push(region);
+    // Every region in one shape, whatever object the device gave (a literal, the device itself): the
+    // page walk and the device accesses read these, and a shape V8 had not seen there cost a deopt.
+    this.regions.push({ name: region.name, base: region.base, size: region.size, ops: region.ops });
     this.regions.sort((a, b) => a.base - b.base);
   }
 

@@ -58,11 +58,21 @@ const defs: CsrDef[] = [
 ];
 
 const byNumber: (CsrDef | undefined)[] = new Array<CsrDef | undefined>(4096).fill(undefined);
-for (const d of defs) byNumber[d.num] = d;
+
+/**
+ * The table holds every register in one shape (the same fields in the same
+ * order, absent ones undefined): the interpreter's CSR instructions read
+ * them, and a register of a shape V8 had not seen there made it throw its
+ * optimised loop away in the middle of a boot.
+ */
+function enter(d: CsrDef): void {
+  byNumber[d.num] = { num: d.num, name: d.name, read: d.read, write: d.write, present: d.present };
+}
+defs.forEach(enter);
 
 /** Add CSRs to the table (the system emulator's privileged set). */
 export function registerCsrs(more: readonly CsrDef[]): void {
-  for (const d of more) byNumber[d.num] = d;
+  more.forEach(enter);
 }
 
 /** Counter enables (mcounteren/scounteren) and the floating-point off state of a system hart. */
