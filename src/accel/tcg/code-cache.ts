@@ -185,6 +185,8 @@ export class CodeCache {
    */
   private crossings: Int32Array;
   private readonly regrouped: Uint8Array;
+  /** Crossings before a page's first regroup, for the kind of the first hart that runs (0: never; set in hot()). */
+  private regroupEvery = 0;
   /** Per host page: the g.ok globals of the modules holding its blocks. */
   private readonly pageModules = new Map<number, WasmGlobal[]>();
   readonly stats: TcgStats = {
@@ -216,8 +218,8 @@ export class CodeCache {
   private chainTable: ChainTable | undefined;
 
   constructor(readonly ram: GuestRam) {
-    // (Set again for the first hart that runs, by its kind: see hot().)
-    this.crossings = new Int32Array(ram.pages).fill(crossingsBefore(0, tcgSettings.regroupAfter ?? USER_REGROUP));
+    // The countdowns are set for the first hart that runs, by its kind: see hot().
+    this.crossings = new Int32Array(ram.pages);
     this.regrouped = new Uint8Array(ram.pages);
     ram.onDrop = (page) => this.dropped(page);
     const slotOf = (cpu: RiscvCpu): Int32Array => cpu.slot;
@@ -309,8 +311,8 @@ export class CodeCache {
   }
 
   /** Crossings within a page before its blocks are regrouped, for `cpu`'s kind (0: never). */
-  regroupAfter(cpu: RiscvCpu | undefined): number {
-    return tcgSettings.regroupAfter ?? (cpu?.system === true ? SYSTEM_REGROUP : USER_REGROUP);
+  regroupAfter(cpu: RiscvCpu): number {
+    return tcgSettings.regroupAfter ?? (cpu.system ? SYSTEM_REGROUP : USER_REGROUP);
   }
 
   /**
@@ -320,7 +322,8 @@ export class CodeCache {
   hot(cpu: RiscvCpu): Int32Array {
     if (this.hotTable === undefined) {
       this.hotTable = new Int32Array(1 << HOT_BITS).fill(this.threshold(cpu));
-      this.crossings.fill(crossingsBefore(0, this.regroupAfter(cpu)));
+      this.regroupEvery = this.regroupAfter(cpu);
+      this.crossings.fill(crossingsBefore(0, this.regroupEvery));
     }
     return this.hotTable;
   }
@@ -392,12 +395,11 @@ export class CodeCache {
    * up, compile the page's blocks again into one module.
    */
   crossed(hostPage: number): void {
-    const after = this.regroupAfter(this.cpu);
-    if (after === 0) return;
+    if (this.regroupEvery === 0) return;
     // (Translated code may have counted this one down already: a page is grouped a jump early then.)
     if (--this.crossings[hostPage] > 0) return;
     if (this.regrouped[hostPage] < MAX_BACKOFF) this.regrouped[hostPage]++;
-    this.crossings[hostPage] = crossingsBefore(this.regrouped[hostPage], after);
+    this.crossings[hostPage] = crossingsBefore(this.regrouped[hostPage], this.regroupEvery);
     this.regroup(hostPage);
   }
 
@@ -538,7 +540,7 @@ export class CodeCache {
     for (const e of this.entries.values()) e.run = undefined;
     this.entries.clear();
     this.recent.fill(undefined);
-    this.crossings.fill(crossingsBefore(0, this.regroupAfter(this.cpu)));
+    this.crossings.fill(crossingsBefore(0, this.regroupEvery));
     this.regrouped.fill(0);
     for (const oks of this.pageModules.values()) for (const ok of oks) ok.value = 0;
     this.pageModules.clear();
