@@ -27,7 +27,7 @@ import { SystemBus } from "../hw/core/bus.js";
 import { Cause, Exit, Priv, RiscvCpu } from "../target/riscv/cpu.js";
 import { registerPrivilegedCsrs } from "../target/riscv/csr-priv.js";
 import { decodeAt, decoded } from "../target/riscv/decode.js";
-import { encodeOp, encodeRow, type Fields } from "../target/riscv/encode.js";
+import { encodeOp, encodeRow, wordsToBytes, type Fields } from "../target/riscv/encode.js";
 import { INSNS, Imm, Op, type InsnRow } from "../target/riscv/insn-table.js";
 import { SystemMemory } from "../target/riscv/mmu.js";
 import { takeTrap } from "../target/riscv/priv.js";
@@ -314,10 +314,7 @@ function program(rng: Rng): number[] {
 }
 
 function store(bus: SystemBus, addr: number, words: number[]): void {
-  const bytes = new Uint8Array(words.length * 4);
-  const view = new DataView(bytes.buffer);
-  words.forEach((w, i) => view.setUint32(i * 4, w >>> 0, true));
-  bus.load(addr, bytes);
+  bus.load(addr, wordsToBytes(words));
 }
 
 /** What a warm-up ran (for the tests: that it reaches what it is meant to). */

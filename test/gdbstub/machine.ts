@@ -4,6 +4,7 @@
  * loop, pause/resume), and the bare-metal program it runs.
  */
 import { VirtMachine, TIMEBASE_HZ } from "../../src/hw/riscv/virt.js";
+import { wordsToBytes } from "../../src/target/riscv/encode.js";
 import { VirtualClock } from "../../src/hw/core/clock.js";
 import { SystemLoop } from "../../src/accel/system-loop.js";
 import { attachSystemGdb, type SystemGdb } from "../../src/gdbstub/system.js";
@@ -24,10 +25,7 @@ export const FIRMWARE_WORDS = [
 ];
 
 export function firmware(): Uint8Array {
-  const out = new Uint8Array(FIRMWARE_WORDS.length * 4);
-  const dv = new DataView(out.buffer);
-  FIRMWARE_WORDS.forEach((w, i) => dv.setUint32(i * 4, w, true));
-  return out;
+  return wordsToBytes(FIRMWARE_WORDS);
 }
 
 export interface TestMachine {

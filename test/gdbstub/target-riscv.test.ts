@@ -11,6 +11,7 @@ import { SystemBus } from "../../src/hw/core/bus.js";
 import { Mstatus, SatpMode } from "../../src/target/riscv/hart-state.js";
 import { Access } from "../../src/target/riscv/tlb.js";
 import { registerPrivilegedCsrs } from "../../src/target/riscv/csr-priv.js";
+import { wordsToBytes } from "../../src/target/riscv/encode.js";
 import { AddressSpace, Prot } from "../../src/user/linux/address-space.js";
 import { run } from "../../src/accel/interp.js";
 import { debugAccess, debugTranslate } from "../../src/gdbstub/debug-mmu.js";
@@ -151,9 +152,7 @@ function userHart(code: number[]): { cpu: RiscvCpu; points: DebugPoints; exits: 
   const as = new AddressSpace();
   as.map(0x10000, 0x11000, Prot.READ | Prot.EXEC, "code");
   as.map(0x20000, 0x21000, Prot.READ | Prot.WRITE, "data");
-  const bytes = new Uint8Array(code.length * 4);
-  code.forEach((w, i) => new DataView(bytes.buffer).setUint32(i * 4, w, true));
-  as.write(0x10000, bytes);
+  as.write(0x10000, wordsToBytes(code));
   const cpu = new RiscvCpu(as);
   cpu.pc = 0x10000;
   const points = new DebugPoints(as.ram);

@@ -75,3 +75,11 @@ export function encodeRow(row: InsnRow, f: Fields): number {
 export function encodeOp(op: Op, f: Fields): number {
   return encodeRow(INSNS[op], f);
 }
+
+/** Instruction words (32 bits each, or two compressed halves) as a program's bytes in memory: little-endian. */
+export function wordsToBytes(words: readonly number[]): Uint8Array {
+  const bytes = new Uint8Array(words.length * 4);
+  const view = new DataView(bytes.buffer);
+  words.forEach((w, i) => view.setUint32(i * 4, w >>> 0, true));
+  return bytes;
+}

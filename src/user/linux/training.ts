@@ -16,7 +16,7 @@
  * share.  Its output is one line on standard output; it exits with 0.
  */
 import { Op, INSNS } from "../../target/riscv/insn-table.js";
-import { encodeOp } from "../../target/riscv/encode.js";
+import { encodeOp, wordsToBytes } from "../../target/riscv/encode.js";
 import { Rng, acrossPage, compressed, li, use } from "../../system/warm-up.js";
 import { buildElf } from "./elf-writer.js";
 
@@ -102,9 +102,7 @@ export function trainingProgram(): Uint8Array {
   const words = [...li(X_DATA, DATA + SCRATCH + 2048), ...li(X_SECOND, DATA + SECOND), ...start()];
   words.push(...loop(rng, CODE + 4 * words.length));
   words.push(...calls(), ...sys(94, 0));
-  const code = new Uint8Array(words.length * 4);
-  const view = new DataView(code.buffer);
-  words.forEach((w, i) => view.setUint32(i * 4, w >>> 0, true));
+  const code = wordsToBytes(words);
   const data = new Uint8Array(EMPTY + 1);
   const ascii = (at: number, text: string): void => data.set([...text].map((c) => c.charCodeAt(0)), at);
   ascii(PATH, "/proc/self/exe");
