@@ -428,7 +428,12 @@ static void test_cpu_times(void) {
   double self1 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
   sigaction(SIGCHLD, &old, NULL);
   double child = timeval_ms(ru.ru_utime) + timeval_ms(ru.ru_stime);
-  check("SIGCHLD's si_utime + si_stime hold it (at least 35 ticks)", chld_ticks >= 35);
+  /*
+   * (Linux fills si_utime/si_stime from the tick-sampled times, not from the exact runtime that
+   * rusage and times() are scaled to: on a busy virtual host they fall well short of the 40 ticks
+   * spun, so only a quarter of them is asked for.)
+   */
+  check("SIGCHLD's si_utime + si_stime hold it (at least 10 ticks)", chld_ticks >= 10);
   check("the spinning child ended well (its thread's clock within its process's)", got == kid && st == 0);
   check("wait4's rusage holds the child's CPU time (at least 350 ms)", child >= 350);
   check("the waiting parent's own CPU clock moved less than 200 ms", self1 - self0 < 200);
@@ -490,7 +495,7 @@ static void test_stop_times(void) {
   pid_t got = waitpid(kid, &st, WUNTRACED);
   for (int i = 0; i < 200 && chld_code != CLD_STOPPED; i++) usleep(1000);
   check("waitpid(WUNTRACED) sees the child stopped", got == kid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
-  check("its SIGCHLD (CLD_STOPPED) carries its CPU time (at least 15 ticks)", chld_code == CLD_STOPPED && chld_ticks >= 15);
+  check("its SIGCHLD (CLD_STOPPED) carries its CPU time (at least 5 ticks, of 20 spun)", chld_code == CLD_STOPPED && chld_ticks >= 5);
   kill(kid, SIGCONT);
   got = waitpid(kid, &st, 0);
   check("continued, it ends well", got == kid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
