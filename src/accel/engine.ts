@@ -8,7 +8,7 @@
 import type { Exit, RiscvCpu } from "../target/riscv/cpu.js";
 import { run } from "./interp.js";
 import { runTranslated } from "./tcg/dispatch.js";
-import { tcgSettings } from "./tcg/code-cache.js";
+import { tcgSettings, type CompileMode } from "./tcg/code-cache.js";
 
 export const ACCELS = ["tcg", "interp"] as const;
 export type Accel = (typeof ACCELS)[number];
@@ -29,8 +29,9 @@ export function isAccel(name: string): name is Accel {
  * threshold=N (executions before a block is compiled), batch=N (blocks
  * per module), regroup=N (returns between two modules within one page
  * before that page's blocks are compiled into one module; 0 never),
- * compile=sync|async (how the system emulator compiles modules; user mode
- * compiles at once) and chain=on|off (jumps between modules go straight from
+ * patience=N (instructions interpreted before a part-filled batch is
+ * compiled anyway), compile=sync|async|mixed (how the system emulator
+ * compiles modules; user mode compiles at once) and chain=on|off (jumps between modules go straight from
  * one to the other, or back through the dispatcher).  Returns the engine, with the properties applied, or a
  * sentence saying what is wrong.
  */
@@ -38,9 +39,9 @@ export function parseAccel(arg: string): Accel | string {
   const [name, ...props] = arg.split(",");
   if (!isAccel(name)) return `unknown accelerator '${name}' (expected one of: ${ACCELS.join(", ")})`;
   for (const p of props) {
-    const c = /^compile=(sync|async)$/.exec(p);
+    const c = /^compile=(sync|async|mixed)$/.exec(p);
     if (c !== null && name === "tcg") {
-      tcgSettings.compile = c[1] as "sync" | "async";
+      tcgSettings.compile = c[1] as CompileMode;
       continue;
     }
     const ch = /^chain=(on|off)$/.exec(p);
@@ -48,10 +49,10 @@ export function parseAccel(arg: string): Accel | string {
       tcgSettings.chain = ch[1] === "on";
       continue;
     }
-    const m = /^(tb-size|threshold|batch|regroup)=(\d+)$/.exec(p);
+    const m = /^(tb-size|threshold|batch|patience|regroup)=(\d+)$/.exec(p);
     if (m === null || name !== "tcg") {
       return `unknown or malformed property '${p}' of accelerator '${name}'` +
-        (name === "tcg" ? " (tcg takes tb-size=MiB, threshold=N, batch=N, regroup=N, compile=sync|async, chain=on|off)" : " (it takes none)");
+        (name === "tcg" ? " (tcg takes tb-size=MiB, threshold=N, batch=N, patience=N, regroup=N, compile=sync|async|mixed, chain=on|off)" : " (it takes none)");
     }
     const v = Number(m[2]);
     if (m[1] === "tb-size") {
@@ -64,6 +65,8 @@ export function parseAccel(arg: string): Accel | string {
       return `${m[1]} must be at least 1`;
     } else if (m[1] === "threshold") {
       tcgSettings.threshold = v;
+    } else if (m[1] === "patience") {
+      tcgSettings.patience = v;
     } else {
       tcgSettings.batch = v;
     }

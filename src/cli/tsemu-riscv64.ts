@@ -67,7 +67,8 @@ Options and their environment variables:
                                      before the first instruction
 -accel name[,prop=value...]  TSEMU_ACCEL  the execution engine: tcg (translate hot
                                      code to WebAssembly; properties tb-size=MiB,
-                                     threshold=N, batch=N, regroup=N, chain=on|off) or interp (the interpreter
+                                     threshold=N, batch=N, patience=N, regroup=N,
+                                     chain=on|off) or interp (the interpreter
                                      alone); default ${DEFAULT_ACCEL}
 
 Exit status: the program's own; when it dies of signal N, tsemu dies of the same
@@ -100,7 +101,8 @@ function parseAccel(s: string): Accel {
   const r = parseAccelArg(s);
   if (r !== "tcg" && r !== "interp") throw new UsageError(r);
   // A user-mode run never yields to Node's event loop, where a module compiled off the thread would be installed.
-  if (tcgSettings.compile === "async") throw new UsageError("-accel tcg,compile=async is for the system emulator: user mode compiles at once");
+  const mode = tcgSettings.compile;
+  if (mode !== undefined && mode !== "sync") throw new UsageError(`-accel tcg,compile=${mode} is for the system emulator: user mode compiles at once`);
   return r;
 }
 

@@ -259,7 +259,7 @@ export class VirtSystem {
     }
     const m = this.machine;
     // The loop yields to the event loop between turns: modules compiled off the thread are installed there.
-    codeCacheFor(m.bus.ram).asyncCompile = (tcgSettings.compile ?? DEFAULT_COMPILE) === "async";
+    codeCacheFor(m.bus.ram).compileMode = tcgSettings.compile ?? DEFAULT_COMPILE;
     this.loop = new SystemLoop(m.harts, iothreads.size === 0 ? m.timers : {
       runDue: () => {
         this.pollWorkers();

@@ -24,6 +24,10 @@ test("parseAccel: names, the translator's properties, and errors as sentences", 
     assert.equal(tcgSettings.compile, "sync");
     assert.equal(parseAccel("tcg,compile=async"), "tcg");
     assert.equal(tcgSettings.compile, "async");
+    assert.equal(parseAccel("tcg,compile=mixed,patience=4096"), "tcg");
+    assert.equal(tcgSettings.compile, "mixed");
+    assert.equal(tcgSettings.patience, 4096);
+    assert.match(parseAccel("tcg,patience=0"), /patience must be at least 1/);
     assert.match(parseAccel("tcg,compile=later"), /unknown or malformed property 'compile=later'/);
     assert.match(parseAccel("interp,compile=sync"), /it takes none/);
     assert.match(parseAccel("kvm"), /unknown accelerator 'kvm'/);
@@ -55,11 +59,11 @@ test("regroup: by default per hart kind; regroup=N for both", () => {
 test("tsemu-riscv64 -accel / TSEMU_ACCEL: a bad engine gets one line and status 1", () => {
   const cli = path.join(repoRoot(import.meta.url), "dist", "src", "cli", "tsemu-riscv64.js");
   for (const [args, env] of [[["-accel", "kvm", "/bin/true"], {}], [["/bin/true"], { TSEMU_ACCEL: "tcg,threshold=x" }],
-    [["-accel", "tcg,compile=async", "/bin/true"], {}]] as const) {
+    [["-accel", "tcg,compile=async", "/bin/true"], {}], [["-accel", "tcg,compile=mixed", "/bin/true"], {}]] as const) {
     const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { PATH: process.env.PATH, ...env } });
     assert.equal(r.status, 1, r.stderr);
     const lines = r.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^tsemu-riscv64: (unknown accelerator 'kvm'|unknown or malformed property 'threshold=x'|-accel tcg,compile=async is for the system emulator)/);
+    assert.match(lines[0], /^tsemu-riscv64: (unknown accelerator 'kvm'|unknown or malformed property 'threshold=x'|-accel tcg,compile=(async|mixed) is for the system emulator)/);
   }
 });

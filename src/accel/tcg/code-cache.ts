@@ -63,8 +63,12 @@ export const tcgSettings = {
   threshold: undefined as number | undefined,
   /** Blocks per module. */
   batch: 64,
-  /** Instructions interpreted after which a part-filled queue is compiled anyway. */
-  patience: 32768,
+  /**
+   * Instructions interpreted after which a part-filled queue is compiled
+   * anyway; undefined: the default of the hart's kind (USER_PATIENCE,
+   * SYSTEM_PATIENCE).
+   */
+  patience: undefined as number | undefined,
   /** Bytes of WebAssembly kept before the cache is flushed. */
   cacheLimit: 64 * 1024 * 1024,
   /**
@@ -76,10 +80,11 @@ export const tcgSettings = {
   /**
    * How modules are compiled where the run loop yields to an event loop (the
    * system emulator): "async" off the main thread while the blocks go on in the
-   * interpreter, "sync" at once; undefined: the default, DEFAULT_COMPILE.  User
+   * interpreter, "sync" at once, "mixed" newly hot blocks at once and pages
+   * regrouped off the thread; undefined: the default, DEFAULT_COMPILE.  User
    * mode runs without yielding and always compiles at once.
    */
-  compile: undefined as "sync" | "async" | undefined,
+  compile: undefined as CompileMode | undefined,
   /** Jumps between modules go through the chain table instead of the dispatcher. */
   chain: true,
   /**
@@ -114,8 +119,29 @@ export const SYSTEM_THRESHOLD = 4096;
 export const USER_REGROUP = 256;
 export const SYSTEM_REGROUP = 1024;
 
-/** How the system emulator compiles unless -accel tcg,compile= says (measured: docs/performance.md). */
-export const DEFAULT_COMPILE: "sync" | "async" = "async";
+/** How modules are compiled (see tcgSettings.compile). */
+export type CompileMode = "sync" | "async" | "mixed";
+
+/**
+ * How the system emulator compiles unless -accel tcg,compile= says, measured
+ * (docs/performance.md): V8 compiles a module off the thread through several
+ * hops between its worker, whose one thread is often busy optimising another
+ * module, and the event loop, so a hot block waited 100-260 ms (median) for
+ * its module and ran in the interpreter meanwhile; compiled at once it waits
+ * for its batch only.  A regrouped page's blocks run compiled meanwhile, and
+ * its module is larger: that one still goes off the thread.
+ */
+export const DEFAULT_COMPILE: CompileMode = "mixed";
+
+/**
+ * Default patience, measured (docs/performance.md): V8 spends about half a
+ * millisecond on a module whatever its size, and a system hart interprets
+ * 32,768 instructions in about half a millisecond, so at that patience most
+ * of a boot's modules held a handful of blocks (501 of 742 under 2 KB).
+ * 1,048,576 made a third as many modules for the same main-thread compile time.
+ */
+export const USER_PATIENCE = 32768;
+export const SYSTEM_PATIENCE = 1 << 20;
 
 /** The recent-lookup cache: 2^RECENT_BITS slots, a multiplicative hash of the host address. */
 const RECENT_BITS = 14;
@@ -195,10 +221,11 @@ export class CodeCache {
   };
   private readonly imports: WebAssembly.Imports;
   /**
-   * Compile off the main thread (set by a run loop that yields to the event
-   * loop between turns, where the finished modules are installed).
+   * Which modules are compiled off the main thread (tcgSettings.compile): set
+   * by a run loop that yields to the event loop between turns, where the
+   * finished modules are installed; "sync" (none) otherwise.
    */
-  asyncCompile = false;
+  compileMode: CompileMode = "sync";
   /** Counts flushes: a module compiled off the thread before the latest flush is not installed. */
   private epoch = 0;
   /** The compiles off the thread not yet finished. */
@@ -364,7 +391,7 @@ export class CodeCache {
 
   private enqueue(e: Entry): void {
     e.queued = true;
-    if (this.queue.length === 0) this.wait = tcgSettings.patience;
+    if (this.queue.length === 0) this.wait = tcgSettings.patience ?? ((this.cpu as RiscvCpu).system ? SYSTEM_PATIENCE : USER_PATIENCE);
     this.queue.push(e);
     if (this.queue.length >= tcgSettings.batch) this.compileQueue();
   }
@@ -455,7 +482,7 @@ export class CodeCache {
     const bytes = buildModule(code, this.ram.shared, tcgSettings.chain ? chain.at : -1,
       tcgSettings.chain ? chain.crossAt : -1) as Uint8Array<ArrayBuffer>;
     if (this.bytesLive + bytes.length > tcgSettings.cacheLimit) this.flush();
-    if (!this.asyncCompile) {
+    if (this.compileMode === "sync" || (this.compileMode === "mixed" && regroupOf < 0)) {
       this.install(new WebAssembly.Module(bytes), todo, code, bytes.length, t0);
       return;
     }

@@ -13,7 +13,7 @@ import { Access } from "../../../src/target/riscv/tlb.js";
 import { Op } from "../../../src/target/riscv/insn-table.js";
 import { run } from "../../../src/accel/interp.js";
 import { runTranslated } from "../../../src/accel/tcg/dispatch.js";
-import { codeCacheFor, tcgSettings } from "../../../src/accel/tcg/code-cache.js";
+import { codeCacheFor, tcgSettings, type CompileMode } from "../../../src/accel/tcg/code-cache.js";
 import { encodeOp, type Fields } from "../../target/riscv/random-insn/encode.js";
 
 const SIZE = 1 << 20;
@@ -522,13 +522,14 @@ test("a page whose code is rewritten leaves the chain table: the next jump to it
  */
 async function translatedAsync(program: readonly Insn[], budget: number, step: number,
   setup?: (cpu: RiscvCpu, mem: FlatMemory) => void, between?: (cpu: RiscvCpu, mem: FlatMemory) => void, batch = 1,
+  mode: CompileMode = "async",
 ): Promise<[Final, RiscvCpu]> {
   tcgSettings.threshold = 1;
   tcgSettings.batch = batch;
   const mem = { current: undefined as FlatMemory | undefined };
   const cpu = machine(program, (c, m) => { mem.current = m; setup?.(c, m); });
   const cache = codeCacheFor(cpu.mem.ram);
-  cache.asyncCompile = true;
+  cache.compileMode = mode;
   let exit = Exit.BUDGET;
   while (cpu.instret < budget) {
     exit = runTranslated(cpu, Math.min(step, budget - cpu.instret));
@@ -560,6 +561,40 @@ test("modules compiled off the main thread are installed between turns, and resu
   assert.equal(first, 0, "nothing is installed before the event loop runs");
   assert.ok(s.blocks > 0, "modules were installed later");
   assert.ok(s.interpreted < 1000, `the loop ran compiled (${s.interpreted} blocks interpreted)`);
+});
+
+test("compile=mixed: newly hot blocks are compiled at once, a regrouped page off the thread, and results stay exact", async () => {
+  // The loop of the regrouping test above: with batch=1 each block is a module of its own, compiled at once;
+  // crossings between them regroup the page, whose module is installed only when the event loop runs.
+  const prog: Insn[] = [
+    I(Op.ADDI, { rd: 5, rs1: 0, imm: 1000 }),
+    I(Op.ADD, { rd: 6, rs1: 6, rs2: 5 }),
+    I(Op.BEQ, { rs1: 5, rs2: 7, imm: 8 }),
+    I(Op.XORI, { rd: 8, rs1: 8, imm: 1 }),
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -16 }),
+    I(Op.ECALL, {}),
+  ];
+  const setup = (c: RiscvCpu): void => c.setX(7, 500n);
+  const [a] = both(prog, 100000, 100000, setup);
+  const saved = tcgSettings.regroupAfter;
+  try {
+    tcgSettings.regroupAfter = 8;
+    const steps: { modules: number; regroups: number }[] = [];
+    const [b, cpu] = await translatedAsync(prog, 100000, 10, setup, (c) => {
+      const s = codeCacheFor(c.mem.ram).stats;
+      steps.push({ modules: s.modules, regroups: s.regroups });
+    }, 1, "mixed");
+    assert.equal(a.exit, Exit.ECALL);
+    assert.deepEqual(b, a);
+    assert.ok(steps[0].modules > 0, "the first step's hot blocks were installed without the event loop");
+    const k = steps.findIndex((x) => x.regroups > 0);
+    assert.ok(k > 0, "the page was regrouped after the first step");
+    assert.equal(steps[k].modules, steps[k - 1].modules, "the regrouped module was not installed within its step");
+    assert.ok(codeCacheFor(cpu.mem.ram).stats.modules > steps[k].modules, "it was installed later");
+  } finally {
+    tcgSettings.regroupAfter = saved;
+  }
 });
 
 test("a page that loses its code while its module compiles is not entered, and its module does not chain into it", async () => {
