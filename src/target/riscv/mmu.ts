@@ -27,6 +27,8 @@ export interface PhysBus {
 const TWO32 = 4294967296;
 const PAGE = 4096;
 const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 0x40, PTE_D = 0x80;
+/** Pages covered by one entry at each level of a walk (a constant table: 2 ** (9 * level) called Math.pow in every walk). */
+const SPAN = [1, 512, 512 * 512, 512 * 512 * 512];
 /** Physical addresses are 56 bits. */
 const PA_LIMIT = 2 ** 56;
 
@@ -41,6 +43,9 @@ export class SystemMemory implements CpuMemory {
   }
 
   translate(cpu: RiscvCpu, hi: number, lo: number, access: Access): number {
+    // An entry its TLB slot gave up to another page (see tlb.ts): every change that would make it stale flushed it.
+    const victim = cpu.tlb.victim(access, hi, lo);
+    if (victim >= 0) return victim + (lo & (PAGE - 1));
     const st = cpu.state;
     let priv = cpu.priv;
     if (access !== Access.FETCH && priv === Priv.M && (st.mstatus & Mstatus.MPRV) !== 0) {
@@ -117,7 +122,7 @@ export class SystemMemory implements CpuMemory {
     const i32 = this.ram.i32;
     let table = st.satpPpn * PAGE;
     for (let level = levels - 1; level >= 0; level--) {
-      const span = 2 ** (9 * level); // pages covered by one entry at this level
+      const span = SPAN[level];
       const vpn = Math.floor(vpnAll / span) % 512;
       const pteAddr = table + vpn * 8;
       const pageHost = this.bus.hostPage(pteAddr - (pteAddr % PAGE), Access.READ);

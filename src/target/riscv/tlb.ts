@@ -7,6 +7,13 @@
  * The low tag keeps the page-offset bits clear, so a lookup compares it with
  * `lo & (PAGE_MASK | (size - 1))`: a misaligned access then misses and takes
  * the slow path, which handles it, without a separate alignment test.
+ *
+ * Behind each table, a victim TLB (as QEMU's): the last VICTIMS entries a
+ * fill pushed out of their slot, which the slow path looks at before it
+ * walks the page table, swapping a hit back into the slot.  Two hot pages
+ * 4 MiB apart share a slot; without it every switch between them was a walk
+ * (a guest's shell loop ran three times slower in the runs whose address
+ * layout put two of its data pages in one slot: docs/performance.md).
  */
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -25,6 +32,9 @@ const INVALID = 0x800;
 const TWO32 = 4294967296;
 
 export const enum Access { READ = 0, WRITE = 1, FETCH = 2 }
+
+/** Entries of the victim TLB, per access kind (QEMU's CPU_VTLB_SIZE). */
+export const VICTIMS = 8;
 
 export class Tlb {
   readonly readLo: Int32Array;
@@ -48,6 +58,16 @@ export class Tlb {
   private largeStart = Infinity;
   private largeEnd = -Infinity;
 
+  /** The tables by access kind (Access is the index). */
+  private readonly los: readonly Int32Array[];
+  private readonly his: readonly Int32Array[];
+  private readonly hosts: readonly Int32Array[];
+  /** The victim TLB: VICTIMS entries per access kind, kind by kind; and where each kind puts its next victim. */
+  private readonly victimLo = new Int32Array(3 * VICTIMS);
+  private readonly victimHi = new Int32Array(3 * VICTIMS);
+  private readonly victimHost = new Int32Array(3 * VICTIMS);
+  private readonly victimNext = new Int32Array(3);
+
   /**
    * The nine arrays live at byte offset `at` of `buffer` (a machine's
    * WebAssembly.Memory, see hart-layout.ts), or in a buffer of their own
@@ -60,20 +80,47 @@ export class Tlb {
     this.readLo = view(0); this.readHi = view(1); this.readHost = view(2);
     this.writeLo = view(3); this.writeHi = view(4); this.writeHost = view(5);
     this.fetchLo = view(6); this.fetchHi = view(7); this.fetchHost = view(8);
+    this.los = [this.readLo, this.writeLo, this.fetchLo];
+    this.his = [this.readHi, this.writeHi, this.fetchHi];
+    this.hosts = [this.readHost, this.writeHost, this.fetchHost];
     this.flushAll();
   }
 
-  /** Map the page holding (hi, lo) to the host page at byte offset `hostBase`, for one access kind. */
+  /**
+   * Map the page holding (hi, lo) to the host page at byte offset `hostBase`,
+   * for one access kind; the entry it replaces goes to the victim TLB.
+   */
   fill(access: Access, hi: number, lo: number, hostBase: number): void {
     const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
     const tag = lo & PAGE_MASK;
-    if (access === Access.READ) {
-      this.readLo[i] = tag; this.readHi[i] = hi; this.readHost[i] = hostBase;
-    } else if (access === Access.WRITE) {
-      this.writeLo[i] = tag; this.writeHi[i] = hi; this.writeHost[i] = hostBase;
-    } else {
-      this.fetchLo[i] = tag; this.fetchHi[i] = hi; this.fetchHost[i] = hostBase;
+    const los = this.los[access], his = this.his[access], hosts = this.hosts[access];
+    const old = los[i];
+    if (old !== INVALID && (old !== tag || his[i] !== hi)) {
+      const k = access * VICTIMS + this.victimNext[access];
+      this.victimNext[access] = (this.victimNext[access] + 1) % VICTIMS;
+      this.victimLo[k] = old; this.victimHi[k] = his[i]; this.victimHost[k] = hosts[i];
     }
+    los[i] = tag; his[i] = hi; hosts[i] = hostBase;
+  }
+
+  /**
+   * The host page of (hi, lo) from the victim TLB, swapped back into its
+   * slot (whose entry becomes the victim); -1 when it is not there.
+   */
+  victim(access: Access, hi: number, lo: number): number {
+    const tag = lo & PAGE_MASK;
+    const vlo = this.victimLo, vhi = this.victimHi, vhost = this.victimHost;
+    const end = (access + 1) * VICTIMS;
+    for (let k = access * VICTIMS; k < end; k++) {
+      if (vlo[k] !== tag || vhi[k] !== hi) continue;
+      const host = vhost[k];
+      const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
+      const los = this.los[access], his = this.his[access], hosts = this.hosts[access];
+      vlo[k] = los[i]; vhi[k] = his[i]; vhost[k] = hosts[i];
+      los[i] = tag; his[i] = hi; hosts[i] = host;
+      return host;
+    }
+    return -1;
   }
 
   /** Note that a page of the `bytes`-long superpage holding (hi, lo) was (or may be) filled. */
@@ -88,6 +135,7 @@ export class Tlb {
     this.readLo.fill(INVALID);
     this.writeLo.fill(INVALID);
     this.fetchLo.fill(INVALID);
+    this.victimLo.fill(INVALID);
     this.largeStart = Infinity;
     this.largeEnd = -Infinity;
   }
@@ -109,16 +157,23 @@ export class Tlb {
     if (this.readLo[i] === tag && this.readHi[i] === hi) this.readLo[i] = INVALID;
     if (this.writeLo[i] === tag && this.writeHi[i] === hi) this.writeLo[i] = INVALID;
     if (this.fetchLo[i] === tag && this.fetchHi[i] === hi) this.fetchLo[i] = INVALID;
+    for (let k = 0; k < 3 * VICTIMS; k++) {
+      if (this.victimLo[k] === tag && this.victimHi[k] === hi) this.victimLo[k] = INVALID;
+    }
   }
 
   flushWrites(): void {
     this.writeLo.fill(INVALID);
+    this.victimLo.fill(INVALID, Access.WRITE * VICTIMS, (Access.WRITE + 1) * VICTIMS);
   }
 
   /** Drop the write entries that map the host page at byte offset `hostBase`. */
   flushHostPageWrites(hostBase: number): void {
     for (let i = 0; i < TLB_SIZE; i++) {
       if (this.writeHost[i] === hostBase) this.writeLo[i] = INVALID;
+    }
+    for (let k = Access.WRITE * VICTIMS; k < (Access.WRITE + 1) * VICTIMS; k++) {
+      if (this.victimHost[k] === hostBase) this.victimLo[k] = INVALID;
     }
   }
 }

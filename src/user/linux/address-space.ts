@@ -179,6 +179,9 @@ export class AddressSpace implements CpuMemory {
   // ---- CpuMemory ----
 
   translate(cpu: RiscvCpu, hi: number, lo: number, access: Access): number {
+    // An entry its TLB slot gave up to another page (see tlb.ts).
+    const victim = cpu.tlb.victim(access, hi, lo);
+    if (victim >= 0) return victim + (lo & (PAGE_SIZE - 1));
     const addr = hi * TWO32 + (lo >>> 0);
     const vpn = Math.floor(addr / PAGE_SIZE);
     const need = access === Access.READ ? Prot.READ : access === Access.WRITE ? Prot.WRITE : Prot.EXEC;

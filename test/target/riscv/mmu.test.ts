@@ -141,6 +141,32 @@ test("sfence.vma with an address drops that page's translations, and all of a ca
   assert.equal(execSfenceVma(cpu, false, 0, 0x40000000), PrivResult.ILLEGAL);
 });
 
+test("two pages sharing a TLB slot: the one pushed out is served by the victim TLB without a walk, until a fence", () => {
+  const { cpu, bus, mem } = machine();
+  sv39(bus, cpu, V | R | W | A | D);
+  // VA 0x40400000 (4 MiB on: the same slot of the 1024-entry TLB) through a second level-0 table.
+  pte(bus, RAM + 0x2000 + 2 * 8, (RAM + 0x4000) / 4096, V);
+  pte(bus, RAM + 0x4000, (RAM + 0x20000) / 4096, V | R | W | A | D);
+  const a = 0x40000000, b = 0x40400000;
+  const read = (lo: number): number => mem.translate(cpu, 0, lo, Access.READ);
+  const host = (pa: number): number => bus.hostOffset(pa, 1);
+  assert.equal(read(a), host(RAM + 0x10000));
+  assert.equal(read(b), host(RAM + 0x20000));
+  assert.ok(cached(cpu, b) && !cached(cpu, a), "one slot holds one page");
+  // New leaves without a fence: a translation served from a TLB keeps the old page, a walk finds the new one.
+  pte(bus, RAM + 0x3000, (RAM + 0x30000) / 4096, V | R | W | A | D);
+  pte(bus, RAM + 0x4000, (RAM + 0x40000) / 4096, V | R | W | A | D);
+  assert.equal(read(a + 8), host(RAM + 0x10008), "a came back from the victim TLB, not from a walk");
+  assert.ok(cached(cpu, a), "and took its slot back");
+  assert.equal(read(b + 8), host(RAM + 0x20008), "b went to the victim TLB in its place");
+  // A fence of one page drops it wherever it is; the other stays.
+  assert.equal(execSfenceVma(cpu, false, 0, a), PrivResult.NEXT);
+  assert.equal(read(a), host(RAM + 0x30000));
+  assert.equal(read(b), host(RAM + 0x20000), "b is still served from the victim TLB");
+  assert.equal(execSfenceVma(cpu, true, 0, 0), PrivResult.NEXT);
+  assert.equal(read(b), host(RAM + 0x40000), "a whole fence empties the victim TLB too");
+});
+
 test("S mode keeps a TLB for each value of mstatus.SUM", () => {
   registerPrivilegedCsrs();
   const { cpu, bus, mem } = machine();
