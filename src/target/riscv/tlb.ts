@@ -12,8 +12,8 @@
  * fill pushed out of their slot, which the slow path looks at before it
  * walks the page table, swapping a hit back into the slot.  Two hot pages
  * 4 MiB apart share a slot; without it every switch between them was a walk
- * (a guest's shell loop ran three times slower in the runs whose address
- * layout put two of its data pages in one slot: docs/performance.md).
+ * (a guest's shell loop ran two to five times slower in the runs whose
+ * address layout put two of its data pages in one slot: docs/performance.md).
  */
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
