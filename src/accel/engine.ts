@@ -31,8 +31,9 @@ export function isAccel(name: string): name is Accel {
  * before that page's blocks are compiled into one module; 0 never),
  * patience=N (instructions interpreted before a part-filled batch is
  * compiled anyway), compile=sync|async|mixed (how the system emulator
- * compiles modules; user mode compiles at once) and chain=on|off (jumps between modules go straight from
- * one to the other, or back through the dispatcher).  Returns the engine, with the properties applied, or a
+ * compiles modules; user mode compiles at once) and chain=on|off (jumps
+ * between modules go straight from one to the other, or back through the
+ * dispatcher).  Returns the engine, with the properties applied, or a
  * sentence saying what is wrong.
  */
 export function parseAccel(arg: string): Accel | string {
