@@ -337,6 +337,11 @@ export class CodeCache {
     return tcgSettings.threshold ?? (cpu.system ? SYSTEM_THRESHOLD : USER_THRESHOLD);
   }
 
+  /** Interpreted instructions a part-filled queue waits, for `cpu`'s kind. */
+  patience(cpu: RiscvCpu): number {
+    return tcgSettings.patience ?? (cpu.system ? SYSTEM_PATIENCE : USER_PATIENCE);
+  }
+
   /** Crossings within a page before its blocks are regrouped, for `cpu`'s kind (0: never). */
   regroupAfter(cpu: RiscvCpu): number {
     return tcgSettings.regroupAfter ?? (cpu.system ? SYSTEM_REGROUP : USER_REGROUP);
@@ -391,7 +396,7 @@ export class CodeCache {
 
   private enqueue(e: Entry): void {
     e.queued = true;
-    if (this.queue.length === 0) this.wait = tcgSettings.patience ?? ((this.cpu as RiscvCpu).system ? SYSTEM_PATIENCE : USER_PATIENCE);
+    if (this.queue.length === 0) this.wait = this.patience(this.cpu as RiscvCpu);
     this.queue.push(e);
     if (this.queue.length >= tcgSettings.batch) this.compileQueue();
   }
