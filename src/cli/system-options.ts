@@ -442,7 +442,7 @@ goldfish RTC, sifive_test, virtio-mmio, PCIe with virtio-pci).  Options, as in q
 -nic TYPE[,model=virtio-net-pci|virtio-net-device][,mac=MAC][,backend options]  a backend and its NIC
 -nic none, -net none     no network
 -snapshot                writes to disk images go to temporary qcow2 overlays, dropped at exit
--accel tcg|interp[,prop=value...]  the engine: tcg translates hot code to WebAssembly
+-accel tcg|interp[,prop=value...]  the engine: tcg (the default) translates hot code to WebAssembly
                          (tb-size=MiB, threshold=N, batch=N, patience=N, regroup=N, compile=sync|async|mixed, chain=on|off),
                          interp only interprets
 -icount shift=N          guest time from the instruction count: each instruction is 2^N ns

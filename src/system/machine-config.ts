@@ -102,7 +102,7 @@ export interface MachineConfig {
   noReboot?: boolean;
   /** -no-shutdown: a guest power-off stops the machine instead of ending it. */
   noShutdown?: boolean;
-  /** -accel: "interp" interprets; "tcg" adds the WebAssembly translator. */
+  /** -accel: "tcg" (the default) adds the WebAssembly translator; "interp" interprets only. */
   accel?: "interp" | "tcg";
   /** -name */
   name?: string;

@@ -82,22 +82,33 @@ function since(start: number): string {
   return ((performance.now() - start) / 1000).toFixed(1);
 }
 
-test("Linux boots to a shell; cpuinfo, interrupts, RTC, virtio-blk ext2 read/write; poweroff exits 0", async (t: TestContext) => {
+/**
+ * The engines the boot runs under: QEMU takes only tcg; tsemu also its interpreter, which the other Linux tests,
+ * running the default engine (tcg), leave out.
+ */
+const ENGINES = path.basename(EMU).startsWith("qemu") ? ["tcg"] : ["tcg", "interp"];
+
+for (const accel of ENGINES) {
+  test(`Linux boots to a shell (-accel ${accel}); cpuinfo, interrupts, RTC, virtio-blk ext2 read/write; poweroff exits 0`,
+    (t: TestContext) => bootLinux(t, accel));
+}
+
+async function bootLinux(t: TestContext, accel: string): Promise<void> {
   const skip = missing("mke2fs", "debugfs", "e2fsck");
   if (skip !== undefined) return t.skip(skip);
   if (kernel === undefined || initrd === undefined) return t.skip(imagesMissing);
 
-  const src = path.join(work, "disk");
+  const src = path.join(work, `disk-${accel}`);
   fs.mkdirSync(src);
   fs.writeFileSync(path.join(src, HOST_FILE.name), HOST_FILE.text + "\n");
-  const disk = path.join(work, "disk.img");
+  const disk = path.join(work, `disk-${accel}.img`);
   const mk = spawnSync("mke2fs", ["-q", "-F", "-t", "ext2", "-d", src, disk, "8M"], { encoding: "utf8" });
   assert.equal(mk.status, 0, `mke2fs failed: ${mk.stderr}`);
 
   const start = performance.now();
   // Guest time by the instruction count: a loaded host slows the run but cannot make Linux give up on a
   // hart it starts (it waits one second of guest time for each), as the AIA tests keep theirs.
-  const con = startConsole([EMU, "-M", "virt", "-m", "256M", "-smp", "4", "-nographic", "-icount", "shift=2",
+  const con = startConsole([EMU, "-M", "virt", "-accel", accel, "-m", "256M", "-smp", "4", "-nographic", "-icount", "shift=2",
     "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0",
     "-drive", `file=${disk},format=raw,if=virtio`]);
   try {
@@ -148,7 +159,7 @@ test("Linux boots to a shell; cpuinfo, interrupts, RTC, virtio-blk ext2 read/wri
   assert.equal(cat.stdout, GUEST_FILE.text + "\n");
   const fsck = spawnSync("e2fsck", ["-f", "-n", disk], { encoding: "utf8" });
   assert.equal(fsck.status, 0, `e2fsck found problems in the image:\n${fsck.stdout}${fsck.stderr}`);
-});
+}
 
 test("U-Boot (S-mode, after OpenSBI) reaches its prompt and answers version; Ctrl-A x quits", async (t: TestContext) => {
   const skip = missing();

@@ -1,7 +1,9 @@
 /**
  * BusyBox (built static from Debian's source package by guest/build-busybox.sh):
  * applets and a shell script run under tsemu-riscv64 and qemu-riscv64 on the
- * same files must print the same bytes and end the same way.
+ * same files must print the same bytes and end the same way, under each
+ * engine: the interpreter and the translator compiling every block before
+ * its first run.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,9 +12,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { TCG_EAGER, testAccel } from "../util/env.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const TSEMU = path.join(ROOT, "dist/src/cli/tsemu-riscv64.js");
+const ENGINES = [testAccel("interp"), testAccel(TCG_EAGER)];
 let busybox = "";
 let work = "";
 
@@ -35,12 +39,14 @@ before(() => {
 function both(args: string[], input?: string): void {
   const opts = { cwd: work, encoding: "utf8" as const, input, timeout: 120_000, env: { PATH: "/usr/bin:/bin", LC_ALL: "C" } };
   const q = spawnSync("qemu-riscv64", [busybox, ...args], opts);
-  const t = spawnSync(process.execPath, [TSEMU, busybox, ...args], opts);
-  const what = `busybox ${args.join(" ")}`;
-  assert.equal(t.stdout, q.stdout, `${what}: stdout differs`);
-  assert.equal(t.stderr, q.stderr, `${what}: stderr differs`);
-  assert.equal(t.status, q.status, `${what}: exit status differs`);
-  assert.equal(t.signal, q.signal, `${what}: signal differs`);
+  for (const accel of ENGINES) {
+    const t = spawnSync(process.execPath, [TSEMU, "-accel", accel, busybox, ...args], opts);
+    const what = `busybox ${args.join(" ")} (-accel ${accel})`;
+    assert.equal(t.stdout, q.stdout, `${what}: stdout differs`);
+    assert.equal(t.stderr, q.stderr, `${what}: stderr differs`);
+    assert.equal(t.status, q.status, `${what}: exit status differs`);
+    assert.equal(t.signal, q.signal, `${what}: signal differs`);
+  }
 }
 
 const APPLETS: [string, string[], string?][] = [

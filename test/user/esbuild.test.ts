@@ -1,8 +1,9 @@
 /**
  * A real Go program: esbuild's riscv64 binary from the npm package
  * @esbuild/linux-riscv64 (threads, futexes, signals, epoll, mmap).  Its
- * output under tsemu-riscv64 must match qemu-riscv64's: the version, and a
- * bundle of a few TypeScript files.
+ * output under tsemu-riscv64 must match qemu-riscv64's, under each engine
+ * (the translator with its user-mode defaults): the version, and a bundle
+ * of a few TypeScript files.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,9 +12,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { testAccel } from "../util/env.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const TSEMU = path.join(ROOT, "dist/src/cli/tsemu-riscv64.js");
+const ENGINES = [testAccel("interp"), testAccel("tcg")];
 const VERSION = "0.28.2";
 const CACHE = path.join(ROOT, ".cache/esbuild", VERSION);
 
@@ -38,10 +41,12 @@ function run(cmd: string, args: string[], cwd: string): { status: number | null;
 test("esbuild --version matches qemu-riscv64", () => {
   const bin = esbuild();
   const q = run("qemu-riscv64", [bin, "--version"], ROOT);
-  const t = run(process.execPath, [TSEMU, bin, "--version"], ROOT);
   assert.equal(q.status, 0, `qemu-riscv64 failed: ${q.stderr}`);
-  assert.equal(t.stdout, q.stdout);
-  assert.equal(t.status, 0);
+  for (const accel of ENGINES) {
+    const t = run(process.execPath, [TSEMU, "-accel", accel, bin, "--version"], ROOT);
+    assert.equal(t.stdout, q.stdout, `-accel ${accel}`);
+    assert.equal(t.status, 0, `-accel ${accel}`);
+  }
 });
 
 test("esbuild bundles TypeScript files exactly as under qemu-riscv64", () => {
@@ -61,11 +66,14 @@ test("esbuild bundles TypeScript files exactly as under qemu-riscv64", () => {
     const args = (out: string): string[] => [bin, "--bundle", "main.ts", "--minify", "--format=esm", `--outfile=${out}`];
     const q = run("qemu-riscv64", args("q.js"), dir);
     assert.equal(q.status, 0, `qemu-riscv64 failed: ${q.stderr}`);
-    const t = run(process.execPath, [TSEMU, ...args("t.js")], dir);
-    assert.equal(t.status, 0, `tsemu failed: ${t.stderr}`);
-    assert.equal(fs.readFileSync(path.join(dir, "t.js"), "utf8"), fs.readFileSync(path.join(dir, "q.js"), "utf8"));
-    const node = spawnSync(process.execPath, [path.join(dir, "t.js")], { encoding: "utf8" });
-    assert.equal(node.stdout, "hello TSEMU 5\n");
+    for (const accel of ENGINES) {
+      const out = `t-${accel.replace(/\W/g, "_")}.js`;
+      const t = run(process.execPath, [TSEMU, "-accel", accel, ...args(out)], dir);
+      assert.equal(t.status, 0, `tsemu -accel ${accel} failed: ${t.stderr}`);
+      assert.equal(fs.readFileSync(path.join(dir, out), "utf8"), fs.readFileSync(path.join(dir, "q.js"), "utf8"), `-accel ${accel}`);
+      const node = spawnSync(process.execPath, [path.join(dir, out)], { encoding: "utf8" });
+      assert.equal(node.stdout, "hello TSEMU 5\n", `-accel ${accel}`);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
