@@ -13,15 +13,8 @@ import { tcgSettings, type CompileMode } from "./tcg/code-cache.js";
 export const ACCELS = ["tcg", "interp"] as const;
 export type Accel = (typeof ACCELS)[number];
 
-/**
- * The engine used when none is asked for: the translator in the system
- * emulator, the interpreter in user mode, where large programs (Python,
- * gcc) run few instructions of much code and lose more to compiling and
- * to the ways in and out of compiled code than the hot loops gain
- * (docs/performance.md).
- */
-export const SYSTEM_DEFAULT_ACCEL: Accel = "tcg";
-export const USER_DEFAULT_ACCEL: Accel = "interp";
+/** The engine used when none is asked for, by both emulators (measured: docs/performance.md). */
+export const DEFAULT_ACCEL: Accel = "tcg";
 
 /** Until a launcher selects one: the interpreter, which needs no setting up. */
 let runner: (cpu: RiscvCpu, budget: number) => Exit = run;

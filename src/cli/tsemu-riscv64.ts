@@ -16,7 +16,7 @@ import { VERSION } from "../version.js";
 import { disassemble } from "../target/riscv/disas.js";
 import { UserGdb, readAuxv, type UserProcess } from "../gdbstub/user.js";
 import { BlockingGdbSocket, GdbListenError } from "../host/gdb-blocking.js";
-import { USER_DEFAULT_ACCEL, parseAccel as parseAccelArg, selectAccel, type Accel } from "../accel/engine.js";
+import { DEFAULT_ACCEL, parseAccel as parseAccelArg, selectAccel, type Accel } from "../accel/engine.js";
 import { tcgStatsLine } from "../accel/tcg/stats.js";
 import { tcgSettings } from "../accel/tcg/code-cache.js";
 import { exitProcess } from "../host/fast-exit.js";
@@ -69,7 +69,7 @@ Options and their environment variables:
                                      code to WebAssembly; properties tb-size=MiB,
                                      threshold=N, batch=N, patience=N, regroup=N,
                                      chain=on|off) or interp (the interpreter
-                                     alone); default ${USER_DEFAULT_ACCEL}
+                                     alone); default ${DEFAULT_ACCEL}
 
 Exit status: the program's own; when it dies of signal N, tsemu dies of the same
 signal (a shell shows status 128+N), as QEMU does.
@@ -117,7 +117,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Options | "exit" {
     debug: env.QEMU_LOG !== undefined ? env.QEMU_LOG.split(",") : [],
     logFile: env.QEMU_LOG_FILENAME,
     gdbPort: env.QEMU_GDB !== undefined ? parsePort(env.QEMU_GDB) : undefined,
-    accel: env.TSEMU_ACCEL !== undefined && env.TSEMU_ACCEL !== "" ? parseAccel(env.TSEMU_ACCEL) : USER_DEFAULT_ACCEL,
+    accel: env.TSEMU_ACCEL !== undefined && env.TSEMU_ACCEL !== "" ? parseAccel(env.TSEMU_ACCEL) : DEFAULT_ACCEL,
     program: "",
     args: [],
   };

@@ -13,7 +13,7 @@
 import { VirtMachine, TIMEBASE_HZ, MAX_HARTS } from "../hw/riscv/virt.js";
 import { VirtualClock } from "../hw/core/clock.js";
 import { SystemLoop } from "../accel/system-loop.js";
-import { SYSTEM_DEFAULT_ACCEL, selectAccel } from "../accel/engine.js";
+import { DEFAULT_ACCEL, selectAccel } from "../accel/engine.js";
 import { warmUpInterpreter } from "./warm-up.js";
 import { codeCacheFor, DEFAULT_COMPILE, tcgSettings } from "../accel/tcg/code-cache.js";
 import { tcgStatsLine } from "../accel/tcg/stats.js";
@@ -221,7 +221,7 @@ export class VirtSystem {
     for (const b of net.machine.netdevs) {
       if (!joined.has(b)) warn(`warning: netdev ${b.id} has no peer`);
     }
-    const accel = spec.accel ?? SYSTEM_DEFAULT_ACCEL;
+    const accel = spec.accel ?? DEFAULT_ACCEL;
     selectAccel(accel);
     // Before the machine's own objects exist: the interpreter's feedback covers every instruction (warm-up.ts).
     warmUpInterpreter(iothreads.size > 0, accel === "tcg");

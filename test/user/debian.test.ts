@@ -167,7 +167,7 @@ test("GCC 14: the driver runs cc1, as, collect2 and ld as processes of one tsemu
     "",
   ].join("\n"));
   const gcc = path.join(sysroot, "usr/bin/gcc");
-  const c = run(process.execPath, [TSEMU, "-accel", testAccel("interp"), "-d", "stats", "-L", sysroot, gcc,
+  const c = run(process.execPath, [TSEMU, "-accel", testAccel("tcg"), "-d", "stats", "-L", sysroot, gcc,
     `--sysroot=${sysroot}`, "-O2", "-o", "prog", "prog.c", "-lm"]);
   assert.equal(c.status, 0, `gcc under tsemu failed: ${c.stderr}`);
   assert.match(c.stderr, /forks=[1-9]/, "the driver's programs ran as processes of the run");

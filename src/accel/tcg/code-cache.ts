@@ -58,7 +58,7 @@ export interface Entry {
 export const tcgSettings = {
   /**
    * Executions of a block before it is queued for compilation; undefined: the
-   * default of the hart's kind (USER_THRESHOLD, SYSTEM_THRESHOLD).
+   * default (THRESHOLD).
    */
   threshold: undefined as number | undefined,
   /** Blocks per module. */
@@ -101,14 +101,16 @@ const WasmGlobal = (WebAssembly as unknown as {
 }).Global;
 
 /**
- * Default thresholds, measured (docs/performance.md): user programs gain from
- * compiling early; a kernel runs most blocks a few times, and compiling them
- * cost more than it saved.  With chaining between modules, boot / shell loop:
- * 8.3 / 7.1 s at 1024, 5.7 / 7.5 at 2048, 4.8 / 7.1 at 4096, 4.8 / 7.8 at
- * 8192, 4.5 / 8.6 at 16384.
+ * The default threshold of both kinds of hart, measured (docs/performance.md).
+ * A kernel runs most blocks a few times, and compiling them cost more than it
+ * saved: with chaining between modules, boot / shell loop 8.3 / 7.1 s at 1024,
+ * 5.7 / 7.5 at 2048, 4.8 / 7.1 at 4096, 4.8 / 7.8 at 8192, 4.5 / 8.6 at 16384.
+ * Large user programs are the same: at 16, where user mode's threshold was,
+ * Python printing one line took 2.8-3.5 times the interpreter's time and
+ * esbuild compiled 12,287 blocks (2.4 s of compiling); at 4096 they take 1.2-1.5
+ * times, and the CPU benchmark, gzip and sha256sum of 16 MiB the same time as at 16.
  */
-export const USER_THRESHOLD = 16;
-export const SYSTEM_THRESHOLD = 4096;
+export const THRESHOLD = 4096;
 
 /**
  * Default regroupAfter, measured (docs/performance.md): in the system
@@ -138,7 +140,9 @@ export const DEFAULT_COMPILE: CompileMode = "mixed";
  * millisecond on a module whatever its size, and a system hart interprets
  * 32,768 instructions in about half a millisecond, so at that patience most
  * of a boot's modules held a handful of blocks (501 of 742 under 2 KB).
- * 1,048,576 made a third as many modules for the same main-thread compile time.
+ * 1,048,576 made a third as many modules for the same main-thread compile
+ * time.  In user mode it made CPU-bound programs slower (the CPU benchmark
+ * 4.4-6.6 s against 4.2-4.3).
  */
 export const USER_PATIENCE = 32768;
 export const SYSTEM_PATIENCE = 1 << 20;
@@ -332,9 +336,9 @@ export class CodeCache {
     return fresh;
   }
 
-  /** Executions before a block of `cpu`'s kind is compiled. */
-  threshold(cpu: RiscvCpu): number {
-    return tcgSettings.threshold ?? (cpu.system ? SYSTEM_THRESHOLD : USER_THRESHOLD);
+  /** Executions before a block is compiled. */
+  threshold(): number {
+    return tcgSettings.threshold ?? THRESHOLD;
   }
 
   /** Interpreted instructions a part-filled queue waits, for `cpu`'s kind. */
@@ -348,12 +352,12 @@ export class CodeCache {
   }
 
   /**
-   * The block-entry counters for the interpreter (accel/hot.ts), at `cpu`'s
-   * threshold when new (the pages' crossing counts then set for its kind too).
+   * The block-entry counters for the interpreter (accel/hot.ts), at the
+   * threshold when new (the pages' crossing counts then set for `cpu`'s kind).
    */
   hot(cpu: RiscvCpu): Int32Array {
     if (this.hotTable === undefined) {
-      this.hotTable = new Int32Array(1 << HOT_BITS).fill(this.threshold(cpu));
+      this.hotTable = new Int32Array(1 << HOT_BITS).fill(this.threshold());
       this.regroupEvery = this.regroupAfter(cpu);
       this.crossings.fill(crossingsBefore(0, this.regroupEvery));
     }
@@ -370,7 +374,7 @@ export class CodeCache {
   /** Count an interpreted execution of `e`; queue it when hot, compile the queue when full. */
   hit(e: Entry): void {
     if (e.queued || e.compiled === 0) return;
-    if (++e.hits < this.threshold(this.cpu as RiscvCpu)) return;
+    if (++e.hits < this.threshold()) return;
     this.enqueue(e);
   }
 
@@ -387,7 +391,7 @@ export class CodeCache {
       return;
     }
     if (e.compiled === 0) {
-      hot[slot] = this.threshold(this.cpu as RiscvCpu);
+      hot[slot] = this.threshold();
       return;
     }
     hot[slot] = HOT_RECHECK;
@@ -577,7 +581,7 @@ export class CodeCache {
     for (const oks of this.pageModules.values()) for (const ok of oks) ok.value = 0;
     this.pageModules.clear();
     this.chainTable?.clear();
-    if (this.hotTable !== undefined) this.hotTable.fill(this.threshold(this.cpu as RiscvCpu));
+    if (this.hotTable !== undefined) this.hotTable.fill(this.threshold());
     this.bytesLive = 0;
     this.epoch++;
     this.stats.flushes++;

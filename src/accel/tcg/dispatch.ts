@@ -45,7 +45,7 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
   const state = cpu.stateAt;
   const hot = cache.hot(cpu);
   // Interpreted code comes back at every block start when no block is cold.
-  const stretch = cache.threshold(cpu) > 1;
+  const stretch = cache.threshold() > 1;
   let enter = cache.enter;
   let left = budget;
   // The interpreter stopped before a block whose counter ran out (it counted the entry).
