@@ -3,10 +3,12 @@
  * Chromium, the machine in a worker) against the same guest under
  * tsemu-system-riscv64 on Node and under qemu-system-riscv64, in the same
  * run, with the same kernel, initrd, RAM (256M) and harts (-smp 2), and the
- * ratios.  The page's time runs from pressing Start (so it includes fetching
- * the images over loopback, shown apart) to the prompt in the terminal.
+ * ratios, for each of tsemu's engines.  The page's time runs from pressing
+ * Start (so it includes fetching the images over loopback, shown apart) to
+ * the prompt in the terminal.
  *
- * usage: npm run bench:web  (BENCH_REPEAT: runs per emulator, the fastest counts)
+ * usage: npm run bench:web  (BENCH_REPEAT: runs per emulator, the fastest
+ * counts; BENCH_ACCELS: tsemu's engines, default "tcg interp")
  */
 import * as path from "node:path";
 import { bootToShell } from "./boot-console.js";
@@ -18,22 +20,23 @@ import { findChromium, launch, PageDriver, PROMPT } from "../test/web/browser.js
 
 const TIMEOUT_MS = 900_000;
 
-function bootCli(emu: string, guest: GuestFiles): Promise<number> {
-  return bootToShell([emu, "-M", "virt", "-m", "256M", "-smp", "2", "-nographic", "-bios", guest.firmware,
+function bootCli(emu: string, guest: GuestFiles, accel: string[]): Promise<number> {
+  return bootToShell([emu, "-M", "virt", ...accel, "-m", "256M", "-smp", "2", "-nographic", "-bios", guest.firmware,
     "-kernel", guest.kernel, "-initrd", guest.initrd, "-append", "console=ttyS0"], TIMEOUT_MS);
 }
 
 async function main(): Promise<void> {
   const root = repoRoot(import.meta.url);
   const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? "1"));
+  const accels = (process.env.BENCH_ACCELS ?? "tcg interp").split(/\s+/).filter((a) => a !== "");
   const found = findChromium(root);
   if ("skip" in found) throw new Error(found.skip);
   const guest = defaultGuestFiles(root);
   const server = await servePage(siteRoutes(root, await buildPage(root), guest, []), 0);
   const browser = await launch(found.path);
   let loading = Infinity;
-  const bootPage = async (): Promise<number> => {
-    const page = await PageDriver.open(browser, server.url, false);
+  const bootPage = async (accel: string): Promise<number> => {
+    const page = await PageDriver.open(browser, `${server.url}?accel=${encodeURIComponent(accel)}`, false);
     try {
       const start = performance.now();
       await page.page.click("#start");
@@ -53,12 +56,16 @@ async function main(): Promise<void> {
     return b;
   };
   try {
-    const qemu = await best(() => bootCli(process.env.QEMU_SYSTEM ?? "qemu-system-riscv64", guest));
-    const node = await best(() => bootCli(process.env.TSEMU_SYSTEM ?? path.join(root, "bin", "tsemu-system-riscv64"), guest));
-    const web = await best(bootPage);
-    process.stdout.write(`boot to shell (-m 256M -smp 2): qemu ${qemu.toFixed(2)} s, tsemu on Node ${node.toFixed(2)} s, ` +
-      `tsemu in Chromium ${web.toFixed(2)} s (of which fetching the images ${loading.toFixed(2)} s)\n` +
-      `ratios: Chromium/Node ${(web / node).toFixed(2)}x, Chromium/qemu ${(web / qemu).toFixed(1)}x, Node/qemu ${(node / qemu).toFixed(1)}x\n`);
+    const qemu = await best(() => bootCli(process.env.QEMU_SYSTEM ?? "qemu-system-riscv64", guest, []));
+    process.stdout.write(`boot to shell (-m 256M -smp 2): qemu ${qemu.toFixed(2)} s\n`);
+    for (const accel of accels) {
+      const tsemu = process.env.TSEMU_SYSTEM ?? path.join(root, "bin", "tsemu-system-riscv64");
+      const node = await best(() => bootCli(tsemu, guest, ["-accel", accel]));
+      const web = await best(() => bootPage(accel));
+      process.stdout.write(`-accel ${accel}: tsemu on Node ${node.toFixed(2)} s, ` +
+        `tsemu in Chromium ${web.toFixed(2)} s (of which fetching the images ${loading.toFixed(2)} s); ` +
+        `ratios: Chromium/Node ${(web / node).toFixed(2)}x, Chromium/qemu ${(web / qemu).toFixed(1)}x, Node/qemu ${(node / qemu).toFixed(1)}x\n`);
+    }
   } finally {
     await browser.close();
     await server.close();

@@ -31,7 +31,7 @@ export interface ProgramOptions {
   stackSize?: number;
   /** -strace: log the system calls to stderr in qemu-riscv64's format. */
   strace?: boolean;
-  /** -accel: "interp", or "tcg" with its properties ("tcg,threshold=50"). */
+  /** -accel: "tcg" (the default), with its properties ("tcg,threshold=50"), or "interp". */
   accel?: string;
   /** -d: log items (in_asm, cpu, strace, stats, tcg). */
   debug?: readonly string[];

@@ -75,7 +75,7 @@ test("the page boots the default guest in a worker, answers commands, and boots 
   const page = await PageDriver.open(browser, server.url, LOG);
   try {
     assert.equal(await page.state(), "idle");
-    assert.equal(await page.page.inputValue("#accel"), "tcg", "the translator is the default engine");
+    assert.equal(await page.page.inputValue("#accel"), "interp", "the page's default engine is the interpreter");
     // The server's COOP and COEP headers took effect: SharedArrayBuffer and Atomics are there.
     assert.equal(await page.page.evaluate(() => (globalThis as unknown as { crossOriginIsolated: boolean }).crossOriginIsolated), true);
     assert.equal(await page.page.evaluate(() => typeof SharedArrayBuffer), "function");
@@ -194,24 +194,24 @@ test("a disk URL the server does not have: the worker's error reaches the page, 
   }
 });
 
-test("with Engine: interpreter the worker boots the same guest without compiling any of its code", { timeout: 2 * BOOT_MS }, async (t) => {
+test("with Engine: translator the worker compiles the guest's hot code to WebAssembly and boots the same guest", { timeout: 2 * BOOT_MS }, async (t) => {
   if (skip !== "") return t.skip(skip);
   assert.ok(browser && server);
-  const page = await PageDriver.open(browser, `${server.url}?accel=interp&smp=1`, LOG);
+  const page = await PageDriver.open(browser, `${server.url}?accel=tcg&smp=1`, LOG);
   try {
-    assert.equal(await page.page.inputValue("#accel"), "interp", "the query parameter presets the engine");
+    assert.equal(await page.page.inputValue("#accel"), "tcg", "the query parameter presets the engine");
     await page.page.click("#start");
     await page.waitFor("the shell prompt", (text) => text.includes("Linux version") && text.includes(PROMPT), BOOT_MS);
     assert.match(await page.shell("uname -m", STEP_MS), /^riscv64$/m);
     assert.match(await page.shell("echo $((12345 * 6789))", STEP_MS), /^83810205$/m);
     // The stats line comes once a second: wait for one after the boot.
     let status = "";
-    for (let i = 0; i < 50 && !/\| interpreter$/.test(status); i++) {
+    for (let i = 0; i < 50 && !/translator: [1-9]\d* blocks compiled/.test(status); i++) {
       await new Promise((r) => setTimeout(r, 100));
       status = await page.page.textContent("#status") ?? "";
     }
-    assert.match(status, /^running \| [\d.]+ MIPS \| [\d.]+ G instructions \| interpreter$/);
-    await page.page.screenshot({ path: path.join(OUT, "interpreter.png") });
+    assert.match(status, /^running \| [\d.]+ MIPS \| [\d.]+ G instructions \| translator: [1-9]\d* blocks compiled$/);
+    await page.page.screenshot({ path: path.join(OUT, "translator.png") });
     page.assertNoErrors();
   } finally {
     await page.close();
