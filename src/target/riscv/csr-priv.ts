@@ -158,6 +158,11 @@ function storage64(num: number, name: string, lo: NumberField, hi: NumberField):
 }
 
 /** A register of constant value (identification, unimplemented counters): reads the value, ignores writes. */
+/** Whether `cpu` is a system hart, for registers a user-mode hart does not have. */
+function onSystemHart(cpu: RiscvCpu): boolean {
+  return cpu.system;
+}
+
 function constant(num: number, name: string, value = 0, writable = true): CsrDef {
   const def: CsrDef = { num, name, read(cpu) { setNumber(cpu, value); } };
   return writable ? { ...def, write() { /* WARL: nothing to keep */ } } : def;
@@ -292,7 +297,8 @@ const defs: CsrDef[] = [
   // hpm counters and events exist and read zero, as on QEMU without a PMU configured.
   ...Array.from({ length: 29 }, (_, i) => constant(0xb03 + i, `mhpmcounter${i + 3}`)),
   ...Array.from({ length: 29 }, (_, i) => constant(0x323 + i, `mhpmevent${i + 3}`)),
-  ...Array.from({ length: 29 }, (_, i) => constant(0xc03 + i, `hpmcounter${i + 3}`, 0, false)),
+  // User mode has none (its counters are csr.ts's), also once a user-mode run has made these exist (warm-up.ts).
+  ...Array.from({ length: 29 }, (_, i) => ({ ...constant(0xc03 + i, `hpmcounter${i + 3}`, 0, false), present: onSystemHart })),
   ...TRIGGER_CSRS,
 ];
 

@@ -10,7 +10,8 @@ import { NO_RESULT, SyscallArgs, syscalls } from "./syscall.js";
 import { Errno } from "./errno.js";
 import { loadProgram, type LoadOptions } from "./loader.js";
 import { parseElf } from "./elf.js";
-import { execute } from "../../accel/engine.js";
+import { currentAccel, execute } from "../../accel/engine.js";
+import { warmUpInterpreter } from "../../system/warm-up.js";
 import { Cause, Exit, type RiscvCpu } from "../../target/riscv/cpu.js";
 import { SyscallTrace } from "./strace-trace.js";
 import { dumpRegisters } from "../../target/riscv/cpu-dump.js";
@@ -79,6 +80,17 @@ export interface HostRun {
 
 /** How often a process that became a host program looks whether it has ended, in ms. */
 const HOST_RUN_POLL_MS = 2;
+
+/**
+ * Instructions a thread retires before the interpreter is warmed up (system/warm-up.ts; once per run, the
+ * emulator's own, a scratch hart's: the guest sees nothing of it).  V8 optimises the interpreter's loop from the
+ * instructions it has run so far and throws the loop away at the first one it has not; a large program (Python
+ * printing one line: 51 M instructions) made it do so about ten times.  A short program never pays the warm-up's
+ * tens of milliseconds.
+ */
+const WARM_UP_AFTER = 2_000_000;
+/** Whether this run has warmed the interpreter up. */
+let warm = false;
 
 export interface Child {
   /** The wait status once the child has ended (a zombie until reaped). */
@@ -296,6 +308,10 @@ export class Process {
     t.budget -= t.cpu.instret - before;
     if (exit === Exit.ECALL) this.syscall(t);
     else if (exit === Exit.TRAP) this.fault(t);
+    if (t.cpu.instret >= WARM_UP_AFTER && !warm) {
+      warm = true;
+      warmUpInterpreter(true, currentAccel() === "tcg");
+    }
     if (this.alarmAt !== 0) this.checkAlarm();
     const end = nowMs();
     t.times.system += end - ran;

@@ -11,6 +11,7 @@ import { Priv, RiscvCpu } from "../../../src/target/riscv/cpu.js";
 import { SystemMemory } from "../../../src/target/riscv/mmu.js";
 import { SystemBus } from "../../../src/hw/core/bus.js";
 import { registerPrivilegedCsrs } from "../../../src/target/riscv/csr-priv.js";
+import { csrAccess } from "../../../src/target/riscv/csr.js";
 import { Op } from "../../../src/target/riscv/insn-table.js";
 import { run } from "../../../src/accel/interp.js";
 import { runTranslated } from "../../../src/accel/tcg/dispatch.js";
@@ -64,4 +65,23 @@ test("minstret and mcycle writes are what the next instruction reads; mcountinhi
   assert.deepEqual(runOn(run), expected, "interpreter");
   assert.equal(parseAccel(TCG_EAGER), "tcg");
   assert.deepEqual(runOn(runTranslated), expected, "translator");
+});
+
+test("hpmcounter3..31 read zero on a system hart and do not exist for user mode, with the privileged CSRs registered", () => {
+  // A user-mode run registers them when it warms the interpreter up (system/warm-up.ts).
+  registerPrivilegedCsrs();
+  const bus = new SystemBus({ romBase: 0x1000, romSize: 0xf000, ramBase: RAM, ramSize: 1 << 20 });
+  const cpu = new RiscvCpu(new SystemMemory(bus));
+  for (const num of [0xc03, 0xc10, 0xc1f]) {
+    cpu.system = true;
+    cpu.priv = Priv.M;
+    cpu.tmpLo = cpu.tmpHi = -1;
+    assert.equal(csrAccess(cpu, num, 1, false, 0, 0), true, `0x${num.toString(16)} on a system hart`);
+    assert.deepEqual([cpu.tmpLo, cpu.tmpHi], [0, 0]);
+    cpu.system = false;
+    cpu.priv = Priv.U;
+    assert.equal(csrAccess(cpu, num, 1, false, 0, 0), false, `0x${num.toString(16)} in user mode`);
+  }
+  // The base counters stay user mode's.
+  assert.equal(csrAccess(cpu, INSTRET, 1, false, 0, 0), true);
 });
