@@ -58,8 +58,9 @@ async function main(): Promise<void> {
   try {
     const qemu = await best(() => bootCli(process.env.QEMU_SYSTEM ?? "qemu-system-riscv64", guest, []));
     process.stdout.write(`boot to shell (-m 256M -smp 2): qemu ${qemu.toFixed(2)} s\n`);
+    const tsemu = process.env.TSEMU_SYSTEM ?? path.join(root, "bin", "tsemu-system-riscv64");
     for (const accel of accels) {
-      const tsemu = process.env.TSEMU_SYSTEM ?? path.join(root, "bin", "tsemu-system-riscv64");
+      loading = Infinity;
       const node = await best(() => bootCli(tsemu, guest, ["-accel", accel]));
       const web = await best(() => bootPage(accel));
       process.stdout.write(`-accel ${accel}: tsemu on Node ${node.toFixed(2)} s, ` +

@@ -89,8 +89,6 @@ const HOST_RUN_POLL_MS = 2;
  * tens of milliseconds.
  */
 const WARM_UP_AFTER = 2_000_000;
-/** Whether this run has warmed the interpreter up. */
-let warm = false;
 
 export interface Child {
   /** The wait status once the child has ended (a zombie until reaped). */
@@ -308,10 +306,8 @@ export class Process {
     t.budget -= t.cpu.instret - before;
     if (exit === Exit.ECALL) this.syscall(t);
     else if (exit === Exit.TRAP) this.fault(t);
-    if (t.cpu.instret >= WARM_UP_AFTER && !warm) {
-      warm = true;
-      warmUpInterpreter(true, currentAccel() === "tcg");
-    }
+    // Once per run and engine: warmUpInterpreter keeps which it has warmed.
+    if (t.cpu.instret >= WARM_UP_AFTER) warmUpInterpreter(true, currentAccel() === "tcg");
     if (this.alarmAt !== 0) this.checkAlarm();
     const end = nowMs();
     t.times.system += end - ran;
