@@ -27,6 +27,7 @@ import { PAGE_SHIFT } from "../../target/riscv/tlb.js";
 import { buildModule, StoreResult, type BlockCode } from "./emit.js";
 import { scanBlock } from "./scan.js";
 import { ChainTable } from "./chain-table.js";
+import { tlbMissPath, type LoadHelper, type StoreHelper } from "./tlb-miss.js";
 import { HOT_BITS, HOT_COMPILED, hotSlot } from "../hot.js";
 
 /** run(state, entry, budget, count) of a compiled module: count is the instructions retired before the call (0). */
@@ -185,6 +186,9 @@ export interface TcgStats {
   interpreted: number;
   /** Instructions those runs retired. */
   interpretedInsns: number;
+  /** Loads and stores of compiled code that missed both ways of the TLB (or were misaligned): calls of the helpers. */
+  slowLoads: number;
+  slowStores: number;
 }
 
 export class CodeCache {
@@ -222,6 +226,7 @@ export class CodeCache {
   readonly stats: TcgStats = {
     blocks: 0, modules: 0, wasmBytes: 0, compileMs: 0, flushes: 0, regroups: 0, discarded: 0,
     exitsJump: 0, exitsPage: 0, exitsTrap: 0, exitsSync: 0, exitsBudget: 0, exitsInterp: 0, compiledInsns: 0, interpreted: 0, interpretedInsns: 0,
+    slowLoads: 0, slowStores: 0,
   };
   private readonly imports: WebAssembly.Imports;
   /**
@@ -254,30 +259,36 @@ export class CodeCache {
     this.regrouped = new Uint8Array(ram.pages);
     ram.onDrop = (page) => this.dropped(page);
     const slotOf = (cpu: RiscvCpu): Int32Array => cpu.slot;
+    const load: LoadHelper = (lo, hi, size, retired) => {
+      this.stats.slowLoads++;
+      const cpu = this.cpu as RiscvCpu;
+      cpu.instret = this.base + retired;
+      if (!cpu.loadSlow(hi, lo, size)) return 0;
+      const s = slotOf(cpu);
+      s[HartLayout.TMP >> 2] = cpu.tmpLo;
+      s[(HartLayout.TMP >> 2) + 1] = cpu.tmpHi;
+      return 1;
+    };
+    const store: StoreHelper = (lo, hi, size, vlo, vhi, retired) => {
+      this.stats.slowStores++;
+      const cpu = this.cpu as RiscvCpu;
+      cpu.instret = this.base + retired;
+      const drops = ram.drops;
+      if (!cpu.storeSlow(hi, lo, size, vlo, vhi)) return StoreResult.TRAP;
+      if (cpu.ioWritten) {
+        cpu.ioWritten = false;
+        return StoreResult.SYNC;
+      }
+      // The store dropped translated code (perhaps the running block's): go back to the dispatcher.
+      return ram.drops !== drops ? StoreResult.JUMP : StoreResult.OK;
+    };
+    // Translated code misses way 0 of the TLB into WebAssembly that looks at way 1 before it calls these.
+    const miss = tlbMissPath(ram.memory, ram.shared, load, store);
     this.imports = {
       e: { m: ram.memory },
       h: {
-        load: (lo: number, hi: number, size: number, retired: number): number => {
-          const cpu = this.cpu as RiscvCpu;
-          cpu.instret = this.base + retired;
-          if (!cpu.loadSlow(hi, lo, size)) return 0;
-          const s = slotOf(cpu);
-          s[HartLayout.TMP >> 2] = cpu.tmpLo;
-          s[(HartLayout.TMP >> 2) + 1] = cpu.tmpHi;
-          return 1;
-        },
-        store: (lo: number, hi: number, size: number, vlo: number, vhi: number, retired: number): number => {
-          const cpu = this.cpu as RiscvCpu;
-          cpu.instret = this.base + retired;
-          const drops = ram.drops;
-          if (!cpu.storeSlow(hi, lo, size, vlo, vhi)) return StoreResult.TRAP;
-          if (cpu.ioWritten) {
-            cpu.ioWritten = false;
-            return StoreResult.SYNC;
-          }
-          // The store dropped translated code (perhaps the running block's): go back to the dispatcher.
-          return ram.drops !== drops ? StoreResult.JUMP : StoreResult.OK;
-        },
+        load: miss.load,
+        store: miss.store,
         interp: (lo: number, hi: number, retired: number): number => {
           const cpu = this.cpu as RiscvCpu;
           cpu.instret = this.base + retired;

@@ -14,8 +14,8 @@
  * table's hub, which copies them there from the interpreter's halves (XL,
  * XH) and back.  Helpers that run one instruction in the interpreter get
  * its registers in the halves.
- * Loads and stores test the TLB inline (see target/riscv/tlb.ts) and call the
- * slow path only on a miss.  On leaving, the pc (an int64) and the count of
+ * Loads and stores test way 0 of the TLB inline (see target/riscv/tlb.ts) and
+ * call the slow path (tlb-miss.ts: way 1, then the helpers) only on a miss.  On leaving, the pc (an int64) and the count of
  * instructions retired are in the hart's slot (hart-layout.ts); a trap leaves
  * the pc at the trapping instruction and counts only those before it, as the
  * interpreter does.
@@ -30,8 +30,8 @@
 import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
 import { INSNS, Op } from "../../target/riscv/insn-table.js";
-import { HartLayout, TLB_ARRAY_BYTES } from "../../target/riscv/hart-layout.js";
-import { PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../../target/riscv/tlb.js";
+import { HartLayout } from "../../target/riscv/hart-layout.js";
+import { PAGE_MASK, PAGE_SHIFT, TLB_ARRAY_BYTES, TLB_MASK } from "../../target/riscv/tlb.js";
 import type { ScannedBlock, ScannedInsn } from "./scan.js";
 import { interpretedInline, isCsrAccess } from "./ops.js";
 import { CHAIN_BITS, ENTRY_BITS, HASH_MUL } from "./chain-table.js";
@@ -69,7 +69,10 @@ export interface BlockCode {
   block: ScannedBlock;
 }
 
-/** Helper function indices (imports, in this order; HUB only with a chain table). */
+/**
+ * Helper function indices (imports, in this order; HUB only with a chain table).  LOAD and STORE are
+ * tlb-miss.ts's functions, which take the hart slot and the TLB entry before the helpers' arguments.
+ */
 const enum Helper { LOAD, STORE, MULH, INTERP, EXEC, HUB }
 export const HELPER_NAMES = ["load", "store", "mulh", "interp", "exec"] as const;
 
@@ -129,8 +132,8 @@ export function buildModule(blocks: readonly BlockCode[], sharedMemory = false, 
   const m = new ModuleBuilder();
   m.importGlobal("g", "ok", I32, true);
   // The last argument of load and store: instructions retired in this run before the access (exact instret for devices).
-  m.importFunc("h", HELPER_NAMES[Helper.LOAD], [I32, I32, I32, I32], [I32]);
-  m.importFunc("h", HELPER_NAMES[Helper.STORE], [I32, I32, I32, I32, I32, I32], [I32]);
+  m.importFunc("h", HELPER_NAMES[Helper.LOAD], [I32, I32, I32, I32, I32, I32], [I32]);
+  m.importFunc("h", HELPER_NAMES[Helper.STORE], [I32, I32, I32, I32, I32, I32, I32, I32], [I32]);
   m.importFunc("h", HELPER_NAMES[Helper.MULH], [I32, I32, I32, I32, I32], []);
   // interp(pc lo, pc hi, retired): the interpreter runs the one instruction at pc; a StoreResult.
   m.importFunc("h", HELPER_NAMES[Helper.INTERP], [I32, I32, I32], [I32]);
@@ -670,7 +673,8 @@ class Gen {
     this.hostAddress(READ_HOST);
     f.mem(ld.hit, 0, 0);
     f.op(W.ELSE);
-    f.get(this.lo); f.get(this.hi); f.i32(ld.size); this.retiredBefore(k); f.call(Helper.LOAD);
+    f.get(P_STATE); f.get(this.t); f.get(this.lo); f.get(this.hi); f.i32(ld.size); this.retiredBefore(k);
+    f.call(Helper.LOAD);
     f.op(W.I32_EQZ);
     this.openIf();
     this.leave(pc, k, TcgExit.TRAP);
@@ -691,7 +695,7 @@ class Gen {
     value();
     f.mem(hit, 0, 0);
     f.op(W.ELSE);
-    f.get(this.lo); f.get(this.hi); f.i32(size);
+    f.get(P_STATE); f.get(this.t); f.get(this.lo); f.get(this.hi); f.i32(size);
     value(); f.op(W.I32_WRAP_I64);
     value(); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64);
     this.retiredBefore(k);

@@ -7,5 +7,6 @@ export function tcgStatsLine(ram: GuestRam): string {
   const s = c.stats;
   return `tcg: blocks=${s.blocks} modules=${s.modules} wasm-bytes=${s.wasmBytes} cache-bytes=${c.size} ` +
     `compile-ms=${s.compileMs.toFixed(1)} discarded=${s.discarded} flushes=${s.flushes} regroups=${s.regroups} chained=${c.chained} ` +
-    `exits: jump=${s.exitsJump} (page=${s.exitsPage}) budget=${s.exitsBudget} trap=${s.exitsTrap} sync=${s.exitsSync} interp=${s.exitsInterp} compiled-insns=${s.compiledInsns} interpreter-runs=${s.interpreted} interpreted-insns=${s.interpretedInsns}`;
+    `exits: jump=${s.exitsJump} (page=${s.exitsPage}) budget=${s.exitsBudget} trap=${s.exitsTrap} sync=${s.exitsSync} interp=${s.exitsInterp} compiled-insns=${s.compiledInsns} interpreter-runs=${s.interpreted} interpreted-insns=${s.interpretedInsns} ` +
+    `slow-loads=${s.slowLoads} slow-stores=${s.slowStores}`;
 }

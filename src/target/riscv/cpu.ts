@@ -10,11 +10,11 @@
  * The CPU reaches memory only through `CpuMemory`, which the user-mode
  * process or the board supplies.
  */
-import { Access, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, Tlb } from "./tlb.js";
+import { Access, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, TLB_BYTES, Tlb } from "./tlb.js";
 import type { GuestRam } from "./ram.js";
 import { HartState, Mstatus } from "./hart-state.js";
 import type { HartAia } from "./aia.js";
-import { HartLayout, TLB_BYTES } from "./hart-layout.js";
+import { HartLayout } from "./hart-layout.js";
 
 /** Exception causes (mcause values) of the privileged spec. */
 export const enum Cause {

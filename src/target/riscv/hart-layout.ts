@@ -15,10 +15,9 @@
  *   XQ   x0..x31 as int64s, for translated code passing registers from one
  *        module to the next (chain-table.ts); valid only while a chain of
  *        modules runs: XL and XH are the registers whenever none does
- * A TLB is a slot of its own: nine arrays of TLB_SIZE int32s, in the order
- * readLo, readHi, readHost, writeLo, writeHi, writeHost, fetchLo, fetchHi, fetchHost.
+ * A TLB is a slot of its own, TLB_BYTES long: two ways of nine arrays of
+ * TLB_SIZE int32s each (tlb.ts).
  */
-import { TLB_SIZE } from "./tlb.js";
 
 export const enum HartLayout {
   XL = 0,
@@ -33,7 +32,3 @@ export const enum HartLayout {
   XQ = 560,
   SIZE = 1024,
 }
-
-/** Bytes of one TLB array and of a whole TLB (nine arrays). */
-export const TLB_ARRAY_BYTES = 4 * TLB_SIZE;
-export const TLB_BYTES = 9 * TLB_ARRAY_BYTES;

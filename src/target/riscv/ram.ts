@@ -32,8 +32,8 @@ export const DECODED_PAGE_WORDS = 4096;
  */
 const SLAB_PAGES = 32;
 
-/** Room past the guest's bytes for hart state (registers, TLBs): about 800 harts' worth. */
-const STATE_BYTES = 8 << 20;
+/** Room past the guest's bytes for hart state (registers, TLBs: about 74 KiB a hart, 290 KiB with a TLB per privilege level), the chain table and the translator's countdowns. */
+const STATE_BYTES = 16 << 20;
 const WASM_PAGE = 65536;
 
 export class GuestRam {
