@@ -66,6 +66,7 @@ const CASES: Case[] = [
   { program: "signals" },
   { program: "cpubench", args: ["3"] },
   { program: "smc" },
+  { program: "tlbways" },
 ];
 
 const SYSROOT = "/usr/riscv64-linux-gnu";
