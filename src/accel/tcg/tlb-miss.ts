@@ -48,9 +48,8 @@ export interface TlbMissPath {
 }
 
 /**
- * When way 1 at `entry` (local) maps the access of `size` bytes at (lo, hi)
- * (locals), swap it into way 0 and leave the host address of the access in
- * `host`; the condition is left for an `if` the caller opens.
+ * Push whether way 1's entry at `entry` maps the access of `size` bytes at
+ * (lo, hi) (all locals), for an `if` the caller opens.
  */
 function wayOneHit(f: FunctionBody, kind: readonly [number, number, number], entry: number, lo: number, hi: number,
   size: number): void {

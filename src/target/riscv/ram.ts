@@ -32,7 +32,11 @@ export const DECODED_PAGE_WORDS = 4096;
  */
 const SLAB_PAGES = 32;
 
-/** Room past the guest's bytes for hart state (registers, TLBs: about 74 KiB a hart, 290 KiB with a TLB per privilege level), the chain table and the translator's countdowns. */
+/**
+ * Room past the guest's bytes for hart state (registers and TLBs: about 73 KiB
+ * a hart, 289 KiB with a TLB per privilege level), the translator's chain
+ * table and its countdowns.
+ */
 const STATE_BYTES = 16 << 20;
 const WASM_PAGE = 65536;
 
