@@ -31,7 +31,7 @@ import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
 import { INSNS, Op } from "../../target/riscv/insn-table.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
-import { PAGE_MASK, PAGE_SHIFT, TLB_ARRAY_BYTES, TLB_MASK } from "../../target/riscv/tlb.js";
+import { Access, PAGE_MASK, PAGE_SHIFT, TLB_MASK, tlbArrays } from "../../target/riscv/tlb.js";
 import type { ScannedBlock, ScannedInsn } from "./scan.js";
 import { interpretedInline, isCsrAccess } from "./ops.js";
 import { CHAIN_BITS, ENTRY_BITS, HASH_MUL } from "./chain-table.js";
@@ -79,9 +79,9 @@ export const HELPER_NAMES = ["load", "store", "mulh", "interp", "exec"] as const
 const I32 = ValType.I32, I64 = ValType.I64;
 const P_STATE = 0, P_ENTRY = 1, P_BUDGET = 2, P_COUNT = 3;
 const G_OK = 0;
-const READ_LO = 0, READ_HI = TLB_ARRAY_BYTES, READ_HOST = 2 * TLB_ARRAY_BYTES;
-const WRITE_LO = 3 * TLB_ARRAY_BYTES, WRITE_HI = 4 * TLB_ARRAY_BYTES, WRITE_HOST = 5 * TLB_ARRAY_BYTES;
-const FETCH_LO = 6 * TLB_ARRAY_BYTES, FETCH_HI = 7 * TLB_ARRAY_BYTES, FETCH_HOST = 8 * TLB_ARRAY_BYTES;
+const [READ_LO, READ_HI, READ_HOST] = tlbArrays(Access.READ);
+const [WRITE_LO, WRITE_HI, WRITE_HOST] = tlbArrays(Access.WRITE);
+const [FETCH_LO, FETCH_HI, FETCH_HOST] = tlbArrays(Access.FETCH);
 const TWO32 = 4294967296;
 
 const LOADS: Partial<Record<Op, { size: number; hit: W; ext?: W }>> = {

@@ -25,14 +25,14 @@
 import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
-import { PAGE_MASK, TLB_ARRAY_BYTES, TLB_WAY_BYTES } from "../../target/riscv/tlb.js";
+import { Access, PAGE_MASK, TLB_WAY_BYTES, tlbArrays } from "../../target/riscv/tlb.js";
 import { StoreResult } from "./emit.js";
 
 const I32 = ValType.I32, I64 = ValType.I64;
 
 /** Byte offsets from an entry's word in the first array: the tag, high word and host arrays of a kind in way 0. */
-const READ = [0, TLB_ARRAY_BYTES, 2 * TLB_ARRAY_BYTES] as const;
-const WRITE = [3 * TLB_ARRAY_BYTES, 4 * TLB_ARRAY_BYTES, 5 * TLB_ARRAY_BYTES] as const;
+const READ = tlbArrays(Access.READ);
+const WRITE = tlbArrays(Access.WRITE);
 
 /** What the code cache's TypeScript helpers look like (code-cache.ts). */
 export type LoadHelper = (lo: number, hi: number, size: number, retired: number) => number;

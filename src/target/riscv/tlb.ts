@@ -47,6 +47,15 @@ const TWO32 = 4294967296;
 
 export const enum Access { READ = 0, WRITE = 1, FETCH = 2 }
 
+/**
+ * Byte offsets from a TLB's base of an access kind's arrays in way 0: its
+ * tags, high words and host pages (way 1's are TLB_WAY_BYTES further on).
+ */
+export function tlbArrays(access: Access): readonly [number, number, number] {
+  const first = 3 * access * TLB_ARRAY_BYTES;
+  return [first, first + TLB_ARRAY_BYTES, first + 2 * TLB_ARRAY_BYTES];
+}
+
 /** Entries of the victim TLB, per access kind (QEMU's CPU_VTLB_SIZE). */
 export const VICTIMS = 8;
 
