@@ -9,6 +9,7 @@ import { ConfigError, type DriveConfig, type ImageSource, type MachineConfig } f
 import type { MachineHost } from "./machine-host.js";
 import type { LoadedDrive } from "./drives.js";
 import type { SystemSpec } from "./virt-system.js";
+import { parseAccel, type Accel } from "../accel/engine.js";
 import { OptionError, parseDeviceSpec, parseObjectSpec, parseNetdevSpec, parseNicSpec, parseRamSize, type NicOption } from "./option-syntax.js";
 
 /** A URL scheme (two letters at least, so that a DOS drive letter is not one). */
@@ -71,6 +72,14 @@ async function loadDrive(d: DriveConfig, index: number, host: MachineHost): Prom
   return { ...d, image: { bytes, name } };
 }
 
+/** -accel: the engine, its properties applied to the translator (as the command line's -accel does). */
+function accelOf(arg: unknown): Accel {
+  if (typeof arg !== "string") throw new ConfigError(`-accel: expected a string such as "tcg" or "interp", not ${typeof arg}`);
+  const r = parseAccel(arg);
+  if (r !== "tcg" && r !== "interp") throw new ConfigError(`-accel ${arg}: ${r}`);
+  return r;
+}
+
 function ramSize(memory: number | string | undefined): number {
   if (memory === undefined) return 128 * 1024 * 1024;
   if (typeof memory === "number") {
@@ -108,7 +117,7 @@ export async function loadConfig(c: MachineConfig, host: MachineHost): Promise<S
       devices: (c.devices ?? []).map(parseDeviceSpec), iothreads: (c.objects ?? []).map(parseObjectSpec), netdevs: (c.netdevs ?? []).map(parseNetdevSpec), nics, netNone,
       icountShift: c.icount, rtcBase, rtcClockVm: c.rtcClock === undefined ? undefined : c.rtcClock === "vm",
       startPaused: c.startPaused === true, noReboot: c.noReboot === true, noShutdown: c.noShutdown === true,
-      accel: c.accel, name: c.name, debug: c.debug ?? [], log: c.log, warn: c.warn,
+      accel: c.accel === undefined ? undefined : accelOf(c.accel), name: c.name, debug: c.debug ?? [], log: c.log, warn: c.warn,
     };
   } catch (e) {
     if (e instanceof OptionError) throw new ConfigError(e.message);

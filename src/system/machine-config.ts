@@ -102,8 +102,13 @@ export interface MachineConfig {
   noReboot?: boolean;
   /** -no-shutdown: a guest power-off stops the machine instead of ending it. */
   noShutdown?: boolean;
-  /** -accel: "tcg" (the default) adds the WebAssembly translator; "interp" interprets only. */
-  accel?: "interp" | "tcg";
+  /**
+   * -accel: "tcg" (the default) adds the WebAssembly translator; "interp"
+   * interprets only.  The translator takes -accel's properties too, as in
+   * "tcg,threshold=65536" (see the README); they set the translator of this
+   * process, so machines made later in it share them.
+   */
+  accel?: "interp" | "tcg" | `tcg,${string}`;
   /** -name */
   name?: string;
   /** -d: what to log through `log`. */

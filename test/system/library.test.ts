@@ -53,6 +53,11 @@ test("a bad configuration is refused with one line saying what is wrong", async 
     await rejectsWith({ firmware: "none", devices: ["virtio-blk-pci,drive=d9"] }, /^-device virtio-blk-pci,drive=d9: /);
     await rejectsWith({ firmware: "none", netdevs: ["tap,id=t0"] }, /^-netdev tap,id=t0: network backend 'tap' is not supported/);
     await rejectsWith({ firmware: "none", drives: [{ image: new Uint8Array(4096), interface: "none" }] }, /needs id=NAME/);
+    // -accel as the command line takes it, and nothing else.
+    await rejectsWith({ firmware: "none", accel: "kvm" as "tcg" }, /^-accel kvm: unknown accelerator 'kvm' \(expected one of: tcg, interp\)$/);
+    await rejectsWith({ firmware: "none", accel: "tcg,threshold=0" }, /^-accel tcg,threshold=0: threshold must be at least 1$/);
+    await rejectsWith({ firmware: "none", accel: "tcg,speed=11" }, /^-accel tcg,speed=11: unknown or malformed property 'speed=11' of accelerator 'tcg'/);
+    await rejectsWith({ firmware: "none", accel: 1 as unknown as "tcg" }, /^-accel: expected a string such as "tcg" or "interp", not number$/);
     // The portable host has no files and no default firmware.
     await rejectsWith({}, /^no default firmware here: /, webHost());
     await rejectsWith({ firmware: "/some/file.bin" }, /^-bios \/some\/file\.bin: this host has no files/, webHost());
@@ -97,7 +102,10 @@ test("a machine boots Linux from a URL, bytes and an in-memory disk, and is driv
       memory: "256M", cpus: 2, kernel: `${server.url}/Image`, initrd: new Uint8Array(fs.readFileSync(images.initrd)),
       append: "console=ttyS0", drives: [{ image: new Uint8Array(fs.readFileSync(disk)), format: "raw" }],
       devices: ["virtio-rng-pci"],
+      // -accel's properties (here the default threshold, so the boot is the usual one).
+      accel: "tcg,threshold=4096",
     });
+    assert.equal(m.engine().accel, "tcg");
     const events: string[] = [];
     m.on("stop", () => events.push("stop"));
     m.on("resume", () => events.push("resume"));

@@ -35,6 +35,18 @@ const uncaught = (e: unknown): void => {
 scope.addEventListener("error", (e) => { uncaught(e.error ?? e.message); e.preventDefault(); });
 scope.addEventListener("unhandledrejection", (e) => { uncaught(e.reason); e.preventDefault(); });
 
+/**
+ * The translator as the page runs it: a block compiled after 65,536 runs
+ * instead of the emulators' 4,096.  A browser's V8 re-compiles hot modules
+ * with its optimising compiler far sooner than Node's, where the emulators
+ * raise its budget (a page cannot), and that work cost more than the modules
+ * saved: in headless Chromium, boot to the shell 7.03 s at 4,096 against
+ * 4.02 and 4.48 s at 65,536, and a shell loop of 30,000 iterations 7.33 s
+ * against 5.42 and 5.47 (the interpreter: 3.75-3.89 and 6.39 s; see
+ * docs/performance.md).
+ */
+const PAGE_TCG = "tcg,threshold=65536";
+
 /** The whole body of `url`, read as it streams in, with progress messages under the name `file`. */
 async function download(file: string, url: string): Promise<Uint8Array> {
   const response = await fetch(url);
@@ -74,7 +86,7 @@ async function start(request: StartRequest): Promise<void> {
   }
   const m = await createMachine({
     memory: request.memory, cpus: request.cpus, firmware, kernel, initrd, append: request.append, drives,
-    accel: request.accel,
+    accel: request.accel === "tcg" ? PAGE_TCG : "interp",
   });
   machine = m;
   // A copy is transferred: the machine may hand out views of its own buffers.
