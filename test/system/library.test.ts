@@ -102,8 +102,8 @@ test("a machine boots Linux from a URL, bytes and an in-memory disk, and is driv
       memory: "256M", cpus: 2, kernel: `${server.url}/Image`, initrd: new Uint8Array(fs.readFileSync(images.initrd)),
       append: "console=ttyS0", drives: [{ image: new Uint8Array(fs.readFileSync(disk)), format: "raw" }],
       devices: ["virtio-rng-pci"],
-      // -accel's properties (here the default threshold, so the boot is the usual one).
-      accel: "tcg,threshold=4096",
+      // -accel's properties (here the system emulator's default threshold, so the boot is the usual one).
+      accel: "tcg,threshold=8192",
     });
     assert.equal(m.engine().accel, "tcg");
     const events: string[] = [];

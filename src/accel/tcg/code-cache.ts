@@ -59,7 +59,7 @@ export interface Entry {
 export const tcgSettings = {
   /**
    * Executions of a block before it is queued for compilation; undefined: the
-   * default (THRESHOLD).
+   * default of the hart's kind (USER_THRESHOLD, SYSTEM_THRESHOLD).
    */
   threshold: undefined as number | undefined,
   /** Blocks per module. */
@@ -102,16 +102,21 @@ const WasmGlobal = (WebAssembly as unknown as {
 }).Global;
 
 /**
- * The default threshold of both kinds of hart, measured (docs/performance.md).
- * A kernel runs most blocks a few times, and compiling them cost more than it
- * saved: with chaining between modules, boot / shell loop 8.3 / 7.1 s at 1024,
- * 5.7 / 7.5 at 2048, 4.8 / 7.1 at 4096, 4.8 / 7.8 at 8192, 4.5 / 8.6 at 16384.
+ * The default thresholds, measured (docs/performance.md).  A kernel runs most
+ * blocks a few times, and compiling them cost more than it saved: with
+ * chaining between modules (an earlier version), boot / shell loop 8.3 / 7.1 s
+ * at 1024, 5.7 / 7.5 at 2048, 4.8 / 7.1 at 4096, 4.8 / 7.8 at 8192, 4.5 / 8.6 at
+ * 16384; with today's translator, boot medians (11 boots each, in turns) 2.51
+ * and 2.48 s at 4096, 2.31 and 2.21 at 8192, with the shell loop the same
+ * (5.58 and 5.40 s against 5.51 and 5.49), and at 16384 the loop 13% slower.
  * Large user programs are the same: at 16, where user mode's threshold was,
  * Python printing one line took 2.8-3.5 times the interpreter's time and
  * esbuild compiled 12,287 blocks (2.4 s of compiling); at 4096 they take 1.2-1.5
- * times, and the CPU benchmark, gzip and sha256sum of 16 MiB the same time as at 16.
+ * times, and the CPU benchmark, gzip and sha256sum of 16 MiB the same time as
+ * at 16; at 8192 the CPU benchmark took 3.6-3.8 s against 2.6-2.7.
  */
-export const THRESHOLD = 4096;
+export const USER_THRESHOLD = 4096;
+export const SYSTEM_THRESHOLD = 8192;
 
 /**
  * Default regroupAfter, measured (docs/performance.md): in the system
@@ -219,6 +224,8 @@ export class CodeCache {
    */
   private crossings: Int32Array;
   private readonly regrouped: Uint8Array;
+  /** The default threshold for the kind of the first hart that runs (set in hot()). */
+  private kindThreshold = USER_THRESHOLD;
   /** Crossings before a page's first regroup, for the kind of the first hart that runs (0: never; set in hot()). */
   private regroupEvery = 0;
   /** Per host page: the g.ok globals of the modules holding its blocks. */
@@ -347,9 +354,9 @@ export class CodeCache {
     return fresh;
   }
 
-  /** Executions before a block is compiled. */
+  /** Executions before a block is compiled (by default for the kind of the first hart that runs: see hot()). */
   threshold(): number {
-    return tcgSettings.threshold ?? THRESHOLD;
+    return tcgSettings.threshold ?? this.kindThreshold;
   }
 
   /** Interpreted instructions a part-filled queue waits, for `cpu`'s kind. */
@@ -368,6 +375,7 @@ export class CodeCache {
    */
   hot(cpu: RiscvCpu): Int32Array {
     if (this.hotTable === undefined) {
+      this.kindThreshold = cpu.system ? SYSTEM_THRESHOLD : USER_THRESHOLD;
       this.hotTable = new Int32Array(1 << HOT_BITS).fill(this.threshold());
       this.regroupEvery = this.regroupAfter(cpu);
       this.crossings.fill(crossingsBefore(0, this.regroupEvery));
