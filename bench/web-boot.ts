@@ -5,8 +5,8 @@
  * run, with the same kernel, initrd, RAM (256M) and harts (-smp 2), and the
  * ratios, for each of tsemu's engines.  The page's time runs from pressing
  * Start (so it includes fetching the images over loopback, shown apart) to
- * the prompt in the terminal.  The page runs its translator at a threshold
- * of its own (web/src/worker.ts), the command line at the emulators' default.
+ * the prompt in the terminal.  The page runs its translator with settings of
+ * its own (web/src/worker.ts: no regroups), the command line with the defaults.
  *
  * usage: npm run bench:web  (BENCH_REPEAT: runs per emulator, the fastest
  * counts; BENCH_ACCELS: tsemu's engines, default "tcg interp")

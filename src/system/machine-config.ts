@@ -105,7 +105,7 @@ export interface MachineConfig {
   /**
    * -accel: "tcg" (the default) adds the WebAssembly translator; "interp"
    * interprets only.  The translator takes -accel's properties too, as in
-   * "tcg,threshold=65536" (see the README); they set the translator of this
+   * "tcg,regroup=0" (see the README); they set the translator of this
    * process, so machines made later in it share them.
    */
   accel?: "interp" | "tcg" | `tcg,${string}`;

@@ -36,17 +36,18 @@ scope.addEventListener("error", (e) => { uncaught(e.error ?? e.message); e.preve
 scope.addEventListener("unhandledrejection", (e) => { uncaught(e.reason); e.preventDefault(); });
 
 /**
- * The translator as the page runs it: a block compiled after 8,192 runs
- * instead of the emulators' 4,096, and a page's blocks never compiled again
- * into one module (regroup=0).  A browser's V8 re-compiles hot modules with
- * its optimising compiler far sooner than Node's, where the emulators raise
- * its budget (a page cannot), and regrouped pages make the largest modules,
- * again and again.  Measured in headless Chromium on 2 cores, in turns
- * (docs/performance.md): boot to the shell and a shell loop of 30,000
- * iterations, 8.61-8.65 / 8.53-8.70 s with the emulators' settings (5.60 /
+ * The translator as the page runs it: a block compiled after 8,192 runs, as
+ * in the system emulator (said here too: the page was measured with it), and
+ * a page's blocks never compiled again into one module (regroup=0).  A
+ * browser's V8 re-compiles hot modules with its optimising compiler far
+ * sooner than Node's, where the emulators raise its budget (a page cannot),
+ * and regrouped pages make the largest modules, again and again.  Measured
+ * in headless Chromium on 2 cores, in turns (docs/performance.md): boot to
+ * the shell and a shell loop of 30,000 iterations, 8.61-8.65 / 8.53-8.70 s
+ * with the emulators' settings of then (threshold 4,096, regroups; 5.60 /
  * 3.12 with V8's optimising compiler for WebAssembly turned off, which a page
- * cannot do), 4.74-5.21 / 3.97-4.21 s with these, the interpreter 3.64-4.55 /
- * 6.46-6.52.
+ * cannot do), 4.74-5.21 / 3.97-4.21 s with these, the interpreter 3.64-4.55
+ * / 6.46-6.52.
  */
 const PAGE_TCG = "tcg,regroup=0,threshold=8192";
 
