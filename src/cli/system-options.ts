@@ -11,13 +11,13 @@ import {
 export { OptionError, parseKeyValueList, parseKeyValues, parseRamSize, type DeviceOption, type NetdevOption, type NicOption };
 
 const MiB = 1024 * 1024;
-import { parseAccel, type Accel } from "../accel/engine.js";
+import { isAccel, parseAccel, type Accel } from "../accel/engine.js";
 
 
 /** An -accel value: the engine, or an OptionError saying what is wrong. */
 function accelOption(what: string, arg: string): Accel {
   const r = parseAccel(arg);
-  if (r !== "tcg" && r !== "interp") throw new OptionError(`${what}: ${r}`);
+  if (!isAccel(r)) throw new OptionError(`${what}: ${r}`);
   return r;
 }
 

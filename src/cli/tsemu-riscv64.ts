@@ -16,7 +16,7 @@ import { VERSION } from "../version.js";
 import { disassemble } from "../target/riscv/disas.js";
 import { UserGdb, readAuxv, type UserProcess } from "../gdbstub/user.js";
 import { BlockingGdbSocket, GdbListenError } from "../host/gdb-blocking.js";
-import { DEFAULT_ACCEL, parseAccel as parseAccelArg, selectAccel, type Accel } from "../accel/engine.js";
+import { DEFAULT_ACCEL, isAccel, parseAccel as parseAccelArg, selectAccel, type Accel } from "../accel/engine.js";
 import { tcgStatsLine } from "../accel/tcg/stats.js";
 import { tcgSettings } from "../accel/tcg/code-cache.js";
 import { exitProcess } from "../host/fast-exit.js";
@@ -99,7 +99,7 @@ function parsePort(s: string): number {
 /** -accel: the engine name; its properties are applied as a side effect. */
 function parseAccel(s: string): Accel {
   const r = parseAccelArg(s);
-  if (r !== "tcg" && r !== "interp") throw new UsageError(r);
+  if (!isAccel(r)) throw new UsageError(r);
   // A user-mode run never yields to Node's event loop, where a module compiled off the thread would be installed.
   const mode = tcgSettings.compile;
   if (mode !== undefined && mode !== "sync") throw new UsageError(`-accel tcg,compile=${mode} is for the system emulator: user mode compiles at once`);

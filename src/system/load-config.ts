@@ -9,7 +9,7 @@ import { ConfigError, type DriveConfig, type ImageSource, type MachineConfig } f
 import type { MachineHost } from "./machine-host.js";
 import type { LoadedDrive } from "./drives.js";
 import type { SystemSpec } from "./virt-system.js";
-import { parseAccel, type Accel } from "../accel/engine.js";
+import { isAccel, parseAccel, type Accel } from "../accel/engine.js";
 import { OptionError, parseDeviceSpec, parseObjectSpec, parseNetdevSpec, parseNicSpec, parseRamSize, type NicOption } from "./option-syntax.js";
 
 /** A URL scheme (two letters at least, so that a DOS drive letter is not one). */
@@ -76,7 +76,7 @@ async function loadDrive(d: DriveConfig, index: number, host: MachineHost): Prom
 function accelOf(arg: unknown): Accel {
   if (typeof arg !== "string") throw new ConfigError(`-accel: expected a string such as "tcg" or "interp", not ${typeof arg}`);
   const r = parseAccel(arg);
-  if (r !== "tcg" && r !== "interp") throw new ConfigError(`-accel ${arg}: ${r}`);
+  if (!isAccel(r)) throw new ConfigError(`-accel ${arg}: ${r}`);
   return r;
 }
 
