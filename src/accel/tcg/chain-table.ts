@@ -14,16 +14,21 @@
  *     the int64s translated code keeps them in), so that its call into
  *     WebAssembly has one target (a call site that met hundreds of modules'
  *     functions went through V8's generic JS-to-wasm wrapper);
- *   - a direct-mapped hash in the machine's WebAssembly.Memory (past guest
- *     RAM, in the state area) from a block's start to its module and entry.
- * Entry i (16 bytes at `at + 16 * i`): host byte offset of the block (-1:
- * empty), pc low and high halves, then (module's table index << ENTRY_BITS)
- * | block index in the module.  The slot is HASH_MUL * (host >> 1) >>> (32 -
- * CHAIN_BITS).  A module leaving for a pc looks the pc up in the fetch TLB,
- * then the host address here, and on a hit tail-calls the target module:
- * the same block the dispatcher would have found, because an entry is here
- * only while its block is current (a page that loses its code, a flush,
- * take its entries out).  Eight bytes before the entries count the tail calls.
+ *   - a two-way hash in the machine's WebAssembly.Memory (past guest RAM,
+ *     in the state area) from a block's start to its module and entry.
+ * An entry (16 bytes): host byte offset of the block (-1: empty), pc low
+ * and high halves, then (module's table index << ENTRY_BITS) | block index
+ * in the module.  Bucket b (32 bytes at `at + 32 * b`, way 0 then way 1) is
+ * HASH_MUL * (host >> 1) >>> (32 - BUCKET_BITS).  A new block goes where its
+ * host address already is, else in an empty way, else in way 0 with way 0's
+ * block moved to way 1 (whose block is dropped).  With one way, two hot
+ * blocks at one slot took turns there and every jump to the one out sent
+ * translated code back to the dispatcher (docs/performance.md).  A module
+ * leaving for a pc looks the pc up in the fetch TLB, then the host address
+ * here (way 0, then way 1), and on a hit tail-calls the target module: the
+ * same block the dispatcher would have found, because an entry is here only
+ * while its block is current (a page that loses its code, a flush, take its
+ * entries out).  Eight bytes before the entries count the tail calls.
  *
  * A third part, per host page of guest RAM, an int32 countdown of jumps
  * within that page from one module into another (`crossAt`): such a jump is
@@ -37,8 +42,9 @@ import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
 
-export const CHAIN_BITS = 15;
-export const CHAIN_ENTRIES = 1 << CHAIN_BITS;
+/** Buckets of the chain table: 2^BUCKET_BITS, of two entries (ways) each. */
+export const BUCKET_BITS = 14;
+export const CHAIN_ENTRIES = 2 << BUCKET_BITS;
 export const HASH_MUL = 0x9e3779b1 | 0;
 /** Bits of the block index in an entry's last word; the rest is the module's table index. */
 export const ENTRY_BITS = 12;
@@ -87,9 +93,9 @@ function copyRegisters(f: FunctionBody, toXq: boolean): void {
   }
 }
 
-/** The hash slot of a block starting at host byte offset `host`. */
-export function chainSlot(host: number): number {
-  return Math.imul(host >>> 1, HASH_MUL) >>> (32 - CHAIN_BITS);
+/** The bucket of a block starting at host byte offset `host`. */
+export function chainBucket(host: number): number {
+  return Math.imul(host >>> 1, HASH_MUL) >>> (32 - BUCKET_BITS);
 }
 
 export class ChainTable {
@@ -104,8 +110,8 @@ export class ChainTable {
   readonly enter: unknown;
   private readonly i32: Int32Array;
   private modules = 0;
-  /** Per host page: the slots its blocks were put in (a slot may since hold another page's block). */
-  private readonly slotsOf = new Map<number, Set<number>>();
+  /** Per host page: the buckets its blocks were put in (a bucket may since hold other pages' blocks). */
+  private readonly bucketsOf = new Map<number, Set<number>>();
 
   constructor(ram: GuestRam) {
     const base = ram.allocState(HEADER + 16 * CHAIN_ENTRIES);
@@ -132,30 +138,41 @@ export class ChainTable {
   /** Make the block at `pc` (host offset `host`), block `entry` of module `module`, reachable. */
   insert(host: number, pc: number, module: number, entry: number): void {
     if (this.at < 0 || module < 0 || entry >= 1 << ENTRY_BITS) return;
-    const slot = chainSlot(host);
-    const w = (this.at >>> 2) + 4 * slot;
+    const bucket = chainBucket(host);
     const i32 = this.i32;
+    const w0 = (this.at >>> 2) + 8 * bucket, w1 = w0 + 4;
+    let w: number;
+    if (i32[w0] === host) w = w0;
+    else if (i32[w1] === host) w = w1;
+    else if (i32[w0] === -1) w = w0;
+    else if (i32[w1] === -1) w = w1;
+    else {
+      // Both ways hold other blocks: way 0's moves to way 1, way 1's goes.
+      i32.copyWithin(w1, w0, w0 + 4);
+      w = w0;
+    }
     i32[w] = host;
     i32[w + 1] = pc | 0;
     i32[w + 2] = Math.floor(pc / 4294967296) | 0;
     i32[w + 3] = (module << ENTRY_BITS) | entry;
     const page = host >>> PAGE_SHIFT;
-    let set = this.slotsOf.get(page);
-    if (set === undefined) this.slotsOf.set(page, (set = new Set()));
-    set.add(slot);
+    let set = this.bucketsOf.get(page);
+    if (set === undefined) this.bucketsOf.set(page, (set = new Set()));
+    set.add(bucket);
   }
 
   /** A host page lost its code: its blocks are no longer reachable from here. */
   dropPage(page: number): void {
-    const set = this.slotsOf.get(page);
+    const set = this.bucketsOf.get(page);
     if (set === undefined) return;
     const i32 = this.i32;
     const base = this.at >>> 2;
-    for (const slot of set) {
-      const w = base + 4 * slot;
-      if (i32[w] !== -1 && i32[w] >>> PAGE_SHIFT === page) i32[w] = -1;
+    for (const bucket of set) {
+      for (let w = base + 8 * bucket; w < base + 8 * bucket + 8; w += 4) {
+        if (i32[w] !== -1 && i32[w] >>> PAGE_SHIFT === page) i32[w] = -1;
+      }
     }
-    this.slotsOf.delete(page);
+    this.bucketsOf.delete(page);
   }
 
   /** Forget every module and block (the code cache was flushed). */
@@ -163,7 +180,7 @@ export class ChainTable {
     if (this.at >= 0) this.i32.fill(-1, this.at >>> 2, (this.at >>> 2) + 4 * CHAIN_ENTRIES);
     for (let i = 0; i < this.modules; i++) this.table.set(i, null);
     this.modules = 0;
-    this.slotsOf.clear();
+    this.bucketsOf.clear();
   }
 
   /** Tail calls from one module into another so far. */

@@ -34,7 +34,7 @@ import { HartLayout } from "../../target/riscv/hart-layout.js";
 import { Access, PAGE_MASK, PAGE_SHIFT, TLB_MASK, tlbArrays } from "../../target/riscv/tlb.js";
 import type { ScannedBlock, ScannedInsn } from "./scan.js";
 import { interpretedInline, isCsrAccess } from "./ops.js";
-import { CHAIN_BITS, ENTRY_BITS, HASH_MUL } from "./chain-table.js";
+import { BUCKET_BITS, ENTRY_BITS, HASH_MUL } from "./chain-table.js";
 
 /** What run() returns. */
 export const enum TcgExit {
@@ -267,13 +267,15 @@ class Gen {
       f.get(this.slot);
       f.if();
     }
-    f.get(this.t); f.i32(1); f.op(W.I32_SHR_U); f.i32(HASH_MUL); f.op(W.I32_MUL); f.i32(32 - CHAIN_BITS); f.op(W.I32_SHR_U);
-    f.i32(4); f.op(W.I32_SHL); f.set(this.slot);
-    f.get(this.slot); f.mem(W.I32_LOAD, 2, at); f.get(this.t); f.op(W.I32_EQ);
-    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 4); f.get(this.lo); f.op(W.I32_EQ);
-    f.op(W.I32_AND);
-    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 8); f.get(this.hi); f.op(W.I32_EQ);
-    f.op(W.I32_AND);
+    // slot: way 0 of the bucket; way 1 when way 0 holds another block.
+    f.get(this.t); f.i32(1); f.op(W.I32_SHR_U); f.i32(HASH_MUL); f.op(W.I32_MUL); f.i32(32 - BUCKET_BITS); f.op(W.I32_SHR_U);
+    f.i32(5); f.op(W.I32_SHL); f.set(this.slot);
+    this.entryMatches(at);
+    f.op(W.I32_EQZ);
+    f.if();
+    f.get(this.slot); f.i32(16); f.op(W.I32_ADD); f.set(this.slot);
+    f.end();
+    this.entryMatches(at);
     f.if();
     // Count the tail call (an int64 just before the entries).
     f.i32(0); f.i32(0); f.mem(W.I64_LOAD, 3, at - 8); f.i64(1); f.op(W.I64_ADD); f.mem(W.I64_STORE, 3, at - 8);
@@ -288,6 +290,16 @@ class Gen {
     if (this.crossAt >= 0) f.end();
     f.end();
     f.end();
+  }
+
+  /** Push 1 when the chain table's entry at `slot` holds the block at host `t`, pc (`lo`, `hi`); else 0. */
+  private entryMatches(at: number): void {
+    const f = this.f;
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at); f.get(this.t); f.op(W.I32_EQ);
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 4); f.get(this.lo); f.op(W.I32_EQ);
+    f.op(W.I32_AND);
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 8); f.get(this.hi); f.op(W.I32_EQ);
+    f.op(W.I32_AND);
   }
 
   private emitBlock(i: number): void {

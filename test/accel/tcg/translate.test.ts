@@ -14,6 +14,7 @@ import { Op } from "../../../src/target/riscv/insn-table.js";
 import { run } from "../../../src/accel/interp.js";
 import { runTranslated } from "../../../src/accel/tcg/dispatch.js";
 import { codeCacheFor, tcgSettings, type CompileMode } from "../../../src/accel/tcg/code-cache.js";
+import { chainBucket } from "../../../src/accel/tcg/chain-table.js";
 import { encodeOp, type Fields } from "../../target/riscv/random-insn/encode.js";
 
 const SIZE = 1 << 20;
@@ -501,6 +502,48 @@ test("jumps to another page's block in another module go straight there through 
       assert.ok(chained >= 550, `${chained} jumps chained`);
       assert.ok(jumps <= apart - 550, `returns to the dispatcher: ${jumps} chained, ${apart} not`);
     }
+  }
+});
+
+/** Start addresses of `n` two-instruction functions, one per page from CODE + 4096 on, whose blocks share a chain-table bucket. */
+function sameBucket(n: number): number[] {
+  const byBucket = new Map<number, number[]>();
+  for (let page = CODE + 4096; page < SIZE / 2; page += 4096) {
+    for (let at = page; at < page + 4088; at += 4) {
+      const list = byBucket.get(chainBucket(at)) ?? [];
+      if (list.length > 0 && Math.floor(list[list.length - 1] / 4096) === Math.floor(at / 4096)) continue;
+      list.push(at);
+      if (list.length === n) return list;
+      byBucket.set(chainBucket(at), list);
+    }
+  }
+  throw new Error("no bucket with enough blocks");
+}
+
+test("blocks at one chain-table bucket chain in turns: two share it, a third pushes one out", () => {
+  // Page A (CODE), x5 = 300: loop: call each function in turn; x5--; bnez loop; ecall.  Each function,
+  // on a page of its own: addi x7, x7, 1; ret.  The functions' blocks share one bucket of the chain table.
+  for (const n of [2, 3]) {
+    const fns = sameBucket(n);
+    const prog: Insn[] = fns.map((at, i) => I(Op.JAL, { rd: 1, imm: at - (CODE + 4 * i) }));
+    prog.push(I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }), I(Op.BNE, { rs1: 5, rs2: 0, imm: -4 * (n + 1) }), I(Op.ECALL, {}));
+    const setup = (cpu: RiscvCpu, mem: FlatMemory): void => {
+      const dv = new DataView(mem.ram.buffer);
+      for (const at of fns) {
+        dv.setUint32(at, encodeOp(Op.ADDI, { rd: 7, rs1: 7, imm: 1 }), true);
+        dv.setUint32(at + 4, encodeOp(Op.JALR, { rd: 0, rs1: 1, imm: 0 }), true);
+      }
+      cpu.setX(5, 300n);
+      cpu.setX(7, 0n);
+    };
+    const [a, b, cpu] = both(prog, 100000, 100000, setup);
+    assert.equal(a.exit, Exit.ECALL);
+    assert.equal(a.regs[7], BigInt(300 * n));
+    assert.deepEqual(b, a);
+    const jumps = codeCacheFor(cpu.mem.ram).stats.exitsJump;
+    // Two fit the bucket's two ways: the calls chain.  With three, every call returns to the dispatcher.
+    if (n === 2) assert.ok(jumps < 60, `${n} functions at one bucket: ${jumps} exits`);
+    else assert.ok(jumps >= 300 * (n - 2), `${n} functions at one bucket: ${jumps} exits`);
   }
 });
 
