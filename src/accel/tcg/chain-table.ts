@@ -114,8 +114,9 @@ export class ChainTable {
   private readonly bucketsOf = new Map<number, Set<number>>();
 
   constructor(ram: GuestRam) {
-    const base = ram.allocState(HEADER + 16 * CHAIN_ENTRIES);
-    this.at = base < 0 ? -1 : base + HEADER;
+    // The entries start on a multiple of 32 bytes (allocState gives 8), so that no bucket spans two cache lines.
+    const base = ram.allocState(HEADER + 24 + 16 * CHAIN_ENTRIES);
+    this.at = base < 0 ? -1 : Math.ceil((base + HEADER) / 32) * 32;
     this.crossAt = this.at < 0 ? -1 : ram.allocState(4 * ram.pages);
     this.i32 = ram.i32;
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: 0 });
