@@ -267,39 +267,37 @@ class Gen {
       f.get(this.slot);
       f.if();
     }
-    // slot: way 0 of the bucket; way 1 when way 0 holds another block.
+    // slot: way 0 of the bucket, then way 1.
     f.get(this.t); f.i32(1); f.op(W.I32_SHR_U); f.i32(HASH_MUL); f.op(W.I32_MUL); f.i32(32 - BUCKET_BITS); f.op(W.I32_SHR_U);
     f.i32(5); f.op(W.I32_SHL); f.set(this.slot);
-    this.entryMatches(at);
-    f.op(W.I32_EQZ);
-    f.if();
+    this.chainIfEntry(at);
     f.get(this.slot); f.i32(16); f.op(W.I32_ADD); f.set(this.slot);
-    f.end();
-    this.entryMatches(at);
-    f.if();
-    // Count the tail call (an int64 just before the entries).
-    f.i32(0); f.i32(0); f.mem(W.I64_LOAD, 3, at - 8); f.i64(1); f.op(W.I64_ADD); f.mem(W.I64_STORE, 3, at - 8);
-    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 12); f.set(this.t);
-    f.get(P_STATE);
-    f.get(this.t); f.i32((1 << ENTRY_BITS) - 1); f.op(W.I32_AND);
-    f.get(P_BUDGET);
-    f.get(this.count);
-    f.get(this.t); f.i32(ENTRY_BITS); f.op(W.I32_SHR_U);
-    f.returnCall(Helper.HUB);
-    f.end();
+    this.chainIfEntry(at);
     if (this.crossAt >= 0) f.end();
     f.end();
     f.end();
   }
 
-  /** Push 1 when the chain table's entry at `slot` holds the block at host `t`, pc (`lo`, `hi`); else 0. */
-  private entryMatches(at: number): void {
+  /** When the chain table's entry at `slot` holds the block at host `t`, pc (`lo`, `hi`): tail-call its module. */
+  private chainIfEntry(at: number): void {
     const f = this.f;
     f.get(this.slot); f.mem(W.I32_LOAD, 2, at); f.get(this.t); f.op(W.I32_EQ);
     f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 4); f.get(this.lo); f.op(W.I32_EQ);
     f.op(W.I32_AND);
     f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 8); f.get(this.hi); f.op(W.I32_EQ);
     f.op(W.I32_AND);
+    f.if();
+    // Count the tail call (an int64 just before the entries).
+    f.i32(0); f.i32(0); f.mem(W.I64_LOAD, 3, at - 8); f.i64(1); f.op(W.I64_ADD); f.mem(W.I64_STORE, 3, at - 8);
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 12);
+    f.set(this.slot);
+    f.get(P_STATE);
+    f.get(this.slot); f.i32((1 << ENTRY_BITS) - 1); f.op(W.I32_AND);
+    f.get(P_BUDGET);
+    f.get(this.count);
+    f.get(this.slot); f.i32(ENTRY_BITS); f.op(W.I32_SHR_U);
+    f.returnCall(Helper.HUB);
+    f.end();
   }
 
   private emitBlock(i: number): void {
