@@ -3,8 +3,13 @@
  * under tsemu-system-riscv64 with each engine, side by side in one run: the
  * time from start to the shell prompt, the time of a shell loop in the booted
  * guest (`i=$((i+1))` 100,000 times), the emulator's resident memory at the
- * prompt, and for the translator its code cache (from -d tcg).  Run through
- * bench/system-bench.sh (which builds the images when they are not cached).
+ * prompt, and for the translator its code cache (from -d tcg).  Guest MIPS:
+ * the instructions of the boot and of the loop as tsemu -accel tcg counts
+ * them (-d tcg: compiled and interpreted; the boot's from a run stopped at
+ * the prompt, the loop's the rest of a run stopped after it), over each
+ * emulator's time.  Every run ends with the monitor's quit (Ctrl-A c), so
+ * that no shutdown is counted.  Run through bench/system-bench.sh (which
+ * builds the images when they are not cached).
  *
  * usage: node dist/bench/boot-time.js IMAGE INITRD [repeat]
  * Environment: QEMU_SYSTEM (default qemu-system-riscv64), TSEMU_SYSTEM
@@ -25,6 +30,15 @@ interface Run {
   rssKiB: number | undefined;
   /** The translator's -d tcg line, when it printed one. */
   tcg: string | undefined;
+  /** Guest instructions retired in the whole run, by the -d tcg line. */
+  insns: number | undefined;
+}
+
+/** Instructions retired by the -d tcg line's figures (compiled and interpreted), if it has them. */
+function retiredBy(tcg: string | undefined): number | undefined {
+  const compiled = /\bcompiled-insns=(\d+)/.exec(tcg ?? "");
+  const interpreted = /\binterpreted-insns=(\d+)/.exec(tcg ?? "");
+  return compiled === null || interpreted === null ? undefined : Number(compiled[1]) + Number(interpreted[1]);
 }
 
 function rssOf(pid: number | undefined): number | undefined {
@@ -51,10 +65,13 @@ async function once(argv: string[], loop: number): Promise<Run> {
       loopSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
       if (!out.includes(`loop=${loop}`)) throw new Error(`${argv[0]}: the shell loop printed ${out.trim()}`);
     }
-    c.send("poweroff\n");
+    // The monitor's quit (-nographic multiplexes it on stdio): the run's figures end here, with no shutdown.
+    c.send("\x01c");
+    await c.expect("(qemu) ", 60_000);
+    c.send("quit\r");
     await c.waitExit(120_000);
     const tcg = /^tcg: .*$/m.exec(c.errorOutput)?.[0];
-    return { boot, loop: loopSeconds, rssKiB, tcg };
+    return { boot, loop: loopSeconds, rssKiB, tcg, insns: retiredBy(tcg) };
   } finally {
     c.kill();
   }
@@ -93,16 +110,31 @@ async function main(): Promise<void> {
     const debug = accel.startsWith("tcg") ? ["-d", "tcg"] : [];
     rows.push([`tsemu -accel ${accel}`, await best([tsemu, ...guest, "-accel", accel, ...debug])]);
   }
+  // The guest's instructions, as the translator counts them: the boot's from a run that stops at the prompt.
+  const counter = rows.find(([, r]) => r.insns !== undefined);
+  let bootInsns: number | undefined;
+  let loopInsns: number | undefined;
+  if (counter !== undefined) {
+    const accel = counter[0].replace("tsemu -accel ", "");
+    bootInsns = loop > 0 ? (await once([tsemu, ...guest, "-accel", accel, "-d", "tcg"], 0)).insns : counter[1].insns;
+    if (loop > 0 && bootInsns !== undefined) loopInsns = (counter[1].insns as number) - bootInsns;
+  }
+  const mips = (n: number | undefined, t: number | undefined): string =>
+    n === undefined || t === undefined || t <= 0 ? "-" : (n / t / 1e6).toFixed(0);
   const q = rows[0][1];
   const ratio = (t: number | undefined, base: number | undefined): string =>
     t === undefined || base === undefined ? "-" : `${(t / base).toFixed(1)}x`;
   const secs = (t: number | undefined): string => t === undefined ? "-" : t.toFixed(2);
   process.stdout.write(`default guest, -smp ${smp}; shell loop: ${loop} iterations of i=$((i+1)); the fastest boot of ${repeat}\n`);
-  process.stdout.write("| emulator | boot to shell s | / qemu | shell loop s | / qemu | RSS at prompt MiB |\n" +
-    "| --- | --- | --- | --- | --- | --- |\n");
+  const count = (n: number | undefined): string => n === undefined ? "-" : `${(n / 1e6).toFixed(1)} M`;
+  process.stdout.write(`guest instructions (counted by ${counter?.[0] ?? "no translator run"}): boot ${count(bootInsns)}, ` +
+    `shell loop ${count(loopInsns)}\n`);
+  process.stdout.write("| emulator | boot to shell s | / qemu | boot MIPS | shell loop s | / qemu | loop MIPS | RSS at prompt MiB |\n" +
+    "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (const [name, r] of rows) {
     const rss = r.rssKiB === undefined ? "-" : (r.rssKiB / 1024).toFixed(0);
-    process.stdout.write(`| ${name} | ${secs(r.boot)} | ${ratio(r.boot, q.boot)} | ${secs(r.loop)} | ${ratio(r.loop, q.loop)} | ${rss} |\n`);
+    process.stdout.write(`| ${name} | ${secs(r.boot)} | ${ratio(r.boot, q.boot)} | ${mips(bootInsns, r.boot)} | ` +
+      `${secs(r.loop)} | ${ratio(r.loop, q.loop)} | ${mips(loopInsns, r.loop)} | ${rss} |\n`);
   }
   for (const [name, r] of rows) if (r.tcg !== undefined) process.stdout.write(`${name}: ${r.tcg}\n`);
 }
