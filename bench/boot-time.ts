@@ -106,18 +106,21 @@ async function main(): Promise<void> {
     return b as Run;
   };
   const rows: [string, Run][] = [["qemu", await best([qemu, ...guest])]];
+  // The first translator run that counted the guest's instructions, and its -accel.
+  let counter: { name: string; accel: string; run: Run } | undefined;
   for (const accel of accels) {
     const debug = accel.startsWith("tcg") ? ["-d", "tcg"] : [];
-    rows.push([`tsemu -accel ${accel}`, await best([tsemu, ...guest, "-accel", accel, ...debug])]);
+    const name = `tsemu -accel ${accel}`;
+    const run = await best([tsemu, ...guest, "-accel", accel, ...debug]);
+    rows.push([name, run]);
+    if (counter === undefined && run.insns !== undefined) counter = { name, accel, run };
   }
-  // The guest's instructions, as the translator counts them: the boot's from a run that stops at the prompt.
-  const counter = rows.find(([, r]) => r.insns !== undefined);
+  // The boot's instructions from a run that stops at the prompt; the loop's the rest of the counting run.
   let bootInsns: number | undefined;
   let loopInsns: number | undefined;
   if (counter !== undefined) {
-    const accel = counter[0].replace("tsemu -accel ", "");
-    bootInsns = loop > 0 ? (await once([tsemu, ...guest, "-accel", accel, "-d", "tcg"], 0)).insns : counter[1].insns;
-    if (loop > 0 && bootInsns !== undefined) loopInsns = (counter[1].insns as number) - bootInsns;
+    bootInsns = loop > 0 ? (await once([tsemu, ...guest, "-accel", counter.accel, "-d", "tcg"], 0)).insns : counter.run.insns;
+    if (loop > 0 && bootInsns !== undefined && counter.run.insns !== undefined) loopInsns = counter.run.insns - bootInsns;
   }
   const mips = (n: number | undefined, t: number | undefined): string =>
     n === undefined || t === undefined || t <= 0 ? "-" : (n / t / 1e6).toFixed(0);
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
   const secs = (t: number | undefined): string => t === undefined ? "-" : t.toFixed(2);
   process.stdout.write(`default guest, -smp ${smp}; shell loop: ${loop} iterations of i=$((i+1)); the fastest boot of ${repeat}\n`);
   const count = (n: number | undefined): string => n === undefined ? "-" : `${(n / 1e6).toFixed(1)} M`;
-  process.stdout.write(`guest instructions (counted by ${counter?.[0] ?? "no translator run"}): boot ${count(bootInsns)}, ` +
+  process.stdout.write(`guest instructions (counted by ${counter?.name ?? "no translator run"}): boot ${count(bootInsns)}, ` +
     `shell loop ${count(loopInsns)}\n`);
   process.stdout.write("| emulator | boot to shell s | / qemu | boot MIPS | shell loop s | / qemu | loop MIPS | RSS at prompt MiB |\n" +
     "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
