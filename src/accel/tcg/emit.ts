@@ -15,7 +15,11 @@
  * XH) and back.  Helpers that run one instruction in the interpreter get
  * its registers in the halves.
  * Loads and stores test way 0 of the TLB inline (see target/riscv/tlb.ts) and
- * call the slow path (tlb-miss.ts: way 1, then the helpers) only on a miss.  On leaving, the pc (an int64) and the count of
+ * call the slow path (tlb-miss.ts: way 1, then the helpers) only on a miss.
+ * The hit, a block's test of its budget and the tests for a trap carry
+ * branch hints (wasm/encoder.ts), so that V8's optimising compiler, which
+ * reads them when the launcher turns them on, lays the misses and the traps
+ * out of the way of the hot path.  On leaving, the pc (an int64) and the count of
  * instructions retired are in the hart's slot (hart-layout.ts); a trap leaves
  * the pc at the trapping instruction and counts only those before it, as the
  * interpreter does.
@@ -27,7 +31,7 @@
  * modules.  A jump within the page does so while the page's countdown of
  * such jumps lasts, and then returns, for regrouping (TcgExit.PAGE).
  */
-import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
+import { FunctionBody, Hint, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
 import { INSNS, Op } from "../../target/riscv/insn-table.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
@@ -308,7 +312,7 @@ class Gen {
     const n = block.compiled;
     // Not enough budget for the whole block: leave it to the interpreter.
     f.get(this.count); f.i32(n); f.op(W.I32_ADD); f.get(P_BUDGET); f.op(W.I32_GT_U);
-    this.openIf();
+    this.openIf(undefined, Hint.UNLIKELY);
     this.leave(pc, 0, TcgExit.BUDGET);
     this.closeIf();
     let at = pc;
@@ -367,7 +371,7 @@ class Gen {
 
   // ---- exits ----
 
-  private openIf(result?: ValType): void { this.f.if(result); this.depth++; }
+  private openIf(result?: ValType, hint?: Hint): void { this.f.if(result, hint); this.depth++; }
   private closeIf(): void { this.f.end(); this.depth--; }
 
   /** Leave run() with the pc `pc`, `k` more instructions retired, and `code` (an i32 const, or on the stack when undefined). */
@@ -527,7 +531,7 @@ class Gen {
     if (op === Op.FSW || op === Op.FSD) {
       // FS Off: the interpreter runs it and raises the illegal-instruction trap.
       f.get(P_STATE); f.mem(W.I32_LOAD, 2, HartLayout.FP_OFF);
-      this.openIf();
+      this.openIf(undefined, Hint.UNLIKELY);
       this.leave(pc, k, TcgExit.INTERP);
       this.closeIf();
       // The raw bits of f[rs2] (fsw stores the low word).
@@ -622,7 +626,7 @@ class Gen {
    */
   private leaveUnlessOk(pc: number, size: number, k: number): void {
     const f = this.f;
-    this.openIf();
+    this.openIf(undefined, Hint.UNLIKELY);
     f.get(this.t); f.i32(StoreResult.TRAP); f.op(W.I32_EQ);
     this.openIf();
     this.leave(pc, k, TcgExit.TRAP);
@@ -679,14 +683,14 @@ class Gen {
     const f = this.f;
     this.address(insn.rs1, insn.imm);
     this.tlbHit(ld.size, READ_LO, READ_HI);
-    this.openIf(I64);
+    this.openIf(I64, Hint.LIKELY);
     this.hostAddress(READ_HOST);
     f.mem(ld.hit, 0, 0);
     f.op(W.ELSE);
     f.get(P_STATE); f.get(this.t); f.get(this.lo); f.get(this.hi); f.i32(ld.size); this.retiredBefore(k);
     f.call(Helper.LOAD);
     f.op(W.I32_EQZ);
-    this.openIf();
+    this.openIf(undefined, Hint.UNLIKELY);
     this.leave(pc, k, TcgExit.TRAP);
     this.closeIf();
     f.get(P_STATE); f.mem(W.I64_LOAD, 3, HartLayout.TMP);
@@ -700,7 +704,7 @@ class Gen {
     const f = this.f;
     this.address(insn.rs1, insn.imm);
     this.tlbHit(size, WRITE_LO, WRITE_HI);
-    this.openIf();
+    this.openIf(undefined, Hint.LIKELY);
     this.hostAddress(WRITE_HOST);
     value();
     f.mem(hit, 0, 0);

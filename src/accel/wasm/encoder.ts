@@ -1,7 +1,9 @@
 /**
  * A small WebAssembly binary encoder: just what the translator emits (one
  * memory import, function, global and table imports, functions with i32/i64
- * locals, exports).
+ * locals, exports, and branch hints: the custom section
+ * "metadata.code.branch_hint" of the branch-hinting proposal, which says of
+ * an `if` whether it is likely taken; an engine that does not read it skips it).
  * Code generation must take microseconds, so this writes bytes directly; no
  * validation beyond what WebAssembly.Module does.
  */
@@ -79,9 +81,14 @@ export class Bytes {
   }
 }
 
+/** A branch hint: the `if` is likely taken, or likely not. */
+export const enum Hint { UNLIKELY = 0, LIKELY = 1 }
+
 /** One function body under construction: locals and instructions. */
 export class FunctionBody extends Bytes {
   private readonly localTypes: ValType[] = [];
+  /** Branch hints, in the order of the code: pairs of an `if`'s offset in the instructions and its Hint. */
+  private readonly hints: number[] = [];
 
   constructor(readonly params: readonly ValType[], readonly results: readonly ValType[]) {
     super();
@@ -117,14 +124,17 @@ export class FunctionBody extends Bytes {
   }
   /** A load or store with alignment hint `align` (log2 bytes) and constant offset. */
   mem(code: W, align: number, offset: number): void { this.byte(code); this.u32(align); this.u32(offset); }
-  /** `if` without a result, or with an i32/i64 result. */
-  if(result?: ValType): void { this.byte(W.IF); this.byte(result ?? 0x40); }
+  /** `if` without a result, or with an i32/i64 result; `hint` says whether it is likely taken. */
+  if(result?: ValType, hint?: Hint): void {
+    if (hint !== undefined) this.hints.push(this.length, hint);
+    this.byte(W.IF); this.byte(result ?? 0x40);
+  }
   block(): void { this.byte(W.BLOCK); this.byte(0x40); }
   loop(): void { this.byte(W.LOOP); this.byte(0x40); }
   end(): void { this.byte(W.END); }
 
-  /** The encoded body: local declarations (run-length) then the code. */
-  encode(out: Bytes): void {
+  /** The local declarations (run-length), with which the body starts. */
+  private head(): Bytes {
     const head = new Bytes();
     const runs: [number, ValType][] = [];
     for (const t of this.localTypes) {
@@ -134,6 +144,25 @@ export class FunctionBody extends Bytes {
     }
     head.u32(runs.length);
     for (const [n, t] of runs) { head.u32(n); head.byte(t); }
+    return head;
+  }
+
+  get hinted(): boolean { return this.hints.length > 0; }
+
+  /** The body's branch hints as the hint section holds them: each `if`'s offset from the start of the body (its local declarations), size 1, the hint. */
+  encodeHints(out: Bytes): void {
+    const base = this.head().length;
+    out.u32(this.hints.length / 2);
+    for (let i = 0; i < this.hints.length; i += 2) {
+      out.u32(base + this.hints[i]);
+      out.u32(1);
+      out.byte(this.hints[i + 1]);
+    }
+  }
+
+  /** The encoded body: local declarations (run-length) then the code. */
+  encode(out: Bytes): void {
+    const head = this.head();
     out.u32(head.length + this.length + 1);
     out.append(head);
     out.bytes(this.view());
@@ -231,6 +260,15 @@ export class ModuleBuilder {
       s.u32(this.exports.length);
       for (const e of this.exports) { s.name(e.name); s.byte(0x00); s.u32(e.func); }
     });
+    // Branch hints come before the code, for the functions that have any, by function index.
+    const hinted = this.funcs.flatMap((f, i) => (f.body.hinted ? [{ body: f.body, index: this.imports.length + i }] : []));
+    if (hinted.length > 0) {
+      section(0, (s) => {
+        s.name("metadata.code.branch_hint");
+        s.u32(hinted.length);
+        for (const { body, index } of hinted) { s.u32(index); body.encodeHints(s); }
+      });
+    }
     section(10, (s) => {
       s.u32(this.funcs.length);
       for (const f of this.funcs) f.body.encode(s);
