@@ -134,7 +134,7 @@ export class FunctionBody extends Bytes {
   end(): void { this.byte(W.END); }
 
   /** The local declarations (run-length), with which the body starts. */
-  private head(): Bytes {
+  head(): Bytes {
     const head = new Bytes();
     const runs: [number, ValType][] = [];
     for (const t of this.localTypes) {
@@ -149,9 +149,13 @@ export class FunctionBody extends Bytes {
 
   get hinted(): boolean { return this.hints.length > 0; }
 
-  /** The body's branch hints as the hint section holds them: each `if`'s offset from the start of the body (its local declarations), size 1, the hint. */
-  encodeHints(out: Bytes): void {
-    const base = this.head().length;
+  /**
+   * The body's branch hints as the hint section holds them: each `if`'s
+   * offset from the start of the body (its local declarations, `head`),
+   * size 1, the hint.
+   */
+  encodeHints(out: Bytes, head: Bytes): void {
+    const base = head.length;
     out.u32(this.hints.length / 2);
     for (let i = 0; i < this.hints.length; i += 2) {
       out.u32(base + this.hints[i]);
@@ -160,9 +164,8 @@ export class FunctionBody extends Bytes {
     }
   }
 
-  /** The encoded body: local declarations (run-length) then the code. */
-  encode(out: Bytes): void {
-    const head = this.head();
+  /** The encoded body: local declarations (`head`) then the code. */
+  encode(out: Bytes, head: Bytes): void {
     out.u32(head.length + this.length + 1);
     out.append(head);
     out.bytes(this.view());
@@ -261,17 +264,18 @@ export class ModuleBuilder {
       for (const e of this.exports) { s.name(e.name); s.byte(0x00); s.u32(e.func); }
     });
     // Branch hints come before the code, for the functions that have any, by function index.
-    const hinted = this.funcs.flatMap((f, i) => (f.body.hinted ? [{ body: f.body, index: this.imports.length + i }] : []));
+    const heads = this.funcs.map((f) => f.body.head());
+    const hinted = this.funcs.flatMap((f, i) => (f.body.hinted ? [i] : []));
     if (hinted.length > 0) {
       section(0, (s) => {
         s.name("metadata.code.branch_hint");
         s.u32(hinted.length);
-        for (const { body, index } of hinted) { s.u32(index); body.encodeHints(s); }
+        for (const i of hinted) { s.u32(this.imports.length + i); this.funcs[i].body.encodeHints(s, heads[i]); }
       });
     }
     section(10, (s) => {
       s.u32(this.funcs.length);
-      for (const f of this.funcs) f.body.encode(s);
+      this.funcs.forEach((f, i) => f.body.encode(s, heads[i]));
     });
     return out.view().slice();
   }
