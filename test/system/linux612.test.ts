@@ -70,6 +70,26 @@ async function sh(con: Console, command: string): Promise<string> {
   return echo < 0 ? body : body.slice(echo + command.length + 1);
 }
 
+/**
+ * How many harts the guest brought online: all `smp` of them, except that a
+ * reference run on a loaded host may lose a secondary hart to the kernel's
+ * bring-up timeout (QEMU runs each vCPU in its own host thread, and Linux waits
+ * one second of host time for it); the kernel says so in its log, and only then
+ * is a smaller count accepted, and only from QEMU.
+ */
+async function onlineHarts(con: Console, t: TestContext, emulator: string, smp: number): Promise<number> {
+  const online = Number((await sh(con, "grep -c ^processor /proc/cpuinfo")).trim());
+  if (online !== smp && emulator === QEMU) {
+    const gaveUp = await sh(con, "dmesg | grep -c 'failed to come online'");
+    if (online >= 1 && online + Number(gaveUp.trim()) === smp) {
+      t.diagnostic(`${QEMU}: ${smp - online} of ${smp} harts missed the kernel's bring-up timeout on this host`);
+      return online;
+    }
+  }
+  assert.equal(online, smp, "harts online in /proc/cpuinfo");
+  return online;
+}
+
 for (const { emulator, board, smp } of RUNS) {
   test(`Linux 6.12 boots to a shell: ${path.basename(emulator)} -M ${board.machine} -smp ${smp}`, async (t: TestContext) => {
     if (which(emulator) === undefined) return t.skip(`${emulator} is not installed`);
@@ -82,11 +102,11 @@ for (const { emulator, board, smp } of RUNS) {
       await con.expect(PROMPT, STEP_MS);
       t.diagnostic(`boot to prompt: ${((performance.now() - start) / 1000).toFixed(1)} s`);
       assert.match(await sh(con, "uname -r"), /^6\.12\.\d+/m);
-      assert.equal((await sh(con, "grep -c ^processor /proc/cpuinfo")).trim(), String(smp));
+      const online = await onlineHarts(con, t, emulator, smp);
 
       const lines = parseInterrupts(await sh(con, "cat /proc/interrupts"));
       const timer = lines.find((l) => l.actions === "riscv-timer");
-      assert.ok(timer !== undefined && timer.counts.length === smp, `no per-hart timer line: ${JSON.stringify(lines)}`);
+      assert.ok(timer !== undefined && timer.counts.length === online, `no per-hart timer line: ${JSON.stringify(lines)}`);
       const uart = lines.find((l) => l.actions === "ttyS0");
       if (board.append.includes("console=ttyS0")) {
         assert.ok(uart !== undefined, `no ttyS0 line in /proc/interrupts: ${JSON.stringify(lines)}`);
