@@ -223,8 +223,6 @@ export class VirtSystem {
     }
     const accel = spec.accel ?? DEFAULT_ACCEL;
     selectAccel(accel);
-    // Before the machine's own objects exist: the interpreter's feedback covers every instruction (warm-up.ts).
-    warmUpInterpreter(iothreads.size > 0, accel === "tcg");
     const loopRef: { loop?: SystemLoop } = {};
     // The guest's clock stands still while the machine is stopped, as QEMU's
     // virtual clock does: after `cont` the guest sees no time jump.
@@ -258,6 +256,10 @@ export class VirtSystem {
       throw e instanceof ConfigError ? e : new ConfigError((e as Error).message);
     }
     const m = this.machine;
+    // The interpreter's feedback covers every instruction (warm-up.ts). After the machine's objects
+    // exist: V8 compiles the interpreter while the warm-up ends, and a class that changes during that
+    // compile (as the harts' did when they were made) throws the compile away.
+    warmUpInterpreter(iothreads.size > 0, accel === "tcg");
     // The loop yields to the event loop between turns: modules compiled off the thread are installed there.
     codeCacheFor(m.bus.ram).compileMode = tcgSettings.compile ?? DEFAULT_COMPILE;
     this.loop = new SystemLoop(m.harts, iothreads.size === 0 ? m.timers : {

@@ -86,7 +86,11 @@ function writeSatp(cpu: RiscvCpu, lo: number, hi: number): void {
   const st = cpu.state;
   st.satpMode = mode;
   st.satpAsid = (hi >>> 12) & 0xffff;
-  st.satpPpn = (hi & 0xfff) * TWO32 + (lo >>> 0);
+  // A small integer when the number is one (every root a guest's RAM can hold), so that V8 keeps the
+  // field as one: a double stored there once changes the hart state's hidden class, and an optimised
+  // interpreter compiled against the old one is thrown away (docs/performance.md).
+  const ppnHi = hi & 0xfff;
+  st.satpPpn = ppnHi === 0 ? lo >>> 0 : ppnHi * TWO32 + (lo >>> 0);
   cpu.flushTlbs();
 }
 
