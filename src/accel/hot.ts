@@ -23,7 +23,12 @@ export function hotSlot(host: number): number {
   return Math.imul(host >>> 1, HOT_MUL) >>> (32 - HOT_BITS);
 }
 
-/** Count an entry into the block at `host`; true when the interpreter must hand it to the dispatcher. */
-export function entering(hot: Int32Array, host: number): boolean {
-  return --hot[hotSlot(host)] <= 0;
-}
+/**
+ * A block the interpreter ran straight through for at least LONG_BLOCK
+ * instructions (an unrolled loop's body, hundreds of instructions an entry)
+ * is charged one more entry per 2^LONG_SHIFT of them when it is left, so that
+ * its count runs out after fewer entries, as many fewer as it is long.  (A
+ * slot already run out, or holding a compiled block's mark, is left as it is.)
+ */
+export const LONG_BLOCK = 32;
+export const LONG_SHIFT = 4;

@@ -21,7 +21,7 @@ import { Cause, Exit, type RiscvCpu } from "../target/riscv/cpu.js";
 import { Access, PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "../target/riscv/tlb.js";
 import { execFp } from "../target/riscv/exec-fp.js";
 import { execAmo } from "../target/riscv/exec-amo.js";
-import { entering } from "./hot.js";
+import { LONG_BLOCK, LONG_SHIFT, hotSlot } from "./hot.js";
 import { csrAccess } from "../target/riscv/csr.js";
 import * as alu from "../target/riscv/alu64.js";
 import { DECODED_PAGE_WORDS, type DecodedPage } from "../target/riscv/ram.js";
@@ -40,6 +40,8 @@ function execPrivileged(cpu: RiscvCpu, op: Op, pc: number, rs1: number): PrivRes
 
 const TWO32 = 4294967296;
 const OFFSET_MASK = ~PAGE_MASK; // 0xfff
+/** What `exit` holds after a branch or jal, which the loop then counts (not a way out of run()). */
+const BRANCHED = -1;
 /** `off` value meaning the next pc is in farPc, outside the current page. */
 const FAR = -0x40000000;
 
@@ -98,7 +100,12 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
   // instret as the guest and the devices see it: kept exact at every call out (a CSR read,
   // a device access), so that counters and -icount time count every instruction before.
   const start = cpu.instret;
-  let exit = Exit.BUDGET;
+  let exit: Exit | typeof BRANCHED = Exit.BUDGET;
+  // The block being run, for the counters (hot.ts): its slot, and `executed` when it was entered.
+  let blockSlot = 0;
+  let blockAt = 0;
+  // What a branch sets `exit` to: without counters, nothing to do after it.
+  const branched = hot !== undefined ? BRANCHED : Exit.BUDGET;
 
   while (executed < budget) {
     if (off < 0 || off >= 4096) {
@@ -120,7 +127,15 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
       pageHost = host;
       const page = ram.codePage(host >>> PAGE_SHIFT);
       slots = page.slots;
-      if (hot !== undefined && executed > 0 && entering(hot, host + off)) break;
+      if (hot !== undefined) {
+        const slot = hotSlot(host + off);
+        if (executed > 0) {
+          if (executed - blockAt >= LONG_BLOCK && hot[blockSlot] > 0) hot[blockSlot] -= (executed - blockAt) >> LONG_SHIFT;
+          if (--hot[slot] <= 0) break;
+        }
+        blockSlot = slot;
+        blockAt = executed;
+      }
     }
     let regs = slots[off];
     let imm: number;
@@ -165,7 +180,7 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
         const v = pageVA + noff;
         noff = off + imm;
         xl[rd] = v | 0; xh[rd] = Math.floor(v / TWO32) | 0;
-        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
+        exit = branched;
         break;
       }
       case Op.JALR: {
@@ -180,34 +195,34 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
       }
       case Op.BEQ:
         if (xl[rs1] === xl[rs2] && xh[rs1] === xh[rs2]) noff = off + imm;
-        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
+        exit = branched;
         break;
       case Op.BNE:
         if (xl[rs1] !== xl[rs2] || xh[rs1] !== xh[rs2]) noff = off + imm;
-        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
+        exit = branched;
         break;
       case Op.BLT: {
         const a = xh[rs1], b = xh[rs2];
         if (a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) noff = off + imm;
-        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
+        exit = branched;
         break;
       }
       case Op.BGE: {
         const a = xh[rs1], b = xh[rs2];
         if (!(a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))) noff = off + imm;
-        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
+        exit = branched;
         break;
       }
       case Op.BLTU: {
         const a = xh[rs1] >>> 0, b = xh[rs2] >>> 0;
         if (a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) noff = off + imm;
-        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
+        exit = branched;
         break;
       }
       case Op.BGEU: {
         const a = xh[rs1] >>> 0, b = xh[rs2] >>> 0;
         if (!(a < b || (a === b && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))) noff = off + imm;
-        if (hot !== undefined && (noff >>> 0) < 4096 && entering(hot, pageHost + noff)) budget = executed + 1;
+        exit = branched;
         break;
       }
 
@@ -504,16 +519,28 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
         break;
     }
     if (exit !== Exit.BUDGET) {
-      // HALT (wfi) and SYNC complete their instruction; traps and ecalls do not.
-      if (exit === Exit.SYNC || exit === Exit.HALT) { off = noff; executed++; }
-      break;
+      if (exit !== BRANCHED) {
+        // HALT (wfi) and SYNC complete their instruction; traps and ecalls do not.
+        if (exit === Exit.SYNC || exit === Exit.HALT) { off = noff; executed++; }
+        break;
+      }
+      // A branch or jal: the next instruction starts a block (with counters, one within the page is counted).
+      exit = Exit.BUDGET;
+      if ((noff >>> 0) < 4096 && hot !== undefined) {
+        const ran = executed + 1 - blockAt;
+        if (ran >= LONG_BLOCK && hot[blockSlot] > 0) hot[blockSlot] -= ran >> LONG_SHIFT;
+        blockSlot = hotSlot(pageHost + noff);
+        blockAt = executed + 1;
+        // Stop before it when its count ran out.
+        if (--hot[blockSlot] <= 0) budget = executed + 1;
+      }
     }
     off = noff;
     executed++;
   }
   cpu.pc = off === FAR ? farPc : pageVA + off;
   cpu.instret = start + executed;
-  return cpu.debug === undefined ? exit : cpu.debug.leave(cpu, exit);
+  return cpu.debug === undefined ? exit as Exit : cpu.debug.leave(cpu, exit as Exit);
 }
 
 /** Set cpu.instret to the instructions retired so far (before a call out that may read it); returns cpu. */

@@ -47,6 +47,8 @@ export interface Entry {
   readonly length: number;
   /** Instructions the translator compiles (0: the block starts with one it leaves to the interpreter). */
   compiled: number;
+  /** The host byte offset of the block its straight line goes on into, when cut at MAX_INSNS (scan.ts); -1 otherwise. */
+  readonly cut: number;
   hits: number;
   queued: boolean;
   run: CompiledRun | undefined;
@@ -346,7 +348,7 @@ export class CodeCache {
     }
     const block = scanBlock(this.ram, host);
     const fresh: Entry = {
-      pc, host, gen, length: block.insns.length, compiled: block.compiled, hits: 0, queued: false,
+      pc, host, gen, length: block.insns.length, compiled: block.compiled, cut: block.cut, hits: 0, queued: false,
       run: undefined, index: 0, module: -1,
     };
     this.entries.set(host, fresh);
@@ -421,6 +423,16 @@ export class CodeCache {
     e.queued = true;
     if (this.queue.length === 0) this.wait = this.patience(this.cpu as RiscvCpu);
     this.queue.push(e);
+    // A block cut at MAX_INSNS runs on into the next as often as it runs (an unrolled loop's body, a
+    // long straight line): that one is as hot, and goes into the same module (past the batch if need
+    // be; the line ends within the page), so that the fall-through is a branch within the module
+    // rather than a return to the interpreter for another count.
+    for (let f = e; f.cut >= 0;) {
+      f = this.lookup(f.pc + (f.cut - f.host), f.cut);
+      if (f.queued || f.run !== undefined || f.compiled === 0) break;
+      f.queued = true;
+      this.queue.push(f);
+    }
     if (this.queue.length >= tcgSettings.batch) this.compileQueue();
   }
 

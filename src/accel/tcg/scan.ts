@@ -28,6 +28,12 @@ export interface ScannedBlock {
   insns: ScannedInsn[];
   /** How many of them, from the first, the translator compiles. */
   compiled: number;
+  /**
+   * Where the straight line goes on when the block was cut at MAX_INSNS
+   * inside its page (the host byte offset of the next instruction); -1 when
+   * the block ends with a branch, a jump, the interpreter or the page.
+   */
+  cut: number;
 }
 
 /** Whether `op` ends a block (it may leave the straight line). */
@@ -61,7 +67,8 @@ export function scanBlock(ram: GuestRam, host: number): ScannedBlock {
     insns.push(insn);
     if (compiled < 0 && !translatable(insn.op)) compiled = insns.length - 1;
     at += insn.size;
-    if (endsBlock(insn.op)) break;
+    if (endsBlock(insn.op)) return { insns, compiled: compiled < 0 ? insns.length : compiled, cut: -1 };
   }
-  return { insns, compiled: compiled < 0 ? insns.length : compiled };
+  const cut = compiled < 0 && insns.length === MAX_INSNS && at < pageEnd ? at : -1;
+  return { insns, compiled: compiled < 0 ? insns.length : compiled, cut };
 }

@@ -182,6 +182,28 @@ test("cold code runs in the interpreter in long stretches until a block is hot, 
   }
 });
 
+test("a long straight line is hot after fewer entries, and its pieces cut at 64 instructions are compiled together", () => {
+  // x5 = 600; loop: 150 adds and xors; x5--; bnez x5, loop; ecall.  Entered 600 times, below the threshold
+  // of 1000, the loop's body still counts as hot (it is charged for its length), and the blocks it is cut
+  // into (64 + 64 + 24 instructions) go into one module, so that each iteration falls through them inside it.
+  const BODY = 150;
+  const prog: Insn[] = [I(Op.ADDI, { rd: 5, rs1: 0, imm: 600 })];
+  for (let i = 0; i < BODY; i++) {
+    prog.push(i % 2 === 0 ? I(Op.ADD, { rd: 6, rs1: 6, rs2: 5 }) : I(Op.XOR, { rd: 7, rs1: 7, rs2: 6 }));
+  }
+  prog.push(I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }), I(Op.BNE, { rs1: 5, rs2: 0, imm: -4 * (BODY + 1) }), I(Op.ECALL, {}));
+  for (const step of [1000000, 1000, 37]) {
+    const [a, b, cpu] = both(prog, 200000, step, undefined, 1, 1000);
+    assert.equal(a.exit, Exit.ECALL, `step ${step}`);
+    assert.deepEqual(b, a, `step ${step}`);
+    if (step !== 1000000) continue;
+    const s = codeCacheFor(cpu.mem.ram).stats;
+    assert.ok(s.blocks >= 3, `the body's blocks were compiled (${s.blocks})`);
+    assert.ok(s.interpretedInsns < a.instret / 3, `the body ran compiled: ${s.interpretedInsns} of ${a.instret} interpreted`);
+    assert.ok(s.exitsJump < 50, `the body's pieces fall through inside their module: ${s.exitsJump} returns`);
+  }
+});
+
 test("a page fault on the nth load of a long block leaves pc, registers, instret and tval exact", () => {
   for (const nth of [0, 1, 4, 9]) {
     const prog: Insn[] = [];
