@@ -46,6 +46,7 @@ export function scanBlock(ram: GuestRam, host: number): ScannedBlock {
   const u16 = ram.u16;
   const insns: ScannedInsn[] = [];
   let compiled = -1;
+  let cut = -1;
   let at = host;
   const pageEnd = (host | 0xfff) + 1;
   while (insns.length < MAX_INSNS && at < pageEnd) {
@@ -67,8 +68,8 @@ export function scanBlock(ram: GuestRam, host: number): ScannedBlock {
     insns.push(insn);
     if (compiled < 0 && !translatable(insn.op)) compiled = insns.length - 1;
     at += insn.size;
-    if (endsBlock(insn.op)) return { insns, compiled: compiled < 0 ? insns.length : compiled, cut: -1 };
+    if (endsBlock(insn.op)) break;
+    if (insns.length === MAX_INSNS && at < pageEnd) cut = at;
   }
-  const cut = compiled < 0 && insns.length === MAX_INSNS && at < pageEnd ? at : -1;
   return { insns, compiled: compiled < 0 ? insns.length : compiled, cut };
 }
