@@ -506,8 +506,12 @@ export class CodeCache {
    * (so not queued again) and interpreted until the module is installed.
    * `regroupOf`: the host page whose blocks these are, for a regroup.
    */
-  private compile(todo: readonly Entry[], code: readonly BlockCode[], t0: number, regroupOf = -1): void {
-    if (code.length === 0) return;
+  private compile(queued: readonly Entry[], found: readonly BlockCode[], t0: number, regroupOf = -1): void {
+    if (found.length === 0) return;
+    // Blocks by host address, so that a branch forward in a page is one in the module (a plain branch, emit.ts).
+    const order = found.map((_, i) => i).sort((a, b) => found[a].host - found[b].host);
+    const todo = order.map((i) => queued[i]);
+    const code = order.map((i) => found[i]);
     // The module's bytes lie in a plain ArrayBuffer; the DOM's typings (the web page's build) want that said.
     if (this.chainTable === undefined) {
       const chain = new ChainTable(this.ram);

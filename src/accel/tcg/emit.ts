@@ -405,6 +405,21 @@ class Gen {
       return;
     }
     f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
+    this.goTo(next);
+  }
+
+  /**
+   * Go on at block `next` of this module (the count already taken): a block
+   * laid out after this one is reached by a plain branch to its start (its
+   * code follows the end of its label, which encloses this block's); one at
+   * or before this one through the loop's br_table.
+   */
+  private goTo(next: number): void {
+    const f = this.f;
+    if (next > this.index) {
+      f.br(next - this.index - 1 + this.depth);
+      return;
+    }
     f.i32(next); f.set(P_ENTRY);
     f.br(this.blocks.length - 1 - this.index + this.depth);
   }
@@ -431,8 +446,7 @@ class Gen {
       f.op(W.I32_AND);
       this.openIf();
       f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
-      f.i32(next); f.set(P_ENTRY);
-      f.br(this.blocks.length - 1 - this.index + this.depth);
+      this.goTo(next);
       this.closeIf();
     }
     this.leave(target, k, TcgExit.JUMP);
@@ -470,8 +484,7 @@ class Gen {
         f.end(); this.depth--;
         const j = byOffset.get(offsets[c]) as number;
         f.get(this.count); f.i32(k); f.op(W.I32_ADD); f.set(this.count);
-        f.i32(j); f.set(P_ENTRY);
-        f.br(this.blocks.length - 1 - this.index + this.depth);
+        this.goTo(j);
       }
       f.end(); this.depth--; // the miss: leave
       this.closeIf();
