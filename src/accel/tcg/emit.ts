@@ -248,9 +248,10 @@ class Gen {
     f.get(this.pcOut); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64); f.set(this.hi);
     f.get(this.lo); f.i32(PAGE_SHIFT); f.op(W.I32_SHR_U); f.i32(TLB_MASK); f.op(W.I32_AND); f.i32(2); f.op(W.I32_SHL);
     f.get(this.tlb); f.op(W.I32_ADD); f.set(this.t);
-    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_LO); f.get(this.lo); f.i32(PAGE_MASK); f.op(W.I32_AND); f.op(W.I32_EQ);
-    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_HI); f.get(this.hi); f.op(W.I32_EQ);
-    f.op(W.I32_AND);
+    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_LO); f.get(this.lo); f.i32(PAGE_MASK); f.op(W.I32_AND); f.op(W.I32_XOR);
+    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_HI); f.get(this.hi); f.op(W.I32_XOR);
+    f.op(W.I32_OR);
+    f.op(W.I32_EQZ);
     f.if();
     // t: the host address; slot: the entry's offset from the table.
     f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_HOST); f.get(this.lo); f.i32(0xfff); f.op(W.I32_AND); f.op(W.I32_ADD);
@@ -285,11 +286,13 @@ class Gen {
   /** When the chain table's entry at `slot` holds the block at host `t`, pc (`lo`, `hi`): tail-call its module. */
   private chainIfEntry(at: number): void {
     const f = this.f;
-    f.get(this.slot); f.mem(W.I32_LOAD, 2, at); f.get(this.t); f.op(W.I32_EQ);
-    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 4); f.get(this.lo); f.op(W.I32_EQ);
-    f.op(W.I32_AND);
-    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 8); f.get(this.hi); f.op(W.I32_EQ);
-    f.op(W.I32_AND);
+    // (The three words tested as one, as in tlbHit.)
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at); f.get(this.t); f.op(W.I32_XOR);
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 4); f.get(this.lo); f.op(W.I32_XOR);
+    f.op(W.I32_OR);
+    f.get(this.slot); f.mem(W.I32_LOAD, 2, at + 8); f.get(this.hi); f.op(W.I32_XOR);
+    f.op(W.I32_OR);
+    f.op(W.I32_EQZ);
     f.if();
     // Count the tail call (an int64 just before the entries).
     f.i32(0); f.i32(0); f.mem(W.I64_LOAD, 3, at - 8); f.i64(1); f.op(W.I64_ADD); f.mem(W.I64_STORE, 3, at - 8);
@@ -675,14 +678,20 @@ class Gen {
     f.get(this.addr); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64); f.set(this.hi);
   }
 
-  /** Push whether the TLB entry at t (arrays at tagOff/hiOff) maps the access of `size` bytes. */
+  /**
+   * Push whether the TLB entry at t (arrays at tagOff/hiOff) maps the access
+   * of `size` bytes.  Both words are tested as one: ((tag ^ lo') | (hi' ^
+   * hi)) == 0, which V8 turns into a test and a branch, where two i32.eq
+   * and an i32.and each became a compare and a set of a byte.
+   */
   private tlbHit(size: number, tagOff: number, hiOff: number): void {
     const f = this.f;
     f.get(this.t); f.mem(W.I32_LOAD, 2, tagOff);
-    f.get(this.lo); f.i32(PAGE_MASK | (size - 1)); f.op(W.I32_AND); f.op(W.I32_EQ);
+    f.get(this.lo); f.i32(PAGE_MASK | (size - 1)); f.op(W.I32_AND); f.op(W.I32_XOR);
     f.get(this.t); f.mem(W.I32_LOAD, 2, hiOff);
-    f.get(this.hi); f.op(W.I32_EQ);
-    f.op(W.I32_AND);
+    f.get(this.hi); f.op(W.I32_XOR);
+    f.op(W.I32_OR);
+    f.op(W.I32_EQZ);
   }
 
   /** Push the host address of the access (entry at t, host array at hostOff). */
