@@ -10,9 +10,11 @@
  * writes are stored back on the one way out (every exit, a trap included,
  * branches to it), so that chained blocks pass registers in locals.  They
  * are loaded from and stored to the hart slot's int64 copies (XQ), one load
- * or store each; the dispatcher enters translated code through the chain
- * table's hub, which copies them there from the interpreter's halves (XL,
- * XH) and back.  Helpers that run one instruction in the interpreter get
+ * or store each.  A module that calls and returns often keeps only the
+ * registers it names most in locals and the others in XQ, read and written
+ * where they are used (see CALLING_BLOCKS).  The dispatcher enters
+ * translated code through the chain table's hub, which copies them to XQ
+ * from the interpreter's halves (XL, XH) and back.  Helpers that run one instruction in the interpreter get
  * its registers in the halves.
  * Loads and stores test way 0 of the TLB inline (see target/riscv/tlb.ts) and
  * call the slow path (tlb-miss.ts: way 1, then the helpers) only on a miss.
@@ -151,6 +153,42 @@ export function buildModule(blocks: readonly BlockCode[], sharedMemory = false, 
   return m.encode("e", "m", sharedMemory);
 }
 
+/**
+ * A module with a call or a return (JAL linking ra or t0, any JALR) for every
+ * CALLING_BLOCKS blocks or fewer is entered and left about as often as its
+ * blocks run (a shell's code: calls and returns between pages): it keeps only
+ * the CALLING_LOCALS registers its code names most in locals, so that each
+ * entry loads and each exit stores only those, and the others are read and
+ * written in the slot's XQ where they are used.  Other modules (loops) keep
+ * every register in a local.  Measured (docs/performance.md): the shell loop
+ * 10% faster at 8 and 8, the CPU benchmark, gzip and sha256sum unchanged;
+ * with 8 locals in every module the CPU benchmark was 7% slower.
+ */
+const CALLING_BLOCKS = 8;
+const CALLING_LOCALS = 8;
+
+/** Which registers (by number) a module of `blocks` keeps in locals: every one, or in a calling module the ones named most. */
+export function registersInLocals(blocks: readonly BlockCode[]): boolean[] {
+  // Times each register is named (as a source or destination), and the calls and returns.
+  const named = new Array<number>(32).fill(0);
+  let callsAndReturns = 0;
+  for (const b of blocks) {
+    for (let k = 0; k < b.block.compiled; k++) {
+      const insn = b.block.insns[k];
+      const ops = INSNS[insn.op].operands;
+      if (ops.startsWith("d")) named[insn.rd]++;
+      if (/[soA]/.test(ops)) named[insn.rs1]++;
+      if (ops.includes("t")) named[insn.rs2]++;
+      if (insn.op === Op.JALR || (insn.op === Op.JAL && (insn.rd === 1 || insn.rd === 5))) callsAndReturns++;
+    }
+  }
+  const locals = callsAndReturns * CALLING_BLOCKS >= blocks.length ? CALLING_LOCALS : 31;
+  const byNamed = Array.from({ length: 31 }, (_, i) => i + 1).sort((p, q) => named[q] - named[p] || p - q);
+  const inLocal = new Array<boolean>(32).fill(false);
+  for (const r of byNamed.slice(0, locals)) inLocal[r] = true;
+  return inLocal;
+}
+
 class Gen {
   private readonly x: number[] = [];
   private readonly count: number;
@@ -171,6 +209,10 @@ class Gen {
   /** Registers some block uses (loaded on entry) and writes (stored on the way out). */
   private readonly used = new Array<boolean>(32).fill(false);
   private readonly written = new Array<boolean>(32).fill(false);
+  /** Registers held in locals; the others are read from and written to the slot's XQ at each use. */
+  private readonly inLocal: readonly boolean[];
+  /** A value on its way to a register kept in XQ. */
+  private readonly v: number;
   // Per block:
   private index = 0;
   private depth = 0;
@@ -193,6 +235,7 @@ class Gen {
     this.pcOut = f.local(I64);
     this.codeOut = f.local(I32);
     this.slot = f.local(I32);
+    this.v = f.local(I64);
     blocks.forEach((b, i) => {
       this.byKey.set(b.host, i);
       if (!this.byPc.has(b.pc)) this.byPc.set(b.pc, i);
@@ -205,13 +248,14 @@ class Gen {
         if (INSNS[insn.op].operands.startsWith("d")) this.used[insn.rd] = this.written[insn.rd] = true;
       }
     }
+    this.inLocal = registersInLocals(blocks);
   }
 
   emitAll(): void {
     const f = this.f;
     const n = this.blocks.length;
     f.get(P_STATE); f.mem(W.I32_LOAD, 2, HartLayout.TLB); f.set(this.tlb);
-    for (let r = 1; r < 32; r++) if (this.used[r]) this.loadRegQ(r);
+    for (let r = 1; r < 32; r++) if (this.used[r] && this.inLocal[r]) this.loadRegQ(r);
     f.block(); // the way out
     f.loop();
     for (let i = 0; i < n; i++) f.block();
@@ -224,7 +268,7 @@ class Gen {
     f.end(); // loop
     f.op(W.UNREACHABLE);
     f.end(); // the way out: registers, pc and count to the hart's slot
-    for (let r = 1; r < 32; r++) if (this.written[r]) this.storeRegQ(r);
+    for (let r = 1; r < 32; r++) if (this.written[r] && this.inLocal[r]) this.storeRegQ(r);
     if (this.chainAt >= 0) this.chain();
     f.get(P_STATE); f.get(this.pcOut); f.mem(W.I64_STORE, 3, HartLayout.PC);
     f.get(P_STATE); f.get(this.count); f.mem(W.I32_STORE, 2, HartLayout.COUNT);
@@ -344,7 +388,7 @@ class Gen {
     f.i64(32); f.op(W.I64_SHL);
     f.get(P_STATE); f.mem(W.I64_LOAD32_U, 2, HartLayout.XL + 4 * r);
     f.op(W.I64_OR);
-    f.set(this.x[r]);
+    this.assign(r);
   }
 
   /** Register r from XQ (on entry). */
@@ -361,15 +405,20 @@ class Gen {
   }
 
   private push(r: number): void {
-    if (r === 0) this.f.i64(0);
-    else this.f.get(this.x[r]);
+    const f = this.f;
+    if (r === 0) f.i64(0);
+    else if (this.inLocal[r]) f.get(this.x[r]);
+    else { f.get(P_STATE); f.mem(W.I64_LOAD, 3, HartLayout.XQ + 8 * r); }
   }
 
   /** Pop an i64 into register r. */
   private assign(r: number): void {
-    if (r === 0) { this.f.op(W.DROP); return; }
+    const f = this.f;
+    if (r === 0) { f.op(W.DROP); return; }
     if (!this.written[r]) throw new Error(`tcg: x${r} written but not stored`);
-    this.f.set(this.x[r]);
+    if (this.inLocal[r]) { f.set(this.x[r]); return; }
+    f.set(this.v);
+    f.get(P_STATE); f.get(this.v); f.mem(W.I64_STORE, 3, HartLayout.XQ + 8 * r);
   }
 
   // ---- exits ----
@@ -656,8 +705,8 @@ class Gen {
   /** Register r's local to the interpreter's halves (for an instruction a helper runs there). */
   private storeReg(r: number): void {
     const f = this.f;
-    f.get(P_STATE); f.get(this.x[r]); f.mem(W.I64_STORE32, 2, HartLayout.XL + 4 * r);
-    f.get(P_STATE); f.get(this.x[r]); f.i64(32); f.op(W.I64_SHR_U); f.mem(W.I64_STORE32, 2, HartLayout.XH + 4 * r);
+    f.get(P_STATE); this.push(r); f.mem(W.I64_STORE32, 2, HartLayout.XL + 4 * r);
+    f.get(P_STATE); this.push(r); f.i64(32); f.op(W.I64_SHR_U); f.mem(W.I64_STORE32, 2, HartLayout.XH + 4 * r);
   }
 
   /** Push the instructions retired in this run before the block's kth instruction. */

@@ -15,6 +15,8 @@ import { run } from "../../../src/accel/interp.js";
 import { runTranslated } from "../../../src/accel/tcg/dispatch.js";
 import { codeCacheFor, tcgSettings, type CompileMode } from "../../../src/accel/tcg/code-cache.js";
 import { chainBucket } from "../../../src/accel/tcg/chain-table.js";
+import { registersInLocals, type BlockCode } from "../../../src/accel/tcg/emit.js";
+import { scanBlock } from "../../../src/accel/tcg/scan.js";
 import { encodeOp, type Fields } from "../../target/riscv/random-insn/encode.js";
 
 const SIZE = 1 << 20;
@@ -180,6 +182,78 @@ test("cold code runs in the interpreter in long stretches until a block is hot, 
     assert.ok(s.interpreted < 20, `cold code ran in stretches: ${s.interpreted} interpreter runs`);
     assert.ok(s.interpretedInsns < a.instret / 3, `hot code ran compiled: ${s.interpretedInsns} of ${a.instret} interpreted`);
   }
+});
+
+test("a module that calls and returns often keeps most registers in the slot, and matches the interpreter", () => {
+  // x5 = 300; loop: call f1, f2, f3; x5--; bnez x5, loop; then a load that faults in the middle of a
+  // block.  The functions name 20 registers between them, through every way a register is read or
+  // written in compiled code: ALU ops, a load, a store, mulh (a helper's result), fmv.d.x, fmv.x.d, a CSR
+  // read and amoadd.d (instructions the interpreter runs for the block, reading and writing integer
+  // registers), div and rem.
+  const F1 = 9, F2 = 22, F3 = 30;
+  const prog: Insn[] = [
+    I(Op.ADDI, { rd: 5, rs1: 0, imm: 300 }),
+    I(Op.JAL, { rd: 1, imm: 4 * (F1 - 1) }),          // loop (CODE + 4)
+    I(Op.JAL, { rd: 1, imm: 4 * (F2 - 2) }),
+    I(Op.JAL, { rd: 1, imm: 4 * (F3 - 3) }),
+    I(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+    I(Op.BNE, { rs1: 5, rs2: 0, imm: -16 }),
+    I(Op.ADD, { rd: 21, rs1: 21, rs2: 22 }),
+    I(Op.LD, { rd: 20, rs1: 13, imm: 8 }),           // faults
+    I(Op.ECALL, {}),
+    I(Op.ADD, { rd: 12, rs1: 12, rs2: 14 }),         // f1 (CODE + 36)
+    I(Op.XOR, { rd: 15, rs1: 15, rs2: 12 }),
+    I(Op.SUB, { rd: 16, rs1: 16, rs2: 15 }),
+    I(Op.MULH, { rd: 17, rs1: 16, rs2: 12 }),
+    I(Op.ADD, { rd: 18, rs1: 18, rs2: 17 }),
+    I(Op.SLLI, { rd: 19, rs1: 18, imm: 3 }),
+    I(Op.LD, { rd: 24, rs1: 10, imm: 8 }),
+    I(Op.ADD, { rd: 24, rs1: 24, rs2: 19 }),
+    I(Op.SD, { rs1: 10, rs2: 24, imm: 8 }),
+    I(Op.ADDW, { rd: 23, rs1: 23, rs2: 24 }),
+    I(Op.OR, { rd: 25, rs1: 25, rs2: 23 }),
+    I(Op.ADD, { rd: 14, rs1: 14, rs2: 25 }),
+    I(Op.JALR, { rd: 0, rs1: 1, imm: 0 }),
+    I(Op.FMV_D_X, { rd: 2, rs1: 28 }),               // f2 (CODE + 88)
+    I(Op.FMV_X_D, { rd: 27, rs1: 2 }),
+    I(Op.ADD, { rd: 26, rs1: 26, rs2: 27 }),
+    I(Op.CSRRS, { rd: 23, rs1: 0, imm: 0xc02 }),      // instret
+    I(Op.AMOADD_D, { rd: 28, rs1: 10, rs2: 30 }),
+    I(Op.ADD, { rd: 30, rs1: 30, rs2: 28 }),
+    I(Op.XOR, { rd: 30, rs1: 30, rs2: 26 }),
+    I(Op.JALR, { rd: 0, rs1: 1, imm: 0 }),
+    I(Op.DIV, { rd: 29, rs1: 31, rs2: 7 }),          // f3 (CODE + 120)
+    I(Op.REM, { rd: 31, rs1: 31, rs2: 9 }),
+    I(Op.ADD, { rd: 31, rs1: 31, rs2: 29 }),
+    I(Op.ADD, { rd: 31, rs1: 31, rs2: 30 }),
+    I(Op.SLT, { rd: 22, rs1: 31, rs2: 21 }),
+    I(Op.JALR, { rd: 0, rs1: 1, imm: 0 }),
+  ];
+  const setup = (cpu: RiscvCpu, mem: FlatMemory): void => {
+    cpu.setX(13, BigInt(DATA + 0x8000));
+    mem.faults.add((DATA + 0x8000) / 4096);
+  };
+  for (const [batch, threshold] of [[1, 1], [7, 40]]) {
+    for (const step of [1000000, 13, 3]) {
+      const [a, b, cpu] = both(prog, 100000, step, setup, batch, threshold);
+      assert.equal(a.exit, Exit.TRAP, `batch ${batch}, step ${step}`);
+      assert.equal(a.cause, Cause.LOAD_PAGE_FAULT);
+      assert.deepEqual(b, a, `batch ${batch}, step ${step}`);
+      if (step !== 1000000) continue;
+      const s = codeCacheFor(cpu.mem.ram).stats;
+      assert.ok(s.compiledInsns > a.instret / 2, `batch ${batch}: the calls ran compiled: ${s.compiledInsns} of ${a.instret}`);
+      if (batch === 7) assert.ok(s.modules <= 2, `batch ${batch}: the loop and the functions in one module (${s.modules} modules)`);
+    }
+  }
+  // What the test is for: modules of these blocks keep registers in the slot.
+  const ram = machine(prog, setup).mem.ram;
+  const scanned = (pc: number): BlockCode => ({ pc, host: pc, block: scanBlock(ram, pc) });
+  const f1 = registersInLocals([scanned(CODE + 4 * F1)]);
+  assert.ok(f1.filter((l) => l).length <= 8 && [12, 14, 15, 16, 17, 18, 19, 23, 24, 25].some((r) => !f1[r]), "f1 alone");
+  const all = registersInLocals([CODE + 4, CODE + 8, CODE + 12, CODE + 16, CODE + 4 * F1, CODE + 4 * F2, CODE + 4 * F3].map(scanned));
+  assert.ok(all.filter((l) => l).length <= 8, "the loop and the functions in one module");
+  // A block without a call or a return (the loop's decrement and branch back) keeps every register in a local.
+  assert.equal(registersInLocals([scanned(CODE + 16)]).filter((l) => l).length, 31);
 });
 
 test("a long straight line is hot after fewer entries, and its pieces cut at 64 instructions are compiled together", () => {
