@@ -83,8 +83,8 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
   const xl = cpu.xl;
   const xh = cpu.xh;
   const tlb = cpu.tlb;
-  const rLo = tlb.readLo, rHi = tlb.readHi, rHost = tlb.readHost;
-  const wLo = tlb.writeLo, wHi = tlb.writeHi, wHost = tlb.writeHost;
+  // The read and write tables, an entry every four int32s: tag, high word, host page (tlb.ts).
+  const rT = tlb.read, wT = tlb.write;
   const ram = cpu.mem.ram;
   const u8 = ram.u8, i8 = ram.i8, u16 = ram.u16, i16 = ram.i16, i32 = ram.i32;
 
@@ -115,8 +115,9 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
       const lo = pc | 0;
       const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
       let host: number;
-      if (tlb.fetchLo[i] === (lo & PAGE_MASK) && tlb.fetchHi[i] === hi) {
-        host = tlb.fetchHost[i];
+      const fT = tlb.fetch, e = i << 2;
+      if (fT[e] === (lo & PAGE_MASK) && fT[e + 1] === hi) {
+        host = fT[e + 2];
       } else {
         const h = cpu.mem.translate(cpu, hi, lo, Access.FETCH);
         if (h < 0) { off = FAR; farPc = pc; exit = Exit.TRAP; break; }
@@ -232,9 +233,9 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
         const sum = (xl[rs1] >>> 0) + (imm >>> 0);
         const lo = sum | 0;
         const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
-        const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
-        if (rLo[t] === (lo & (PAGE_MASK | 7)) && rHi[t] === hi) {
-          const a = (rHost[t] + (lo & OFFSET_MASK)) >> 2;
+        const t = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+        if (rT[t] === (lo & (PAGE_MASK | 7)) && rT[t + 1] === hi) {
+          const a = (rT[t + 2] + (lo & OFFSET_MASK)) >> 2;
           xl[rd] = i32[a]; xh[rd] = i32[a + 1];
         } else if (retired(cpu, start + executed).loadSlow(hi, lo, 8)) {
           xl[rd] = cpu.tmpLo; xh[rd] = cpu.tmpHi;
@@ -247,9 +248,9 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
         const sum = (xl[rs1] >>> 0) + (imm >>> 0);
         const lo = sum | 0;
         const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
-        const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
-        if (rLo[t] === (lo & (PAGE_MASK | 3)) && rHi[t] === hi) {
-          const v = i32[(rHost[t] + (lo & OFFSET_MASK)) >> 2];
+        const t = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+        if (rT[t] === (lo & (PAGE_MASK | 3)) && rT[t + 1] === hi) {
+          const v = i32[(rT[t + 2] + (lo & OFFSET_MASK)) >> 2];
           xl[rd] = v; xh[rd] = v >> 31;
         } else if (retired(cpu, start + executed).loadSlow(hi, lo, 4)) {
           xl[rd] = cpu.tmpLo; xh[rd] = cpu.tmpLo >> 31;
@@ -262,9 +263,9 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
         const sum = (xl[rs1] >>> 0) + (imm >>> 0);
         const lo = sum | 0;
         const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
-        const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
-        if (rLo[t] === (lo & PAGE_MASK) && rHi[t] === hi) {
-          xl[rd] = u8[rHost[t] + (lo & OFFSET_MASK)]; xh[rd] = 0;
+        const t = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+        if (rT[t] === (lo & PAGE_MASK) && rT[t + 1] === hi) {
+          xl[rd] = u8[rT[t + 2] + (lo & OFFSET_MASK)]; xh[rd] = 0;
         } else if (retired(cpu, start + executed).loadSlow(hi, lo, 1)) {
           xl[rd] = cpu.tmpLo; xh[rd] = 0;
         } else {
@@ -276,9 +277,9 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
         const sum = (xl[rs1] >>> 0) + (imm >>> 0);
         const lo = sum | 0;
         const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
-        const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
-        if (wLo[t] === (lo & (PAGE_MASK | 7)) && wHi[t] === hi) {
-          const a = (wHost[t] + (lo & OFFSET_MASK)) >> 2;
+        const t = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+        if (wT[t] === (lo & (PAGE_MASK | 7)) && wT[t + 1] === hi) {
+          const a = (wT[t + 2] + (lo & OFFSET_MASK)) >> 2;
           i32[a] = xl[rs2]; i32[a + 1] = xh[rs2];
         } else if (!retired(cpu, start + executed).storeSlow(hi, lo, 8, xl[rs2], xh[rs2])) {
           exit = Exit.TRAP;
@@ -292,9 +293,9 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
         const sum = (xl[rs1] >>> 0) + (imm >>> 0);
         const lo = sum | 0;
         const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
-        const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
-        if (wLo[t] === (lo & (PAGE_MASK | 3)) && wHi[t] === hi) {
-          i32[(wHost[t] + (lo & OFFSET_MASK)) >> 2] = xl[rs2];
+        const t = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+        if (wT[t] === (lo & (PAGE_MASK | 3)) && wT[t + 1] === hi) {
+          i32[(wT[t + 2] + (lo & OFFSET_MASK)) >> 2] = xl[rs2];
         } else if (!retired(cpu, start + executed).storeSlow(hi, lo, 4, xl[rs2], 0)) {
           exit = Exit.TRAP;
         } else if (cpu.ioWritten) {
@@ -307,9 +308,9 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
         const sum = (xl[rs1] >>> 0) + (imm >>> 0);
         const lo = sum | 0;
         const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
-        const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
-        if (wLo[t] === (lo & PAGE_MASK) && wHi[t] === hi) {
-          u8[wHost[t] + (lo & OFFSET_MASK)] = xl[rs2];
+        const t = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+        if (wT[t] === (lo & PAGE_MASK) && wT[t + 1] === hi) {
+          u8[wT[t + 2] + (lo & OFFSET_MASK)] = xl[rs2];
         } else if (!retired(cpu, start + executed).storeSlow(hi, lo, 1, xl[rs2], 0)) {
           exit = Exit.TRAP;
         } else if (cpu.ioWritten) {
@@ -327,10 +328,10 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
         const lo = sum | 0;
         const hi = (xh[rs1] + (imm >> 31) + (sum > 0xffffffff ? 1 : 0)) | 0;
         const size = op === Op.LB ? 1 : op === Op.LH || op === Op.LHU ? 2 : op === Op.FLD ? 8 : 4;
-        const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
+        const t = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
         let vl: number, vh = 0;
-        if (rLo[t] === (lo & (PAGE_MASK | (size - 1))) && rHi[t] === hi) {
-          const a = rHost[t] + (lo & OFFSET_MASK);
+        if (rT[t] === (lo & (PAGE_MASK | (size - 1))) && rT[t + 1] === hi) {
+          const a = rT[t + 2] + (lo & OFFSET_MASK);
           switch (size) {
             case 1: vl = i8[a]; break;
             case 2: vl = op === Op.LH ? i16[a >> 1] : u16[a >> 1]; break;
@@ -361,9 +362,9 @@ export function run(cpu: RiscvCpu, budget: number, hot?: Int32Array): Exit {
         if (fp && cpu.fpOff) { illegal(cpu, u16, pageHost + off); exit = Exit.TRAP; break; }
         const vl = fp ? cpu.fl[rs2] : xl[rs2];
         const vh = fp ? cpu.fh[rs2] : xh[rs2];
-        const t = (lo >>> PAGE_SHIFT) & TLB_MASK;
-        if (wLo[t] === (lo & (PAGE_MASK | (size - 1))) && wHi[t] === hi) {
-          const a = wHost[t] + (lo & OFFSET_MASK);
+        const t = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+        if (wT[t] === (lo & (PAGE_MASK | (size - 1))) && wT[t + 1] === hi) {
+          const a = wT[t + 2] + (lo & OFFSET_MASK);
           switch (size) {
             case 2: u16[a >> 1] = vl; break;
             case 4: i32[a >> 2] = vl; break;

@@ -56,9 +56,9 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
     const pc = cpu.pc;
     const lo = pc | 0;
     const hi = Math.floor(pc / TWO32) | 0;
-    const tlb = cpu.tlb;
-    const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
-    if (tlb.fetchLo[i] !== (lo & PAGE_MASK) || tlb.fetchHi[i] !== hi) {
+    const fetch = cpu.tlb.fetch;
+    const i = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+    if (fetch[i] !== (lo & PAGE_MASK) || fetch[i + 1] !== hi) {
       // Not in the fetch TLB: one instruction in the interpreter fills it, or raises the fault.
       const before = cpu.instret;
       const x = run(cpu, 1);
@@ -67,7 +67,7 @@ export function runTranslated(cpu: RiscvCpu, budget: number): Exit {
       if (x !== Exit.BUDGET) return x;
       continue;
     }
-    const e = cache.lookup(pc, tlb.fetchHost[i] + (lo & ~PAGE_MASK));
+    const e = cache.lookup(pc, fetch[i + 2] + (lo & ~PAGE_MASK));
     if (e.run !== undefined && e.compiled <= left) {
       if (crossing) {
         cache.crossed(e.host >>> PAGE_SHIFT);

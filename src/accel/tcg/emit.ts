@@ -37,7 +37,7 @@ import { FunctionBody, Hint, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
 import { INSNS, Op } from "../../target/riscv/insn-table.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
-import { Access, PAGE_MASK, PAGE_SHIFT, TLB_MASK, tlbArrays } from "../../target/riscv/tlb.js";
+import { Access, ENTRY_SHIFT, PAGE_MASK, PAGE_SHIFT, TLB_MASK, TlbEntry, tlbTable } from "../../target/riscv/tlb.js";
 import type { ScannedBlock, ScannedInsn } from "./scan.js";
 import { interpretedInline, isCsrAccess } from "./ops.js";
 import { BUCKET_BITS, ENTRY_BITS, HASH_MUL } from "./chain-table.js";
@@ -85,9 +85,7 @@ export const HELPER_NAMES = ["load", "store", "mulh", "interp", "exec"] as const
 const I32 = ValType.I32, I64 = ValType.I64;
 const P_STATE = 0, P_ENTRY = 1, P_BUDGET = 2, P_COUNT = 3;
 const G_OK = 0;
-const [READ_LO, READ_HI, READ_HOST] = tlbArrays(Access.READ);
-const [WRITE_LO, WRITE_HI, WRITE_HOST] = tlbArrays(Access.WRITE);
-const [FETCH_LO, FETCH_HI, FETCH_HOST] = tlbArrays(Access.FETCH);
+const READ = tlbTable(Access.READ), WRITE = tlbTable(Access.WRITE), FETCH = tlbTable(Access.FETCH);
 const TWO32 = 4294967296;
 
 const LOADS: Partial<Record<Op, { size: number; hit: W; ext?: W }>> = {
@@ -290,15 +288,13 @@ class Gen {
     f.if();
     f.get(this.pcOut); f.op(W.I32_WRAP_I64); f.set(this.lo);
     f.get(this.pcOut); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64); f.set(this.hi);
-    f.get(this.lo); f.i32(PAGE_SHIFT); f.op(W.I32_SHR_U); f.i32(TLB_MASK); f.op(W.I32_AND); f.i32(2); f.op(W.I32_SHL);
+    f.get(this.lo); f.i32(PAGE_SHIFT); f.op(W.I32_SHR_U); f.i32(TLB_MASK); f.op(W.I32_AND); f.i32(ENTRY_SHIFT); f.op(W.I32_SHL);
     f.get(this.tlb); f.op(W.I32_ADD); f.set(this.t);
-    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_LO); f.get(this.lo); f.i32(PAGE_MASK); f.op(W.I32_AND); f.op(W.I32_XOR);
-    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_HI); f.get(this.hi); f.op(W.I32_XOR);
-    f.op(W.I32_OR);
-    f.op(W.I32_EQZ);
+    f.get(this.t); f.mem(W.I64_LOAD, 3, FETCH + TlbEntry.TAG_LO);
+    f.get(this.pcOut); f.i64(PAGE_MASK); f.op(W.I64_AND); f.op(W.I64_EQ);
     f.if();
     // t: the host address; slot: the entry's offset from the table.
-    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH_HOST); f.get(this.lo); f.i32(0xfff); f.op(W.I32_AND); f.op(W.I32_ADD);
+    f.get(this.t); f.mem(W.I32_LOAD, 2, FETCH + TlbEntry.HOST); f.get(this.lo); f.i32(0xfff); f.op(W.I32_AND); f.op(W.I32_ADD);
     f.set(this.t);
     if (this.crossAt >= 0) {
       // A jump within the page: count it down; at zero return, so that the dispatcher regroups the page.
@@ -486,13 +482,9 @@ class Gen {
     const f = this.f;
     const next = this.byPc.get(target);
     if (next !== undefined) {
-      const lo = target | 0;
-      const hi = Math.floor(target / TWO32) | 0;
-      const at = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
-      f.get(this.tlb); f.mem(W.I32_LOAD, 2, FETCH_LO + at); f.i32(lo & PAGE_MASK); f.op(W.I32_EQ);
-      f.get(this.tlb); f.mem(W.I32_LOAD, 2, FETCH_HI + at); f.i32(hi); f.op(W.I32_EQ);
-      f.op(W.I32_AND);
-      f.get(this.tlb); f.mem(W.I32_LOAD, 2, FETCH_HOST + at); f.i32(this.blocks[next].host & PAGE_MASK); f.op(W.I32_EQ);
+      const at = FETCH + (((target >>> PAGE_SHIFT) & TLB_MASK) << ENTRY_SHIFT);
+      f.get(this.tlb); f.mem(W.I64_LOAD, 3, at + TlbEntry.TAG_LO); f.i64(Math.floor(target / 4096) * 4096); f.op(W.I64_EQ);
+      f.get(this.tlb); f.mem(W.I32_LOAD, 2, at + TlbEntry.HOST); f.i32(this.blocks[next].host & PAGE_MASK); f.op(W.I32_EQ);
       f.op(W.I32_AND);
       f.globalGet(G_OK);
       f.op(W.I32_AND);
@@ -716,49 +708,49 @@ class Gen {
     if (k !== 0) { f.i32(k); f.op(W.I32_ADD); }
   }
 
-  /** Address rs1 + imm into addr, lo, hi; then the TLB index (a byte offset from tlb) into t. */
+  /** Address rs1 + imm into addr and its low word into lo; then its TLB entry (a byte offset from tlb) into t. */
   private address(rs1: number, imm: number): void {
     const f = this.f;
     this.use(rs1);
     this.push(rs1); f.i64(imm); f.op(W.I64_ADD); f.tee(this.addr);
     f.op(W.I32_WRAP_I64); f.tee(this.lo);
-    f.i32(PAGE_SHIFT); f.op(W.I32_SHR_U); f.i32(TLB_MASK); f.op(W.I32_AND); f.i32(2); f.op(W.I32_SHL);
+    f.i32(PAGE_SHIFT); f.op(W.I32_SHR_U); f.i32(TLB_MASK); f.op(W.I32_AND); f.i32(ENTRY_SHIFT); f.op(W.I32_SHL);
     f.get(this.tlb); f.op(W.I32_ADD); f.set(this.t);
-    f.get(this.addr); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64); f.set(this.hi);
+  }
+
+  /** Push the high word of addr (for the slow path). */
+  private addressHi(): void {
+    const f = this.f;
+    f.get(this.addr); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64);
   }
 
   /**
-   * Push whether the TLB entry at t (arrays at tagOff/hiOff) maps the access
-   * of `size` bytes.  Both words are tested as one: ((tag ^ lo') | (hi' ^
-   * hi)) == 0, which V8 turns into a test and a branch, where two i32.eq
-   * and an i32.and each became a compare and a set of a byte.
+   * Push whether the TLB entry at t (of the table at `table`) maps the access
+   * of `size` bytes: its tag's two words as one int64 against the address's
+   * page (and alignment bits, which a tag never has).
    */
-  private tlbHit(size: number, tagOff: number, hiOff: number): void {
+  private tlbHit(size: number, table: number): void {
     const f = this.f;
-    f.get(this.t); f.mem(W.I32_LOAD, 2, tagOff);
-    f.get(this.lo); f.i32(PAGE_MASK | (size - 1)); f.op(W.I32_AND); f.op(W.I32_XOR);
-    f.get(this.t); f.mem(W.I32_LOAD, 2, hiOff);
-    f.get(this.hi); f.op(W.I32_XOR);
-    f.op(W.I32_OR);
-    f.op(W.I32_EQZ);
+    f.get(this.t); f.mem(W.I64_LOAD, 3, table + TlbEntry.TAG_LO);
+    f.get(this.addr); f.i64(PAGE_MASK | (size - 1)); f.op(W.I64_AND); f.op(W.I64_EQ);
   }
 
-  /** Push the host address of the access (entry at t, host array at hostOff). */
-  private hostAddress(hostOff: number): void {
+  /** Push the host address of the access (entry at t of the table at `table`). */
+  private hostAddress(table: number): void {
     const f = this.f;
-    f.get(this.t); f.mem(W.I32_LOAD, 2, hostOff);
+    f.get(this.t); f.mem(W.I32_LOAD, 2, table + TlbEntry.HOST);
     f.get(this.lo); f.i32(0xfff); f.op(W.I32_AND); f.op(W.I32_ADD);
   }
 
   private load(insn: ScannedInsn, ld: { size: number; hit: W; ext?: W }, pc: number, k: number): void {
     const f = this.f;
     this.address(insn.rs1, insn.imm);
-    this.tlbHit(ld.size, READ_LO, READ_HI);
+    this.tlbHit(ld.size, READ);
     this.openIf(I64, Hint.LIKELY);
-    this.hostAddress(READ_HOST);
+    this.hostAddress(READ);
     f.mem(ld.hit, 0, 0);
     f.op(W.ELSE);
-    f.get(P_STATE); f.get(this.t); f.get(this.lo); f.get(this.hi); f.i32(ld.size); this.retiredBefore(k);
+    f.get(P_STATE); f.get(this.t); f.get(this.lo); this.addressHi(); f.i32(ld.size); this.retiredBefore(k);
     f.call(Helper.LOAD);
     f.op(W.I32_EQZ);
     this.openIf(undefined, Hint.UNLIKELY);
@@ -774,13 +766,13 @@ class Gen {
   private store(insn: ScannedInsn, size: number, hit: W, pc: number, k: number, value: () => void): void {
     const f = this.f;
     this.address(insn.rs1, insn.imm);
-    this.tlbHit(size, WRITE_LO, WRITE_HI);
+    this.tlbHit(size, WRITE);
     this.openIf(undefined, Hint.LIKELY);
-    this.hostAddress(WRITE_HOST);
+    this.hostAddress(WRITE);
     value();
     f.mem(hit, 0, 0);
     f.op(W.ELSE);
-    f.get(P_STATE); f.get(this.t); f.get(this.lo); f.get(this.hi); f.i32(size);
+    f.get(P_STATE); f.get(this.t); f.get(this.lo); this.addressHi(); f.i32(size);
     value(); f.op(W.I32_WRAP_I64);
     value(); f.i64(32); f.op(W.I64_SHR_U); f.op(W.I32_WRAP_I64);
     this.retiredBefore(k);

@@ -16,23 +16,25 @@
  *     zero-extended, in the hart slot's TMP; 0 after a trap
  *   store(state, entry, lo, hi, size, vlo, vhi, retired) -> a StoreResult
  *
- * `state` is the hart's slot, `entry` the byte offset of the index's word in
- * the TLB's first array (the TLB's base plus 4 * index), the rest as the
- * helpers they stand in for take them.  A way-1 entry is as good as a way-0
+ * `state` is the hart's slot, `entry` the byte offset of the index's entry in
+ * the TLB's first table (the TLB's base plus ENTRY_BYTES * index), the rest
+ * as the helpers they stand in for take them.  A way-1 entry is as good as a way-0
  * one: it got there from way 0, and every flush drops both (no write entry
  * maps a page holding translated code, a watched page, or a device).
  */
 import { FunctionBody, ModuleBuilder, ValType } from "../wasm/encoder.js";
 import { W } from "../wasm/opcodes.js";
 import { HartLayout } from "../../target/riscv/hart-layout.js";
-import { Access, PAGE_MASK, TLB_WAY_BYTES, tlbArrays } from "../../target/riscv/tlb.js";
+import { Access, PAGE_MASK, TLB_WAY_BYTES, TlbEntry, tlbTable } from "../../target/riscv/tlb.js";
 import { StoreResult } from "./emit.js";
 
 const I32 = ValType.I32, I64 = ValType.I64;
 
-/** Byte offsets from an entry's word in the first array: the tag, high word and host arrays of a kind in way 0. */
-const READ = tlbArrays(Access.READ);
-const WRITE = tlbArrays(Access.WRITE);
+/** Byte offsets from an entry in the first table of a kind's entry in way 0. */
+const READ = tlbTable(Access.READ);
+const WRITE = tlbTable(Access.WRITE);
+/** The words of an entry that way 1 and way 0 swap. */
+const WORDS = [TlbEntry.TAG_LO, TlbEntry.TAG_HI, TlbEntry.HOST];
 
 /** What the code cache's TypeScript helpers look like (code-cache.ts). */
 export type LoadHelper = (lo: number, hi: number, size: number, retired: number) => number;
@@ -51,28 +53,25 @@ export interface TlbMissPath {
  * Push whether way 1's entry at `entry` maps the access of `size` bytes at
  * (lo, hi) (all locals), for an `if` the caller opens.
  */
-function wayOneHit(f: FunctionBody, kind: readonly [number, number, number], entry: number, lo: number, hi: number,
-  size: number): void {
-  const [tag, high] = kind;
-  f.get(entry); f.mem(W.I32_LOAD, 2, TLB_WAY_BYTES + tag);
+function wayOneHit(f: FunctionBody, table: number, entry: number, lo: number, hi: number, size: number): void {
+  f.get(entry); f.mem(W.I32_LOAD, 2, TLB_WAY_BYTES + table + TlbEntry.TAG_LO);
   f.get(lo); f.i32(PAGE_MASK); f.get(size); f.i32(1); f.op(W.I32_SUB); f.op(W.I32_OR); f.op(W.I32_AND);
   f.op(W.I32_EQ);
-  f.get(entry); f.mem(W.I32_LOAD, 2, TLB_WAY_BYTES + high);
+  f.get(entry); f.mem(W.I32_LOAD, 2, TLB_WAY_BYTES + table + TlbEntry.TAG_HI);
   f.get(hi); f.op(W.I32_EQ);
   f.op(W.I32_AND);
 }
 
 /** Inside the `if` of wayOneHit: swap the ways' entries; the access's host address into `host`. */
-function swapWays(f: FunctionBody, kind: readonly [number, number, number], entry: number, lo: number, hi: number,
-  host: number): void {
-  const [tag, high, base] = kind;
-  f.get(entry); f.mem(W.I32_LOAD, 2, TLB_WAY_BYTES + base); f.set(host);
-  for (const off of kind) {
+function swapWays(f: FunctionBody, table: number, entry: number, lo: number, hi: number, host: number): void {
+  f.get(entry); f.mem(W.I32_LOAD, 2, TLB_WAY_BYTES + table + TlbEntry.HOST); f.set(host);
+  for (const word of WORDS) {
+    const off = table + word;
     f.get(entry); f.get(entry); f.mem(W.I32_LOAD, 2, off); f.mem(W.I32_STORE, 2, TLB_WAY_BYTES + off);
   }
-  f.get(entry); f.get(lo); f.i32(PAGE_MASK); f.op(W.I32_AND); f.mem(W.I32_STORE, 2, tag);
-  f.get(entry); f.get(hi); f.mem(W.I32_STORE, 2, high);
-  f.get(entry); f.get(host); f.mem(W.I32_STORE, 2, base);
+  f.get(entry); f.get(lo); f.i32(PAGE_MASK); f.op(W.I32_AND); f.mem(W.I32_STORE, 2, table + TlbEntry.TAG_LO);
+  f.get(entry); f.get(hi); f.mem(W.I32_STORE, 2, table + TlbEntry.TAG_HI);
+  f.get(entry); f.get(host); f.mem(W.I32_STORE, 2, table + TlbEntry.HOST);
   f.get(host); f.get(lo); f.i32(~PAGE_MASK); f.op(W.I32_AND); f.op(W.I32_ADD); f.set(host);
 }
 

@@ -10,18 +10,18 @@ import { Access, PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "./tlb.js";
 
 /** Host offset of (hi, lo) for a read-modify-write, or -1 after raising the trap. */
 function hostForWrite(cpu: RiscvCpu, hi: number, lo: number): number {
-  const tlb = cpu.tlb;
-  const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
-  if (tlb.writeLo[i] === (lo & PAGE_MASK) && tlb.writeHi[i] === hi) return tlb.writeHost[i] + (lo & ~PAGE_MASK);
+  const w = cpu.tlb.write;
+  const e = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+  if (w[e] === (lo & PAGE_MASK) && w[e + 1] === hi) return w[e + 2] + (lo & ~PAGE_MASK);
   const host = cpu.translateRam(hi, lo, Access.WRITE);
   if (host >= 0) cpu.mem.ram.dropCode(host >>> PAGE_SHIFT);
   return host;
 }
 
 function hostForRead(cpu: RiscvCpu, hi: number, lo: number): number {
-  const tlb = cpu.tlb;
-  const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
-  if (tlb.readLo[i] === (lo & PAGE_MASK) && tlb.readHi[i] === hi) return tlb.readHost[i] + (lo & ~PAGE_MASK);
+  const r = cpu.tlb.read;
+  const e = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+  if (r[e] === (lo & PAGE_MASK) && r[e + 1] === hi) return r[e + 2] + (lo & ~PAGE_MASK);
   return cpu.translateRam(hi, lo, Access.READ);
 }
 

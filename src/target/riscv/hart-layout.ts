@@ -15,8 +15,8 @@
  *   XQ   x0..x31 as int64s, for translated code passing registers from one
  *        module to the next (chain-table.ts); valid only while a chain of
  *        modules runs: XL and XH are the registers whenever none does
- * A TLB is a slot of its own, TLB_BYTES long: two ways of nine arrays of
- * TLB_SIZE int32s each (tlb.ts).
+ * A TLB is a slot of its own, TLB_BYTES long: two ways of three tables
+ * (read, write, fetch) of TLB_SIZE entries of four int32s each (tlb.ts).
  */
 
 export const enum HartLayout {

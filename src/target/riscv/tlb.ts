@@ -2,7 +2,13 @@
  * The software TLB: a two-way table per access kind (read, write, fetch).
  * An entry maps a virtual page (tag: the page-aligned low word and the high
  * word of the address) to the host offset of that page in the RAM buffer, so
- * a hit is a compare of two int32s and an add.
+ * a hit is a compare of two int32s (or of one int64, in translated code) and
+ * an add.
+ *
+ * An entry is four int32s, ENTRY_BYTES: the tag's low word, its high word,
+ * the host page, and one unused, so that translated code tests the tag with
+ * one 64-bit load (the two words are the address's page as an int64) and
+ * finds the host page in the same cache line.
  *
  * The low tag keeps the page-offset bits clear, so a lookup compares it with
  * `lo & (PAGE_MASK | (size - 1))`: a misaligned access then misses and takes
@@ -28,13 +34,17 @@ export const TLB_BITS = 10;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 
+/** An entry: int32s TAG_LO, TAG_HI, HOST (byte offsets), and one unused. */
+export const ENTRY_SHIFT = 4;
+export const ENTRY_BYTES = 1 << ENTRY_SHIFT;
+export const enum TlbEntry { TAG_LO = 0, TAG_HI = 4, HOST = 8 }
+
 /**
- * The layout of a TLB in memory (hart-layout.ts): way 0's nine arrays of
- * TLB_SIZE int32s, in the order readLo, readHi, readHost, writeLo, writeHi,
- * writeHost, fetchLo, fetchHi, fetchHost, then way 1's nine in that order.
+ * The layout of a TLB in memory (hart-layout.ts): way 0's three tables of
+ * TLB_SIZE entries, read, write and fetch, then way 1's in that order.
  */
-export const TLB_ARRAY_BYTES = 4 * TLB_SIZE;
-export const TLB_WAY_BYTES = 9 * TLB_ARRAY_BYTES;
+export const TLB_TABLE_BYTES = ENTRY_BYTES * TLB_SIZE;
+export const TLB_WAY_BYTES = 3 * TLB_TABLE_BYTES;
 export const TLB_BYTES = 2 * TLB_WAY_BYTES;
 
 /**
@@ -47,28 +57,22 @@ const TWO32 = 4294967296;
 
 export const enum Access { READ = 0, WRITE = 1, FETCH = 2 }
 
-/**
- * Byte offsets from a TLB's base of an access kind's arrays in way 0: its
- * tags, high words and host pages (way 1's are TLB_WAY_BYTES further on).
- */
-export function tlbArrays(access: Access): readonly [number, number, number] {
-  const first = 3 * access * TLB_ARRAY_BYTES;
-  return [first, first + TLB_ARRAY_BYTES, first + 2 * TLB_ARRAY_BYTES];
+/** Byte offset from a TLB's base of an access kind's table in way 0 (way 1's is TLB_WAY_BYTES further on). */
+export function tlbTable(access: Access): number {
+  return access * TLB_TABLE_BYTES;
 }
 
 /** Entries of the victim TLB, per access kind (QEMU's CPU_VTLB_SIZE). */
 export const VICTIMS = 8;
 
+/** The int32 index in a table of the entry at TLB index i. */
+const entryWord = (i: number): number => i << 2;
+
 export class Tlb {
-  readonly readLo: Int32Array;
-  readonly readHi: Int32Array;
-  readonly readHost: Int32Array;
-  readonly writeLo: Int32Array;
-  readonly writeHi: Int32Array;
-  readonly writeHost: Int32Array;
-  readonly fetchLo: Int32Array;
-  readonly fetchHi: Int32Array;
-  readonly fetchHost: Int32Array;
+  /** Way 0's tables, an entry every four int32s (tag low word, high word, host page; see TlbEntry). */
+  readonly read: Int32Array;
+  readonly write: Int32Array;
+  readonly fetch: Int32Array;
 
   /**
    * The virtual range [largeStart, largeEnd) that covers every page this TLB
@@ -81,14 +85,9 @@ export class Tlb {
   private largeStart = Infinity;
   private largeEnd = -Infinity;
 
-  /** Way 0's tables by access kind (Access is the index). */
-  private readonly los: readonly Int32Array[];
-  private readonly his: readonly Int32Array[];
-  private readonly hosts: readonly Int32Array[];
-  /** Way 1's tables by access kind. */
-  private readonly los1: readonly Int32Array[];
-  private readonly his1: readonly Int32Array[];
-  private readonly hosts1: readonly Int32Array[];
+  /** Way 0's and way 1's tables by access kind (Access is the index). */
+  private readonly ways0: readonly Int32Array[];
+  private readonly ways1: readonly Int32Array[];
   /** The victim TLB: VICTIMS entries per access kind, kind by kind; and where each kind puts its next victim. */
   private readonly victimLo = new Int32Array(3 * VICTIMS);
   private readonly victimHi = new Int32Array(3 * VICTIMS);
@@ -96,23 +95,17 @@ export class Tlb {
   private readonly victimNext = new Int32Array(3);
 
   /**
-   * The arrays live at byte offset `at` of `buffer` (a machine's
+   * The tables live at byte offset `at` of `buffer` (a machine's
    * WebAssembly.Memory, see hart-layout.ts), or in a buffer of their own
    * when `at` is negative.
    */
   constructor(buffer?: ArrayBuffer, readonly at = -1) {
     const buf = buffer !== undefined && at >= 0 ? buffer : new ArrayBuffer(TLB_BYTES);
     const base = buffer !== undefined && at >= 0 ? at : 0;
-    const view = (k: number): Int32Array => new Int32Array(buf, base + k * TLB_ARRAY_BYTES, TLB_SIZE);
-    this.readLo = view(0); this.readHi = view(1); this.readHost = view(2);
-    this.writeLo = view(3); this.writeHi = view(4); this.writeHost = view(5);
-    this.fetchLo = view(6); this.fetchHi = view(7); this.fetchHost = view(8);
-    this.los = [this.readLo, this.writeLo, this.fetchLo];
-    this.his = [this.readHi, this.writeHi, this.fetchHi];
-    this.hosts = [this.readHost, this.writeHost, this.fetchHost];
-    this.los1 = [view(9), view(12), view(15)];
-    this.his1 = [view(10), view(13), view(16)];
-    this.hosts1 = [view(11), view(14), view(17)];
+    const view = (k: number): Int32Array => new Int32Array(buf, base + k * TLB_TABLE_BYTES, 4 * TLB_SIZE);
+    this.read = view(0); this.write = view(1); this.fetch = view(2);
+    this.ways0 = [this.read, this.write, this.fetch];
+    this.ways1 = [view(3), view(4), view(5)];
     this.flushAll();
   }
 
@@ -122,21 +115,21 @@ export class Tlb {
    * way 1's to the victim TLB.
    */
   fill(access: Access, hi: number, lo: number, hostBase: number): void {
-    const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
+    const e = entryWord((lo >>> PAGE_SHIFT) & TLB_MASK);
     const tag = lo & PAGE_MASK;
-    const los = this.los[access], his = this.his[access], hosts = this.hosts[access];
-    const old = los[i];
-    if (old !== INVALID && (old !== tag || his[i] !== hi)) {
-      const los1 = this.los1[access], his1 = this.his1[access], hosts1 = this.hosts1[access];
-      const old1 = los1[i];
-      if (old1 !== INVALID && (old1 !== tag || his1[i] !== hi)) {
+    const w0 = this.ways0[access];
+    const old = w0[e];
+    if (old !== INVALID && (old !== tag || w0[e + 1] !== hi)) {
+      const w1 = this.ways1[access];
+      const old1 = w1[e];
+      if (old1 !== INVALID && (old1 !== tag || w1[e + 1] !== hi)) {
         const k = access * VICTIMS + this.victimNext[access];
         this.victimNext[access] = (this.victimNext[access] + 1) % VICTIMS;
-        this.victimLo[k] = old1; this.victimHi[k] = his1[i]; this.victimHost[k] = hosts1[i];
+        this.victimLo[k] = old1; this.victimHi[k] = w1[e + 1]; this.victimHost[k] = w1[e + 2];
       }
-      los1[i] = old; his1[i] = his[i]; hosts1[i] = hosts[i];
+      w1[e] = old; w1[e + 1] = w0[e + 1]; w1[e + 2] = w0[e + 2];
     }
-    los[i] = tag; his[i] = hi; hosts[i] = hostBase;
+    w0[e] = tag; w0[e + 1] = hi; w0[e + 2] = hostBase;
   }
 
   /**
@@ -145,13 +138,12 @@ export class Tlb {
    */
   victim(access: Access, hi: number, lo: number): number {
     const tag = lo & PAGE_MASK;
-    const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
-    const los = this.los[access], his = this.his[access], hosts = this.hosts[access];
-    const los1 = this.los1[access], his1 = this.his1[access], hosts1 = this.hosts1[access];
-    if (los1[i] === tag && his1[i] === hi) {
-      const host = hosts1[i];
-      los1[i] = los[i]; his1[i] = his[i]; hosts1[i] = hosts[i];
-      los[i] = tag; his[i] = hi; hosts[i] = host;
+    const e = entryWord((lo >>> PAGE_SHIFT) & TLB_MASK);
+    const w0 = this.ways0[access], w1 = this.ways1[access];
+    if (w1[e] === tag && w1[e + 1] === hi) {
+      const host = w1[e + 2];
+      w1[e] = w0[e]; w1[e + 1] = w0[e + 1]; w1[e + 2] = w0[e + 2];
+      w0[e] = tag; w0[e + 1] = hi; w0[e + 2] = host;
       return host;
     }
     const vlo = this.victimLo, vhi = this.victimHi, vhost = this.victimHost;
@@ -159,14 +151,14 @@ export class Tlb {
     for (let k = access * VICTIMS; k < end; k++) {
       if (vlo[k] !== tag || vhi[k] !== hi) continue;
       const host = vhost[k];
-      vlo[k] = los[i]; vhi[k] = his[i]; vhost[k] = hosts[i];
-      los[i] = tag; his[i] = hi; hosts[i] = host;
+      vlo[k] = w0[e]; vhi[k] = w0[e + 1]; vhost[k] = w0[e + 2];
+      w0[e] = tag; w0[e + 1] = hi; w0[e + 2] = host;
       return host;
     }
     return -1;
   }
 
-  /** Note that a page of the `bytes`-long superpage holding (hi, lo) was (or may be) filled. */
+/** Note that a page of the `bytes`-long superpage holding (hi, lo) was (or may be) filled. */
   coverLarge(hi: number, lo: number, bytes: number): void {
     const va = hi * TWO32 + (lo >>> 0);
     const start = Math.floor(va / bytes) * bytes;
@@ -176,8 +168,8 @@ export class Tlb {
 
   flushAll(): void {
     for (let a = 0; a < 3; a++) {
-      this.los[a].fill(INVALID);
-      this.los1[a].fill(INVALID);
+      invalidateAll(this.ways0[a]);
+      invalidateAll(this.ways1[a]);
     }
     this.victimLo.fill(INVALID);
     this.largeStart = Infinity;
@@ -196,13 +188,10 @@ export class Tlb {
 
   /** Drop every entry for the page holding (hi, lo). */
   flushPage(hi: number, lo: number): void {
-    const i = (lo >>> PAGE_SHIFT) & TLB_MASK;
+    const e = entryWord((lo >>> PAGE_SHIFT) & TLB_MASK);
     const tag = lo & PAGE_MASK;
-    if (this.readLo[i] === tag && this.readHi[i] === hi) this.readLo[i] = INVALID;
-    if (this.writeLo[i] === tag && this.writeHi[i] === hi) this.writeLo[i] = INVALID;
-    if (this.fetchLo[i] === tag && this.fetchHi[i] === hi) this.fetchLo[i] = INVALID;
     for (let a = 0; a < 3; a++) {
-      if (this.los1[a][i] === tag && this.his1[a][i] === hi) this.los1[a][i] = INVALID;
+      for (const w of [this.ways0[a], this.ways1[a]]) if (w[e] === tag && w[e + 1] === hi) w[e] = INVALID;
     }
     for (let k = 0; k < 3 * VICTIMS; k++) {
       if (this.victimLo[k] === tag && this.victimHi[k] === hi) this.victimLo[k] = INVALID;
@@ -210,20 +199,23 @@ export class Tlb {
   }
 
   flushWrites(): void {
-    this.writeLo.fill(INVALID);
-    this.los1[Access.WRITE].fill(INVALID);
+    invalidateAll(this.write);
+    invalidateAll(this.ways1[Access.WRITE]);
     this.victimLo.fill(INVALID, Access.WRITE * VICTIMS, (Access.WRITE + 1) * VICTIMS);
   }
 
   /** Drop the write entries that map the host page at byte offset `hostBase`. */
   flushHostPageWrites(hostBase: number): void {
-    const lo1 = this.los1[Access.WRITE], host1 = this.hosts1[Access.WRITE];
-    for (let i = 0; i < TLB_SIZE; i++) {
-      if (this.writeHost[i] === hostBase) this.writeLo[i] = INVALID;
-      if (host1[i] === hostBase) lo1[i] = INVALID;
+    for (const w of [this.write, this.ways1[Access.WRITE]]) {
+      for (let e = 0; e < 4 * TLB_SIZE; e += 4) if (w[e + 2] === hostBase) w[e] = INVALID;
     }
     for (let k = Access.WRITE * VICTIMS; k < (Access.WRITE + 1) * VICTIMS; k++) {
       if (this.victimHost[k] === hostBase) this.victimLo[k] = INVALID;
     }
   }
+}
+
+/** Every entry of a table made invalid (its tag's low word). */
+function invalidateAll(table: Int32Array): void {
+  for (let e = 0; e < table.length; e += 4) table[e] = INVALID;
 }

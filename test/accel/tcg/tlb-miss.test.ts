@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { tlbMissPath } from "../../../src/accel/tcg/tlb-miss.js";
 import { StoreResult } from "../../../src/accel/tcg/emit.js";
 import { HartLayout } from "../../../src/target/riscv/hart-layout.js";
-import { Access, Tlb, TLB_SIZE } from "../../../src/target/riscv/tlb.js";
+import { Access, ENTRY_BYTES, Tlb, TLB_SIZE } from "../../../src/target/riscv/tlb.js";
 
 const STATE = 0x10000, TLB_AT = 0x20000;
 /** Two pages at TLB index 3, 4 MiB apart, and their host pages. */
@@ -23,7 +23,7 @@ function machine() {
     (...args) => { calls.push(["load", ...args]); return 7; },
     (...args) => { calls.push(["store", ...args]); return StoreResult.SYNC; });
   const view = new DataView(memory.buffer);
-  const entry = (lo: number): number => TLB_AT + 4 * ((lo >>> 12) & (TLB_SIZE - 1));
+  const entry = (lo: number): number => TLB_AT + ENTRY_BYTES * ((lo >>> 12) & (TLB_SIZE - 1));
   const tmp = (): bigint => view.getBigUint64(STATE + HartLayout.TMP, true);
   return { tlb, calls, miss, view, entry, tmp };
 }
@@ -35,8 +35,8 @@ test("a load that hits way 1 reads the page and swaps the ways", () => {
   view.setBigUint64(HOST_A + 0x18, 0xfedcba9876543210n, true);
   assert.equal(miss.load(STATE, entry(A), A + 0x18, 0, 8, 5), 1);
   assert.equal(tmp(), 0xfedcba9876543210n);
-  assert.equal(tlb.readLo[3], A, "way 1's page is in way 0 now");
-  assert.equal(tlb.readHost[3], HOST_A);
+  assert.equal(tlb.read[4 * 3], A, "way 1's page is in way 0 now");
+  assert.equal(tlb.read[4 * 3 + 2], HOST_A);
   assert.equal(tlb.victim(Access.READ, 0, B), HOST_B, "and way 0's in way 1");
   for (const [size, want] of [[4, 0x76543210n], [2, 0x3210n], [1, 0x10n]] as const) {
     tlb.victim(Access.READ, 0, B);
@@ -68,7 +68,7 @@ test("a store that hits way 1 writes the page; a write entry is needed, not a re
   tlb.fill(Access.WRITE, 0, B, HOST_B);
   assert.equal(miss.store(STATE, entry(A), A + 8, 0, 8, 0x11223344, 0x55667788, 3), StoreResult.OK);
   assert.equal(view.getBigUint64(HOST_A + 8, true), 0x5566778811223344n);
-  assert.equal(tlb.writeLo[3], A, "way 1's page is in way 0 now");
+  assert.equal(tlb.write[4 * 3], A, "way 1's page is in way 0 now");
   tlb.victim(Access.WRITE, 0, B);
   assert.equal(miss.store(STATE, entry(A), A + 8, 0, 2, 0xabcd, 0, 3), StoreResult.OK);
   assert.equal(view.getBigUint64(HOST_A + 8, true), 0x556677881122abcdn, "a 2-byte store writes two bytes");

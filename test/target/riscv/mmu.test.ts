@@ -109,8 +109,9 @@ test("Sv39: non-canonical addresses and misaligned superpages fault", () => {
 
 /** Whether the hart's current TLB holds a read translation of the page at `lo` (high word 0). */
 function cached(cpu: RiscvCpu, lo: number): boolean {
-  const t = cpu.tlb;
-  return t.readLo[(lo >>> 12) & (t.readLo.length - 1)] === (lo & ~0xfff) && t.readHi[(lo >>> 12) & (t.readLo.length - 1)] === 0;
+  const r = cpu.tlb.read;
+  const e = 4 * ((lo >>> 12) & (r.length / 4 - 1));
+  return r[e] === (lo & ~0xfff) && r[e + 1] === 0;
 }
 
 test("sfence.vma with an address drops that page's translations, and all of a cached superpage's", () => {

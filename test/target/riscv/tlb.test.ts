@@ -13,15 +13,15 @@ const page = (n: number): number => n * TLB_SIZE * 4096;
 test("a fill pushes way 0's page into way 1 and way 1's into the victim TLB, which keeps the last VICTIMS", () => {
   const t = new Tlb();
   for (let n = 0; n <= VICTIMS + 2; n++) t.fill(Access.READ, 0, page(n), 0x1000 * (n + 1));
-  assert.equal(t.readLo[0], page(VICTIMS + 2), "way 0 holds the last page filled");
+  assert.equal(t.read[0], page(VICTIMS + 2), "way 0 holds the last page filled");
   assert.equal(t.victim(Access.READ, 0, page(0)), -1, "the oldest of VICTIMS + 1 pushed out of way 1 is gone");
   assert.equal(t.victim(Access.WRITE, 0, page(1)), -1, "entries are kept per access kind");
   assert.equal(t.victim(Access.READ, 0, page(1)), 0x2000);
-  assert.equal(t.readLo[0], page(1), "a victim's hit goes into way 0");
+  assert.equal(t.read[0], page(1), "a victim's hit goes into way 0");
   assert.equal(t.victim(Access.READ, 0, page(VICTIMS + 2)), 0x1000 * (VICTIMS + 3), "and way 0's page became a victim");
-  assert.equal(t.readLo[0], page(VICTIMS + 2));
+  assert.equal(t.read[0], page(VICTIMS + 2));
   assert.equal(t.victim(Access.READ, 0, page(VICTIMS + 1)), 0x1000 * (VICTIMS + 2), "way 1 still holds the one before");
-  assert.equal(t.readLo[0], page(VICTIMS + 1), "a hit in way 1 is swapped into way 0");
+  assert.equal(t.read[0], page(VICTIMS + 1), "a hit in way 1 is swapped into way 0");
   assert.equal(t.victim(Access.READ, 0, page(VICTIMS + 2)), 0x1000 * (VICTIMS + 3), "and way 0's entry into way 1");
   assert.equal(t.victim(Access.READ, 1, page(2)), -1, "the high word is part of the tag");
   // Filling a slot with the page it holds pushes nothing out.
@@ -42,8 +42,8 @@ test("two ways at one index: pages 4 MiB apart stay mapped together", () => {
   t.fill(Access.WRITE, 0, page(1), 0x2000);
   for (let round = 0; round < 4; round++) {
     const n = round % 2;
-    if (t.writeLo[0] !== page(n)) assert.equal(t.victim(Access.WRITE, 0, page(n)), 0x1000 * (n + 1));
-    assert.equal(t.writeLo[0], page(n));
+    if (t.write[0] !== page(n)) assert.equal(t.victim(Access.WRITE, 0, page(n)), 0x1000 * (n + 1));
+    assert.equal(t.write[0], page(n));
   }
   t.fill(Access.WRITE, 0, page(2), 0x3000);
   assert.equal(t.victim(Access.WRITE, 0, page(0)), 0x1000, "a third page pushes the older of the two out of way 1");
