@@ -501,8 +501,8 @@ export class CodeCache {
   }
 
   /**
-   * Compile `code` (the blocks of `todo`) into one module and point the
-   * entries at it: at once, or off the main thread, the blocks staying queued
+   * Compile `found` (the blocks of the entries `queued`) into one module and
+   * point the entries at it: at once, or off the main thread, the blocks staying queued
    * (so not queued again) and interpreted until the module is installed.
    * `regroupOf`: the host page whose blocks these are, for a regroup.
    */
