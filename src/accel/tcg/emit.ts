@@ -14,8 +14,8 @@
  * registers it names most in locals and the others in XQ, read and written
  * where they are used (see CALLING_BLOCKS).  The dispatcher enters
  * translated code through the chain table's hub, which copies them to XQ
- * from the interpreter's halves (XL, XH) and back.  Helpers that run one instruction in the interpreter get
- * its registers in the halves.
+ * from the interpreter's halves (XL, XH) and back.  Helpers that run one
+ * instruction in the interpreter get its registers in the halves.
  * Loads and stores test way 0 of the TLB inline (see target/riscv/tlb.ts) and
  * call the slow path (tlb-miss.ts: way 1, then the helpers) only on a miss.
  * The hit, a block's test of its budget and the tests for a trap carry
