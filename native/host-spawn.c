@@ -8,10 +8,14 @@
  * Node's event loop.  A Node-API module.
  *
  * Exports:
- *   spawn(file, argv, envp, fds, cwd)  start file with argv and envp; fds[i] is
+ *   spawn(file, argv, envp, fds, cwd, ignored)
+ *                                      start file with argv and envp; fds[i] is
  *                                      the host descriptor that becomes its
  *                                      descriptor i (-1: /dev/null); its working
- *                                      directory is cwd.  The pid, or -errno.
+ *                                      directory is cwd; every signal but those
+ *                                      in the array `ignored` (which it inherits
+ *                                      as they are) at its default action.  The
+ *                                      pid, or -errno.
  *   poll(pid, used)                    -1 while nothing changed; its exit status
  *                                      (0-255) once it has exited; 256 + the
  *                                      signal number once a signal has ended
@@ -29,6 +33,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,9 +79,9 @@ static void free_strings(char **s, uint32_t count) {
 }
 
 static napi_value spawn_program(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value args[5];
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 5) return number(env, -EINVAL);
+  size_t argc = 6;
+  napi_value args[6];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 6) return number(env, -EINVAL);
   uint32_t nargv = 0, nenvp = 0, nfds = 0;
   char *file = string(env, args[0]);
   char **argv = strings(env, args[1], &nargv);
@@ -86,6 +91,8 @@ static napi_value spawn_program(napi_env env, napi_callback_info info) {
   int result = -ENOMEM;
   posix_spawn_file_actions_t fa;
   int fa_made = 0;
+  posix_spawnattr_t attr;
+  int attr_made = 0;
   if (file == NULL || argv == NULL || envp == NULL || cwd == NULL) goto out;
   if (napi_get_array_length(env, args[3], &nfds) != napi_ok || nfds > 4096) {
     result = -EINVAL;
@@ -122,10 +129,31 @@ static napi_value spawn_program(napi_env env, napi_callback_info info) {
     }
   }
   if (err == 0) err = posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  /* Every signal to its default action but the ignored ones (execve's rule for the guest's dispositions). */
+  uint32_t nignored = 0;
+  if (err == 0 && napi_get_array_length(env, args[5], &nignored) != napi_ok) err = EINVAL;
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&defaults, sig); /* (glibc's own signals are refused: left out) */
+  }
+  for (uint32_t i = 0; i < nignored && err == 0; i++) {
+    napi_value item;
+    int sig = 0;
+    if (napi_get_element(env, args[5], i, &item) != napi_ok || napi_get_value_int32(env, item, &sig) != napi_ok) err = EINVAL;
+    else if (sig > 0 && sig < NSIG) sigdelset(&defaults, sig);
+  }
+  if (err == 0) {
+    err = posix_spawnattr_init(&attr);
+    if (err == 0) attr_made = 1;
+  }
+  if (err == 0) err = posix_spawnattr_setsigdefault(&attr, &defaults);
+  if (err == 0) err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
-  if (err == 0) err = posix_spawn(&pid, file, &fa, NULL, argv, envp);
+  if (err == 0) err = posix_spawn(&pid, file, &fa, &attr, argv, envp);
   result = err != 0 ? -err : (int)pid;
 out:
+  if (attr_made) posix_spawnattr_destroy(&attr);
   if (fa_made) posix_spawn_file_actions_destroy(&fa);
   free(fds);
   free(file);

@@ -19,20 +19,26 @@ import type { Usage } from "../user/linux/cpu-time.js";
 import { nativeModule } from "./native.js";
 
 interface HostSpawnModule {
-  spawn(file: string, argv: string[], envp: string[], fds: number[], cwd: string): number;
+  spawn(file: string, argv: string[], envp: string[], fds: number[], cwd: string, ignored: number[]): number;
   poll(pid: number, used: Float64Array): number;
 }
 
 /** Start a host program; what a guest process that became it polls. */
 export function startHostProgram(file: string, argv: string[], envp: string[], fdMap: number[],
-  cwd: string): NativeHostProgram | HostProgram {
+  cwd: string, ignored: number[]): NativeHostProgram | HostProgram {
   const stdio: number[] = [];
   for (let fd = 0; fd < Math.max(3, fdMap.length); fd++) stdio.push(fdMap[fd] ?? -1);
   const m = nativeModule<HostSpawnModule>("host-spawn");
-  return m !== null ? new NativeHostProgram(m, file, argv, envp, stdio, cwd) : new HostProgram(file, argv, envp, stdio, cwd);
+  return m !== null ? new NativeHostProgram(m, file, argv, envp, stdio, cwd, ignored) :
+    new HostProgram(file, argv, envp, stdio, cwd);
 }
 
-/** A host program started by posix_spawn. */
+/**
+ * A host program started by posix_spawn, with the signals the guest process
+ * ignores ignored and every other at its default action, as execve leaves
+ * them (Node ignores SIGPIPE, which a program spawned as it is keeps: GNU
+ * sort in a guest's pipeline then reported the closed pipe instead of ending).
+ */
 class NativeHostProgram {
   private readonly pid: number;
   private ended: Outcome | undefined;
@@ -43,8 +49,8 @@ class NativeHostProgram {
   onStop: ((signo: number) => void) | undefined;
 
   constructor(private readonly m: HostSpawnModule, file: string, argv: string[], envp: string[], stdio: number[],
-    cwd: string) {
-    this.pid = m.spawn(file, argv, envp, stdio, cwd);
+    cwd: string, ignored: number[]) {
+    this.pid = m.spawn(file, argv, envp, stdio, cwd, ignored);
     // A program that cannot be started ends as a shell reports it: status 127.
     if (this.pid <= 0) this.ended = { kind: "exit", status: 127 };
   }

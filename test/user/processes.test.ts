@@ -122,6 +122,23 @@ test("a shell's subshells, pipelines, host programs and command substitutions ru
   assert.equal(r.status, 0);
 });
 
+test("a host program a guest execs has the guest's signal dispositions: SIGPIPE at its default unless the guest ignores it", () => {
+  // The host's grep reads its own status: bit 12 of SigIgn is SIGPIPE (Node, which runs tsemu, ignores it).
+  const sigIgn = (script: string): bigint => {
+    const r = tsemu([busybox, "sh", "-c", `${script}; exec /usr/bin/grep SigIgn /proc/self/status`]);
+    const m = /^SigIgn:\s*([0-9a-f]+)$/m.exec(r.stdout);
+    assert.ok(m !== null, `no SigIgn line: ${r.stdout}${r.stderr}`);
+    return BigInt(`0x${m[1]}`);
+  };
+  const PIPE = 1n << 12n;
+  assert.equal(sigIgn("true") & PIPE, 0n, "SIGPIPE at its default action");
+  assert.equal(sigIgn("trap '' PIPE") & PIPE, PIPE, "SIGPIPE ignored, as the guest left it");
+  // And so a host program writing into a pipe whose reader has gone ends by SIGPIPE, silently, as under QEMU.
+  const r = tsemu([busybox, "sh", "-c", "/usr/bin/yes | /usr/bin/head -n 2; echo done"]);
+  assert.equal(r.stdout, "y\ny\ndone\n");
+  assert.equal(r.stderr, "");
+});
+
 /**
  * Run `command` on a pseudo-terminal (script(1)) and type `keys` into it,
  * each after its pause in ms (generous enough for a loaded machine); what the

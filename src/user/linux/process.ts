@@ -61,9 +61,10 @@ export interface ProcessOptions {
    * execve of a program that is not riscv64 (a host binary found on the PATH):
    * start it on the host with the guest's descriptors (guest fd i -> host fd
    * map[i]), as qemu-riscv64's pass-through execve does; the process then
-   * waits for it in the scheduler.
+   * waits for it in the scheduler.  `ignored`: the signals the guest process
+   * ignores, which stay ignored in the program (every other has its default action).
    */
-  startHostProgram(path: string, argv: string[], envp: string[], fdMap: number[], cwd: string): HostRun;
+  startHostProgram(path: string, argv: string[], envp: string[], fdMap: number[], cwd: string, ignored: number[]): HostRun;
 }
 
 /** A host program a guest process has become by execve. */

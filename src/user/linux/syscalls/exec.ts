@@ -137,7 +137,10 @@ function execHost(p: Process, t: Thread, path: string, argv: string[], envp: str
     if (!p.fds.isCloexec(fd)) fdMap[fd] = (p.fds.get(fd) as { hostFd: number }).hostFd;
   }
   useUmask(p.umask); // the host program inherits the guest's mask, as under QEMU
-  p.becomeHostProgram(t, p.opts.startHostProgram(p.hostPath(path), argv, envp, fdMap, p.cwd));
+  // execve keeps a signal ignored and puts every other back to its default action.
+  const ignored: number[] = [];
+  p.actions.forEach((a, sig) => { if (sig > 0 && a.handler === SIG_IGN) ignored.push(sig); });
+  p.becomeHostProgram(t, p.opts.startHostProgram(p.hostPath(path), argv, envp, fdMap, p.cwd, ignored));
   // The guest image is gone: a vfork parent goes on.
   p.vforkDone();
   return NO_RESULT;
