@@ -165,6 +165,12 @@ export function buildModule(blocks: readonly BlockCode[], sharedMemory = false, 
 const CALLING_BLOCKS = 8;
 const CALLING_LOCALS = 8;
 
+/** The integer registers an instruction names: its destination (0: none) and the sources it reads. */
+function namedRegisters(insn: ScannedInsn): { rd: number; rs1: boolean; rs2: boolean } {
+  const ops = INSNS[insn.op].operands;
+  return { rd: ops.startsWith("d") ? insn.rd : 0, rs1: /[soA]/.test(ops), rs2: ops.includes("t") };
+}
+
 /** Which registers (by number) a module of `blocks` keeps in locals: every one, or in a calling module the ones named most. */
 export function registersInLocals(blocks: readonly BlockCode[]): boolean[] {
   // Times each register is named (as a source or destination), and the calls and returns.
@@ -173,10 +179,10 @@ export function registersInLocals(blocks: readonly BlockCode[]): boolean[] {
   for (const b of blocks) {
     for (let k = 0; k < b.block.compiled; k++) {
       const insn = b.block.insns[k];
-      const ops = INSNS[insn.op].operands;
-      if (ops.startsWith("d")) named[insn.rd]++;
-      if (/[soA]/.test(ops)) named[insn.rs1]++;
-      if (ops.includes("t")) named[insn.rs2]++;
+      const { rd, rs1, rs2 } = namedRegisters(insn);
+      named[rd]++;
+      if (rs1) named[insn.rs1]++;
+      if (rs2) named[insn.rs2]++;
       if (insn.op === Op.JALR || (insn.op === Op.JAL && (insn.rd === 1 || insn.rd === 5))) callsAndReturns++;
     }
   }
@@ -654,11 +660,10 @@ class Gen {
    */
   private interpretInline(insn: ScannedInsn, pc: number, k: number, host: number): void {
     const f = this.f;
-    const ops = INSNS[insn.op].operands;
-    const rd = ops.startsWith("d") ? insn.rd : 0;
+    const { rd, rs1, rs2 } = namedRegisters(insn);
     const regs = new Set<number>([rd]);
-    if (/[soA]/.test(ops)) regs.add(insn.rs1);
-    if (ops.includes("t")) regs.add(insn.rs2);
+    if (rs1) regs.add(insn.rs1);
+    if (rs2) regs.add(insn.rs2);
     regs.delete(0);
     for (const r of regs) { this.use(r); this.storeReg(r); }
     if (insn.op === Op.FLW || insn.op === Op.FLD || isCsrAccess(insn.op)) {
@@ -666,7 +671,7 @@ class Gen {
       f.call(Helper.INTERP);
     } else {
       // An integer destination x0 writes the interpreter's sink register, x32.
-      f.i32(insn.op); f.i32(rd === 0 && ops.startsWith("d") ? 32 : insn.rd); f.i32(insn.rs1); f.i32(insn.rs2);
+      f.i32(insn.op); f.i32(rd === 0 && INSNS[insn.op].operands.startsWith("d") ? 32 : insn.rd); f.i32(insn.rs1); f.i32(insn.rs2);
       f.i32(insn.rs3rm); f.i32(host); this.retiredBefore(k);
       f.call(Helper.EXEC);
     }

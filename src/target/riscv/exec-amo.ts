@@ -6,12 +6,12 @@
  */
 import { Op } from "./insn-table.js";
 import { Cause, type RiscvCpu } from "./cpu.js";
-import { Access, PAGE_MASK, PAGE_SHIFT, TLB_MASK } from "./tlb.js";
+import { Access, entryWord, PAGE_MASK, PAGE_SHIFT } from "./tlb.js";
 
 /** Host offset of (hi, lo) for a read-modify-write, or -1 after raising the trap. */
 function hostForWrite(cpu: RiscvCpu, hi: number, lo: number): number {
   const w = cpu.tlb.write;
-  const e = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+  const e = entryWord(lo);
   if (w[e] === (lo & PAGE_MASK) && w[e + 1] === hi) return w[e + 2] + (lo & ~PAGE_MASK);
   const host = cpu.translateRam(hi, lo, Access.WRITE);
   if (host >= 0) cpu.mem.ram.dropCode(host >>> PAGE_SHIFT);
@@ -20,7 +20,7 @@ function hostForWrite(cpu: RiscvCpu, hi: number, lo: number): number {
 
 function hostForRead(cpu: RiscvCpu, hi: number, lo: number): number {
   const r = cpu.tlb.read;
-  const e = ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+  const e = entryWord(lo);
   if (r[e] === (lo & PAGE_MASK) && r[e + 1] === hi) return r[e + 2] + (lo & ~PAGE_MASK);
   return cpu.translateRam(hi, lo, Access.READ);
 }

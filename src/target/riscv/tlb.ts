@@ -65,8 +65,10 @@ export function tlbTable(access: Access): number {
 /** Entries of the victim TLB, per access kind (QEMU's CPU_VTLB_SIZE). */
 export const VICTIMS = 8;
 
-/** The int32 index in a table of the entry at TLB index i. */
-const entryWord = (i: number): number => i << 2;
+/** The int32 index, in a table, of the entry for the address whose low word is `lo`. */
+export function entryWord(lo: number): number {
+  return ((lo >>> PAGE_SHIFT) & TLB_MASK) << 2;
+}
 
 export class Tlb {
   /** Way 0's tables, an entry every four int32s (tag low word, high word, host page; see TlbEntry). */
@@ -85,9 +87,11 @@ export class Tlb {
   private largeStart = Infinity;
   private largeEnd = -Infinity;
 
-  /** Way 0's and way 1's tables by access kind (Access is the index). */
+  /** Way 0's and way 1's tables by access kind (Access is the index); all six; the two of writes. */
   private readonly ways0: readonly Int32Array[];
   private readonly ways1: readonly Int32Array[];
+  private readonly tables: readonly Int32Array[];
+  private readonly writeTables: readonly Int32Array[];
   /** The victim TLB: VICTIMS entries per access kind, kind by kind; and where each kind puts its next victim. */
   private readonly victimLo = new Int32Array(3 * VICTIMS);
   private readonly victimHi = new Int32Array(3 * VICTIMS);
@@ -106,6 +110,8 @@ export class Tlb {
     this.read = view(0); this.write = view(1); this.fetch = view(2);
     this.ways0 = [this.read, this.write, this.fetch];
     this.ways1 = [view(3), view(4), view(5)];
+    this.tables = [...this.ways0, ...this.ways1];
+    this.writeTables = [this.write, this.ways1[Access.WRITE]];
     this.flushAll();
   }
 
@@ -115,7 +121,7 @@ export class Tlb {
    * way 1's to the victim TLB.
    */
   fill(access: Access, hi: number, lo: number, hostBase: number): void {
-    const e = entryWord((lo >>> PAGE_SHIFT) & TLB_MASK);
+    const e = entryWord(lo);
     const tag = lo & PAGE_MASK;
     const w0 = this.ways0[access];
     const old = w0[e];
@@ -138,7 +144,7 @@ export class Tlb {
    */
   victim(access: Access, hi: number, lo: number): number {
     const tag = lo & PAGE_MASK;
-    const e = entryWord((lo >>> PAGE_SHIFT) & TLB_MASK);
+    const e = entryWord(lo);
     const w0 = this.ways0[access], w1 = this.ways1[access];
     if (w1[e] === tag && w1[e + 1] === hi) {
       const host = w1[e + 2];
@@ -158,7 +164,7 @@ export class Tlb {
     return -1;
   }
 
-/** Note that a page of the `bytes`-long superpage holding (hi, lo) was (or may be) filled. */
+  /** Note that a page of the `bytes`-long superpage holding (hi, lo) was (or may be) filled. */
   coverLarge(hi: number, lo: number, bytes: number): void {
     const va = hi * TWO32 + (lo >>> 0);
     const start = Math.floor(va / bytes) * bytes;
@@ -167,10 +173,7 @@ export class Tlb {
   }
 
   flushAll(): void {
-    for (let a = 0; a < 3; a++) {
-      invalidateAll(this.ways0[a]);
-      invalidateAll(this.ways1[a]);
-    }
+    for (const w of this.tables) invalidateAll(w);
     this.victimLo.fill(INVALID);
     this.largeStart = Infinity;
     this.largeEnd = -Infinity;
@@ -188,25 +191,22 @@ export class Tlb {
 
   /** Drop every entry for the page holding (hi, lo). */
   flushPage(hi: number, lo: number): void {
-    const e = entryWord((lo >>> PAGE_SHIFT) & TLB_MASK);
+    const e = entryWord(lo);
     const tag = lo & PAGE_MASK;
-    for (let a = 0; a < 3; a++) {
-      for (const w of [this.ways0[a], this.ways1[a]]) if (w[e] === tag && w[e + 1] === hi) w[e] = INVALID;
-    }
+    for (const w of this.tables) if (w[e] === tag && w[e + 1] === hi) w[e] = INVALID;
     for (let k = 0; k < 3 * VICTIMS; k++) {
       if (this.victimLo[k] === tag && this.victimHi[k] === hi) this.victimLo[k] = INVALID;
     }
   }
 
   flushWrites(): void {
-    invalidateAll(this.write);
-    invalidateAll(this.ways1[Access.WRITE]);
+    for (const w of this.writeTables) invalidateAll(w);
     this.victimLo.fill(INVALID, Access.WRITE * VICTIMS, (Access.WRITE + 1) * VICTIMS);
   }
 
   /** Drop the write entries that map the host page at byte offset `hostBase`. */
   flushHostPageWrites(hostBase: number): void {
-    for (const w of [this.write, this.ways1[Access.WRITE]]) {
+    for (const w of this.writeTables) {
       for (let e = 0; e < 4 * TLB_SIZE; e += 4) if (w[e + 2] === hostBase) w[e] = INVALID;
     }
     for (let k = Access.WRITE * VICTIMS; k < (Access.WRITE + 1) * VICTIMS; k++) {
